@@ -1,0 +1,294 @@
+"""The one data shape that crosses boundaries: backends -> session -> CLI / TUI / wire.
+
+Every type is a plain dataclass that serialises to JSON with `to_json()` and back with
+`from_json()`. Field names follow the snapshot contract in DESIGN.md §3; new fields may
+be added, existing ones are never renamed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+GoroutineStatus = Literal[
+    "idle", "runnable", "running", "syscall", "waiting", "dead", "copystack", "preempted"
+]
+FrameKind = Literal["go", "runtime", "cgo", "c"]
+ChanOp = Literal["send", "recv", "select"]
+
+# runtime._G* constants (scan bit 0x1000 masked before lookup)
+STATUS_NAMES: dict[int, str] = {
+    0: "idle",
+    1: "runnable",
+    2: "running",
+    3: "syscall",
+    4: "waiting",
+    5: "dead",  # _Gmoribund_unused
+    6: "dead",
+    7: "dead",  # _Genqueue_unused
+    8: "copystack",
+    9: "preempted",
+    10: "waiting",  # _Gleaked (1.26 goroutine leak detector), reported as waiting
+}
+
+
+def status_name(raw: int) -> str:
+    return STATUS_NAMES.get(raw & ~0x1000, "unknown")
+
+
+# Function-name prefixes of frames that belong to the runtime, not to user code.
+RUNTIME_PREFIXES = ("runtime.", "runtime/internal/", "internal/runtime/", "internal/")
+CGO_BOUNDARY_FUNCS = frozenset(
+    {
+        "runtime.cgocall",
+        "runtime.asmcgocall",
+        "runtime.asmcgocall.abi0",
+        "runtime.cgocallback",
+        "runtime.cgocallback.abi0",
+        "runtime.cgocallbackg",
+        "runtime.cgocallbackg1",
+        "crosscall2",
+        "_cgo_topofstack",
+    }
+)
+
+
+def frame_kind(function: str) -> FrameKind:
+    """Classify a frame by its function name (Delve has no system-stack flag)."""
+    if function in CGO_BOUNDARY_FUNCS or function.startswith("_cgo_") or function.startswith(
+        "x_cgo_"
+    ):
+        return "cgo"
+    if function.startswith("C."):
+        return "c"
+    if function.startswith(RUNTIME_PREFIXES):
+        return "runtime"
+    if "." not in function and "/" not in function and function:
+        # Plain C symbol names (no package path) come from C code.
+        return "c"
+    return "go"
+
+
+@dataclass
+class Location:
+    function: str = ""
+    file: str = ""
+    line: int = 0
+    pc: int = 0
+
+    def short(self) -> str:
+        file = self.file.rsplit("/", 1)[-1] if self.file else "?"
+        return f"{self.function} {file}:{self.line}" if self.function else f"{file}:{self.line}"
+
+
+@dataclass
+class Frame:
+    function: str = ""
+    file: str = ""
+    line: int = 0
+    pc: int = 0
+    kind: FrameKind = "go"
+    # free text about where a frame came from, e.g. "frame-pointer walk", "library+0x12"
+    note: str = ""
+
+    @property
+    def location(self) -> Location:
+        return Location(self.function, self.file, self.line, self.pc)
+
+
+@dataclass
+class BlockedOn:
+    chan: str  # "0x..." address of the runtime.hchan
+    op: ChanOp
+
+
+@dataclass
+class Goroutine:
+    id: int
+    status: str = "waiting"
+    wait_reason: str = ""
+    wait_ns: int = 0  # how long it has waited, 0 if unknown
+    labels: dict[str, str] = field(default_factory=dict)
+    current: Location = field(default_factory=Location)
+    user_current: Location = field(default_factory=Location)
+    go_statement: Location = field(default_factory=Location)
+    start: Location = field(default_factory=Location)
+    parent_id: int = 0
+    blocked_on: BlockedOn | None = None
+    stack: list[Frame] = field(default_factory=list)
+    thread_id: int = 0  # OS thread running it (0 if none)
+    # every channel this goroutine waits on (a select may wait on several)
+    waiting_on: list[BlockedOn] = field(default_factory=list)
+
+
+@dataclass
+class Channel:
+    addr: str
+    elem_type: str = ""
+    len: int = 0
+    cap: int = 0
+    closed: bool = False
+    senders: list[int] = field(default_factory=list)
+    receivers: list[int] = field(default_factory=list)
+    elements: list[Any] | None = None  # buffered values in receive order (halted only)
+
+
+@dataclass
+class Breakpoint:
+    id: int = 0
+    name: str = ""
+    file: str = ""
+    line: int = 0
+    function: str = ""
+    cond: str = ""
+    hit_cond: str = ""  # e.g. "> 5", "% 3"
+    hit_cond_per_g: bool = False
+    enabled: bool = True
+    tracepoint: bool = False
+    total_hits: int = 0
+    hits_per_goroutine: dict[int, int] = field(default_factory=dict)
+    addrs: list[int] = field(default_factory=list)
+
+    def where(self) -> str:
+        if self.file:
+            return f"{self.file.rsplit('/', 1)[-1]}:{self.line}"
+        return self.function
+
+
+@dataclass
+class Variable:
+    name: str
+    type: str = ""
+    value: str = ""
+    kind: str = ""
+    children: list[Variable] = field(default_factory=list)
+    unreadable: str = ""
+
+
+@dataclass
+class TargetInfo:
+    pid: int = 0
+    exe: str = ""
+    go_version: str = ""
+    backend: str = ""  # "live", "delve", "gdb", "remote"
+
+
+@dataclass
+class TargetState:
+    running: bool = True
+    halted_since: float | None = None  # unix time when the target stopped
+    exited: bool = False
+    exit_status: int | None = None
+    current_goroutine: int = 0
+    current_thread: int = 0
+    # why it stopped: a breakpoint id, "halt", "step", "manual"...
+    stop_reason: str = ""
+    breakpoint_id: int = 0
+    current: Location | None = None
+
+
+@dataclass
+class Event:
+    type: str  # created|exited|blocked|unblocked|tracepoint|lost|guard|state|log|error
+    t_ns: int = 0
+    goid: int = 0
+    parent_id: int = 0
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    pid: int
+    exe: str = ""
+    go_version: str = ""
+    source: str = "live"  # live | delve | gdb
+    taken_at: float = field(default_factory=time.time)
+    target_paused_ns: int = 0
+    goroutines: list[Goroutine] = field(default_factory=list)
+    channels: list[Channel] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------- JSON helpers
+
+def to_json(obj: Any) -> Any:
+    """Dataclass (or list/dict of them) -> JSON-compatible structure."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list | tuple):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    return obj
+
+
+def _loc(d: dict[str, Any] | None) -> Location:
+    d = d or {}
+    return Location(d.get("function", ""), d.get("file", ""), int(d.get("line", 0)),
+                    int(d.get("pc", 0)))
+
+
+def goroutine_from_json(d: dict[str, Any]) -> Goroutine:
+    bo = d.get("blocked_on")
+    return Goroutine(
+        id=int(d["id"]),
+        status=d.get("status", ""),
+        wait_reason=d.get("wait_reason", ""),
+        wait_ns=int(d.get("wait_ns", 0)),
+        labels=dict(d.get("labels") or {}),
+        current=_loc(d.get("current")),
+        user_current=_loc(d.get("user_current")),
+        go_statement=_loc(d.get("go_statement")),
+        start=_loc(d.get("start")),
+        parent_id=int(d.get("parent_id", 0)),
+        blocked_on=BlockedOn(bo["chan"], bo["op"]) if bo else None,
+        stack=[Frame(**{k: v for k, v in f.items() if k in Frame.__dataclass_fields__})
+               for f in d.get("stack") or []],
+        thread_id=int(d.get("thread_id", 0)),
+        waiting_on=[BlockedOn(w["chan"], w["op"]) for w in d.get("waiting_on") or []],
+    )
+
+
+def channel_from_json(d: dict[str, Any]) -> Channel:
+    return Channel(**{k: v for k, v in d.items() if k in Channel.__dataclass_fields__})
+
+
+def snapshot_from_json(d: dict[str, Any]) -> Snapshot:
+    return Snapshot(
+        pid=int(d["pid"]),
+        exe=d.get("exe", ""),
+        go_version=d.get("go_version", ""),
+        source=d.get("source", ""),
+        taken_at=float(d.get("taken_at", 0.0)),
+        target_paused_ns=int(d.get("target_paused_ns", 0)),
+        goroutines=[goroutine_from_json(g) for g in d.get("goroutines") or []],
+        channels=[channel_from_json(c) for c in d.get("channels") or []],
+    )
+
+
+def breakpoint_from_json(d: dict[str, Any]) -> Breakpoint:
+    bp = Breakpoint(**{k: v for k, v in d.items() if k in Breakpoint.__dataclass_fields__})
+    bp.hits_per_goroutine = {int(k): int(v) for k, v in bp.hits_per_goroutine.items()}
+    return bp
+
+
+def variable_from_json(d: dict[str, Any]) -> Variable:
+    return Variable(
+        name=d.get("name", ""), type=d.get("type", ""), value=d.get("value", ""),
+        kind=d.get("kind", ""), unreadable=d.get("unreadable", ""),
+        children=[variable_from_json(c) for c in d.get("children") or []],
+    )
+
+
+class GotuiError(Exception):
+    """An expected failure with a one-line message for the user (exit code 1)."""
+
+    exit_code = 1
+
+
+class UsageError(GotuiError):
+    """Bad command-line input (exit code 2)."""
+
+    exit_code = 2

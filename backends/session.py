@@ -1,0 +1,294 @@
+"""One debugged target: owns its backends, merges their views, publishes changes.
+
+The live reader (never stops the target) gives the default view. A stop-the-world
+backend (Delve or gdb) is attached on demand, the first time the user asks for
+something that needs a stop, or up front. While the target is halted the stop
+backend's exact view replaces the live one.
+
+Listeners get `(kind, payload)` calls: ("state", TargetState), ("event", Event),
+("error", str), ("backend", TargetInfo).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from backends.base import LiveSource, StopBackend
+from backends.model import (
+    Breakpoint,
+    Event,
+    Frame,
+    GotuiError,
+    Snapshot,
+    TargetInfo,
+    TargetState,
+    Variable,
+)
+
+Listener = Callable[[str, Any], None]
+StopFactory = Callable[[], Awaitable[StopBackend]]
+
+
+class Session:
+    def __init__(
+        self,
+        info: TargetInfo,
+        *,
+        live: LiveSource | None = None,
+        stop: StopBackend | None = None,
+        stop_factory: StopFactory | None = None,
+    ) -> None:
+        self.info = info
+        self.live = live
+        self.stop = stop
+        self._stop_factory = stop_factory
+        self._stop_lock = asyncio.Lock()
+        self.state = TargetState(running=True)
+        self._listeners: list[Listener] = []
+        self._run_task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.last_snapshot: Snapshot | None = None
+        self._source_cache: dict[str, list[str]] = {}
+
+    # ------------------------------------------------------------ publishing
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def publish(self, kind: str, payload: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(kind, payload)
+            except Exception:  # a broken listener must not break the session
+                pass
+
+    def _set_state(self, state: TargetState) -> None:
+        if not state.running and state.halted_since is None:
+            state.halted_since = (
+                self.state.halted_since if not self.state.running and self.state.halted_since
+                else time.time()
+            )
+        self.state = state
+        self.publish("state", state)
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def has_stop_backend(self) -> bool:
+        return self.stop is not None
+
+    @property
+    def can_stop(self) -> bool:
+        return self.stop is not None or self._stop_factory is not None
+
+    @property
+    def backend_name(self) -> str:
+        if self.stop is not None:
+            return self.stop.name if self.live is None else f"live+{self.stop.name}"
+        return "live" if self.live is not None else "none"
+
+    async def start(self) -> None:
+        if self.stop is not None:
+            await self.stop.start()
+            self._set_state(await self.stop.state())
+        self.info.backend = self.backend_name
+        self.publish("backend", self.info)
+
+    async def ensure_stop(self) -> StopBackend:
+        """Attach the stop-the-world backend if it is not attached yet.
+
+        Attaching halts the target (ptrace); if the target was running before, it
+        is resumed, so attaching alone never leaves it stopped."""
+        if self.stop is not None:
+            return self.stop
+        if self._stop_factory is None:
+            raise GotuiError("no stop-the-world backend is available for this session")
+        async with self._stop_lock:
+            if self.stop is None:
+                self.publish("event", Event(type="log", message="attaching Delve..."))
+                backend = await self._stop_factory()
+                await backend.start()
+                self.stop = backend
+                self.info.backend = self.backend_name
+                self.publish("backend", self.info)
+                st = await backend.state()
+                if not st.running and not st.exited:
+                    self._start_running(backend)
+                else:
+                    self._set_state(st)
+        assert self.stop is not None
+        return self.stop
+
+    async def close(self, resume: bool = True, kill: bool = False) -> None:
+        """Release the target: continue (unless told to keep it), detach, close."""
+        if self._closed:
+            return
+        self._closed = True
+        stop = self.stop
+        if stop is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(stop.detach(kill=kill), timeout=10)
+        if self._run_task is not None:
+            self._run_task.cancel()
+        if self.live is not None:
+            with contextlib.suppress(Exception):
+                self.live.close()
+
+    # ------------------------------------------------------------ views
+    async def snapshot(self, stacks: bool = False) -> Snapshot:
+        """The current view: the stop backend's while halted, else the live reader's."""
+        if self.stop is not None and not self.state.running and not self.state.exited:
+            snap = await self.stop.snapshot(stacks=stacks)
+        elif self.live is not None:
+            snap = await asyncio.to_thread(self.live.snapshot)
+        elif self.last_snapshot is not None:
+            return self.last_snapshot
+        else:
+            raise GotuiError("target is running and no live reader is available: halt to list")
+        self.last_snapshot = snap
+        return snap
+
+    async def stack(self, goid: int, depth: int = 64) -> list[Frame]:
+        if self.stop is not None and not self.state.running:
+            return await self.stop.stack(goid, depth)
+        if self.live is not None:
+            return await asyncio.to_thread(self.live.stack, goid, depth)
+        return []
+
+    async def locals(self, goid: int, frame: int) -> list[Variable]:
+        stop = self._halted_stop("read locals")
+        return await stop.locals(goid, frame)
+
+    async def args(self, goid: int, frame: int) -> list[Variable]:
+        stop = self._halted_stop("read arguments")
+        return await stop.args(goid, frame)
+
+    async def eval(self, expr: str, goid: int = -1, frame: int = 0) -> Variable:
+        stop = self._halted_stop("evaluate")
+        return await stop.eval(expr, goid, frame)
+
+    def _halted_stop(self, what: str) -> StopBackend:
+        if self.stop is None or self.state.running:
+            raise GotuiError(f"halt the target to {what} (F6 / Shift+F5 or 'h')")
+        return self.stop
+
+    def read_source(self, path: str) -> list[str]:
+        if path not in self._source_cache:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    self._source_cache[path] = fh.read().splitlines()
+            except OSError:
+                self._source_cache[path] = []
+        return self._source_cache[path]
+
+    # ------------------------------------------------------------ breakpoints
+    async def breakpoints(self) -> list[Breakpoint]:
+        if self.stop is None:
+            return []
+        return await self._while_stoppable(self.stop.breakpoints)
+
+    async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        stop = await self.ensure_stop()
+        return await self._while_stoppable(lambda: stop.create_breakpoint(bp))
+
+    async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        stop = await self.ensure_stop()
+        return await self._while_stoppable(lambda: stop.amend_breakpoint(bp))
+
+    async def clear_breakpoint(self, bp_id: int) -> None:
+        stop = await self.ensure_stop()
+        await self._while_stoppable(lambda: stop.clear_breakpoint(bp_id))
+
+    async def _while_stoppable(self, op: Callable[[], Awaitable[Any]]) -> Any:
+        """Delve only takes most calls while halted: halt, do it, resume."""
+        if not self.state.running or self.stop is None:
+            return await op()
+        await self._halt_quietly()
+        try:
+            return await op()
+        finally:
+            self._start_running(self.stop)
+
+    async def _halt_quietly(self) -> None:
+        assert self.stop is not None
+        await self.stop.halt()
+        if self._run_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._run_task), timeout=15)
+            self._run_task = None
+
+    # ------------------------------------------------------------ execution
+    def _start_running(self, stop: StopBackend) -> None:
+        self._set_state(TargetState(running=True))
+
+        async def run() -> None:
+            try:
+                st = await stop.cont()
+            except Exception as exc:  # noqa: BLE001 - shown to the user, session goes on
+                self.publish("error", f"continue failed: {exc}")
+                with contextlib.suppress(Exception):
+                    st = await stop.state()
+                    self._set_state(st)
+                return
+            self._set_state(st)
+
+        self._run_task = asyncio.get_running_loop().create_task(run())
+
+    async def cont(self) -> None:
+        stop = await self.ensure_stop()
+        if self.state.running:
+            return
+        self._start_running(stop)
+
+    async def halt(self) -> TargetState:
+        stop = await self.ensure_stop()
+        if self.state.running:
+            st = await stop.halt()
+            if self._run_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(asyncio.shield(self._run_task), timeout=30)
+                self._run_task = None
+            else:
+                self._set_state(st)
+        return self.state
+
+    async def _step(self, name: str) -> TargetState:
+        stop = self._halted_stop(name)
+        self._set_state(TargetState(running=True))
+        fn = {"next": stop.next, "step": stop.step, "step out": stop.step_out}[name]
+        try:
+            st = await fn()
+        except Exception:
+            self._set_state(await stop.state())
+            raise
+        self._set_state(st)
+        return st
+
+    async def next(self) -> TargetState:
+        return await self._step("next")
+
+    async def step(self) -> TargetState:
+        return await self._step("step")
+
+    async def step_out(self) -> TargetState:
+        return await self._step("step out")
+
+    async def switch_goroutine(self, goid: int) -> TargetState:
+        stop = self._halted_stop("switch goroutine")
+        st = await stop.switch_goroutine(goid)
+        self._set_state(st)
+        return st
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
