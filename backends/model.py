@@ -31,6 +31,7 @@ STATUS_NAMES: dict[int, str] = {
     8: "copystack",
     9: "preempted",
     10: "waiting",  # _Gleaked (1.26 goroutine leak detector), reported as waiting
+    11: "dead",  # _Gdeadextra (1.26): dead g kept for cgo callbacks
 }
 
 
@@ -57,9 +58,8 @@ CGO_BOUNDARY_FUNCS = frozenset(
 
 def frame_kind(function: str) -> FrameKind:
     """Classify a frame by its function name (Delve has no system-stack flag)."""
-    if function in CGO_BOUNDARY_FUNCS or function.startswith("_cgo_") or function.startswith(
-        "x_cgo_"
-    ):
+    if (function in CGO_BOUNDARY_FUNCS or function.startswith(("_cgo_", "x_cgo_", "_cgoexp_"))
+            or "._Cfunc_" in function or "._cgoexp_" in function):
         return "cgo"
     if function.startswith("C."):
         return "c"
@@ -292,3 +292,14 @@ class UsageError(GotuiError):
     """Bad command-line input (exit code 2)."""
 
     exit_code = 2
+
+
+@dataclass
+class GoProcess:
+    """One line of `gotui ps`."""
+
+    pid: int
+    exe: str
+    go_version: str = ""
+    goroutines: int | None = None  # None when not cheaply readable
+    traced_by: int = 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,12 +43,15 @@ class Session:
         live: LiveSource | None = None,
         stop: StopBackend | None = None,
         stop_factory: StopFactory | None = None,
+        resume_on_attach: bool = True,
     ) -> None:
         self.info = info
         self.live = live
         self.stop = stop
         self._stop_factory = stop_factory
+        self._resume_on_attach = resume_on_attach
         self._stop_lock = asyncio.Lock()
+        self._live_lock = asyncio.Lock()  # the live reader is not re-entrant
         self.state = TargetState(running=True)
         self._listeners: list[Listener] = []
         self._run_task: asyncio.Task[None] | None = None
@@ -116,7 +120,7 @@ class Session:
                 self.info.backend = self.backend_name
                 self.publish("backend", self.info)
                 st = await backend.state()
-                if not st.running and not st.exited:
+                if not st.running and not st.exited and self._resume_on_attach:
                     self._start_running(backend)
                 else:
                     self._set_state(st)
@@ -132,6 +136,11 @@ class Session:
         if stop is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(stop.detach(kill=kill), timeout=10)
+            if not resume and not kill and self.info.pid and pid_alive(self.info.pid):
+                # The user asked to leave it halted for another debugger: detaching
+                # resumes it, so stop it again with a plain signal.
+                with contextlib.suppress(OSError):
+                    os.kill(self.info.pid, signal.SIGSTOP)
         if self._run_task is not None:
             self._run_task.cancel()
         if self.live is not None:
@@ -144,7 +153,8 @@ class Session:
         if self.stop is not None and not self.state.running and not self.state.exited:
             snap = await self.stop.snapshot(stacks=stacks)
         elif self.live is not None:
-            snap = await asyncio.to_thread(self.live.snapshot)
+            async with self._live_lock:
+                snap = await asyncio.to_thread(self.live.snapshot)
         elif self.last_snapshot is not None:
             return self.last_snapshot
         else:
@@ -156,7 +166,8 @@ class Session:
         if self.stop is not None and not self.state.running:
             return await self.stop.stack(goid, depth)
         if self.live is not None:
-            return await asyncio.to_thread(self.live.stack, goid, depth)
+            async with self._live_lock:
+                return await asyncio.to_thread(self.live.stack, goid, depth)
         return []
 
     async def locals(self, goid: int, frame: int) -> list[Variable]:

@@ -1,0 +1,401 @@
+"""DelveBackend: the StopBackend that drives a headless Delve over JSON-RPC v2.
+
+Build one with `DelveBackend.for_pid(pid)` (spawns the guard, which spawns
+`dlv attach`: see guard.py and process.py) or
+`DelveBackend.for_address("host:port")` (an existing headless Delve), then `start()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+from typing import Any
+
+from backends import waitreasons
+from backends.delve import convert
+from backends.delve.channels import read_channels
+from backends.delve.guard import GuardProcess
+from backends.delve.process import check_target, release_stopped_target
+from backends.delve.release import code_addrs, release
+from backends.delve.rescue import restore_code
+from backends.delve.rpc import DelveRPC
+from backends.model import (
+    Breakpoint,
+    Channel,
+    Frame,
+    Goroutine,
+    GotuiError,
+    Snapshot,
+    TargetInfo,
+    TargetState,
+    Variable,
+)
+
+# What Delve loads for locals/args/eval: enough to read, bounded for huge values.
+LOAD_CONFIG: dict[str, Any] = {
+    "FollowPointers": True, "MaxVariableRecurse": 1, "MaxStringLen": 256,
+    "MaxArrayValues": 64, "MaxStructFields": -1,
+}
+_STACK_CONCURRENCY = 64  # Stacktrace calls kept in flight (Delve answers in order)
+
+
+class DelveBackend:
+    name = "delve"
+
+    def __init__(self, *, pid: int = 0, address: str = "",
+                 check_go_version: bool = True) -> None:
+        if bool(pid) == bool(address):
+            raise ValueError("give exactly one of pid or address")
+        self.info = TargetInfo(pid=pid, backend="delve")
+        self._address = address
+        self._check_go_version = check_go_version
+        self._guard: GuardProcess | None = None  # gotui -> guard -> dlv, see guard.py
+        self._rpc: DelveRPC | None = None
+        self._reasons: list[str] = []
+        self._go_minor = 0
+        self._local_clock = True  # waitSince comparable with our CLOCK_MONOTONIC
+        self._halted_at_ns: int | None = None  # monotonic ns of the last stop
+        self._detached = False
+        self.attach_seconds = 0.0  # spawn -> first answer (target attached), measured
+        self._code_addrs: list[int] = []  # where Delve has int3s in the target's code
+        self.rescued = 0  # int3s put back after dlv died without cleaning up
+
+    @classmethod
+    def for_pid(cls, pid: int, *, check_go_version: bool = True) -> DelveBackend:
+        return cls(pid=pid, check_go_version=check_go_version)
+
+    @classmethod
+    def for_address(cls, address: str) -> DelveBackend:
+        return cls(address=address)
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def rpc(self) -> DelveRPC:
+        if self._rpc is None:
+            raise GotuiError("Delve is not connected")
+        return self._rpc
+
+    async def start(self) -> None:
+        t0 = time.monotonic()
+        if self.info.pid:
+            facts = check_target(self.info.pid)
+            self.info.exe, self.info.go_version = facts.exe, facts.go_version
+            self._guard = await GuardProcess.spawn(self.info.pid,
+                                                   check_go_version=self._check_go_version)
+        try:
+            version = await self._connect()
+            self.attach_seconds = time.monotonic() - t0
+            if self._guard is not None and self._check_go_version:
+                problem = go_version_problem(self.info.go_version, version)
+                if problem:
+                    raise GotuiError(problem)
+            # TargetGoVersion is the DWARF producer, e.g. "Go cmd/compile go1.26.8"
+            producer = version.get("TargetGoVersion", "").split()
+            self.info.go_version = self.info.go_version or (producer[-1] if producer else "")
+            self._go_minor = waitreasons.go_minor(self.info.go_version)
+            self.info.backend = "delve"
+            self._halted_at_ns = time.monotonic_ns()
+            if not self.rpc.running:
+                self._reasons = await self._read_wait_reasons()
+                await self._track_code_addrs()
+            self.rpc.on_lost = self._on_connection_lost
+        except BaseException:
+            await asyncio.shield(self.detach())  # never leave the target attached
+            raise
+
+    async def _connect(self) -> dict[str, Any]:
+        """Connect and wait for the attach to finish (GetVersion answers after it)."""
+        if self._guard is None:
+            self._rpc = await DelveRPC.connect(self._address)
+            version = await self._rpc.call("GetVersion")
+            self._local_clock = _is_local(self._address)
+            await self._identify_remote_target()
+            return version
+        try:
+            self._rpc = await DelveRPC.connect(self._guard.address)
+            return await self._rpc.call("GetVersion")
+        except GotuiError:
+            # the guard went away (dlv died): its last line says why
+            raise GotuiError(await self._guard.failure()) from None
+
+    async def _identify_remote_target(self) -> None:
+        st = await self.rpc.state()
+        self.info.pid = int(st.get("Pid", 0))
+        cmdline = st.get("TargetCommandLine", "")
+        self.info.exe = cmdline.split(" ", 1)[0]
+        if self._local_clock and self.info.pid:
+            with contextlib.suppress(OSError):
+                self.info.exe = os.readlink(f"/proc/{self.info.pid}/exe")
+
+    async def _read_wait_reasons(self) -> list[str]:
+        """runtime.waitReasonStrings from the target itself ([] if unreadable)."""
+        cfg = {**LOAD_CONFIG, "MaxArrayValues": 256, "MaxStringLen": 128}
+        try:
+            v = await self.rpc.call("Eval", {"Scope": _scope(-1, 0),
+                                             "Expr": "runtime.waitReasonStrings", "Cfg": cfg})
+        except GotuiError:
+            return []
+        return [c.get("value", "") for c in v["Variable"].get("children") or []]
+
+    def _reason(self, raw: int) -> str:
+        return waitreasons.wait_reason(self._go_minor or waitreasons.NEWEST, raw)
+
+    async def detach(self, kill: bool = False) -> None:
+        """Halt if running, Detach{Kill}, close, reap dlv. Safe to call twice."""
+        if self._detached:
+            return
+        self._detached = True
+        try:
+            if self._rpc is not None:
+                await release(self._rpc, self.info.pid, kill=kill, local=self._local_clock)
+        finally:
+            if self._rpc is not None:
+                await self._rpc.close()
+            await self._shutdown_process()
+
+    async def _track_code_addrs(self) -> None:
+        self._code_addrs = await code_addrs(self.rpc)
+
+    def _on_connection_lost(self) -> None:
+        """dlv went away without a Detach from us: if it did not clean up (SIGKILL),
+        its int3s are still in the target's code. Put the original bytes back."""
+        if self._guard is not None:
+            return  # the guard rescues (it outlives us and sees dlv die first)
+        if self._detached or not self._local_clock or not self.info.pid or not self.info.exe:
+            return
+        self.rescued = restore_code(self.info.pid, self.info.exe, self._code_addrs)
+        release_stopped_target(self.info.pid)
+
+    async def _shutdown_process(self) -> None:
+        if self._guard is not None:
+            await self._guard.stop()
+        elif self.info.pid and self._local_clock:
+            release_stopped_target(self.info.pid)
+
+    # ------------------------------------------------------------ state & execution
+    async def state(self) -> TargetState:
+        if self.rpc.running:
+            return TargetState(running=True)
+        try:
+            return convert.target_state(await self.rpc.state(non_blocking=True))
+        except GotuiError as exc:
+            return _exited_state(exc)
+
+    async def _command(self, name: str, **fields: Any) -> TargetState:
+        try:
+            st = await self.rpc.command(name, **fields)
+        except GotuiError as exc:
+            return _exited_state(exc)
+        finally:
+            self._halted_at_ns = time.monotonic_ns()
+        return convert.target_state(st)
+
+    async def cont(self) -> TargetState:
+        while True:
+            st = await self._command("continue")
+            # like Delve's own client: tracepoint-only stops continue by themselves
+            if st.exited or st.stop_reason != "breakpoint" or not await self._at_tracepoint_only():
+                return st
+
+    async def _at_tracepoint_only(self) -> bool:
+        raw = await self.rpc.state(non_blocking=True)
+        bps = [t["breakPoint"] for t in raw.get("Threads") or [] if t.get("breakPoint")]
+        return bool(bps) and all(b.get("continue") or b.get("traceReturn") for b in bps)
+
+    async def halt(self) -> TargetState:
+        # A caller may have just scheduled a cont() task that has not run yet (the
+        # Session resumes right after attaching): let it reach the wire first.
+        await asyncio.sleep(0)
+        if not self.rpc.running:
+            # Halt on a stopped target would make the next resume stop at once.
+            return await self.state()
+        st = convert.target_state(await self.rpc.command("halt"))
+        await self.rpc.wait_stopped(30)
+        return await self.state() if st.running else st
+
+    async def next(self) -> TargetState:
+        return await self._command("next")
+
+    async def step(self) -> TargetState:
+        return await self._command("step")
+
+    async def step_out(self) -> TargetState:
+        return await self._command("stepOut")
+
+    async def switch_goroutine(self, goid: int) -> TargetState:
+        return convert.target_state(await self.rpc.command("switchGoroutine", goroutineID=goid))
+
+    # ------------------------------------------------------------ goroutines & stacks
+    async def raw_goroutines(self, page: int = 1000) -> list[dict[str, Any]]:
+        return await self.rpc.list_goroutines(page=page)
+
+    async def goroutines(self) -> list[Goroutine]:
+        raws = await self.raw_goroutines()
+        now = time.monotonic_ns() if self._local_clock else None
+        return [convert.goroutine(g, self._reasons, now, self._reason) for g in raws]
+
+    async def stack(self, goid: int, depth: int = 64) -> list[Frame]:
+        res = await self.rpc.call("Stacktrace", {"Id": goid, "Depth": depth, "Full": False})
+        return [convert.frame(f) for f in res.get("Locations") or []]
+
+    async def snapshot(self, stacks: bool = True) -> Snapshot:
+        gs = await self.goroutines()
+        sem = asyncio.Semaphore(_STACK_CONCURRENCY)
+        with_parent = self._go_minor == 0 or self._go_minor >= 21  # g.parentGoid: 1.21+
+
+        async def fill(g: Goroutine) -> None:
+            async with sem:
+                if stacks:
+                    try:
+                        g.stack = await self.stack(g.id)
+                    except GotuiError as exc:
+                        if self.rpc.closed:
+                            raise
+                        g.stack = [Frame(note=f"stack unreadable: {exc}")]
+                if with_parent:
+                    g.parent_id = await self._parent_id(g.id)
+
+        await asyncio.gather(*(fill(g) for g in gs))
+        channels = await self.channels(gs)
+        paused = time.monotonic_ns() - self._halted_at_ns if self._halted_at_ns else 0
+        return Snapshot(pid=self.info.pid, exe=self.info.exe, go_version=self.info.go_version,
+                        source="delve", target_paused_ns=paused, goroutines=gs,
+                        channels=channels)
+
+    async def _parent_id(self, goid: int) -> int:
+        try:
+            res = await self.rpc.call("Eval", {"Scope": _scope(goid, 0),
+                                               "Expr": "runtime.curg.parentGoid",
+                                               "Cfg": LOAD_CONFIG})
+        except GotuiError:
+            if self.rpc.closed:
+                raise
+            return 0
+        value = res["Variable"].get("value", "0")
+        return int(value) if value.isdigit() else 0
+
+    async def channels(self, goroutines: list[Goroutine]) -> list[Channel]:
+        return await read_channels(self.rpc, goroutines, LOAD_CONFIG)
+
+    # ------------------------------------------------------------ variables
+    async def locals(self, goid: int, frame: int) -> list[Variable]:
+        res = await self.rpc.call("ListLocalVars", {"Scope": _scope(goid, frame),
+                                                    "Cfg": LOAD_CONFIG})
+        return [convert.variable(v) for v in res.get("Variables") or []]
+
+    async def args(self, goid: int, frame: int) -> list[Variable]:
+        res = await self.rpc.call("ListFunctionArgs", {"Scope": _scope(goid, frame),
+                                                       "Cfg": LOAD_CONFIG})
+        return [convert.variable(v) for v in res.get("Args") or []]
+
+    async def eval(self, expr: str, goid: int = -1, frame: int = 0) -> Variable:
+        res = await self.rpc.call("Eval", {"Scope": _scope(goid, frame), "Expr": expr,
+                                           "Cfg": LOAD_CONFIG})
+        v = convert.variable(res["Variable"])
+        v.name = v.name or expr
+        return v
+
+    # ------------------------------------------------------------ breakpoints
+    async def breakpoints(self) -> list[Breakpoint]:
+        res = await self.rpc.call("ListBreakpoints", {"All": False})
+        # Delve's own breakpoints (unrecovered panic, fatal throw) have ids < 0
+        return [convert.breakpoint(b) for b in res.get("Breakpoints") or [] if b["id"] > 0]
+
+    async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        if bp.file:
+            locexpr = f"{bp.file}:{bp.line}"
+        elif bp.function:
+            locexpr = bp.function
+        else:
+            raise GotuiError("a breakpoint needs a file:line or a function")
+        req: dict[str, Any] = {
+            "name": bp.name, "Cond": bp.cond, "HitCond": bp.hit_cond,
+            "HitCondPerG": bp.hit_cond_per_g, "continue": bp.tracepoint,
+            "disabled": not bp.enabled,
+        }
+        before = await self._breakpoint_ids()
+        try:
+            await self.rpc.call("FindLocation", {"Scope": _scope(-1, 0), "Loc": locexpr})
+            res = await self.rpc.call("CreateBreakpoint", {"Breakpoint": req,
+                                                           "LocExpr": locexpr})
+            created = convert.breakpoint(res["Breakpoint"])
+            if not created.addrs:
+                raise GotuiError(f"location {locexpr!r} has no code")
+        except GotuiError as exc:
+            # Delve 1.27 can leave an address-less logical breakpoint behind
+            for stale in await self._breakpoint_ids() - before:
+                with contextlib.suppress(GotuiError):
+                    await self.rpc.call("ClearBreakpoint", {"Id": stale})
+            raise GotuiError(f"cannot set breakpoint at {locexpr}: {exc}") from None
+        await self._track_code_addrs()
+        if not bp.enabled:  # CreateBreakpoint ignores Disabled; only Amend applies it
+            created.cond, created.hit_cond, created.enabled = bp.cond, bp.hit_cond, False
+            created.name, created.tracepoint = bp.name, bp.tracepoint
+            created.hit_cond_per_g = bp.hit_cond_per_g
+            return await self.amend_breakpoint(created)
+        return created
+
+    async def _breakpoint_ids(self) -> set[int]:
+        # All=false lists logical breakpoints (All=true lists physical ones per address)
+        res = await self.rpc.call("ListBreakpoints", {"All": False})
+        return {int(b["id"]) for b in res.get("Breakpoints") or []}
+
+    async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        # AmendBreakpoint replaces the whole breakpoint: start from Delve's own copy.
+        full = (await self.rpc.call("GetBreakpoint", {"Id": bp.id}))["Breakpoint"]
+        full.update({"name": bp.name, "Cond": bp.cond, "HitCond": bp.hit_cond,
+                     "HitCondPerG": bp.hit_cond_per_g, "continue": bp.tracepoint,
+                     "disabled": not bp.enabled})
+        try:
+            await self.rpc.call("AmendBreakpoint", {"Breakpoint": full})
+        except GotuiError as exc:
+            raise GotuiError(f"cannot change breakpoint {bp.id}: {exc}") from None
+        return convert.breakpoint((await self.rpc.call("GetBreakpoint",
+                                                       {"Id": bp.id}))["Breakpoint"])
+
+    async def clear_breakpoint(self, bp_id: int) -> None:
+        await self.rpc.call("ClearBreakpoint", {"Id": bp_id})
+        await self._track_code_addrs()
+
+
+def go_version_problem(target: str, version: dict[str, Any]) -> str:
+    """Delve's own refusal text (pkg/goversion/compat.go) if the target's Go version
+    is outside the range GetVersion reports. dlv only checks this when launching or
+    opening a core, not on attach, so gotui checks it (and then detaches)."""
+    minor = waitreasons.go_minor(target)
+    lo = waitreasons.go_minor("go" + version.get("MinSupportedVersionOfGo", ""))
+    hi = waitreasons.go_minor("go" + version.get("MaxSupportedVersionOfGo", ""))
+    ver = target.removeprefix("go")
+    if not minor or not lo or not hi:
+        return ""
+    if minor < lo:
+        return (f"Go version {ver} is too old for this version of Delve (minimum supported "
+                f"version 1.{lo}, suppress this error with --check-go-version=false)")
+    if minor > hi:
+        return (f"Version of Delve is too old for Go version {ver} (maximum supported "
+                f"version 1.{hi}, suppress this error with --check-go-version=false)")
+    return ""
+
+
+def _exited_state(exc: GotuiError) -> TargetState:
+    """Delve answers "Process N has exited with status S" once the target is gone;
+    anything else is re-raised."""
+    exited = re.search(r"has exited with status (-?\d+)", str(exc))
+    if exited is None:
+        raise exc
+    return TargetState(running=False, exited=True, stop_reason="exited",
+                       exit_status=int(exited.group(1)))
+
+
+def _scope(goid: int, frame: int) -> dict[str, int]:
+    return {"GoroutineID": goid, "Frame": frame, "DeferredCall": 0}
+
+
+def _is_local(address: str) -> bool:
+    if address.startswith("unix:"):
+        return True
+    host = address.rpartition(":")[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")

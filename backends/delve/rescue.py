@@ -1,0 +1,77 @@
+"""Undo Delve's breakpoints when dlv dies without cleaning up (SIGKILL, crash).
+
+Delve inserts a breakpoint by writing int3 (0xCC) over the first byte of an
+instruction. If dlv is killed, the kernel detaches ptrace but the int3 bytes stay in
+the target's code, and the next time one is executed the untraced target dies of
+SIGTRAP. We put the original bytes back from the executable on disk, writing through
+/proc/<pid>/mem (root, or the same user with ptrace access; no attach needed).
+
+This is a race: the kernel resumes the target when dlv dies, so a breakpoint hit
+every millisecond fires before we can act. It saves the common case of breakpoints
+that are hit rarely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+INT3 = 0xCC
+
+
+def load_bias(pid: int, exe: str) -> int:
+    """Runtime address minus link-time address of the main executable (0 if not PIE)."""
+    with open(exe, "rb") as fh:
+        elf = ELFFile(fh)
+        if elf.header["e_type"] != "ET_DYN":
+            return 0
+        first_vaddr = min(seg["p_vaddr"] - seg["p_offset"] for seg in elf.iter_segments()
+                          if seg["p_type"] == "PT_LOAD")
+    real = Path(exe).resolve()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        parts = line.split(maxsplit=5)
+        if len(parts) == 6 and Path(parts[5]) == real and int(parts[2], 16) == 0:
+            return int(parts[0].split("-")[0], 16) - first_vaddr
+    return 0
+
+
+def original_bytes(exe: str, addrs: list[int]) -> dict[int, int]:
+    """The byte at each link-time address in the executable file."""
+    out: dict[int, int] = {}
+    with open(exe, "rb") as fh:
+        elf = ELFFile(fh)
+        segs = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
+        for addr in addrs:
+            for seg in segs:
+                if seg["p_vaddr"] <= addr < seg["p_vaddr"] + seg["p_filesz"]:
+                    fh.seek(seg["p_offset"] + addr - seg["p_vaddr"])
+                    out[addr] = fh.read(1)[0]
+                    break
+    return out
+
+
+def restore_code(pid: int, exe: str, addrs: list[int]) -> int:
+    """Write back the original byte wherever an int3 of ours is still in place.
+    `addrs` are runtime addresses as Delve reports them. Returns how many."""
+    restored = 0
+    if not exe or not addrs:
+        return 0
+    try:
+        bias = load_bias(pid, exe)
+        originals = original_bytes(exe, [a - bias for a in addrs])
+    except (OSError, ELFError, ValueError):
+        return 0
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/mem", "r+b", buffering=0) as mem:
+        for addr in addrs:
+            orig = originals.get(addr - bias)
+            if orig is None or orig == INT3:
+                continue
+            mem.seek(addr)
+            if mem.read(1) == bytes([INT3]):
+                mem.seek(addr)
+                mem.write(bytes([orig]))
+                restored += 1
+    return restored

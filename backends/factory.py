@@ -1,0 +1,191 @@
+"""Builds Sessions and one-shot views from a pid or an address: backends chosen by name.
+
+This is the only module that knows which concrete backend classes exist.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+from backends.base import LiveSource, StopBackend
+from backends.model import GoProcess, GotuiError, Snapshot, TargetInfo, UsageError
+from backends.procinfo import is_go_binary, process_facts, require_go, require_untraced
+from backends.session import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ----------------------------------------------------------------- backends by name
+
+def open_live(pid: int) -> LiveSource:
+    from backends.live.reader import LiveReader
+
+    return LiveReader(pid)
+
+
+async def open_stop(pid: int, backend: str = "delve", *,
+                    check_go_version: bool = True) -> StopBackend:
+    """A stop-the-world backend for `pid`, not started yet (Session.start does it)."""
+    if backend == "gdb":
+        from backends.gdb import GdbBackend
+
+        return GdbBackend.for_pid(pid)
+    if backend != "delve":
+        raise GotuiError(f"unknown stop-the-world backend {backend!r}")
+    from backends.delve.backend import DelveBackend
+
+    return DelveBackend.for_pid(pid, check_go_version=check_go_version)
+
+
+async def connect_stop(address: str) -> StopBackend:
+    from backends.delve.backend import DelveBackend
+
+    return DelveBackend.for_address(address)
+
+
+# ----------------------------------------------------------------- sessions
+
+def attach_session(pid: int, *, backend: str = "delve",
+                   check_go_version: bool = True) -> Session:
+    """A Session on a local pid: the live reader now, `backend` on demand."""
+    facts = process_facts(pid)
+    require_go(facts)
+    require_untraced(facts)
+    live = open_live(pid)
+    info = live.info
+
+    async def make_stop() -> StopBackend:
+        return await open_stop(pid, backend, check_go_version=check_go_version)
+
+    return Session(info, live=live, stop_factory=make_stop)
+
+
+def core_session(exe: str, core: str, backend: str) -> Session:
+    """A post-mortem Session on a core file (the 'target' is halted forever)."""
+    if backend != "gdb":
+        raise UsageError("core files open with --backend gdb in this version")
+    for path in (exe, core):
+        if not os.path.isfile(path):
+            raise GotuiError(f"no such file: {path}")
+    from backends.gdb import GdbBackend
+
+    stop = GdbBackend.for_core(exe, core)
+    return Session(stop.info, stop=stop, resume_on_attach=False)
+
+
+def connect_session(address: str) -> Session:
+    """A Session on an existing headless Delve; the live reader joins if the pid is local."""
+
+    async def make_stop() -> StopBackend:
+        return await connect_stop(address)
+
+    return Session(TargetInfo(exe=address, backend="delve"), stop_factory=make_stop,
+                   resume_on_attach=False)
+
+
+async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
+                        check_go_version: bool = True) -> Snapshot:
+    facts = process_facts(pid)
+    require_go(facts)
+    if source == "live":
+        live = open_live(pid)
+        try:
+            snap = live.snapshot()
+            if stacks:
+                by_id = live.stacks([g.id for g in snap.goroutines])  # type: ignore[attr-defined]
+                for g in snap.goroutines:
+                    g.stack = by_id.get(g.id, [])
+            return snap
+        finally:
+            live.close()
+    require_untraced(facts)
+    t0 = time.monotonic_ns()
+    stop = await open_stop(pid, source, check_go_version=check_go_version)
+    try:
+        await stop.start()
+        snap = await stop.snapshot(stacks=stacks)
+    finally:
+        await stop.detach(kill=False)
+    # Attaching halts the target: count the whole attach..detach as an upper bound.
+    snap.target_paused_ns = max(snap.target_paused_ns, time.monotonic_ns() - t0)
+    return snap
+
+
+# ----------------------------------------------------------------- ps
+
+def list_go_processes() -> list[GoProcess]:
+    out: list[GoProcess] = []
+    me = os.getpid()
+    for proc in psutil.process_iter(["pid"]):
+        pid = proc.info["pid"]
+        if pid == me:
+            continue
+        try:
+            facts = process_facts(pid)
+        except GotuiError:
+            continue
+        if not is_go_binary(f"/proc/{pid}/exe"):
+            continue
+        entry = GoProcess(pid=pid, exe=facts.exe, traced_by=facts.tracer_pid)
+        try:
+            live = open_live(pid)
+            entry.go_version = live.info.go_version
+            try:
+                entry.goroutines = live.goroutine_count()
+            finally:
+                live.close()
+        except Exception:  # noqa: BLE001 - ps lists what it can; one bad process is no error
+            pass
+        out.append(entry)
+    return out
+
+
+# ----------------------------------------------------------------- demo
+
+DEMO_SRC = ROOT / "tests" / "fixtures" / "demo"
+DEMO_DIR = ROOT / ".cache" / "demo"
+
+
+def build_demo() -> Path:
+    exe = DEMO_DIR / "demo"
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    newest_src = max(p.stat().st_mtime for p in DEMO_SRC.rglob("*") if p.is_file())
+    if exe.exists() and exe.stat().st_mtime >= newest_src:
+        return exe
+    env = {**os.environ, "CGO_ENABLED": "1", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+    res = subprocess.run(["go", "build", "-gcflags=all=-N -l", "-o", str(exe), "."],
+                         cwd=DEMO_SRC, env=env, capture_output=True, text=True)
+    if res.returncode != 0:
+        last = (res.stderr.strip().splitlines() or ["go build failed"])[-1]
+        raise GotuiError(f"building the demo failed: {last}")
+    return exe
+
+
+def start_demo(addr: str) -> int:
+    """Start the demo service (or reuse the running one) and return its pid."""
+    exe = build_demo()
+    pidfile = DEMO_DIR / "demo.pid"
+    if pidfile.exists():
+        try:
+            pid = int(pidfile.read_text().strip())
+            if psutil.pid_exists(pid) and os.readlink(f"/proc/{pid}/exe") == str(exe):
+                return pid
+        except (ValueError, OSError):
+            pass
+    log = open(DEMO_DIR / "demo.log", "w")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen([str(exe), "-addr", addr], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise GotuiError(f"the demo exited at start: see {DEMO_DIR / 'demo.log'}")
+        if "READY" in (DEMO_DIR / "demo.log").read_text():
+            pidfile.write_text(str(proc.pid))
+            return proc.pid
+        time.sleep(0.05)
+    raise GotuiError("the demo did not become ready within 15 s")

@@ -1,0 +1,91 @@
+"""Text renderings of a Snapshot: a human table and Go's own goroutine dump format.
+
+The dump follows `runtime.Stack(all=true)` / `/debug/pprof/goroutine?debug=2`, so
+tools written for it (panicparse, goleak-style parsers) can read gotui's output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from backends.model import Goroutine, Snapshot, to_json
+
+
+def to_json_text(snap: Snapshot) -> str:
+    return json.dumps(to_json(snap), indent=None, separators=(",", ":"))
+
+
+def wait_duration(ns: int) -> str:
+    """Go's dump style: '3 minutes' (only whole minutes are shown by the runtime)."""
+    minutes = ns // 60_000_000_000
+    if minutes < 1:
+        return ""
+    return f"{minutes} minutes"
+
+
+def human_duration(ns: int) -> str:
+    if ns <= 0:
+        return ""
+    s = ns / 1e9
+    if s < 1:
+        return f"{ns / 1e6:.0f}ms"
+    if s < 120:
+        return f"{s:.0f}s"
+    if s < 7200:
+        return f"{s / 60:.0f}m"
+    return f"{s / 3600:.1f}h"
+
+
+def to_text(snap: Snapshot) -> str:
+    lines = [
+        f"pid {snap.pid}  {snap.exe}  {snap.go_version}  source={snap.source}  "
+        f"goroutines={len(snap.goroutines)}  paused={snap.target_paused_ns / 1e6:.1f}ms",
+    ]
+    by_status = Counter(g.status for g in snap.goroutines)
+    lines.append("  ".join(f"{k}={v}" for k, v in sorted(by_status.items())))
+    lines.append(f"{'ID':>7}  {'STATUS':<9} {'WAIT':<24} {'LOCATION':<44} START")
+    for g in sorted(snap.goroutines, key=lambda g: g.id):
+        wait = g.wait_reason
+        if g.wait_ns:
+            wait = f"{wait} {human_duration(g.wait_ns)}"
+        loc = g.user_current if g.user_current.function else g.current
+        lines.append(
+            f"{g.id:>7}  {g.status:<9} {wait[:24]:<24} {loc.short()[:44]:<44} "
+            f"{g.start.function}"
+        )
+    for c in snap.channels:
+        lines.append(
+            f"chan {c.addr} {c.elem_type} len={c.len} cap={c.cap} closed={c.closed} "
+            f"senders={c.senders} receivers={c.receivers}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _dump_state(g: Goroutine) -> str:
+    state = g.wait_reason if g.status == "waiting" and g.wait_reason else g.status
+    dur = wait_duration(g.wait_ns)
+    extra = [dur] if dur else []
+    if g.thread_id and g.status in ("syscall",):
+        extra.append("locked to thread")
+    return ", ".join([state, *extra])
+
+
+def to_goroutine_dump(snap: Snapshot) -> str:
+    out: list[str] = []
+    for g in sorted(snap.goroutines, key=lambda g: g.id):
+        if g.status == "dead":
+            continue
+        out.append(f"goroutine {g.id} [{_dump_state(g)}]:")
+        frames = g.stack or ([] if not g.current.function else [g.current])  # type: ignore[list-item]
+        for f in frames:
+            out.append(f"{f.function}(...)")
+            out.append(f"\t{f.file}:{f.line}")
+        if g.go_statement.function:
+            creator = f"created by {g.go_statement.function}"
+            if g.parent_id:
+                creator += f" in goroutine {g.parent_id}"
+            out.append(creator)
+            out.append(f"\t{g.go_statement.file}:{g.go_statement.line}")
+        out.append("")
+    return "\n".join(out)

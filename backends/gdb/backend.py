@@ -1,0 +1,454 @@
+"""GdbBackend: backends.base.StopBackend on gdb/MI (pygdbmi), for live pids and cores.
+
+gdb runs all-stop with MI async on. Every MI exchange blocks, so it runs in a worker
+thread (asyncio.to_thread); `cont()` parks a worker thread until gdb reports *stopped,
+and `halt()` sends -exec-interrupt around it. Goroutines and stitched Go+C stacks come
+from gdbside.py, sourced into gdb, in one round trip per snapshot.
+
+Target safety: detach() always leaves a live target running and untraced; gdb itself
+detaches on SIGTERM/SIGHUP/EOF (it gets SIGTERM when Python dies, via PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from backends.gdb import convert
+from backends.gdb.mi import GdbMI, MIResult, StopRecord
+from backends.model import (
+    Breakpoint,
+    Channel,
+    Frame,
+    Goroutine,
+    GotuiError,
+    Location,
+    Snapshot,
+    TargetInfo,
+    TargetState,
+    Variable,
+)
+from backends.procinfo import process_facts, require_untraced
+
+GDBSIDE = Path(__file__).with_name("gdbside.py")
+# Signals the Go runtime uses on its own (preemption, profiling, ...): never stop on them.
+PASS_SIGNALS = "SIGURG SIGPIPE SIGPROF SIGCHLD SIGWINCH SIGALRM SIGUSR1 SIGUSR2 SIGIO SIGHUP"
+HIT_COND = re.compile(r"^\s*(>=|>)\s*(\d+)\s*$")
+
+
+def runtime_gdb_dir(exe: str) -> str:
+    """Directory of the runtime-gdb.py that the binary names in .debug_gdb_scripts."""
+    try:
+        from elftools.elf.elffile import ELFFile
+
+        with open(exe, "rb") as fh:
+            sec = ELFFile(fh).get_section_by_name(".debug_gdb_scripts")
+            data = sec.data() if sec is not None else b""
+    except (OSError, ValueError, ImportError):
+        return ""
+    for part in data.split(b"\0"):
+        text = part.lstrip(b"\x01").decode(errors="replace")
+        if text.endswith("runtime-gdb.py"):
+            return os.path.dirname(text)
+    return ""
+
+
+def _json_line(text: str) -> dict[str, Any]:
+    for line in reversed(text.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise GotuiError(f"gdb helper failed: {text.strip().splitlines()[-1:] or ['no output']}")
+
+
+def _mi_quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _variable(d: dict[str, Any]) -> Variable:
+    return Variable(name=str(d.get("name", "")), type=str(d.get("type", "")),
+                    value=str(d.get("value", "")))
+
+
+def _ensure_running(pid: int) -> None:
+    """After gdb is gone: a process left in stopped state (a SIGSTOP gdb queued while
+    attaching) gets SIGCONT, so no exit path leaves the target frozen."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        tracer = process_facts(pid).tracer_pid
+    except (OSError, GotuiError, IndexError):
+        return
+    if state in ("T", "t") and tracer == 0:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGCONT)
+
+
+class GdbBackend:
+    name = "gdb"
+
+    def __init__(self, *, pid: int = 0, exe: str = "", core: str = "") -> None:
+        if bool(pid) == bool(core):
+            raise ValueError("give exactly one of pid or core")
+        self.info = TargetInfo(pid=pid, exe=exe, backend="gdb")
+        self.core = core
+        self._mi: GdbMI | None = None
+        self._halted_since: float | None = None
+        self._stop: StopRecord | None = None
+        self._cont_task: asyncio.Future[StopRecord] | None = None
+        self._resumed = asyncio.Event()  # clear while a cont/step is in flight
+        self._resumed.set()
+        self._detached = False
+        self._goid = 0
+        self._thread = 0  # gdb thread number of the current thread
+
+    @classmethod
+    def for_pid(cls, pid: int) -> GdbBackend:
+        return cls(pid=pid)
+
+    @classmethod
+    def for_core(cls, exe: str, core: str) -> GdbBackend:
+        return cls(exe=exe, core=core)
+
+    @property
+    def mi(self) -> GdbMI:
+        if self._mi is None:
+            raise GotuiError("gdb is not running")
+        return self._mi
+
+    @property
+    def gdb_pid(self) -> int:
+        return self._mi.pid if self._mi is not None else 0
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self.info.pid:
+            facts = process_facts(self.info.pid)
+            require_untraced(facts)
+            self.info.exe = facts.exe
+        elif not (os.path.isfile(self.info.exe) and os.path.isfile(self.core)):
+            raise GotuiError(f"cannot read {self.info.exe!r} or core {self.core!r}")
+        exe_for_gdb = f"/proc/{self.info.pid}/exe" if self.info.pid else self.info.exe
+        args = ["-iex", "set pagination off", "-iex", "set confirm off",
+                "-iex", "set width 0", "-iex", "set non-stop off", "-iex", "set mi-async on"]
+        rt = runtime_gdb_dir(exe_for_gdb)
+        if rt:
+            args += ["-iex", f"add-auto-load-safe-path {rt}"]
+        self._mi = await asyncio.to_thread(GdbMI, args)
+        try:
+            await asyncio.to_thread(self._setup, exe_for_gdb)
+        except BaseException:
+            await self._abandon()
+            raise
+        self._halted_since = time.time()
+        info = await self._info()
+        self.info.go_version = info.get("go_version", "")
+        self._goid = int(info.get("goid", 0))
+        self._thread = int(info.get("thread", 0))
+
+    def _setup(self, exe: str) -> None:
+        mi = self.mi
+        mi.console(f"handle {PASS_SIGNALS} nostop noprint pass")
+        mi.check(f"-file-exec-and-symbols {_mi_quote(exe)}", timeout=120)
+        mi.console(f"source {GDBSIDE}")
+        if self.core:
+            mi.console(f"core-file {self.core}", timeout=120)
+            return
+        res = mi.command(f"-target-attach {self.info.pid}", timeout=60)
+        if res.cls == "error":
+            raise GotuiError(f"gdb could not attach to pid {self.info.pid}: {res.msg}")
+        mi.wait_stopped(timeout=60)
+
+    async def _abandon(self) -> None:
+        if self._mi is not None:
+            await asyncio.to_thread(self._mi.close)
+            self._mi = None
+        if self.info.pid:
+            _ensure_running(self.info.pid)
+
+    async def detach(self, kill: bool = False) -> None:
+        """Leave the target running and untraced (or kill it if asked)."""
+        if self._detached:
+            return
+        self._detached = True
+        mi = self._mi
+        if mi is None:
+            return
+        try:
+            if mi.alive() and not self.core:
+                await self._stop_if_running()
+                if kill:
+                    await asyncio.to_thread(mi.console, "kill")
+                else:
+                    await asyncio.to_thread(mi.command, "-target-detach", 30)
+        except (GotuiError, TimeoutError):
+            pass  # closing gdb below detaches too (-gdb-exit, then SIGTERM)
+        finally:
+            await self._abandon()
+
+    async def _stop_if_running(self) -> None:
+        if self.mi.running:
+            self.mi.interrupt()
+            await self._await_stop(timeout=10)
+
+    # ------------------------------------------------------------ state
+
+    async def _info(self) -> dict[str, Any]:
+        return _json_line(await asyncio.to_thread(self.mi.console, "python gotui_info()"))
+
+    async def state(self) -> TargetState:
+        mi = self._mi
+        if mi is None:
+            return TargetState(running=False, exited=True)
+        running = mi.running
+        st = TargetState(running=running, exited=mi.exited, exit_status=mi.exit_code,
+                         halted_since=None if running else self._halted_since,
+                         current_goroutine=self._goid)
+        stop = self._stop
+        if stop is not None and not running:
+            st.stop_reason = self._reason(stop)
+            st.current_thread = int(stop.payload.get("thread-id", 0) or 0)
+            bkpt = stop.payload.get("bkptno")
+            st.breakpoint_id = int(bkpt) if bkpt else 0
+            frame = stop.payload.get("frame") or {}
+            if frame:
+                st.current = Location(str(frame.get("func", "")),
+                                              str(frame.get("fullname", frame.get("file", ""))),
+                                              int(frame.get("line", 0) or 0),
+                                              int(str(frame.get("addr", "0")), 16))
+        return st
+
+    @staticmethod
+    def _reason(stop: StopRecord) -> str:
+        if stop.reason == "breakpoint-hit":
+            return f"breakpoint {stop.payload.get('bkptno', '')}".strip()
+        if stop.reason == "signal-received" and stop.payload.get("signal-name") == "SIGINT":
+            return "halt"
+        if stop.reason in ("end-stepping-range", "function-finished"):
+            return "step"
+        return stop.reason or "manual"
+
+    # ------------------------------------------------------------ goroutines
+
+    async def _dump(self, depth: int, goid: int = 0) -> dict[str, Any]:
+        self._require_halted("read goroutines")
+        return await asyncio.to_thread(self._dump_sync, depth, goid)
+
+    def _dump_sync(self, depth: int, goid: int) -> dict[str, Any]:
+        fd, path = tempfile.mkstemp(prefix="gotui-gdb-", suffix=".json")
+        os.close(fd)
+        try:
+            out = self.mi.console(f"python gotui_dump({str(path)!r}, {depth}, {goid})")
+            try:
+                with open(path) as fh:
+                    return json.load(fh)
+            except (OSError, ValueError):
+                last = (out.strip().splitlines() or ["no output"])[-1]
+                raise GotuiError(f"gdb helper failed: {last}") from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def _require_halted(self, what: str) -> None:
+        if self.mi.running:
+            raise GotuiError(f"halt the target first: gdb cannot {what} while it runs")
+
+    async def goroutines(self) -> list[Goroutine]:
+        return convert.goroutines(await self._dump(64), live_clock=not self.core,
+                                  stacks=False)
+
+    async def snapshot(self, stacks: bool = True) -> Snapshot:
+        t0 = time.monotonic_ns()
+        dump = await self._dump(64)
+        gs = convert.goroutines(dump, live_clock=not self.core, stacks=stacks)
+        return Snapshot(pid=self.info.pid, exe=self.info.exe, go_version=self.info.go_version,
+                        source="gdb", target_paused_ns=time.monotonic_ns() - t0,
+                        goroutines=gs, channels=convert.channels(dump, gs))
+
+    async def channels(self, goroutines: list[Goroutine]) -> list[Channel]:
+        dump = await self._dump(1)
+        return convert.channels(dump, goroutines)
+
+    async def stack(self, goid: int, depth: int = 64) -> list[Frame]:
+        gs = convert.goroutines(await self._dump(depth, goid), live_clock=False, depth=depth)
+        if not gs:
+            raise GotuiError(f"no goroutine {goid}")
+        return gs[0].stack
+
+    # ------------------------------------------------------------ variables
+
+    async def _thread_of(self, goid: int) -> int:
+        """gdb thread number running goroutine goid (-1/0: the current thread)."""
+        if goid in (-1, 0) or goid == self._goid:
+            return self._thread
+        dump = await self._dump(1, goid)
+        if not dump["goroutines"]:
+            raise GotuiError(f"no goroutine {goid}")
+        lwp = int(dump["goroutines"][0]["thread"])
+        for t in dump["threads"]:
+            if int(t["lwp"]) == lwp and lwp:
+                return int(t["num"])
+        raise GotuiError(f"goroutine {goid} is parked: gdb only reads variables of "
+                         "goroutines that run on a thread (use the delve backend)")
+
+    async def _scoped(self, cmd: str, goid: int, frame: int) -> MIResult:
+        self._require_halted("read variables")
+        thread = await self._thread_of(goid)
+        name, rest = cmd.split(" ", 1)
+        return await asyncio.to_thread(self.mi.check,
+                                       f"{name} --thread {thread} --frame {frame} {rest}")
+
+    async def _variables(self, goid: int, frame: int) -> list[dict[str, Any]]:
+        res = await self._scoped("-stack-list-variables --simple-values", goid, frame)
+        return list((res.payload or {}).get("variables", []))
+
+    async def locals(self, goid: int, frame: int) -> list[Variable]:
+        return [_variable(v) for v in await self._variables(goid, frame) if not v.get("arg")]
+
+    async def args(self, goid: int, frame: int) -> list[Variable]:
+        return [_variable(v) for v in await self._variables(goid, frame) if v.get("arg")]
+
+    async def eval(self, expr: str, goid: int = -1, frame: int = 0) -> Variable:
+        res = await self._scoped(f"-data-evaluate-expression {_mi_quote(expr)}", goid, frame)
+        return Variable(name=expr, value=str((res.payload or {}).get("value", "")))
+
+    # ------------------------------------------------------------ breakpoints
+
+    async def breakpoints(self) -> list[Breakpoint]:
+        res = await asyncio.to_thread(self.mi.check, "-break-list")
+        table = (res.payload or {}).get("BreakpointTable", {})
+        return [_breakpoint(b) for b in table.get("body", [])]
+
+    async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        self._require_halted("set breakpoints")
+        where = bp.function or (f"{bp.file}:{bp.line}" if bp.file else "")
+        if not where:
+            raise GotuiError("a breakpoint needs a function or file:line")
+        parts = ["-break-insert"]
+        if bp.cond:
+            parts += ["-c", _mi_quote(bp.cond)]
+        ignore = _ignore_count(bp.hit_cond)
+        if ignore:
+            parts += ["-i", str(ignore)]
+        if not bp.enabled:
+            parts.append("-d")
+        parts.append(_mi_quote(where))
+        res = await asyncio.to_thread(self.mi.command, " ".join(parts))
+        if res.cls == "error":
+            raise GotuiError(f"cannot set a breakpoint at {where}: {res.msg}")
+        out = _breakpoint(res.payload["bkpt"])
+        out.hit_cond = bp.hit_cond
+        return out
+
+    async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        self._require_halted("change breakpoints")
+        mi = self.mi
+        await asyncio.to_thread(mi.check, f"-break-condition {bp.id} {bp.cond}".rstrip())
+        await asyncio.to_thread(mi.check, f"-break-after {bp.id} {_ignore_count(bp.hit_cond)}")
+        await asyncio.to_thread(mi.check, f"-break-{'enable' if bp.enabled else 'disable'} "
+                                          f"{bp.id}")
+        for b in await self.breakpoints():
+            if b.id == bp.id:
+                b.hit_cond = bp.hit_cond
+                return b
+        raise GotuiError(f"breakpoint {bp.id} vanished")
+
+    async def clear_breakpoint(self, bp_id: int) -> None:
+        self._require_halted("clear breakpoints")
+        await asyncio.to_thread(self.mi.check, f"-break-delete {bp_id}")
+
+    # ------------------------------------------------------------ execution
+
+    async def _await_stop(self, timeout: float | None = None) -> StopRecord:
+        if self._cont_task is not None and not self._cont_task.done():
+            return await asyncio.wait_for(asyncio.shield(self._cont_task), timeout)
+        return await asyncio.to_thread(self.mi.wait_stopped, timeout)
+
+    async def _resume(self, cmd: str) -> TargetState:
+        if self.core:
+            raise GotuiError("a core file cannot run")
+        if self.mi.running:
+            raise GotuiError("the target is already running")
+        self.mi.clear_stops()
+        self._resumed.clear()
+        try:
+            await asyncio.to_thread(self.mi.check, cmd)
+            self._halted_since = None
+            loop = asyncio.get_running_loop()
+            self._cont_task = loop.run_in_executor(None, self.mi.wait_stopped, None)
+            self._stop = await asyncio.shield(self._cont_task)
+            self._halted_since = time.time()
+            if not self.mi.exited:
+                with contextlib.suppress(GotuiError):
+                    info = await self._info()
+                    self._goid = int(info.get("goid", 0))
+                    self._thread = int(info.get("thread", 0))
+        finally:
+            self._resumed.set()
+        return await self.state()
+
+    async def cont(self) -> TargetState:
+        return await self._resume("-exec-continue")
+
+    async def halt(self) -> TargetState:
+        if self.mi.running:
+            self.mi.interrupt()
+            await self._await_stop(timeout=10)
+        if not self._resumed.is_set():  # let cont() record the stop first
+            await asyncio.wait_for(self._resumed.wait(), timeout=10)
+        return await self.state()
+
+    async def next(self) -> TargetState:
+        return await self._resume("-exec-next")
+
+    async def step(self) -> TargetState:
+        return await self._resume("-exec-step")
+
+    async def step_out(self) -> TargetState:
+        return await self._resume("-exec-finish")
+
+    async def switch_goroutine(self, goid: int) -> TargetState:
+        thread = await self._thread_of(goid)
+        await asyncio.to_thread(self.mi.check, f"-thread-select {thread}")
+        self._goid, self._thread = goid, thread
+        return await self.state()
+
+
+def _ignore_count(hit_cond: str) -> int:
+    """gdb's only hit condition is an ignore count: "> N" (or ">= N") stops after N hits."""
+    if not hit_cond.strip():
+        return 0
+    m = HIT_COND.match(hit_cond)
+    if m is None:
+        raise GotuiError(f"gdb supports hit conditions '> N' and '>= N' only, not {hit_cond!r}")
+    n = int(m.group(2))
+    return n if m.group(1) == ">" else max(0, n - 1)
+
+
+def _breakpoint(b: dict[str, Any]) -> Breakpoint:
+    func = str(b.get("func", "") or b.get("original-location", "")).removeprefix("-function ")
+    addrs = []
+    with contextlib.suppress(ValueError):
+        addrs = [int(str(b.get("addr", "")), 16)]
+    return Breakpoint(
+        id=int(b.get("number", 0)), file=str(b.get("fullname", b.get("file", ""))),
+        line=int(b.get("line", 0) or 0), function=func, cond=str(b.get("cond", "")),
+        enabled=b.get("enabled", "y") == "y", total_hits=int(b.get("times", 0) or 0),
+        addrs=addrs)
+
+
+async def open_core(exe: str, core: str, backend: str = "gdb") -> GdbBackend:
+    """A started StopBackend on a core file. Only gdb here: for delve, run
+    `dlv core <exe> <core> --headless` and connect the Delve client to it."""
+    if backend != "gdb":
+        raise GotuiError(f"core files open with the gdb backend here, not {backend!r}")
+    b = GdbBackend.for_core(exe, core)
+    await b.start()
+    return b

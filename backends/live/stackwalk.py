@@ -1,0 +1,140 @@
+"""Stacks of parked goroutines by frame-pointer walk, without stopping the process.
+
+Go keeps frame pointers on amd64: in a frame whose base is bp, the caller's bp is at
+[bp] and the return address at [bp+8]. A parked goroutine's g.sched.{pc,sp,bp} is
+where it stopped (inside runtime.gopark, or the entry of a goroutine that never
+ran). Every bp must lie in [sp, stack.hi), 8-aligned and above the previous one,
+otherwise the walk stops there: the stack may change under us while we read it.
+Each physical frame is expanded into its logical frames (calls inlined into it).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+from backends.live.memory import ProcessMemory
+from backends.live.symbols import Symbols
+from backends.model import Frame, Location
+
+_PAIR = struct.Struct("<QQ")
+MAX_WINDOW = 256 * 1024  # bytes of one goroutine's stack read at once by `walk`
+STOP_FUNCS = frozenset({"runtime.goexit", "runtime.mstart", "runtime.rt0_go"})
+
+
+class StackStart(NamedTuple):
+    pc: int
+    sp: int
+    bp: int
+    lo: int
+    hi: int
+
+
+def _next_ok(bp: int, prev: int, start: StackStart) -> bool:
+    return bp > prev and bp & 7 == 0 and start.sp <= bp and bp + 16 <= start.hi
+
+
+def _ends(frames: list[Frame]) -> bool:
+    """The outermost logical frame is the physical function: stop at the stack's base."""
+    return frames[-1].function in STOP_FUNCS
+
+
+def walk(mem: ProcessMemory, symbols: Symbols, start: StackStart, depth: int) -> list[Frame]:
+    """The whole stack (up to `depth` frames) of one parked goroutine, one read."""
+    if depth <= 0 or not start.pc:
+        return []
+    frames = list(symbols.frames(start.pc, call=False))
+    size = min(start.hi - start.sp, MAX_WINDOW)
+    data = mem.read(start.sp, size) if 0 < size else None
+    bp, prev = start.bp, start.sp - 1
+    while len(frames) < depth and not _ends(frames):
+        if not _next_ok(bp, prev, start):
+            break
+        off = bp - start.sp
+        if data is not None and off + 16 <= len(data):
+            nextbp, ret = _PAIR.unpack_from(data, off)
+        else:
+            raw = mem.read(bp, 16)
+            if raw is None:
+                break
+            nextbp, ret = _PAIR.unpack(raw)
+        if ret == 0:
+            break
+        frames += symbols.frames(ret, call=True)
+        prev, bp = bp, nextbp
+    return frames[:depth]
+
+
+def user_frames(mem: ProcessMemory, symbols: Symbols,
+                tops: list[tuple[int, int, int, int, int]], max_depth: int = 24
+                ) -> tuple[list[Location], list[Location]]:
+    """(current, user_current) of many goroutines, given their parked
+    (pc, sp, bp, stack.hi, goid): all are walked level by level with one batched read
+    per level, each only as far as its first non-runtime frame. No user frame ->
+    user_current = current (as Delve does)."""
+    # per pc: (user Location or None, walk on?) -- shared by all goroutines
+    step: dict[int, tuple[Location | None, bool]] = {}
+    top: dict[int, tuple[Location, Location | None]] = {}
+    current: list[Location] = []
+    user: list[Location] = []
+    active: list[int] = []
+    addrs: list[int] = []
+    his = [t[3] for t in tops]
+    for i, (pc, sp, bp, hi, _) in enumerate(tops):
+        t = top.get(pc)
+        if t is None:
+            t = top[pc] = (symbols.location(pc), symbols.user_location(pc, call=False))
+        loc, usr = t
+        current.append(loc)
+        user.append(usr or loc)
+        if usr is None and not bp & 7 and sp <= bp and bp + 16 <= hi:
+            active.append(i)
+            addrs.append(bp)
+    level = 1
+    while active and level < max_depth:
+        buf, ok = mem.read_same_size(addrs, 16)
+        nxt_active: list[int] = []
+        nxt_addrs: list[int] = []
+        for i, bp, good, (nextbp, ret) in zip(active, addrs, ok, _PAIR.iter_unpack(buf),
+                                              strict=True):
+            if not good or not ret:
+                continue
+            st = step.get(ret)
+            if st is None:
+                st = step[ret] = (symbols.user_location(ret, call=True),
+                                  not _ends(symbols.frames(ret, call=True)))
+            if st[0] is not None:
+                user[i] = st[0]
+            elif st[1] and nextbp > bp and not nextbp & 7 and nextbp + 16 <= his[i]:
+                nxt_active.append(i)
+                nxt_addrs.append(nextbp)
+        active, addrs = nxt_active, nxt_addrs
+        level += 1
+    return current, user
+
+
+def walk_many(mem: ProcessMemory, symbols: Symbols, starts: list[StackStart],
+              depth: int) -> list[list[Frame]]:
+    """Whole stacks (up to `depth` frames) of many parked goroutines: one batched
+    16-byte read per stack level for all of them (no per-goroutine syscalls)."""
+    frames = [list(symbols.frames(s.pc, call=False)) if s.pc and depth > 0 else []
+              for s in starts]
+    active = [i for i, s in enumerate(starts)
+              if frames[i] and len(frames[i]) < depth and not _ends(frames[i])
+              and _next_ok(s.bp, s.sp - 1, s)]
+    addrs = [starts[i].bp for i in active]
+    while active:
+        buf, ok = mem.read_same_size(addrs, 16)
+        nxt_active: list[int] = []
+        nxt_addrs: list[int] = []
+        for i, bp, good, (nextbp, ret) in zip(active, addrs, ok, _PAIR.iter_unpack(buf),
+                                              strict=True):
+            if not good or not ret:
+                continue
+            frames[i] += symbols.frames(ret, call=True)
+            if (len(frames[i]) < depth and not _ends(frames[i])
+                    and _next_ok(nextbp, bp, starts[i])):
+                nxt_active.append(i)
+                nxt_addrs.append(nextbp)
+        active, addrs = nxt_active, nxt_addrs
+    return [f[:depth] for f in frames]

@@ -1,0 +1,94 @@
+"""Runtime pcs -> Locations / Frames, cached per pc, inlined calls expanded.
+
+All pcs given here are runtime addresses; BinaryFacts works on link-time ones, so the
+PIE load bias is subtracted on the way in. Locations and Frames handed out are shared
+between goroutines (one object per pc): treat them as read-only.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from backends.live.binary import FuncInfo, PCInfo, StructLayout
+from backends.model import Frame, Location, frame_kind
+
+NOTE = "frame-pointer walk"
+
+
+class Facts(Protocol):
+    """What the live reader uses of backends.live.binary.BinaryFacts."""
+
+    path: str
+    go_version: str
+    go_minor: int
+    pie: bool
+    layouts: dict[str, StructLayout]
+    wait_reasons: list[str]
+
+    @property
+    def load_base(self) -> int: ...
+    def symbol(self, name: str) -> int | None: ...
+    def func_at(self, pc: int) -> FuncInfo | None: ...
+    def pc_info(self, pc: int) -> PCInfo | None: ...
+    def pc_frames(self, pc: int) -> list[PCInfo]: ...
+    def start_function(self, startpc: int) -> FuncInfo | None: ...
+    def type_name(self, type_addr: int, read_mem: object = None) -> str: ...
+
+
+class Symbols:
+    def __init__(self, facts: Facts, bias: int) -> None:
+        self.facts = facts
+        self.bias = bias
+        self._frames: dict[int, list[Frame]] = {}
+        self._user: dict[int, Location | None] = {}
+        self._start: dict[int, Location] = {}
+        self._func: dict[int, str] = {}
+
+    def func_name(self, pc: int) -> str:
+        """Name of the (physical) function containing a runtime pc ("" if unknown)."""
+        name = self._func.get(pc)
+        if name is None:
+            fi = self.facts.func_at(pc - self.bias)
+            name = fi.name if fi else ""
+            self._func[pc] = name
+        return name
+
+    def frames(self, pc: int, call: bool) -> list[Frame]:
+        """Logical frames at a pc, innermost first (several where calls were inlined);
+        `call`: pc is a return address, so look up the call instruction (pc-1)."""
+        key = -pc if call else pc
+        frames = self._frames.get(key)
+        if frames is None:
+            infos = self.facts.pc_frames((pc - 1 if call else pc) - self.bias) if pc else []
+            frames = [Frame(i.function, i.file, i.line, pc, frame_kind(i.function), NOTE)
+                      for i in infos] or [Frame(pc=pc, kind="c", note=NOTE)]
+            self._frames[key] = frames
+        return frames
+
+    def location(self, pc: int, call: bool = False) -> Location:
+        """Location of the innermost logical frame at pc."""
+        f = self.frames(pc, call)[0]
+        return Location(f.function, f.file, f.line, pc)
+
+    def user_location(self, pc: int, call: bool) -> Location | None:
+        """The first logical frame at pc that is not runtime code, if any."""
+        key = -pc if call else pc
+        if key not in self._user:
+            user = next((f for f in self.frames(pc, call) if f.kind != "runtime"), None)
+            self._user[key] = Location(user.function, user.file, user.line, pc) if user else None
+        return self._user[key]
+
+    def start(self, startpc: int) -> Location:
+        """Start location of a goroutine: the function `go` called, through the wrapper
+        closure the compiler makes for `go f(x)` (BinaryFacts.start_function)."""
+        loc = self._start.get(startpc)
+        if loc is None:
+            fn = self.facts.start_function(startpc - self.bias)
+            if fn is None:
+                loc = self.location(startpc)
+            elif fn.entry:
+                loc = self.location(fn.entry + self.bias)
+            else:  # only exists inlined into the wrapper: no address of its own
+                loc = Location(fn.name)
+            self._start[startpc] = loc
+        return loc

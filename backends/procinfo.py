@@ -1,0 +1,83 @@
+"""Facts about a process from /proc: does it exist, what binary, who traces it."""
+
+from __future__ import annotations
+
+import mmap
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from backends.model import GotuiError
+
+BUILDINFO_MAGIC = b"\xff Go buildinf:"
+
+
+@dataclass
+class ProcessFacts:
+    pid: int
+    exe: str
+    name: str
+    tracer_pid: int
+    tracer_name: str
+
+
+def process_facts(pid: int) -> ProcessFacts:
+    """Read /proc/<pid>; one-line GotuiError when the pid is unusable."""
+    if pid <= 0:
+        raise GotuiError(f"invalid pid {pid}")
+    status = Path(f"/proc/{pid}/status")
+    try:
+        text = status.read_text()
+    except FileNotFoundError:
+        raise GotuiError(f"no process with pid {pid}") from None
+    except PermissionError:
+        raise GotuiError(f"cannot read /proc/{pid}/status: permission denied") from None
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    tracer = int(fields.get("TracerPid", "0").strip() or 0)
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except PermissionError:
+        raise GotuiError(
+            f"cannot read the executable of pid {pid}: run as root or with CAP_SYS_PTRACE"
+        ) from None
+    except OSError:
+        raise GotuiError(f"pid {pid} has no readable executable (kernel thread or zombie?)") \
+            from None
+    tracer_name = ""
+    if tracer:
+        try:
+            tracer_name = Path(f"/proc/{tracer}/comm").read_text().strip()
+        except OSError:
+            tracer_name = "?"
+    return ProcessFacts(pid, exe.removesuffix(" (deleted)"), fields.get("Name", "").strip(),
+                        tracer, tracer_name)
+
+
+def exe_path_for_reading(pid: int) -> str:
+    """A path that reads the process's binary even if it was replaced on disk."""
+    return f"/proc/{pid}/exe"
+
+
+def require_untraced(facts: ProcessFacts) -> None:
+    if facts.tracer_pid:
+        raise GotuiError(
+            f"pid {facts.pid} is already traced by pid {facts.tracer_pid} "
+            f"({facts.tracer_name}); detach that debugger first"
+        )
+
+
+def is_go_binary(path: str) -> bool:
+    """Cheap check: Go binaries carry the buildinfo magic near the start of a section."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"\x7fELF":
+                return False
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                return mm.find(BUILDINFO_MAGIC) >= 0
+    except (OSError, ValueError):
+        return False
+
+
+def require_go(facts: ProcessFacts) -> None:
+    if not is_go_binary(exe_path_for_reading(facts.pid)):
+        raise GotuiError(f"pid {facts.pid} ({facts.name}) is not a Go program")

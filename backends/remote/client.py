@@ -1,0 +1,516 @@
+"""The joiner's side: a RemoteSession looks like a local Session to the TUI.
+
+Views (state, snapshots, events) are pushed by the host and mirrored here; every
+operation is a `command` message that waits for its `result`. Listeners get the
+Session's kinds ("state", "event", "error", "backend") plus "snapshot" (Snapshot),
+"presence" (dict), "select" ({goroutine, pane}, in follow mode) and "source" (a path
+whose text has just arrived, after read_source() returned [] for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import getpass
+import itertools
+import re
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from backends.model import (
+    Breakpoint,
+    Frame,
+    Goroutine,
+    GotuiError,
+    Snapshot,
+    TargetInfo,
+    TargetState,
+    Variable,
+    breakpoint_from_json,
+    channel_from_json,
+    goroutine_from_json,
+    snapshot_from_json,
+    to_json,
+    variable_from_json,
+)
+from backends.remote.protocol import (
+    MAX_OUTBOUND,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    encode,
+    event_from_json,
+    info_from_json,
+    parse_server_message,
+    state_from_json,
+)
+from backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
+
+Listener = Callable[[str, Any], None]
+
+HOST_GONE = "host gone"
+READ_ONLY = "read-only: you are a viewer; ask the driver to hand over (request_drive)"
+BIG_MESSAGE = 64 << 10  # decode messages above this (bytes) in a worker thread
+COMMAND_TIMEOUT_S = 120.0
+PREFETCH_FILES = 6
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_\-.~+/=]{1,512}")
+
+
+@dataclass
+class RemoteStop:
+    """Stands for the host's stop backend: only its name is known here."""
+
+    name: str
+
+
+class RemoteSession:
+    """A shared session seen from a joiner. Same public interface as backends.session.Session."""
+
+    def __init__(self, ws: ClientConnection, hello: dict[str, Any]) -> None:
+        self._ws = ws
+        self.client_id: str = hello["you"]
+        self.session_id: str = hello["session"]
+        self.role: str = hello["role"]
+        self.info: TargetInfo = info_from_json(hello["target"])
+        self.state: TargetState = state_from_json(hello["state"])
+        self.last_snapshot: Snapshot | None = None
+        self.presence: dict[str, Any] = {}
+        self.driver: str | None = None
+        self._backend: dict[str, Any] = hello["backend"]
+        self._listeners: list[Listener] = []
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._wire: WireSnapshot | None = None
+        self._resyncing = False
+        self._parts = PartsAssembler()
+        self._goroutines: dict[int, Goroutine] = {}
+        self._snapshot_ready = asyncio.Event()
+        self._source_cache: dict[str, list[str]] = {}
+        self._source_fetches: dict[str, asyncio.Task[list[str]]] = {}
+        self._gone: str = ""
+        self._closing = False
+        self._reader: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
+
+    @classmethod
+    async def connect(cls, url: str, token: str, **kwargs: Any) -> RemoteSession:
+        """Same as join(): the token travels only in `Authorization: Bearer`."""
+        return await join(url, token, **kwargs)
+
+    # ------------------------------------------------------------ publishing
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def publish(self, kind: str, payload: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(kind, payload)
+            except Exception:  # a broken listener must not break the session
+                pass
+
+    # ------------------------------------------------------------ Session-like properties
+    @property
+    def has_stop_backend(self) -> bool:
+        return bool(self._backend.get("has_stop_backend"))
+
+    @property
+    def can_stop(self) -> bool:
+        return bool(self._backend.get("can_stop"))
+
+    @property
+    def backend_name(self) -> str:
+        return str(self._backend.get("backend_name", "remote"))
+
+    @property
+    def stop(self) -> RemoteStop | None:
+        """Non-None when the host has a stop-the-world backend (the TUI checks this)."""
+        return RemoteStop(self.backend_name) if self.has_stop_backend else None
+
+    live = None  # the host's live reader is not reachable from here
+
+    @property
+    def is_driver(self) -> bool:
+        return self.role == "driver"
+
+    @property
+    def gone(self) -> bool:
+        return bool(self._gone)
+
+    # ------------------------------------------------------------ lifecycle
+    def _start_reader(self) -> None:
+        self._reader = asyncio.get_running_loop().create_task(self._read_loop())
+
+    async def start(self) -> None:
+        self.publish("backend", self.info)
+
+    async def ensure_stop(self) -> None:
+        """Ask the host to attach its stop-the-world backend (driver only)."""
+        self._backend = await self._call("ensure_stop")
+
+    async def close(self, resume: bool = True, kill: bool = False) -> None:
+        """Leave the shared session. The host's target is never affected by a joiner leaving."""
+        if self._closing:
+            return
+        self._closing = True
+        with contextlib.suppress(Exception):
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reader
+        for task in self._source_fetches.values():
+            task.cancel()
+        self._fail_pending("left the shared session")
+
+    # ------------------------------------------------------------ incoming
+    async def _read_loop(self) -> None:
+        try:
+            async for raw in self._ws:
+                try:
+                    if len(raw) > BIG_MESSAGE:
+                        msg = await asyncio.to_thread(parse_server_message, raw)
+                    else:
+                        msg = parse_server_message(raw)
+                    await self._dispatch(msg)
+                except Exception as exc:  # noqa: BLE001 - a bad message must not end the session
+                    self.publish("error", f"bad message from the host: {exc}")
+        except ConnectionClosed:
+            pass
+        finally:
+            if not self._closing:
+                self._gone = HOST_GONE
+                self._fail_pending(HOST_GONE)
+                self.publish("error", HOST_GONE)
+
+    def _fail_pending(self, why: str) -> None:
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(GotuiError(why))
+        self._pending.clear()
+
+    async def _dispatch(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
+        if kind in ("snapshot", "snapshot_part"):
+            try:
+                whole = self._parts.feed(msg)
+            except ProtocolError:
+                await self._resync()
+                return
+            if whole is not None:
+                await self._on_snapshot(whole)
+        elif kind == "state":
+            self.state = state_from_json(msg["state"])
+            self.publish("state", self.state)
+            self._prefetch([self.state.current.file] if self.state.current else [])
+        elif kind == "event":
+            self.publish("event", event_from_json(msg["event"]))
+        elif kind == "result":
+            fut = self._pending.pop(str(msg["id"]), None)
+            if fut is not None and not fut.done():
+                fut.set_result(msg.get("value"))
+        elif kind == "error":
+            self._on_error(msg)
+        elif kind == "presence":
+            self.presence = msg
+            self.driver = msg["driver"]
+            self.role = "driver" if self.driver == self.client_id else "viewer"
+            self.publish("presence", msg)
+        elif kind == "select":
+            self.publish("select", {"goroutine": msg["goroutine"], "pane": msg["pane"]})
+        elif kind == "backend":
+            self._backend = msg
+            self.info = info_from_json(msg["target"])
+            self.publish("backend", self.info)
+
+    def _on_error(self, msg: dict[str, Any]) -> None:
+        text = msg["message"]
+        msg_id = msg.get("id")
+        fut = self._pending.pop(str(msg_id), None) if msg_id is not None else None
+        if fut is None:
+            if msg["code"] == "forbidden":
+                text = f"{READ_ONLY} ({text})"
+            self.publish("error", text if msg["code"] == "session" else f"host: {text}")
+            return
+        if not fut.done():
+            fut.set_exception(GotuiError(READ_ONLY if msg["code"] == "forbidden" else text))
+
+    async def _on_snapshot(self, msg: dict[str, Any]) -> None:
+        if not msg["full"] and (self._wire is None or msg.get("base") != self._wire.seq):
+            await self._resync()
+            return
+        self._resyncing = False
+        base = self._wire
+        big = len(base.goroutines) > 5000 if base is not None else True
+        if big:
+            wire, snap = await asyncio.to_thread(self._apply_snapshot, base, msg)
+        else:
+            wire, snap = self._apply_snapshot(base, msg)
+        self._wire = wire
+        self.last_snapshot = snap
+        self._snapshot_ready.set()
+        self.publish("snapshot", snap)
+
+    async def _resync(self) -> None:
+        if not self._resyncing:  # deltas already on the way will not fit either
+            self._resyncing = True
+            await self._ws.send(encode({"type": "resync"}))
+
+    def _apply_snapshot(self, base: WireSnapshot | None,
+                        msg: dict[str, Any]) -> tuple[WireSnapshot, Snapshot]:
+        """Turn a full or delta message into the new wire form and Snapshot (may run in a
+        worker thread: only the reader task calls it, one at a time)."""
+        if msg["full"]:
+            if not isinstance(msg.get("snapshot"), dict):
+                raise GotuiError("full snapshot without a body")
+            wire = WireSnapshot.from_json(msg["seq"], msg["snapshot"])
+            self._goroutines = {}
+            changed = list(wire.goroutines)
+        else:
+            assert base is not None
+            wire = apply_delta(base, msg)
+            for gid in msg["removed"]:
+                self._goroutines.pop(int(gid), None)
+            changed = [int(g["id"]) for g in msg["upsert"]]
+        return wire, self._build_snapshot(wire, changed)
+
+    def _build_snapshot(self, wire: WireSnapshot, changed: list[int]) -> Snapshot:
+        objs = self._goroutines
+        for gid in changed:
+            objs[gid] = goroutine_from_json(wire.goroutines[gid])
+        for gid, g in objs.items():  # unchanged but waiting longer: a new object, so
+            wait = wire.goroutines[gid].get("wait_ns", 0)  # older snapshots stay as they were
+            if g.wait_ns != wait:
+                objs[gid] = g = copy.copy(g)
+                g.wait_ns = wait
+        snap = snapshot_from_json({**wire.meta, "goroutines": [], "channels": []})
+        snap.goroutines = [self._goroutines[gid] for gid in wire.goroutines]
+        snap.channels = [channel_from_json(c) for c in wire.channels]
+        return snap
+
+    @property
+    def snapshot_seq(self) -> int:
+        return self._wire.seq if self._wire is not None else 0
+
+    # ------------------------------------------------------------ outgoing
+    async def _send(self, msg: dict[str, Any]) -> None:
+        if self._gone:
+            raise GotuiError(f"{self._gone}: the shared session has ended")
+        if self._closing:
+            raise GotuiError("you left the shared session")
+        try:
+            await self._ws.send(encode(msg))
+        except ConnectionClosed:
+            raise GotuiError(f"{HOST_GONE}: the shared session has ended") from None
+
+    async def _call(self, name: str, **args: Any) -> Any:
+        msg_id = str(next(self._ids))
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[msg_id] = fut
+        try:
+            await self._send({"type": "command", "name": name, "args": args, "id": msg_id})
+            return await asyncio.wait_for(fut, timeout=COMMAND_TIMEOUT_S)
+        except TimeoutError:
+            raise GotuiError(f"{name}: no answer from the host in "
+                             f"{COMMAND_TIMEOUT_S:.0f} s") from None
+        finally:
+            self._pending.pop(msg_id, None)
+
+    async def request_drive(self) -> None:
+        await self._send({"type": "request_drive"})
+
+    async def grant_drive(self, client_id: str) -> None:
+        await self._send({"type": "grant_drive", "to": client_id})
+
+    async def follow(self, on: bool = True) -> None:
+        await self._send({"type": "follow", "on": on})
+
+    async def select(self, goroutine: int, pane: str) -> None:
+        """Share the driver's selection with followers (ignored for viewers)."""
+        if self.is_driver:
+            await self._send({"type": "select", "goroutine": goroutine, "pane": pane})
+
+    # ------------------------------------------------------------ views
+    async def snapshot(self, stacks: bool = False) -> Snapshot:
+        """The host's current view: the pushed mirror, or a full fetch with stacks."""
+        if stacks:
+            return snapshot_from_json(await self._call("snapshot", stacks=True))
+        if self.last_snapshot is None:
+            if self._gone:
+                raise GotuiError(f"{self._gone}: the shared session has ended")
+            try:
+                await asyncio.wait_for(self._snapshot_ready.wait(), timeout=30)
+            except TimeoutError:
+                raise GotuiError("the host has not sent a snapshot yet") from None
+        assert self.last_snapshot is not None
+        return self.last_snapshot
+
+    async def stack(self, goid: int, depth: int = 64) -> list[Frame]:
+        value = await self._call("stack", goid=goid, depth=depth)
+        frames = [Frame(**{k: v for k, v in f.items() if k in Frame.__dataclass_fields__})
+                  for f in value]
+        self._prefetch([f.file for f in frames])  # the source pane will want them next
+        return frames
+
+    async def locals(self, goid: int, frame: int) -> list[Variable]:
+        return [variable_from_json(v) for v in await self._call("locals", goid=goid,
+                                                                 frame=frame)]
+
+    async def args(self, goid: int, frame: int) -> list[Variable]:
+        return [variable_from_json(v) for v in await self._call("args", goid=goid, frame=frame)]
+
+    async def eval(self, expr: str, goid: int = -1, frame: int = 0) -> Variable:
+        return variable_from_json(await self._call("eval", expr=expr, goid=goid, frame=frame))
+
+    def read_source(self, path: str) -> list[str]:
+        """Lines of a host source file, fetched once and cached.
+
+        Synchronous like Session.read_source: from a worker thread (the TUI calls it
+        through asyncio.to_thread) it waits for the fetch; on the event loop it cannot
+        wait, so it returns [] and publishes ("source", path) when the text arrives."""
+        if path in self._source_cache:
+            return self._source_cache[path]
+        if not path or self._gone or self._closing:
+            return []
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._prefetch([path])
+            return []
+        future = asyncio.run_coroutine_threadsafe(self.fetch_source(path), self._loop)
+        try:
+            return future.result(timeout=COMMAND_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - no source is shown as an empty pane
+            return []
+
+    async def fetch_source(self, path: str) -> list[str]:
+        await self._fetch_sources([path])
+        return self._source_cache.get(path, [])
+
+    def _prefetch(self, paths: list[str]) -> None:
+        if not self._gone and not self._closing and any(
+                p and p not in self._source_cache for p in paths):
+            task = self._loop.create_task(self._fetch_sources(paths))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _fetch_sources(self, paths: list[str]) -> None:
+        wanted = list(dict.fromkeys(p for p in paths if p and p not in self._source_cache))
+        tasks = []
+        for path in wanted[:PREFETCH_FILES]:
+            task = self._source_fetches.get(path)
+            if task is None:
+                task = self._loop.create_task(self._fetch_one(path))
+                self._source_fetches[path] = task
+            tasks.append(task)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _fetch_one(self, path: str) -> list[str]:
+        try:
+            lines = [str(x) for x in await self._call("read_source", path=path)]
+        except GotuiError:
+            return []  # not cached: the host may show this file later
+        finally:
+            self._source_fetches.pop(path, None)
+        self._source_cache[path] = lines
+        self.publish("source", path)
+        return lines
+
+    # ------------------------------------------------------------ breakpoints
+    async def breakpoints(self) -> list[Breakpoint]:
+        return [breakpoint_from_json(b) for b in await self._call("breakpoints")]
+
+    async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        return breakpoint_from_json(await self._call("create_breakpoint",
+                                                     breakpoint=_bp_args(bp)))
+
+    async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        return breakpoint_from_json(await self._call("amend_breakpoint",
+                                                     breakpoint=_bp_args(bp)))
+
+    async def clear_breakpoint(self, bp_id: int) -> None:
+        await self._call("clear_breakpoint", id=bp_id)
+
+    # ------------------------------------------------------------ execution
+    async def cont(self) -> None:
+        self.state = state_from_json(await self._call("continue"))
+
+    async def halt(self) -> TargetState:
+        return state_from_json(await self._call("halt"))
+
+    async def next(self) -> TargetState:
+        return state_from_json(await self._call("next"))
+
+    async def step(self) -> TargetState:
+        return state_from_json(await self._call("step"))
+
+    async def step_out(self) -> TargetState:
+        return state_from_json(await self._call("step_out"))
+
+    async def switch_goroutine(self, goid: int) -> TargetState:
+        return state_from_json(await self._call("switch_goroutine", goid=goid))
+
+
+def _bp_args(bp: Breakpoint) -> dict[str, Any]:
+    d = to_json(bp)
+    return {k: d[k] for k in ("id", "name", "file", "line", "function", "cond", "hit_cond",
+                              "hit_cond_per_g", "enabled", "tracepoint")}
+
+
+# ----------------------------------------------------------------- entry point
+
+async def join(url: str, token: str, *, cafile: str | None = None, user: str | None = None,
+               open_timeout: float = 10.0) -> RemoteSession:
+    """Connect to a shared session. The token goes only in `Authorization: Bearer`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss"):
+        raise GotuiError(f"cannot join {url!r}: the URL must start with ws:// or wss://")
+    if any("token" in key.lower() for key in parse_qs(parts.query)):
+        raise GotuiError("do not put the token in the URL: use --token or $GOTUI_TOKEN")
+    if not token:
+        raise GotuiError("no token: pass --token or set $GOTUI_TOKEN")
+    if not _TOKEN_RE.fullmatch(token):
+        raise GotuiError("malformed token: copy it exactly as `gotui share` printed it")
+    ctx = ssl.create_default_context(cafile=cafile) if parts.scheme == "wss" else None
+    if user is None:
+        with contextlib.suppress(Exception):
+            user = f"{getpass.getuser()}@{socket.gethostname()}"
+    headers = {"Authorization": f"Bearer {token}", "X-Gotui-User": (user or "")[:64]}
+    try:
+        ws = await connect(url, additional_headers=headers, ssl=ctx, proxy=None,
+                           compression=None, max_size=MAX_OUTBOUND, max_queue=64,
+                           open_timeout=open_timeout, ping_interval=20, ping_timeout=20,
+                           close_timeout=5)
+    except InvalidStatus as exc:
+        code = exc.response.status_code
+        if code == 401:
+            raise GotuiError("join refused: wrong or missing token (HTTP 401)") from None
+        raise GotuiError(f"join refused by {url}: HTTP {code}") from None
+    except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ssl.SSLError) as exc:
+        raise GotuiError(f"cannot join {url}: {exc}") from None
+    try:
+        raw = await asyncio.wait_for(ws.recv(), timeout=open_timeout)
+        hello = parse_server_message(raw)
+        if hello["type"] != "hello":
+            raise GotuiError(f"expected hello, got {hello['type']!r}")
+        if hello.get("protocol") != PROTOCOL_VERSION:
+            raise GotuiError(f"the host speaks protocol {hello.get('protocol')!r}, this gotui "
+                             f"speaks {PROTOCOL_VERSION}: use the same gotui version")
+    except BaseException as exc:
+        await ws.close()
+        if isinstance(exc, GotuiError):
+            raise
+        if isinstance(exc, Exception):
+            raise GotuiError(f"cannot join {url}: no hello from the host ({exc})") from None
+        raise
+    session = RemoteSession(ws, hello)
+    session._start_reader()
+    return session

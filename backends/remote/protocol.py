@@ -1,0 +1,293 @@
+"""Wire protocol of a shared gotui session (websockets, one JSON object per text frame).
+
+Every message is a JSON object with a string `type`.
+
+Server -> client
+----------------
+- `hello`    {role: "driver"|"viewer", target: TargetInfo, session: str, you: str,
+              backend: BACKEND, state: TargetState, protocol: 1}   (always first)
+- `backend`  BACKEND = {target: TargetInfo, backend_name: str, can_stop: bool,
+              has_stop_backend: bool}            (the host attached or changed a backend)
+- `snapshot` a full snapshot or a delta, see below
+- `state`    {state: TargetState}
+- `event`    {event: Event}
+- `presence` {clients: [{id, role, name, follow}], driver: client id | "host" | null,
+              requests: [client ids asking to drive]}
+- `select`   {goroutine: int, pane: str}         (the driver's selection, to followers)
+- `result`   {id, ok: true, value}                (answer to one `command`)
+- `error`    {code, message, id}                  (id is null when not about a command)
+             codes: bad_message, too_large (the connection goes on), forbidden (a
+             viewer's command; nothing happened), busy (too many commands in flight),
+             failed (the host's one-line error), session (the host session reported it)
+- `snapshot_part`  see "Snapshots" below
+
+Roles: a driver-token client takes the wheel when nobody drives (headless share, or
+the driver left); otherwise every client starts as a viewer. Viewers may run the
+read-only commands (READ_ONLY_COMMANDS, and `snapshot` without stacks); `request_drive`
+lists them in presence.requests, and the driver (a client, or "host" at the host's TUI)
+hands over with `grant_drive`.
+
+Client -> server
+----------------
+- `command`       {name, args: {...}, id: str|int}   name in COMMANDS, args per COMMANDS
+- `request_drive` {}                    ask for the wheel
+- `grant_drive`   {to: client id}       the current driver hands the wheel over
+- `follow`        {on: bool}            follow the driver's selected goroutine and pane
+- `select`        {goroutine: int, pane: str}   the driver's selection (driver only)
+- `resync`        {}                    send me a full snapshot next (lost track of deltas)
+
+Snapshots: full first, then deltas (built and applied in snapshots.py)
+---------------------------------------------------------------------
+`{"type": "snapshot", "full": true, "seq": N, "snapshot": <model.to_json(Snapshot)>}`
+is the same schema as `gotui snapshot --format json`. After it, the server sends deltas
+against the last snapshot THIS client received (a slow client skips intermediate ones,
+so its deltas are relative to what it really has):
+
+    {"type": "snapshot", "full": false, "seq": N, "base": M,
+     "meta": {pid, exe, go_version, source, taken_at, target_paused_ns},
+     "upsert": [goroutine json, ...],   # added or changed goroutines, whole
+     "removed": [goroutine ids],        # gone since `base`
+     "order": [ids] | absent,           # only when the id order is not
+                                        # base order minus removed, then added appended
+     "channels": [channel json, ...],   # always the whole (small) channel list
+     "wait_dt_ns": int}                 # see below
+
+Goroutines not in `upsert` keep their JSON, except that the client adds `wait_dt_ns`
+to a nonzero `wait_ns`: waiting goroutines are not resent on every snapshot just
+because they have waited longer. The server takes wait_dt_ns as the median growth of
+wait_ns between the two snapshots (the reader's own clock, immune to when taken_at was
+stamped) and resends a goroutine when that prediction is off by more than
+WAIT_TOLERANCE_NS (100 ms).
+
+Big snapshots travel in parts, so that no single JSON encode or decode of tens of MB
+holds the GIL (and stalls an event loop): a `snapshot` message with `"parts": K` (K > 1)
+carries the first chunk of its goroutine list (`snapshot.goroutines` of a full one,
+`upsert` of a delta) and is followed at once by K-1
+`{"type": "snapshot_part", "seq": N, "index": i, "items": [goroutine json, ...]}`
+whose items the client appends to that list, in order, before applying the message.
+
+A client whose own seq is not `base` has lost track and sends `resync` (client.py
+does this on its own). Snapshots are coalesced per client: a client that reads slowly
+gets the newest snapshot when it catches up, never a backlog.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends.model import Event, Location, TargetInfo, TargetState
+
+PROTOCOL_VERSION = 1
+# An inbound message above this gets a `too_large` error and the connection survives;
+# the websocket layer closes the connection (1009) above HARD_MAX_INBOUND.
+MAX_INBOUND = 1 << 20
+HARD_MAX_INBOUND = 4 << 20
+# Snapshots of 100k goroutines with stacks are tens of MB: the client accepts large frames.
+MAX_OUTBOUND = 256 << 20
+
+ROLES = ("driver", "viewer")
+PANES = ("goroutines", "stack", "source", "locals", "breakpoints", "channels", "events",
+         "eval", "")
+
+# argument name -> (accepted types, required)
+ArgSpec = dict[str, tuple[tuple[type, ...], bool]]
+_INT: tuple[type, ...] = (int,)
+_STR: tuple[type, ...] = (str,)
+_BOOL: tuple[type, ...] = (bool,)
+_DICT: tuple[type, ...] = (dict,)
+
+COMMANDS: dict[str, ArgSpec] = {
+    "snapshot": {"stacks": (_BOOL, False)},
+    "stack": {"goid": (_INT, True), "depth": (_INT, False)},
+    "locals": {"goid": (_INT, True), "frame": (_INT, True)},
+    "args": {"goid": (_INT, True), "frame": (_INT, True)},
+    "eval": {"expr": (_STR, True), "goid": (_INT, False), "frame": (_INT, False)},
+    "breakpoints": {},
+    "create_breakpoint": {"breakpoint": (_DICT, True)},
+    "amend_breakpoint": {"breakpoint": (_DICT, True)},
+    "clear_breakpoint": {"id": (_INT, True)},
+    "continue": {},
+    "halt": {},
+    "next": {},
+    "step": {},
+    "step_out": {},
+    "switch_goroutine": {"goid": (_INT, True)},
+    "read_source": {"path": (_STR, True)},
+    "ensure_stop": {},
+}
+# Commands a viewer may send: they read and never change the target or the session.
+READ_ONLY_COMMANDS = frozenset(
+    {"snapshot", "stack", "locals", "args", "breakpoints", "read_source"})
+
+CLIENT_TYPES: dict[str, ArgSpec] = {
+    "command": {"name": (_STR, True), "args": (_DICT, False), "id": ((str, int), True)},
+    "request_drive": {},
+    "grant_drive": {"to": (_STR, True)},
+    "follow": {"on": (_BOOL, True)},
+    "select": {"goroutine": (_INT, True), "pane": (_STR, True)},
+    "resync": {},
+}
+
+# Fields of a breakpoint a client may set (the rest are reported by the backend).
+BREAKPOINT_FIELDS: ArgSpec = {
+    "id": (_INT, False), "name": (_STR, False), "file": (_STR, False),
+    "line": (_INT, False), "function": (_STR, False), "cond": (_STR, False),
+    "hit_cond": (_STR, False), "hit_cond_per_g": (_BOOL, False), "enabled": (_BOOL, False),
+    "tracepoint": (_BOOL, False),
+}
+
+SERVER_TYPES: dict[str, ArgSpec] = {
+    "hello": {"role": (_STR, True), "target": (_DICT, True), "session": (_STR, True),
+              "you": (_STR, True), "backend": (_DICT, True), "state": (_DICT, True)},
+    "backend": {"target": (_DICT, True), "backend_name": (_STR, True),
+                "can_stop": (_BOOL, True), "has_stop_backend": (_BOOL, True)},
+    "snapshot": {"full": (_BOOL, True), "seq": (_INT, True), "parts": (_INT, False)},
+    "snapshot_part": {"seq": (_INT, True), "index": (_INT, True), "items": ((list,), True)},
+    "state": {"state": (_DICT, True)},
+    "event": {"event": (_DICT, True)},
+    "presence": {"clients": ((list,), True), "driver": ((str, type(None)), True),
+                 "requests": ((list,), True)},
+    "select": {"goroutine": (_INT, True), "pane": (_STR, True)},
+    "result": {"id": ((str, int), True), "ok": (_BOOL, True)},
+    "error": {"code": (_STR, True), "message": (_STR, True),
+              "id": ((str, int, type(None)), False)},
+}
+
+MAX_ID_LEN = 128
+MAX_STR_ARG = 64 << 10
+
+
+class ProtocolError(Exception):
+    """A message that breaks the protocol; answered with an `error` message."""
+
+    def __init__(self, message: str, *, code: str = "bad_message",
+                 msg_id: str | int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.msg_id = msg_id
+
+    def to_message(self) -> dict[str, Any]:
+        return error_message(self.code, str(self), self.msg_id)
+
+
+@dataclass
+class ClientMessage:
+    type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def error_message(code: str, message: str, msg_id: str | int | None = None) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, "id": msg_id}
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode(msg: Any) -> str:
+    return _ENCODER.encode(msg)
+
+
+def _is_type(value: Any, types: tuple[type, ...]) -> bool:
+    # bool is an int in Python; the protocol keeps them apart
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
+def _check_fields(obj: dict[str, Any], spec: ArgSpec, where: str,
+                  msg_id: str | int | None = None) -> None:
+    for name, (types, required) in spec.items():
+        if name not in obj:
+            if required:
+                raise ProtocolError(f"{where}: missing field {name!r}", msg_id=msg_id)
+            continue
+        if not _is_type(obj[name], types):
+            expected = "|".join(t.__name__ for t in types)
+            raise ProtocolError(f"{where}: field {name!r} must be {expected}", msg_id=msg_id)
+
+
+def _load(raw: str | bytes, limit: int) -> dict[str, Any]:
+    if isinstance(raw, bytes | bytearray | memoryview):
+        raise ProtocolError("binary frames are not accepted: send JSON text")
+    if not isinstance(raw, str):
+        raise ProtocolError("message must be JSON text")
+    if len(raw) > limit:
+        raise ProtocolError(f"message too large ({len(raw)} > {limit} bytes)", code="too_large")
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"not JSON: {str(exc)[:100]}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("message must be a JSON object")
+    if not isinstance(obj.get("type"), str):
+        raise ProtocolError("message has no string 'type'")
+    return obj
+
+
+def parse_client_message(raw: str | bytes) -> ClientMessage:
+    """Validate one message from a client. Raises ProtocolError, never anything else."""
+    obj = _load(raw, MAX_INBOUND)
+    kind = obj["type"]
+    spec = CLIENT_TYPES.get(kind)
+    if spec is None:
+        raise ProtocolError(f"unknown message type {kind[:40]!r}")
+    raw_id = obj.get("id") if kind == "command" else None
+    msg_id = raw_id if _is_type(raw_id, (str, int)) else None
+    if isinstance(msg_id, str) and len(msg_id) > MAX_ID_LEN:
+        raise ProtocolError(f"command id longer than {MAX_ID_LEN} characters")
+    _check_fields(obj, spec, kind, msg_id)
+    if kind == "command":
+        name = obj["name"]
+        args = obj.get("args", {})
+        arg_spec = COMMANDS.get(name)
+        if arg_spec is None:
+            raise ProtocolError(f"unknown command {name[:40]!r}", msg_id=msg_id)
+        unknown = sorted(set(args) - set(arg_spec))
+        if unknown:
+            raise ProtocolError(f"{name}: unknown argument {unknown[0][:40]!r}", msg_id=msg_id)
+        _check_fields(args, arg_spec, name, msg_id)
+        for key, value in args.items():
+            if isinstance(value, str) and len(value) > MAX_STR_ARG:
+                raise ProtocolError(f"{name}: argument {key!r} is too long", msg_id=msg_id)
+        if "breakpoint" in args:
+            bp = {k: v for k, v in args["breakpoint"].items() if k in BREAKPOINT_FIELDS}
+            _check_fields(bp, BREAKPOINT_FIELDS, f"{name}.breakpoint", msg_id)
+            args = {**args, "breakpoint": bp}
+        return ClientMessage(kind, {"name": name, "args": args, "id": msg_id})
+    if kind == "select" and obj["pane"] not in PANES:
+        raise ProtocolError(f"select: unknown pane {obj['pane'][:40]!r}")
+    return ClientMessage(kind, {k: obj[k] for k in spec if k in obj})
+
+
+def parse_server_message(raw: str | bytes) -> dict[str, Any]:
+    """Validate one message from the server (client side). Raises ProtocolError."""
+    obj = _load(raw, MAX_OUTBOUND)
+    spec = SERVER_TYPES.get(obj["type"])
+    if spec is None:
+        raise ProtocolError(f"unknown message type {obj['type'][:40]!r}")
+    _check_fields(obj, spec, obj["type"])
+    return obj
+
+
+# ----------------------------------------------------------------- model helpers
+
+def state_from_json(d: dict[str, Any]) -> TargetState:
+    cur = d.get("current")
+    return TargetState(
+        running=bool(d.get("running", True)), halted_since=d.get("halted_since"),
+        exited=bool(d.get("exited", False)), exit_status=d.get("exit_status"),
+        current_goroutine=int(d.get("current_goroutine", 0)),
+        current_thread=int(d.get("current_thread", 0)),
+        stop_reason=str(d.get("stop_reason", "")), breakpoint_id=int(d.get("breakpoint_id", 0)),
+        current=Location(**{k: v for k, v in cur.items() if k in Location.__dataclass_fields__})
+        if isinstance(cur, dict) else None)
+
+
+def info_from_json(d: dict[str, Any]) -> TargetInfo:
+    return TargetInfo(**{k: v for k, v in d.items() if k in TargetInfo.__dataclass_fields__})
+
+
+def event_from_json(d: dict[str, Any]) -> Event:
+    return Event(**{k: v for k, v in d.items() if k in Event.__dataclass_fields__})

@@ -1,0 +1,643 @@
+"""Share one host Session over websockets: one driver, any number of viewers.
+
+Nobody gets in without a token (`Authorization: Bearer`, checked before the websocket
+handshake completes); viewers can read but never change the target. A slow client never
+slows the host: each client has its own sender task and a small outbox in which
+state/presence/selection/snapshot messages are coalesced (the newest replaces the older)
+and events are dropped, with a count, when the outbox is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import re
+import secrets
+import ssl
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from backends.model import (
+    Event,
+    GotuiError,
+    Snapshot,
+    TargetState,
+    breakpoint_from_json,
+    to_json,
+)
+from backends.remote.protocol import (
+    HARD_MAX_INBOUND,
+    PROTOCOL_VERSION,
+    READ_ONLY_COMMANDS,
+    ClientMessage,
+    ProtocolError,
+    encode,
+    error_message,
+    parse_client_message,
+)
+from backends.remote.snapshots import TextSnapshot, delta_texts, full_texts
+from backends.session import Session
+
+HOST = "host"  # the driver id of the person at the host's own TUI
+MAX_OUTBOX = 256  # queued events/results per client before events are dropped
+MAX_INFLIGHT = 16  # concurrent commands per client
+SOURCE_SUFFIXES = (".go", ".s", ".c", ".h", ".cc", ".cpp", ".m")
+MAX_SOURCE_BYTES = 8 << 20
+RUNNING_WAIT_S = 5.0
+PULL_DUTY = 4
+_NAME_RE = re.compile(r"[^\w@.\-: ]")
+
+
+@dataclass
+class _Client:
+    id: str
+    ws: ServerConnection
+    privileged: bool  # holds the driver token
+    name: str
+    follow: bool = False
+    # slot key -> encoded message; None in the "snapshot" slot means "the latest"
+    outbox: OrderedDict[str, str | None] = field(default_factory=OrderedDict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    sent_snapshot: TextSnapshot | None = None
+    dropped_events: int = 0
+    inflight: int = 0
+    serial: int = 0
+
+
+class ShareServer:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        host_drives: bool = True,
+        snapshot_interval: float = 1.0,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        idle_timeout: float | None = None,
+        write_limit: int = 64 << 10,
+    ) -> None:
+        self.session = session
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self.host_drives = host_drives
+        self.snapshot_interval = snapshot_interval
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.idle_timeout = idle_timeout
+        self.write_limit = write_limit
+        self.session_id = secrets.token_hex(8)
+        self.driver_token = secrets.token_urlsafe(32)
+        self.viewer_token = secrets.token_urlsafe(32)
+        self.driver: str | None = HOST if host_drives else None
+        self.requests: list[str] = []
+        self.selection: dict[str, Any] | None = None
+        self.published = 0  # snapshots published so far (the latest has seq == published)
+        self._clients: dict[str, _Client] = {}
+        self._latest: TextSnapshot | None = None
+        self._published_from: Snapshot | None = None
+        self._source_files: set[str] = set()
+        self._stops_seen = 0  # how many times the target was seen stopping
+        self._pulled_at_stop = -1
+        self._pull_now = asyncio.Event()
+        self._server: Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._commands: set[asyncio.Task[Any]] = set()
+        self._unsubscribe: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._last_pull_error = ""
+        self._closed = False
+        # (base seq, seq) -> encoded snapshot message, for the latest seq only
+        self._delta_cache: dict[tuple[int, int], asyncio.Future[list[str]]] = {}
+        self.chunk = 1000  # goroutines per snapshot message part
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._server = await serve(
+            self._handler, self.host, self.port, ssl=self.ssl_context,
+            process_request=self._process_request, max_size=HARD_MAX_INBOUND,
+            max_queue=16, write_limit=self.write_limit, compression=None,
+            ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
+            open_timeout=10, close_timeout=5, server_header=None)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._unsubscribe = self.session.subscribe(self._on_session)
+        self._spawn(self._pull_loop())
+
+    async def close(self) -> None:
+        """Stop serving. The host session stays open: the host owns it."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        # a command half done (a halt, a step) is finished, not cut: cancelling it could
+        # leave the debugger connection mid-call
+        if self._commands:
+            await asyncio.wait(list(self._commands), timeout=10)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._server is not None:
+            self._server.close(close_connections=True, reason="host closed the session")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), timeout=10)
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+
+    def info(self) -> dict[str, str]:
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return {"url": f"{scheme}://{host}:{self.port}", "driver_token": self.driver_token,
+                "viewer_token": self.viewer_token}
+
+    def clients(self) -> list[dict[str, Any]]:
+        """Who is connected, with the size of what waits for them (for the host UI/tests)."""
+        out = []
+        for c in self._clients.values():
+            transport = c.ws.transport
+            out.append({"id": c.id, "name": c.name, "role": self._role(c.id),
+                        "follow": c.follow, "outbox": len(c.outbox),
+                        "dropped_events": c.dropped_events,
+                        "write_buffer": transport.get_write_buffer_size() if transport else 0})
+        return out
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------ host-side controls
+    def grant_drive(self, client_id: str) -> None:
+        """The host (or the server on the driver's behalf) hands the wheel over."""
+        if client_id != HOST and client_id not in self._clients:
+            raise GotuiError(f"no connected client {client_id!r}")
+        if client_id == HOST and not self.host_drives:
+            raise GotuiError("this session has no host at the keyboard (headless)")
+        self.driver = client_id
+        if client_id in self.requests:
+            self.requests.remove(client_id)
+        self._broadcast_presence()
+
+    def take_drive(self) -> None:
+        """The host takes the wheel back."""
+        self.grant_drive(HOST)
+
+    def host_select(self, goroutine: int, pane: str) -> None:
+        """The host's selection, followed by viewers in follow mode (when the host drives)."""
+        if self.driver == HOST:
+            self._select(HOST, goroutine, pane)
+
+    # ------------------------------------------------------------ authentication
+    def _token_role(self, headers: Headers) -> tuple[bool, bool]:
+        """(authenticated, privileged) for the request's Authorization header."""
+        values = headers.get_all("Authorization")
+        if len(values) != 1 or not values[0][:7].lower() == "bearer ":
+            return False, False
+        token = values[0][7:].strip().encode("utf-8", "replace")
+        is_driver = hmac.compare_digest(token, self.driver_token.encode())
+        is_viewer = hmac.compare_digest(token, self.viewer_token.encode())
+        return is_driver or is_viewer, is_driver
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        query = parse_qs(urlsplit(request.path).query)
+        if any("token" in key.lower() for key in query):
+            return connection.respond(
+                HTTPStatus.UNAUTHORIZED,
+                "tokens are not accepted in the URL: send Authorization: Bearer <token>\n")
+        ok, _ = self._token_role(request.headers)
+        if not ok:
+            response = connection.respond(HTTPStatus.UNAUTHORIZED, "missing or wrong token\n")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return None
+
+    # ------------------------------------------------------------ connections
+    async def _handler(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        ok, privileged = self._token_role(ws.request.headers)
+        if not ok:  # process_request already refused it; belt and braces
+            await ws.close(1008, "unauthorized")
+            return
+        raw_name = next(iter(ws.request.headers.get_all("X-Gotui-User")), "")
+        name = _NAME_RE.sub("", raw_name)[:64] or "anonymous"
+        client = _Client(id=secrets.token_hex(4), ws=ws, privileged=privileged, name=name)
+        if privileged and self.driver is None:
+            self.driver = client.id
+        self._clients[client.id] = client
+        sender: asyncio.Task[None] | None = None
+        try:
+            await ws.send(encode({
+                "type": "hello", "protocol": PROTOCOL_VERSION, "role": self._role(client.id),
+                "target": to_json(self.session.info), "session": self.session_id,
+                "you": client.id, "backend": self._backend_json(),
+                "state": to_json(self.session.state)}))
+            self._put(client, "snapshot", None)
+            self._broadcast_presence()
+            sender = self._spawn(self._sender(client))
+            await self._receive(client)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._clients.pop(client.id, None)
+            if client.id in self.requests:
+                self.requests.remove(client.id)
+            if self.driver == client.id:
+                self.driver = HOST if self.host_drives else None
+            if not self._closed:
+                self._broadcast_presence()
+            if sender is not None:
+                sender.cancel()
+
+    async def _receive(self, client: _Client) -> None:
+        while True:
+            try:
+                raw = await asyncio.wait_for(client.ws.recv(), timeout=self.idle_timeout)
+            except TimeoutError:
+                await client.ws.close(1001, "idle timeout")
+                return
+            try:
+                msg = parse_client_message(raw)
+                self._on_message(client, msg)
+            except ProtocolError as exc:
+                self._put(client, "e" + self._serial_key(client), encode(exc.to_message()))
+            except Exception as exc:  # noqa: BLE001 - a bug must not drop the connection
+                self._put(client, "e" + self._serial_key(client), encode(error_message(
+                    "failed", f"internal error: {type(exc).__name__}: {exc}")))
+
+    def _on_message(self, client: _Client, msg: ClientMessage) -> None:
+        f = msg.fields
+        if msg.type == "command":
+            self._on_command(client, f["name"], f["args"], f["id"])
+        elif msg.type == "request_drive":
+            self._request_drive(client)
+        elif msg.type == "grant_drive":
+            if self.driver != client.id:
+                raise ProtocolError("only the driver can hand over the wheel", code="forbidden")
+            try:
+                self.grant_drive(f["to"])
+            except GotuiError as exc:
+                raise ProtocolError(str(exc)) from None
+        elif msg.type == "follow":
+            client.follow = f["on"]
+            if client.follow and self.selection is not None:
+                self._put(client, "select", encode(self.selection))
+            self._broadcast_presence()
+        elif msg.type == "select":
+            if self.driver != client.id:
+                raise ProtocolError("only the driver's selection is shared", code="forbidden")
+            self._select(client.id, f["goroutine"], f["pane"])
+        elif msg.type == "resync":
+            client.sent_snapshot = None
+            self._put(client, "snapshot", None)
+
+    def _request_drive(self, client: _Client) -> None:
+        if self.driver == client.id:
+            self._broadcast_presence()
+            return
+        if self.driver is None and client.privileged:
+            self.driver = client.id
+        elif client.id not in self.requests:
+            self.requests.append(client.id)
+            self.session.publish("event", Event(
+                type="log", t_ns=time.time_ns(),
+                message=f"{client.name} ({client.id}) asks to drive"))
+        self._broadcast_presence()
+
+    def _select(self, source: str, goroutine: int, pane: str) -> None:
+        self.selection = {"type": "select", "goroutine": goroutine, "pane": pane}
+        text = encode(self.selection)
+        for c in self._clients.values():
+            if c.follow and c.id != source:
+                self._put(c, "select", text)
+
+    # ------------------------------------------------------------ outboxes
+    def _serial_key(self, client: _Client) -> str:
+        client.serial += 1
+        return f"m{client.serial}"
+
+    def _put(self, client: _Client, key: str, text: str | None) -> None:
+        """Queue for one client; a fixed key replaces (and moves after) its older value.
+
+        Keys: "e…" events and protocol errors (dropped when the outbox is full),
+        "r…" command answers, fixed names for coalesced messages."""
+        box = client.outbox
+        box.pop(key, None)
+        if key.startswith("e") and len(box) >= MAX_OUTBOX:
+            client.dropped_events += 1
+            return
+        box[key] = text
+        client.wake.set()
+
+    def _broadcast(self, key: str | None, text: str) -> None:
+        for c in self._clients.values():
+            self._put(c, key or ("e" + self._serial_key(c)), text)
+
+    def presence(self) -> dict[str, Any]:
+        clients = [{"id": c.id, "role": self._role(c.id), "name": c.name, "follow": c.follow}
+                   for c in self._clients.values()]
+        return {"type": "presence", "clients": clients, "driver": self.driver,
+                "requests": list(self.requests)}
+
+    def _broadcast_presence(self) -> None:
+        msg = self.presence()
+        self._broadcast("presence", encode(msg))
+        # the host's own TUI listens on the session: it sees who is there and who asks
+        self.session.publish("presence", msg)
+
+    def _role(self, client_id: str) -> str:
+        return "driver" if self.driver == client_id else "viewer"
+
+    async def _sender(self, client: _Client) -> None:
+        try:
+            while True:
+                await client.wake.wait()
+                client.wake.clear()
+                while client.outbox:
+                    key, text = client.outbox.popitem(last=False)
+                    if key.startswith("r"):
+                        client.inflight -= 1
+                    if key == "snapshot":
+                        for part in await self._snapshot_parts(client):
+                            await client.ws.send(part)
+                    elif text is not None:
+                        await client.ws.send(text)
+                    if client.dropped_events and len(client.outbox) < MAX_OUTBOX // 2:
+                        lost = Event(type="lost", t_ns=time.time_ns(),
+                                     message=f"{client.dropped_events} events dropped "
+                                             "(slow connection)")
+                        client.dropped_events = 0
+                        await client.ws.send(encode({"type": "event", "event": to_json(lost)}))
+        except ConnectionClosed:
+            pass
+
+    async def _snapshot_parts(self, client: _Client) -> list[str]:
+        latest = self._latest
+        if latest is None or client.sent_snapshot is latest:
+            return []
+        base = client.sent_snapshot
+        client.sent_snapshot = latest
+        # clients in step share one encoding of the same message
+        key = (base.seq if base is not None else 0, latest.seq)
+        job = self._delta_cache.get(key)
+        if job is None:
+            chunk = self.chunk
+            if base is None:
+                job = asyncio.ensure_future(asyncio.to_thread(full_texts, latest, chunk))
+            else:
+                job = asyncio.ensure_future(asyncio.to_thread(delta_texts, base, latest, chunk))
+            self._delta_cache[key] = job
+        try:
+            return await asyncio.shield(job)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not silence the client
+            client.sent_snapshot = None  # the next one is full
+            return [encode(error_message("session", f"snapshot not sent: "
+                                                    f"{type(exc).__name__}: {exc}"))]
+
+    # ------------------------------------------------------------ host session -> clients
+    def _on_session(self, kind: str, payload: Any) -> None:
+        if threading.get_ident() != self._loop_thread and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_session, kind, payload)
+            return
+        if kind == "state":
+            assert isinstance(payload, TargetState)
+            if not payload.running:
+                self._stops_seen += 1
+            self._pull_now.set()
+            self._broadcast("state", encode({"type": "state", "state": to_json(payload)}))
+        elif kind == "event":
+            self._broadcast(None, encode({"type": "event", "event": to_json(payload)}))
+        elif kind == "error":
+            self._broadcast(None, encode(error_message("session", str(payload))))
+        elif kind == "backend":
+            self._broadcast("backend", encode({"type": "backend", **self._backend_json()}))
+
+    def _backend_json(self) -> dict[str, Any]:
+        s = self.session
+        return {"target": to_json(s.info), "backend_name": s.backend_name,
+                "can_stop": s.can_stop, "has_stop_backend": s.has_stop_backend}
+
+    async def _pull_loop(self) -> None:
+        while True:
+            halted = not self.session.state.running
+            started = time.monotonic()
+            self._pull_now.clear()
+            if not (halted and self._pulled_at_stop == self._stops_seen):
+                stops = self._stops_seen
+                await self._pull_once()
+                if halted:
+                    self._pulled_at_stop = stops
+            # a huge target makes pulls expensive: keep them under 1/PULL_DUTY of a core
+            pause = max(self.snapshot_interval, PULL_DUTY * (time.monotonic() - started))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._pull_now.wait(), timeout=pause)
+
+    async def _pull_once(self) -> None:
+        last = self.session.last_snapshot
+        try:
+            if (last is not None and last is not self._published_from
+                    and time.time() - last.taken_at < self.snapshot_interval):
+                snap = last  # the host's TUI just took one: do not read the target twice
+            else:
+                snap = await self.session.snapshot()
+        except Exception as exc:  # noqa: BLE001 - reported once, the loop goes on
+            text = str(exc) if isinstance(exc, GotuiError) else f"{type(exc).__name__}: {exc}"
+            if text != self._last_pull_error:
+                self._last_pull_error = text
+                self._broadcast(None, encode(error_message("session", f"snapshot: {text}")))
+            return
+        self._last_pull_error = ""
+        self._published_from = snap
+        seq = self.published + 1
+        wire = await asyncio.to_thread(TextSnapshot.build, seq, snap)
+        self._source_files |= wire.files
+        self._delta_cache.clear()
+        self.published = seq
+        self._latest = wire
+        for c in self._clients.values():
+            self._put(c, "snapshot", None)
+
+    def _note_files(self, value: Any) -> None:
+        """Remember source files the host showed to clients: only those can be read."""
+        if isinstance(value, dict):
+            file = value.get("file")
+            if isinstance(file, str) and file:
+                self._source_files.add(file)
+        elif isinstance(value, list):
+            for item in value:
+                self._note_files(item)
+
+    # ------------------------------------------------------------ commands
+    def _on_command(self, client: _Client, name: str, args: dict[str, Any],
+                    msg_id: str | int) -> None:
+        driving = self.driver == client.id
+        if not driving and (name not in READ_ONLY_COMMANDS
+                            or (name == "snapshot" and args.get("stacks"))):
+            # a full-stack snapshot can keep Delve busy for minutes: the driver's call
+            raise ProtocolError(f"{name}: viewers cannot run commands", code="forbidden",
+                                msg_id=msg_id)
+        if client.inflight >= MAX_INFLIGHT:
+            raise ProtocolError(f"more than {MAX_INFLIGHT} commands in flight", code="busy",
+                                msg_id=msg_id)
+        client.inflight += 1
+        task = self._spawn(self._run_command(client, name, args, msg_id))
+        self._commands.add(task)
+        task.add_done_callback(self._commands.discard)
+
+    async def _run_command(self, client: _Client, name: str, args: dict[str, Any],
+                           msg_id: str | int) -> None:
+        try:
+            value = await self._execute(name, args)
+            text = await asyncio.to_thread(
+                lambda: encode({"type": "result", "id": msg_id, "ok": True, "value": value}))
+        except ProtocolError as exc:
+            text = encode(error_message(exc.code, str(exc), msg_id))
+        except GotuiError as exc:
+            text = encode(error_message("failed", str(exc), msg_id))
+        except Exception as exc:  # noqa: BLE001 - one line to the client, server goes on
+            text = encode(error_message("failed", f"{type(exc).__name__}: {exc}", msg_id))
+        # "r" keys count as in flight until sent (see _sender): a client that sends
+        # commands without reading the answers is refused, not buffered without bound
+        self._put(client, "r" + self._serial_key(client), text)
+
+    async def _execute(self, name: str, a: dict[str, Any]) -> Any:
+        s = self.session
+        if name == "snapshot":
+            snap = await s.snapshot(stacks=a.get("stacks", False))
+            return await asyncio.to_thread(to_json, snap)
+        if name == "stack":
+            frames = to_json(await s.stack(a["goid"], a.get("depth", 64)))
+            self._note_files(frames)
+            return frames
+        if name in ("locals", "args"):
+            fn = s.locals if name == "locals" else s.args
+            return to_json(await fn(a["goid"], a["frame"]))
+        if name == "eval":
+            return to_json(await s.eval(a["expr"], a.get("goid", -1), a.get("frame", 0)))
+        if name == "breakpoints":
+            bps = to_json(await s.breakpoints())
+            self._note_files(bps)
+            return bps
+        if name in ("create_breakpoint", "amend_breakpoint"):
+            bp = breakpoint_from_json(a["breakpoint"])
+            fn = s.create_breakpoint if name == "create_breakpoint" else s.amend_breakpoint
+            out = to_json(await fn(bp))
+            self._note_files(out)
+            return out
+        if name == "clear_breakpoint":
+            await s.clear_breakpoint(a["id"])
+            return None
+        if name == "continue":
+            stops = self._stops_seen
+            await s.cont()
+            await self._wait_running(stops)
+            return to_json(s.state)
+        if name in ("halt", "next", "step", "step_out"):
+            st = await getattr(s, name)()
+            self._note_files(to_json(st.current))
+            return to_json(st)
+        if name == "switch_goroutine":
+            return to_json(await s.switch_goroutine(a["goid"]))
+        if name == "read_source":
+            return await self._read_source(a["path"])
+        if name == "ensure_stop":
+            await s.ensure_stop()
+            return self._backend_json()
+        raise ProtocolError(f"unknown command {name!r}")
+
+    async def _wait_running(self, stops_before: int) -> None:
+        """Return once the target was seen running (or stopping again) after a continue."""
+        deadline = time.monotonic() + RUNNING_WAIT_S
+        while time.monotonic() < deadline:
+            stop = self.session.stop
+            if self._stops_seen != stops_before or stop is None:
+                return  # it stopped again since, so it ran
+            with contextlib.suppress(TimeoutError):
+                st = await asyncio.wait_for(stop.state(), timeout=1.0)
+                if st.running or st.exited:
+                    return
+            await asyncio.sleep(0.02)
+        raise GotuiError(f"continue sent, but the target was not seen running within "
+                         f"{RUNNING_WAIT_S:.0f} s")
+
+    async def _read_source(self, path: str) -> list[str]:
+        if not path.endswith(SOURCE_SUFFIXES):
+            raise ProtocolError(f"read_source: only source files can be read, not {path!r}",
+                                code="failed")
+        state_file = self.session.state.current.file if self.session.state.current else ""
+        if path not in self._source_files and path != state_file:
+            raise ProtocolError(f"read_source: {path!r} is not a file of this target",
+                                code="failed")
+        lines = await asyncio.to_thread(self.session.read_source, path)
+        if sum(len(line) + 1 for line in lines) > MAX_SOURCE_BYTES:
+            raise ProtocolError(f"read_source: {path!r} is too large", code="too_large")
+        return lines
+
+
+# ----------------------------------------------------------------- entry point
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """'HOST:PORT', ':PORT', 'PORT' or '[V6]:PORT' -> (host, port); default host loopback."""
+    text = listen.strip()
+    host, port_text = "127.0.0.1", text
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or not text[end + 1:].startswith(":"):
+            raise GotuiError(f"bad listen address {listen!r}: use [V6]:PORT")
+        host, port_text = text[1:end], text[end + 2:]
+    elif ":" in text:
+        host_part, port_text = text.rsplit(":", 1)
+        host = host_part or host
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise GotuiError(f"bad listen address {listen!r}: use HOST:PORT") from None
+    if not 0 <= port <= 65535:
+        raise GotuiError(f"bad listen address {listen!r}: port out of range")
+    return host, port
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise GotuiError(f"cannot load TLS certificate/key: {exc}") from None
+    return ctx
+
+
+async def serve_session(session: Session, listen: str, *, tls_cert: str | None = None,
+                        tls_key: str | None = None, host_drives: bool = True,
+                        snapshot_interval: float = 1.0) -> ShareServer:
+    """Serve `session` on `listen` and return the running server (close() it when done).
+
+    host_drives=False for a headless share: the first driver-token client drives."""
+    if (tls_cert is None) != (tls_key is None):
+        raise GotuiError("TLS needs both --tls-cert and --tls-key")
+    host, port = parse_listen(listen)
+    ctx = tls_context(tls_cert, tls_key) if tls_cert and tls_key else None
+    server = ShareServer(session, host=host, port=port, ssl_context=ctx,
+                         host_drives=host_drives, snapshot_interval=snapshot_interval)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise GotuiError(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+    return server

@@ -1,0 +1,255 @@
+"""Snapshot messages: built as text on the server, applied as JSON on the client.
+
+The format is described in protocol.py. The server keeps each published snapshot as
+one JSON text per goroutine (without its wait_ns, kept apart): comparing two snapshots
+is string comparison, a full message is a join, and 100k goroutines are 100k strings
+rather than millions of dicts for Python's cyclic GC to walk (its full collections
+otherwise stall the host's event loop for seconds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from backends.model import BlockedOn, Frame, Location, Snapshot, to_json
+from backends.remote.protocol import ProtocolError, encode
+
+SNAPSHOT_META = ("pid", "exe", "go_version", "source", "taken_at", "target_paused_ns")
+# A waiting goroutine's wait_ns grows on every snapshot; it is sent again only when the
+# prediction (old wait_ns + the delta's wait_dt_ns) is off by more than this.
+WAIT_TOLERANCE_NS = 100_000_000
+
+
+# ----------------------------------------------------------------- server side
+
+@dataclass
+class TextSnapshot:
+    """A published snapshot (server side): goroutine JSON texts by id, in host order."""
+
+    seq: int
+    meta_text: str  # the meta fields as JSON object members, without braces
+    bodies: dict[int, str]  # goroutine JSON members without wait_ns and without braces
+    waits: dict[int, int]
+    channels_text: str  # JSON array
+    files: set[str]  # source files named by any location in it
+
+    @classmethod
+    def build(cls, seq: int, snap: Snapshot) -> TextSnapshot:
+        d = snapshot_json(snap)
+        bodies: dict[int, str] = {}
+        waits: dict[int, int] = {}
+        files: set[str] = set()
+        for g in d["goroutines"]:
+            gid = int(g["id"])
+            wait = g.pop("wait_ns", 0)  # goroutine dicts are fresh: popping is safe
+            waits[gid] = wait if isinstance(wait, int) else 0
+            bodies[gid] = encode(g)[1:-1]
+            for key in ("current", "user_current", "go_statement", "start"):
+                loc = g.get(key)
+                if isinstance(loc, dict) and loc.get("file"):
+                    files.add(loc["file"])
+            for frame in g.get("stack") or ():
+                if frame.get("file"):
+                    files.add(frame["file"])
+        meta = {k: d.get(k) for k in SNAPSHOT_META}
+        return cls(seq, encode(meta)[1:-1], bodies, waits, encode(d.get("channels") or []),
+                   files)
+
+    def goroutine_text(self, gid: int) -> str:
+        return f'{{"wait_ns":{self.waits[gid]},{self.bodies[gid]}}}'
+
+
+def wait_growth(old: dict[int, int], new: dict[int, int]) -> int:
+    """Median growth of wait_ns of goroutines waiting in both snapshots (0 if none).
+
+    The reader's own clock between two reads, immune to when taken_at was stamped."""
+    grown = sorted(w - old[gid] for gid, w in new.items() if w > 0 and old.get(gid, 0) > 0)
+    return grown[len(grown) // 2] if grown else 0
+
+
+def full_texts(snap: TextSnapshot, chunk: int) -> list[str]:
+    """A full snapshot message, in parts of at most `chunk` goroutines."""
+    items = [snap.goroutine_text(gid) for gid in snap.bodies]
+    first, rest = items[:chunk], items[chunk:]
+    parts = _parts_field(len(items), chunk)
+    head = (f'{{"type":"snapshot","full":true,"seq":{snap.seq}{parts},"snapshot":'
+            f'{{{snap.meta_text},"goroutines":[{",".join(first)}],'
+            f'"channels":{snap.channels_text}}}}}')
+    return [head, *_part_texts(snap.seq, rest, chunk)]
+
+
+def delta_texts(base: TextSnapshot, new: TextSnapshot, chunk: int) -> list[str]:
+    """The delta turning `base` into `new`, in parts of at most `chunk` goroutines."""
+    dt = wait_growth(base.waits, new.waits)
+    upsert: list[int] = []
+    for gid, body in new.bodies.items():
+        if base.bodies.get(gid) != body:
+            upsert.append(gid)
+            continue
+        wa, wb = base.waits[gid], new.waits[gid]
+        if (wa > 0 and wb > 0 and abs(wb - (wa + dt)) > WAIT_TOLERANCE_NS) or (
+                (wa <= 0 or wb <= 0) and wa != wb):
+            upsert.append(gid)
+    removed = [gid for gid in base.bodies if gid not in new.bodies]
+    gone = set(removed)
+    expected = [gid for gid in base.bodies if gid not in gone]
+    expected += [gid for gid in upsert if gid not in base.bodies]
+    order = "" if expected == list(new.bodies) else f',"order":{encode(list(new.bodies))}'
+    items = [new.goroutine_text(gid) for gid in upsert]
+    first, rest = items[:chunk], items[chunk:]
+    parts = _parts_field(len(items), chunk)
+    head = (f'{{"type":"snapshot","full":false,"seq":{new.seq},"base":{base.seq}{parts},'
+            f'"meta":{{{new.meta_text}}},"removed":{encode(removed)},'
+            f'"channels":{new.channels_text},"wait_dt_ns":{dt}{order},'
+            f'"upsert":[{",".join(first)}]}}')
+    return [head, *_part_texts(new.seq, rest, chunk)]
+
+
+def _parts_field(count: int, chunk: int) -> str:
+    parts = max(1, (count + chunk - 1) // chunk)
+    return f',"parts":{parts}' if parts > 1 else ""
+
+
+def _part_texts(seq: int, items: list[str], chunk: int) -> list[str]:
+    return [f'{{"type":"snapshot_part","seq":{seq},"index":{i // chunk + 1},'
+            f'"items":[{",".join(items[i:i + chunk])}]}}' for i in range(0, len(items), chunk)]
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+# small value objects the live reader shares between goroutines: converted once
+_SHARED = (Location, Frame, BlockedOn)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def snapshot_json(snap: Snapshot) -> dict[str, Any]:
+    """model.to_json(snap), faster: field names cached per class, scalars inline, shared
+    objects converted once (their dicts are then shared too: do not mutate them)."""
+    memo: dict[int, Any] = {}
+    scalars = _SCALARS
+
+    def fields_of(obj: Any) -> tuple[str, ...]:
+        names = _FIELDS.get(obj.__class__)
+        if names is None:
+            names = _FIELDS[obj.__class__] = (tuple(f.name for f in dataclasses.fields(obj))
+                                              if dataclasses.is_dataclass(obj) else ())
+        return names
+
+    def conv(obj: Any) -> Any:
+        cls = obj.__class__
+        if cls in scalars:
+            return obj
+        names = fields_of(obj)
+        if names:
+            if cls in _SHARED:
+                done = memo.get(id(obj))
+                if done is None:
+                    done = memo[id(obj)] = _object(obj, names)
+                return done
+            return _object(obj, names)
+        if cls is list or cls is tuple:
+            return [v if v.__class__ in scalars else conv(v) for v in obj]
+        if cls is dict:
+            return {str(k): v if v.__class__ in scalars else conv(v) for k, v in obj.items()}
+        return to_json(obj)
+
+    def _object(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+        out = {}
+        for n in names:
+            v = getattr(obj, n)
+            out[n] = v if v.__class__ in scalars else conv(v)
+        return out
+
+    out = conv(snap)
+    assert isinstance(out, dict)
+    return out
+
+
+# ----------------------------------------------------------------- client side
+
+@dataclass
+class WireSnapshot:
+    """A snapshot as a client holds it: goroutine JSON objects by id, in host order."""
+
+    seq: int
+    meta: dict[str, Any]
+    goroutines: dict[int, dict[str, Any]]
+    channels: list[Any]
+
+    @classmethod
+    def from_json(cls, seq: int, snap: dict[str, Any]) -> WireSnapshot:
+        return cls(seq, {k: snap.get(k) for k in SNAPSHOT_META},
+                   {int(g["id"]): g for g in snap.get("goroutines") or []},
+                   list(snap.get("channels") or []))
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.meta, "goroutines": list(self.goroutines.values()),
+                "channels": self.channels}
+
+
+def _chunk_list(msg: dict[str, Any]) -> list[Any]:
+    items = msg["snapshot"]["goroutines"] if msg["full"] else msg["upsert"]
+    if not isinstance(items, list):
+        raise TypeError("goroutines are not a list")
+    return items
+
+
+class PartsAssembler:
+    """Joins a multi-part snapshot message back into one."""
+
+    def __init__(self) -> None:
+        self._msg: dict[str, Any] | None = None
+        self._next = 0
+
+    def feed(self, msg: dict[str, Any]) -> dict[str, Any] | None:
+        """Give every snapshot/snapshot_part message; returns a whole snapshot message
+        when one is complete. Raises ProtocolError on parts out of order."""
+        if msg["type"] == "snapshot":
+            parts = msg.get("parts", 1)
+            if parts <= 1:
+                self._msg = None
+                return msg
+            try:
+                _chunk_list(msg)
+            except (KeyError, TypeError) as exc:
+                raise ProtocolError(f"malformed snapshot: {exc}") from None
+            self._msg, self._next = msg, 1
+            return None
+        head = self._msg
+        if head is None or msg["seq"] != head["seq"] or msg["index"] != self._next:
+            self._msg = None
+            raise ProtocolError(f"snapshot part {msg['index']} of seq {msg['seq']} out of order")
+        _chunk_list(head).extend(msg["items"])
+        self._next += 1
+        if self._next < head["parts"]:
+            return None
+        self._msg = None
+        return head
+
+
+def apply_delta(base: WireSnapshot, msg: dict[str, Any]) -> WireSnapshot:
+    """Apply a (whole) delta message to `base`. Raises ProtocolError if it does not fit."""
+    if msg.get("base") != base.seq:
+        raise ProtocolError(f"snapshot delta for seq {msg.get('base')}, have {base.seq}")
+    try:
+        new = WireSnapshot(int(msg["seq"]), dict(msg["meta"]), {}, list(msg["channels"]))
+        dt_ns = int(msg.get("wait_dt_ns", 0))
+        goroutines = dict(base.goroutines)
+        for gid in msg["removed"]:
+            goroutines.pop(int(gid), None)
+        for gid, g in goroutines.items():  # still waiting: for dt longer
+            wait = g.get("wait_ns", 0)
+            if isinstance(wait, int) and wait > 0:
+                goroutines[gid] = {**g, "wait_ns": wait + dt_ns}
+        for g in msg["upsert"]:
+            goroutines[int(g["id"])] = g
+        order = msg.get("order")
+        if order is not None:
+            goroutines = {int(gid): goroutines[int(gid)] for gid in order}
+        new.goroutines = goroutines
+        return new
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"malformed snapshot delta: {exc}") from None

@@ -1,0 +1,193 @@
+"""LiveReader on the real `basic` fixture, running: Go 1.26 / 1.19 / 1.27, stripped or not."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from backends.base import LiveSource
+from backends.live.reader import LiveReader
+from backends.model import Goroutine, GotuiError, Snapshot
+from tests import gofixtures
+
+pytestmark = pytest.mark.integration
+
+MATRIX = [(tc, s) for tc in ("go1.26", "go1.19", "go1.27") for s in (False, True)]
+USER_STARTS = {"main.receiver": 3, "main.sender": 2, "main.sleeper": 2, "main.locker": 1,
+               "main.ticker": 1, "runtime.main": 1}
+
+
+@pytest.fixture(scope="module", params=MATRIX, ids=[f"{t}-{'stripped' if s else 'dwarf'}"
+                                                    for t, s in MATRIX])
+def target(request: pytest.FixtureRequest) -> Iterator[tuple[gofixtures.Target, LiveReader,
+                                                             Snapshot]]:
+    toolchain, stripped = request.param
+    if not gofixtures.toolchain_available(toolchain):
+        pytest.skip(f"Go toolchain {toolchain} is not installed on this machine")
+    exe = gofixtures.build("basic", toolchain=toolchain, stripped=stripped)
+    with gofixtures.run(exe) as t:
+        reader = LiveReader(t.pid)
+        try:
+            yield t, reader, reader.snapshot()
+        finally:
+            reader.close()
+
+
+def by_start(snap: Snapshot, function: str) -> list[Goroutine]:
+    return [g for g in snap.goroutines if g.start.function == function]
+
+
+def test_is_a_live_source(target) -> None:
+    _, reader, snap = target
+    assert isinstance(reader, LiveSource)
+    assert snap.source == "live" and snap.target_paused_ns == 0
+    assert reader.info.go_version.startswith("go1.")
+
+
+def test_goroutine_count_matches_the_fixture(target) -> None:
+    t, reader, snap = target
+    expected = int(t.ready_line.split()[1])  # runtime.NumGoroutine(): user goroutines
+    user = [g for g in snap.goroutines if g.id not in reader.system_goids]
+    assert len(user) == expected
+    assert reader.goroutine_count() == len(snap.goroutines)
+    assert len({g.id for g in snap.goroutines}) == len(snap.goroutines)
+    assert reader.dropped == 0
+
+
+def test_start_functions_resolved_through_wrappers(target) -> None:
+    _, _, snap = target
+    counts = {f: len(by_start(snap, f)) for f in USER_STARTS}
+    assert counts == USER_STARTS
+    for g in by_start(snap, "main.receiver"):
+        assert g.start.file.endswith("basic/main.go") and g.start.line == 44
+        assert g.go_statement.function == "main.main" and g.go_statement.line == 90
+        assert g.parent_id in (0, 1)  # parentGoid exists since Go 1.21
+
+
+def test_wait_reasons(target) -> None:
+    t, _, snap = target
+    old = "go1.19" in str(t.exe)
+    expected = {"main.receiver": "chan receive", "main.sender": "chan send",
+                "main.sleeper": "sleep", "main.ticker": "sleep",
+                "main.locker": "semacquire" if old else "sync.Mutex.Lock"}
+    for fn, reason in expected.items():
+        for g in by_start(snap, fn):
+            if fn == "main.ticker" and g.status != "waiting":
+                continue  # it wakes every millisecond
+            assert (g.status, g.wait_reason) == ("waiting", reason), fn
+
+
+def test_channels(target) -> None:
+    _, _, snap = target
+    recv = by_start(snap, "main.receiver")
+    send = by_start(snap, "main.sender")
+    assert {g.blocked_on.op for g in recv if g.blocked_on} == {"recv"}
+    assert len({g.blocked_on.chan for g in recv if g.blocked_on}) == 1
+    assert {g.blocked_on.op for g in send if g.blocked_on} == {"send"}
+    chans = {c.addr: c for c in snap.channels}
+    rc = chans[recv[0].blocked_on.chan]
+    sc = chans[send[0].blocked_on.chan]
+    assert (rc.elem_type, rc.len, rc.cap, rc.closed) == ("int", 0, 0, False)
+    assert rc.receivers == sorted(g.id for g in recv) and rc.senders == []
+    assert (sc.elem_type, sc.len, sc.cap, sc.closed) == ("string", 2, 2, False)
+    assert sc.senders == sorted(g.id for g in send) and sc.receivers == []
+    assert all(c.elements is None for c in snap.channels)
+    for g in recv:
+        assert g.waiting_on == [g.blocked_on]
+    for g in by_start(snap, "main.sleeper"):
+        assert g.blocked_on is None and g.waiting_on == []
+
+
+def test_labels(target) -> None:
+    t, reader, snap = target
+    (ticker,) = by_start(snap, "main.ticker")
+    if reader.facts.go_minor < 24:
+        assert ticker.labels == {}  # labelMap is a Go map before 1.24: not read live
+    else:
+        assert ticker.labels == {"role": "ticker"}
+    assert all(not g.labels for g in snap.goroutines if g is not ticker)
+
+
+def test_locations_and_stack_of_a_receiver(target) -> None:
+    _, reader, snap = target
+    g = by_start(snap, "main.receiver")[0]
+    assert g.current.function == "runtime.gopark"
+    assert (g.user_current.function, g.user_current.line) == ("main.receiver", 45)
+    frames = reader.stack(g.id)
+    names = [f.function for f in frames]
+    assert names[0] == "runtime.gopark" and names[-1] == "runtime.goexit"
+    i = names.index("main.receiver")
+    assert frames[i].file.endswith("basic/main.go") and frames[i].line == 45
+    assert frames[i].kind == "go" and frames[0].kind == "runtime"
+    assert "runtime.chanrecv1" in names[:i]
+    assert reader.stack(g.id, depth=2) == frames[:2]
+    assert reader.stack(10**9) == []
+
+
+def test_sleeper_user_frame_is_time_sleep(target) -> None:
+    _, _, snap = target
+    for g in by_start(snap, "main.sleeper"):
+        assert g.user_current.function == "time.Sleep"
+
+
+def test_never_traces_and_target_keeps_running(target) -> None:
+    t, reader, _ = target
+    for _ in range(3):
+        reader.snapshot()
+        assert gofixtures.tracer_pid(t.pid) == 0
+    assert gofixtures.making_progress(t.pid)
+    assert t.proc.poll() is None
+
+
+def test_stripped_gives_the_same_names() -> None:
+    if not gofixtures.toolchain_available("go1.26"):
+        pytest.skip("Go toolchain go1.26 is not installed on this machine")
+    names = []
+    for stripped in (False, True):
+        exe = gofixtures.build("basic", stripped=stripped)
+        with gofixtures.run(exe) as t:
+            snap = LiveReader(t.pid).snapshot()
+            names.append(sorted((g.start.function, g.user_current.function, g.wait_reason)
+                                for g in snap.goroutines if g.status == "waiting"
+                                and g.start.function != "main.ticker"))
+    assert names[0] == names[1]
+
+
+def test_batched_stacks_match_single_stacks(target) -> None:
+    _, reader, snap = target
+    parked = [g.id for g in snap.goroutines if g.start.function != "main.ticker"]
+    many = reader.stacks(parked + [10**9])
+    assert many[10**9] == []
+    for goid in parked:
+        assert many[goid] == reader.stack(goid), goid
+        assert many[goid][-1].function == "runtime.goexit"
+    assert reader.stacks(parked[:1], depth=3)[parked[0]] == many[parked[0]][:3]
+
+
+def test_errors_are_one_line() -> None:
+    p = subprocess.Popen(["sleep", "30"])
+    try:
+        with pytest.raises(GotuiError, match="not a Go binary"):
+            LiveReader(p.pid)
+    finally:
+        p.kill()
+        p.wait()
+    with pytest.raises(GotuiError, match="gone"):
+        LiveReader(p.pid)
+
+
+def test_without_channel_layouts_goroutines_still_read(target) -> None:
+    t, reader, _ = target
+
+    class NoChanFacts:
+        def __getattr__(self, name: str) -> object:
+            return getattr(reader.facts, name)
+
+        layouts = {k: v for k, v in reader.facts.layouts.items() if k != "runtime.sudog"}
+
+    other = LiveReader(t.pid, facts=NoChanFacts())  # type: ignore[arg-type]
+    snap = other.snapshot()
+    assert snap.channels == [] and all(g.blocked_on is None for g in snap.goroutines)
+    assert len(by_start(snap, "main.receiver")) == 3

@@ -1,0 +1,98 @@
+"""Torn reads: the target runs while we read it. Snapshots of a process that creates
+and ends goroutines all the time, and of memory corrupted on purpose, must never crash
+and never report values that cannot be real."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from backends.live.memory import ProcessMemory
+from backends.live.reader import LiveReader
+from backends.model import STATUS_NAMES, GotuiError, Snapshot
+from tests import gofixtures
+
+pytestmark = pytest.mark.integration
+
+PARKED = 200
+
+
+@pytest.fixture(scope="module")
+def churn() -> Iterator[gofixtures.Target]:
+    exe = gofixtures.build("live_churn")
+    with gofixtures.run(exe, "-parked", str(PARKED), "-workers", "2") as t:
+        yield t
+
+
+def sane(snap: Snapshot, reasons: list[str]) -> None:
+    ids = [g.id for g in snap.goroutines]
+    assert len(ids) == len(set(ids)) and all(i > 0 for i in ids)
+    for g in snap.goroutines:
+        assert g.status in STATUS_NAMES.values() and g.status != "dead"
+        assert g.wait_reason in reasons
+        assert g.wait_reason == "" or g.status == "waiting"
+        assert g.wait_ns >= 0
+    known = set(ids)
+    for c in snap.channels:
+        assert 0 <= c.len <= c.cap
+        assert set(c.senders) <= known and set(c.receivers) <= known
+
+
+def test_snapshots_during_churn(churn: gofixtures.Target) -> None:
+    reader = LiveReader(churn.pid)
+    for _ in range(30):
+        snap = reader.snapshot()
+        sane(snap, reader.facts.wait_reasons)
+        parked = [g for g in snap.goroutines if g.start.function == "main.parked"]
+        assert len(parked) == PARKED
+        assert all(g.blocked_on is not None and g.blocked_on.op == "recv" for g in parked)
+        assert len({g.blocked_on.chan for g in parked if g.blocked_on}) == 1
+        shorts = [g for g in snap.goroutines if g.start.function.startswith("main.spawner.")]
+        for g in shorts:  # caught mid-life: whatever they show must be real
+            assert g.status in ("runnable", "running", "waiting", "syscall", "preempted")
+    assert gofixtures.tracer_pid(churn.pid) == 0
+    assert churn.proc.poll() is None
+
+
+class CorruptingMemory(ProcessMemory):
+    """Flips random bytes in what it reads, like the worst torn read."""
+
+    def __init__(self, pid: int, seed: int, rate: float) -> None:
+        super().__init__(pid)
+        self.rng = random.Random(seed)
+        self.rate = rate
+
+    def read_same_size(self, addrs, size):  # type: ignore[no-untyped-def]
+        buf, ok = super().read_same_size(addrs, size)
+        for _ in range(int(len(buf) * self.rate)):
+            buf[self.rng.randrange(len(buf))] = self.rng.randrange(256)
+        return buf, ok
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_corrupted_reads_never_crash(churn: gofixtures.Target, seed: int) -> None:
+    reader = LiveReader(churn.pid)
+    reader.mem = CorruptingMemory(churn.pid, seed, rate=0.002)
+    reader.chans.mem = reader.mem
+    try:
+        snap = reader.snapshot()
+    except GotuiError:
+        return  # e.g. allgs itself unreadable: a clean one-line error is fine
+    sane(snap, reader.facts.wait_reasons)
+    for g in snap.goroutines[:50]:
+        reader.stack(g.id)
+
+
+def test_target_exiting_gives_one_line_error() -> None:
+    exe = gofixtures.build("live_churn")
+    with gofixtures.run(exe, "-parked", "10", "-workers", "1") as t:
+        reader = LiveReader(t.pid)
+        reader.snapshot()
+        t.proc.kill()
+        t.proc.wait()
+        with pytest.raises(GotuiError, match=f"process {t.pid} is gone"):
+            reader.snapshot()
+        with pytest.raises(GotuiError, match="gone"):
+            reader.goroutine_count()

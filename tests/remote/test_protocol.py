@@ -1,0 +1,218 @@
+"""Protocol parser and snapshot deltas: unit tests and fuzzing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backends.model import BlockedOn, Snapshot, snapshot_from_json, to_json
+from backends.remote.protocol import (
+    COMMANDS,
+    MAX_INBOUND,
+    ProtocolError,
+    parse_client_message,
+    parse_server_message,
+)
+from backends.remote.snapshots import (
+    WAIT_TOLERANCE_NS,
+    PartsAssembler,
+    TextSnapshot,
+    WireSnapshot,
+    apply_delta,
+    delta_texts,
+    full_texts,
+    snapshot_json,
+)
+from tests.remote.fakes import make_goroutine
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+def message_like() -> st.SearchStrategy[dict[str, Any]]:
+    """Objects shaped like real messages, with random field values."""
+    kinds = st.sampled_from(["command", "request_drive", "grant_drive", "follow", "select",
+                             "resync", "hello", "nope", ""])
+    names = st.sampled_from([*COMMANDS, "rm -rf", ""])
+    return st.fixed_dictionaries(
+        {"type": kinds},
+        optional={"name": names, "args": st.dictionaries(
+            st.sampled_from(["goid", "frame", "expr", "path", "breakpoint", "depth", "x"]),
+            json_values, max_size=3) | json_values,
+            "id": json_values, "to": json_values, "on": json_values,
+            "goroutine": json_values, "pane": json_values})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(json_values.map(json.dumps), message_like().map(json.dumps), st.text(),
+                 st.binary()))
+def test_parser_only_ever_raises_protocol_errors(raw: str | bytes) -> None:
+    for parse in (parse_client_message, parse_server_message):
+        try:
+            parse(raw)
+        except ProtocolError as exc:
+            assert exc.to_message()["type"] == "error"
+            assert exc.code in ("bad_message", "too_large")
+
+
+@settings(max_examples=200, deadline=None)
+@given(message_like())
+def test_accepted_commands_match_their_argument_spec(obj: dict[str, Any]) -> None:
+    try:
+        msg = parse_client_message(json.dumps(obj))
+    except ProtocolError:
+        return
+    if msg.type == "command":
+        spec = COMMANDS[msg.fields["name"]]
+        for key, value in msg.fields["args"].items():
+            types, _ = spec[key]
+            assert isinstance(value, types) and (bool in types or not isinstance(value, bool))
+        assert all(key in msg.fields["args"] for key, (_, req) in spec.items() if req)
+
+
+@pytest.mark.parametrize("raw", [
+    "", "null", "1", '"x"', "[]", "{}", '{"type": 1}', '{"type": "command"}',
+    '{"type": "command", "name": "halt", "args": [], "id": 1}',
+    '{"type": "command", "name": "halt", "args": {}, "id": 1.5}',
+    '{"type": "command", "name": "halt", "args": {}, "id": null}',
+    '{"type": "command", "name": "stack", "args": {"goid": 1.0}, "id": 1}',
+    '{"type": "command", "name": "eval", "args": {}, "id": 1}',
+    '{"type": "follow"}', '{"type": "grant_drive", "to": null}',
+])
+def test_bad_client_messages(raw: str) -> None:
+    with pytest.raises(ProtocolError) as exc:
+        parse_client_message(raw)
+    assert exc.value.code == "bad_message"
+
+
+def test_command_id_is_kept_for_the_error_reply() -> None:
+    with pytest.raises(ProtocolError) as exc:
+        parse_client_message('{"type":"command","name":"stack","args":{},"id":"abc"}')
+    assert exc.value.msg_id == "abc" and "goid" in str(exc.value)
+
+
+def test_oversize_is_too_large() -> None:
+    with pytest.raises(ProtocolError) as exc:
+        parse_client_message(" " * (MAX_INBOUND + 1))
+    assert exc.value.code == "too_large"
+
+
+def test_good_command_parses() -> None:
+    msg = parse_client_message(json.dumps({
+        "type": "command", "name": "create_breakpoint", "id": 3,
+        "args": {"breakpoint": {"function": "main.hot", "cond": "i > 3", "total_hits": 9}}}))
+    assert msg.fields["args"]["breakpoint"] == {"function": "main.hot", "cond": "i > 3"}
+
+
+# ----------------------------------------------------------------- snapshots and deltas
+
+def snap_of(ids: list[int], waits: dict[int, int], taken_at: float = 100.0) -> Snapshot:
+    snap = Snapshot(pid=1, taken_at=taken_at, goroutines=[make_goroutine(i) for i in ids])
+    for g in snap.goroutines:
+        g.wait_ns = waits.get(g.id, 0)
+    return snap
+
+
+def receive(texts: list[str]) -> dict[str, Any]:
+    """What a client makes of a message sent in parts."""
+    joiner = PartsAssembler()
+    results = [joiner.feed(parse_server_message(t)) for t in texts]
+    assert results[:-1] == [None] * (len(texts) - 1) and results[-1] is not None
+    return results[-1]
+
+
+ids_strategy = st.lists(st.integers(1, 40), unique=True, max_size=25)
+# waits in steps of 40 ms, so some fall within the prediction tolerance and some not
+waits_strategy = st.dictionaries(st.integers(1, 40), st.integers(0, 8).map(lambda n: n * 40_000_000))
+
+
+@settings(max_examples=300, deadline=None)
+@given(ids_strategy, ids_strategy, waits_strategy, waits_strategy,
+       st.integers(0, 5).map(lambda n: n * 0.04), st.integers(1, 30))
+def test_delta_turns_base_into_new_including_order(a: list[int], b: list[int],
+                                                   wa: dict[int, int], wb: dict[int, int],
+                                                   dt: float, chunk: int) -> None:
+    base_snap, new_snap = snap_of(a, wa), snap_of(b, wb, 100.0 + dt)
+    base, new = TextSnapshot.build(1, base_snap), TextSnapshot.build(2, new_snap)
+    have = WireSnapshot.from_json(1, receive(full_texts(base, chunk))["snapshot"])
+    assert have.goroutines == WireSnapshot.from_json(1, to_json(base_snap)).goroutines
+    msg = receive(delta_texts(base, new, chunk))
+    got = apply_delta(have, msg)
+    want = WireSnapshot.from_json(2, to_json(new_snap))
+    assert got.seq == 2 and list(got.goroutines) == b and got.meta == want.meta
+    for gid, g in want.goroutines.items():
+        mine = got.goroutines[gid]
+        assert {**mine, "wait_ns": 0} == {**g, "wait_ns": 0}
+        assert (mine["wait_ns"] == 0) == (g["wait_ns"] == 0)
+        assert abs(mine["wait_ns"] - g["wait_ns"]) <= WAIT_TOLERANCE_NS
+    unchanged = {i for i in set(a) & set(b) if wa.get(i, 0) == wb.get(i, 0) == 0}
+    assert not unchanged & {g["id"] for g in msg["upsert"]}  # only changes travel
+
+
+def test_delta_against_the_wrong_base_is_refused() -> None:
+    base = TextSnapshot.build(1, snap_of([1, 2], {}))
+    new = TextSnapshot.build(3, snap_of([2, 3], {}))
+    other = WireSnapshot.from_json(2, to_json(snap_of([1, 2], {})))
+    with pytest.raises(ProtocolError):
+        apply_delta(other, receive(delta_texts(base, new, 100)))
+
+
+def test_full_message_is_the_snapshot_json_schema() -> None:
+    snap = Snapshot(pid=7, exe="/bin/x", goroutines=[make_goroutine(1), make_goroutine(2)])
+    snap.goroutines[0].wait_ns = 5
+    msg = receive(full_texts(TextSnapshot.build(1, snap), 1000))
+    assert msg["snapshot"] == to_json(snap)
+    assert snapshot_from_json(msg["snapshot"]) == snap
+
+
+def test_waiting_longer_is_predicted_not_resent() -> None:
+    sec = 1_000_000_000
+    base_snap = snap_of([1, 2, 3], {1: 5 * sec, 3: 2 * sec}, taken_at=100.0)
+    # 1 s later: g1 still waits, g2 still unknown, g3 was woken and parked again; taken_at
+    # says 1 s but the reader's clock says 1.05 s: the reader's clock is what counts
+    new_snap = snap_of([1, 2, 3], {1: 6 * sec + WAIT_TOLERANCE_NS // 2, 3: sec // 10},
+                       taken_at=101.0)
+    base, new = TextSnapshot.build(1, base_snap), TextSnapshot.build(2, new_snap)
+    msg = receive(delta_texts(base, new, 1000))
+    assert [g["id"] for g in msg["upsert"]] == [3]
+    got = apply_delta(WireSnapshot.from_json(1, to_json(base_snap)), msg)
+    # predicted from the median growth: exact here, within the tolerance in general
+    assert got.goroutines[1]["wait_ns"] == 6 * sec + WAIT_TOLERANCE_NS // 2
+    assert got.goroutines[2]["wait_ns"] == 0 and got.goroutines[3]["wait_ns"] == sec // 10
+
+
+def test_fast_snapshot_json_is_model_to_json() -> None:
+    shared = make_goroutine(1).start
+    snap = Snapshot(pid=7, exe="/bin/x", goroutines=[make_goroutine(i) for i in range(1, 30)])
+    for g in snap.goroutines:
+        g.start = g.go_statement = shared  # the live reader shares Location objects
+        g.labels = {"k": str(g.id)}
+    snap.goroutines[3].blocked_on = BlockedOn("0xc0001", "recv")
+    snap.goroutines[3].waiting_on = [BlockedOn("0xc0001", "recv")]
+    assert snapshot_json(snap) == to_json(snap)
+    assert json.dumps(snapshot_json(snap)) == json.dumps(to_json(snap))
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_big_snapshots_travel_in_parts_and_join_back(full: bool) -> None:
+    base_snap, new_snap = snap_of(list(range(1, 30)), {}), snap_of(list(range(5, 40)), {7: 1})
+    base, new = TextSnapshot.build(1, base_snap), TextSnapshot.build(2, new_snap)
+    texts = full_texts(new, 4) if full else delta_texts(base, new, 4)
+    assert len(texts) >= 3 and all(len(json.loads(t).get("items", [])) <= 4 for t in texts)
+    whole = receive(texts)
+    have = WireSnapshot.from_json(1, to_json(base_snap))
+    got = WireSnapshot.from_json(2, whole["snapshot"]) if full else apply_delta(have, whole)
+    assert got.goroutines == WireSnapshot.from_json(2, to_json(new_snap)).goroutines
+    # a part out of order is refused, and the next whole message starts clean
+    joiner = PartsAssembler()
+    joiner.feed(parse_server_message(texts[0]))
+    with pytest.raises(ProtocolError):
+        joiner.feed(parse_server_message(texts[2]))
+    one = full_texts(new, 1000)
+    assert len(one) == 1 and joiner.feed(parse_server_message(one[0])) is not None

@@ -1,0 +1,104 @@
+"""Shared sessions on a real Go program (tests/fixtures/basic) with real backends."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from backends.model import Breakpoint, GotuiError, TargetInfo, to_json
+from backends.remote.client import join
+from backends.remote.server import ShareServer
+from backends.remote.snapshots import snapshot_json
+from backends.session import Session
+from tests import gofixtures
+from tests.remote.conftest import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _backend_class(module: str, name: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        pytest.skip(f"{module}.{name} is not available in this checkout yet ({exc})")
+
+
+@pytest.fixture
+def basic() -> Iterator[gofixtures.Target]:
+    if shutil.which("go") is None:
+        pytest.skip("the Go toolchain is not installed on this machine")
+    exe = gofixtures.build("basic")
+    with gofixtures.run(exe, "-recv", "3", "-sleep", "2") as target:
+        yield target
+
+
+async def test_viewer_sees_the_live_goroutines_of_a_real_target(
+        basic: gofixtures.Target) -> None:
+    live_reader = _backend_class("backends.live.reader", "LiveReader")
+    live = live_reader(basic.pid)
+    session = Session(live.info, live=live)
+    await session.start()
+    server = ShareServer(session, host_drives=True, snapshot_interval=0.2)
+    await server.start()
+    viewer = await join(server.info()["url"], server.viewer_token)
+    try:
+        snap = await viewer.snapshot()
+        assert snap.pid == basic.pid
+        host_snap = live.snapshot()
+        assert snapshot_json(host_snap) == to_json(host_snap)
+        starts = [g.start.function for g in snap.goroutines]
+        assert starts.count("main.receiver") == 3 and starts.count("main.sleeper") == 2
+        receivers = [g for g in snap.goroutines if g.start.function == "main.receiver"]
+        assert all(g.blocked_on is not None and g.blocked_on.op == "recv" for g in receivers)
+        stack = await viewer.stack(receivers[0].id)
+        assert any(f.function == "main.receiver" for f in stack)
+    finally:
+        await viewer.close()
+        await server.close()
+        await session.close()
+    assert gofixtures.tracer_pid(basic.pid) == 0
+    assert gofixtures.making_progress(basic.pid)
+
+
+async def test_driver_breaks_and_continues_a_real_target_through_delve(
+        basic: gofixtures.Target) -> None:
+    if not shutil.which("dlv") and not shutil.which("/root/go/bin/dlv"):
+        pytest.skip("dlv is not installed on this machine")
+    delve = _backend_class("backends.delve.backend", "DelveBackend")
+
+    async def make_stop() -> Any:
+        return delve.for_pid(basic.pid)
+
+    session = Session(TargetInfo(pid=basic.pid, exe=str(basic.exe)), stop_factory=make_stop)
+    await session.start()
+    server = ShareServer(session, host_drives=False, snapshot_interval=0.2)
+    await server.start()
+    url = server.info()["url"]
+    driver = await join(url, server.driver_token)
+    viewer = await join(url, server.viewer_token)
+    try:
+        bp = await driver.create_breakpoint(Breakpoint(function="main.hot"))
+        await wait_for(lambda: not viewer.state.running and viewer.state.breakpoint_id == bp.id,
+                       "the viewer saw the target stop at the breakpoint")
+        with pytest.raises(GotuiError, match="read-only"):
+            await viewer.cont()
+        assert not session.state.running
+        args = {v.name for v in await driver.args(viewer.state.current_goroutine, 0)}
+        assert {"i", "r"} <= args
+        snap = await viewer.snapshot()  # halted: Delve's view, pushed once
+        assert any(g.start.function == "main.receiver" for g in snap.goroutines)
+        await driver.clear_breakpoint(bp.id)
+        await driver.cont()
+        assert session.state.running
+        await wait_for(lambda: viewer.state.running, "the viewer saw it running again")
+    finally:
+        await viewer.close()
+        await driver.close()
+        await server.close()
+        await session.close()
+    assert gofixtures.wait_untraced(basic.pid)
+    assert gofixtures.making_progress(basic.pid)

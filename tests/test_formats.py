@@ -1,0 +1,80 @@
+"""Snapshot renderings: JSON round trip and Go's goroutine dump format."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from backends.formats import human_duration, to_goroutine_dump, to_json_text, to_text
+from backends.model import (
+    BlockedOn,
+    Channel,
+    Frame,
+    Goroutine,
+    Location,
+    Snapshot,
+    snapshot_from_json,
+    to_json,
+)
+
+HEADER = re.compile(r"^goroutine (\d+) \[([^\]]+)\]:$")
+
+
+def sample() -> Snapshot:
+    recv = Goroutine(
+        id=18, status="waiting", wait_reason="chan receive", wait_ns=3 * 60 * 10**9 + 5,
+        current=Location("runtime.gopark", "/go/src/runtime/proc.go", 435, 0x43a),
+        user_current=Location("main.receiver", "/src/main.go", 42, 0x4a0),
+        go_statement=Location("main.main", "/src/main.go", 80, 0x4b0),
+        start=Location("main.receiver", "/src/main.go", 40, 0x490), parent_id=1,
+        blocked_on=BlockedOn("0xc000012345", "recv"),
+        stack=[Frame("runtime.gopark", "/go/src/runtime/proc.go", 435, 0x43a, "runtime"),
+               Frame("main.receiver", "/src/main.go", 42, 0x4a0, "go")],
+    )
+    run = Goroutine(id=1, status="running", current=Location("main.main", "/src/main.go", 90))
+    dead = Goroutine(id=7, status="dead")
+    ch = Channel("0xc000012345", "int", 0, 0, False, [], [18])
+    return Snapshot(pid=42, exe="/bin/x", go_version="go1.26.8", goroutines=[recv, run, dead],
+                    channels=[ch])
+
+
+def test_json_round_trip_keeps_contract_fields() -> None:
+    snap = sample()
+    text = to_json_text(snap)
+    data = json.loads(text)
+    for key in ("pid", "exe", "go_version", "source", "taken_at", "target_paused_ns",
+                "goroutines", "channels"):
+        assert key in data
+    g = data["goroutines"][0]
+    assert g["blocked_on"] == {"chan": "0xc000012345", "op": "recv"}
+    assert g["stack"][1]["kind"] == "go"
+    assert to_json(snapshot_from_json(data)) == data
+
+
+def test_goroutine_dump_matches_runtime_format() -> None:
+    dump = to_goroutine_dump(sample())
+    blocks = [b for b in dump.split("\n\n") if b.strip()]
+    assert len(blocks) == 2  # dead goroutines are not printed
+    first = blocks[0].splitlines()
+    assert first[0] == "goroutine 1 [running]:"
+    lines = blocks[1].splitlines()
+    m = HEADER.match(lines[0])
+    assert m and m.group(1) == "18" and m.group(2) == "chan receive, 3 minutes"
+    assert lines[1] == "runtime.gopark(...)"
+    assert lines[2] == "\t/go/src/runtime/proc.go:435"
+    assert lines[-2] == "created by main.main in goroutine 1"
+    assert lines[-1] == "\t/src/main.go:80"
+
+
+def test_text_has_one_line_per_goroutine() -> None:
+    out = to_text(sample())
+    assert "main.receiver" in out
+    assert "chan receive 3m" in out
+    assert "chan 0xc000012345 int len=0 cap=0" in out
+
+
+def test_human_duration() -> None:
+    assert human_duration(0) == ""
+    assert human_duration(5 * 10**6) == "5ms"
+    assert human_duration(90 * 10**9) == "90s"
+    assert human_duration(3 * 3600 * 10**9) == "3.0h"

@@ -1,0 +1,33 @@
+"""TUI test set-up: a fixed time zone, a fixed clock and a fake session."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.tui.fakes import RecordingSession, make_session
+from tui.app import GotuiApp
+
+FIXED_NOW = 1_700_000_042.0  # 42 s after FakeStop halts
+
+
+@pytest.fixture(autouse=True)
+def _stable_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> RecordingSession:
+    return make_session(tmp_path)
+
+
+def make_app(session: RecordingSession, **kwargs: object) -> GotuiApp:
+    kwargs.setdefault("keymap_path", os.devnull + ".missing.toml")
+    kwargs.setdefault("start_session", True)  # the CLI starts it before the app
+    return GotuiApp(session, clock=lambda: FIXED_NOW, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,468 @@
+"""GotuiApp behaviour with Pilot, over a real Session backed by the fake target."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, DataTable, Input, Static
+
+from backends.model import Breakpoint
+from tests.tui.conftest import make_app
+from tests.tui.fakes import FakeLive, FakeStop, RecordingSession, make_session
+from tui.app import GotuiApp
+from tui.keymap import all_ids
+from tui.screens.breakpoint_edit import BreakpointEditScreen
+from tui.screens.help import HelpScreen
+from tui.screens.quit import QuitScreen
+from tui.widgets.goroutine_list import GoroutineList
+
+WIDE = (160, 48)
+
+
+async def until(pilot: Pilot[None], cond: Callable[[], bool], what: str,
+                timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def visible_ids(app: GotuiApp) -> list[int]:
+    return [app.index.items[r].id for r in app.index.rows if r >= 0]
+
+
+def notes(app: GotuiApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def fake_stop(session: RecordingSession) -> FakeStop:
+    assert isinstance(session.stop, FakeStop)
+    return session.stop
+
+
+def fake_live(session: RecordingSession) -> FakeLive:
+    assert isinstance(session.live, FakeLive)
+    return session.live
+
+
+async def loaded(pilot: Pilot[None], app: GotuiApp) -> None:
+    await until(pilot, lambda: len(app.index.items) > 0, "first snapshot")
+
+
+async def halted(pilot: Pilot[None], app: GotuiApp) -> None:
+    await pilot.press("h")
+    await until(pilot, lambda: not app.state.running, "halt")
+    await until(pilot, lambda: app.source_view.current == fake_stop(app.session).line,  # type: ignore[arg-type]
+                "source at the stop line")
+
+
+async def test_filter_narrows_and_escape_clears(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("slash", *"main.worker")
+        assert visible_ids(app) == [5, 10, 15, 20, 25, 30, 35, 40]
+        assert "main.worker" in str(app.goroutine_pane.border_subtitle)
+        await pilot.press("enter")
+        assert isinstance(app.focused, GoroutineList)
+        assert app.goroutine_pane.list.current_goroutine.id == 5  # type: ignore[union-attr]
+        await pilot.press("slash")
+        app.goroutine_pane.prompt.value = "status:syscall"  # typing is covered above
+        await pilot.press("enter")
+        assert visible_ids(app) == [2, 7, 12, 17, 22, 27, 32, 37]
+        await pilot.press("escape")
+        assert len(visible_ids(app)) == 40
+
+
+async def test_group_cycle_and_collapse(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("G")
+        assert app.index.group_mode == "location"
+        assert len(app.index.groups) == 5 and sum(n for _, n in app.index.groups) == 40
+        await pilot.press("G")
+        assert app.index.group_mode == "go"
+        assert [n for _, n in app.index.groups] == [14, 13, 13]
+        await pilot.press("home", "enter")  # fold the first group
+        assert len(app.index.rows) == 3 + 40 - 14
+        await pilot.press("z")  # fold all
+        assert len(app.index.rows) == 3
+        await pilot.press("S")
+        assert app.index.sort_key == "wait"
+
+
+async def test_jump_to_goroutine_loads_its_stack(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("g", "3", "7", "enter")
+        assert app.goroutine_pane.list.current_goroutine.id == 37  # type: ignore[union-attr]
+        await until(pilot, lambda: app.stack_view.goid == 37, "stack of 37")
+        assert app.stack_view.frames[2].function == "main.poller"
+        await pilot.press("g", *"999", "enter")
+        await until(pilot, lambda: any("999" in n for n in notes(app)), "not-found notice")
+
+
+async def test_refresh_marks_new_and_gone(session: RecordingSession) -> None:
+    app = make_app(session, refresh_interval=30)  # only ctrl+r refreshes here
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        live = fake_live(session)
+        live.ids = [i for i in live.ids if i != 3] + [41]
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: 41 in app.index.data.by_id, "refresh with goroutine 41")
+        marks = {g.id: m for g, m in zip(app.index.items, app.index.data.marks, strict=True)}
+        assert marks[41] == "+" and marks[3] == "-" and marks[4] == " "
+        summary = str(app.query_one("#g-summary", Static).render())
+        assert "+1 -1" in summary
+        assert app.header.goroutines == 40
+
+
+async def test_pause_stops_refreshing(session: RecordingSession) -> None:
+    app = make_app(session, refresh_interval=0.25)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        live = fake_live(session)
+        await pilot.press("p")
+        assert "paused" in app.header.refresh_label
+        await until(pilot, lambda: not app._refreshing, "in-flight refresh done")
+        count = live.snapshots
+        await pilot.pause(0.8)
+        assert live.snapshots == count
+        await pilot.press("p")
+        await until(pilot, lambda: live.snapshots > count + 1, "refresh resumed")
+        await pilot.press("minus")
+        assert app.refresh_interval == 0.5 and "every 0.5s" in app.header.refresh_label
+
+
+async def test_halt_and_continue_flip_the_header(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        assert "RUNNING" in str(app.header.render())
+        await halted(pilot, app)
+        header = str(app.header.render())
+        assert "HALTED since 22:13:20, for 42s" in header
+        assert "halted" in app.header.refresh_label
+        # halted: locals of the selected frame are readable
+        await until(pilot, lambda: "id" in str(app.variables_view.root.children[0]
+                                                   .children[0].label), "args")
+        await pilot.press("c")
+        await until(pilot, lambda: app.state.running, "continue")
+        assert "RUNNING" in str(app.header.render())
+        assert "halt to read locals" in str(app.variables_view.root.children[0].label)
+        await pilot.press("f17")  # Shift+F5
+        await until(pilot, lambda: not app.state.running, "halt by Shift+F5")
+
+
+async def test_step_next_and_step_out_move_the_source_line(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await halted(pilot, app)
+        assert app.source_view.current == 21
+        await pilot.press("n")
+        await until(pilot, lambda: app.source_view.current == 22, "next -> 22")
+        await pilot.press("f11")
+        await until(pilot, lambda: app.source_view.current == 23, "step -> 23")
+        await pilot.press("f23")  # Shift+F11
+        await until(pilot, lambda: app.source_view.current == 32, "step out -> 32")
+        assert "stopped: step out" in str(app.header.render())
+
+
+async def test_switch_goroutine_with_enter(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("1", "enter")
+        await until(pilot, lambda: any("halt the target" in n for n in notes(app)), "hint")
+        await halted(pilot, app)
+        await pilot.press("1", "g", "6", "enter", "enter")
+        await until(pilot, lambda: fake_stop(session).goid == 6, "switched to 6")
+        await until(pilot, lambda: app.state.current_goroutine == 6, "state shows 6")
+        await pilot.press("home")
+        # a stop in another goroutine moves the list's cursor to it
+        await app.session.switch_goroutine(9)
+        await until(pilot, lambda: app.goroutine_pane.list.current_goroutine.id == 9,  # type: ignore[union-attr]
+                    "cursor follows the stop")
+        await until(pilot, lambda: app.stack_view.goid == 9, "stack of 9")
+
+
+async def test_eval_result_error_and_running_hint(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        log = app.eval_pane.log_view
+        await pilot.press("e", *"id", "enter")
+        await until(pilot, lambda: len(log.lines) == 1, "eval while running")
+        assert "halt the target to evaluate" in log.lines[0].text
+        await pilot.press("escape", "1")
+        await halted(pilot, app)
+        await pilot.press("colon", *"id", "enter")
+        await until(pilot, lambda: len(log.lines) == 2, "eval result")
+        assert "= 7" in log.lines[1].text
+        await pilot.press(*"nope", "enter")
+        await until(pilot, lambda: len(log.lines) == 3, "eval error")
+        assert "could not find symbol value for nope" in log.lines[2].text
+        assert fake_stop(session).calls[-1] == "eval nope g1 f2"
+        assert not app.state.running  # the session goes on
+
+
+async def fill_breakpoint_form(pilot: Pilot[None], location: str, cond: str = "",
+                               hit_cond: str = "") -> BreakpointEditScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, BreakpointEditScreen)
+    screen.query_one("#bp-location", Input).value = location
+    screen.query_one("#bp-cond", Input).value = cond
+    screen.query_one("#bp-hitcond", Input).value = hit_cond
+    return screen
+
+
+async def submit_form(pilot: Pilot[None], screen: BreakpointEditScreen) -> None:
+    # keyboard, not a click: the error line above the buttons moves them when it fills
+    screen.query_one("#bp-location", Input).focus()
+    await pilot.press("enter")
+
+
+async def test_breakpoint_add_edit_toggle_delete(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        stop = fake_stop(session)
+        table = app.breakpoints_table
+        # add, with an error from the backend first: the form stays open with it
+        await pilot.press("b")
+        screen = await fill_breakpoint_form(pilot, "nosuch.func")
+        await submit_form(pilot, screen)
+        await until(pilot, lambda: "could not find function" in str(
+            screen.query_one("#bp-error", Static).render()), "error in the form")
+        assert app.screen is screen
+        assert any("could not find function" in n for n in notes(app))
+        await fill_breakpoint_form(pilot, "main.go:22", "j > 1", "> 5")
+        screen.query_one("#bp-perg", Checkbox).value = True
+        await submit_form(pilot, screen)
+        await until(pilot, lambda: app.screen is not screen, "form closed")
+        assert [(b.file, b.line, b.cond, b.hit_cond, b.hit_cond_per_g)
+                for b in stop.bps.values()] == [("main.go", 22, "j > 1", "> 5", True)]
+        await until(pilot, lambda: table.row_count == 1, "table row")
+        assert table.get_row_at(0)[2:6] == ["main.go:22", "j > 1", "> 5", "yes"]
+        assert session.state.running  # adding halted and resumed the target
+        # edit: a bad condition is refused, the form stays; then a good one
+        await pilot.press("5", "E")
+        screen = await fill_breakpoint_form(pilot, "main.go:22", "syntax error(", "> 5")
+        await pilot.press("enter")
+        await until(pilot, lambda: "error evaluating" in str(
+            screen.query_one("#bp-error", Static).render()), "amend error")
+        await fill_breakpoint_form(pilot, "main.go:22", "j > 2", "% 3")
+        await pilot.press("enter")
+        await until(pilot, lambda: stop.bps[1].cond == "j > 2", "amended")
+        assert stop.bps[1].hit_cond == "% 3"
+        await until(pilot, lambda: table.get_row_at(0)[3] == "j > 2", "table updated")
+        # enable / disable
+        await pilot.press("space")
+        await until(pilot, lambda: not stop.bps[1].enabled, "disabled")
+        await until(pilot, lambda: table.get_row_at(0)[1] == "·", "shown disabled")
+        await pilot.press("space")
+        await until(pilot, lambda: stop.bps[1].enabled, "enabled again")
+        # delete
+        await pilot.press("d")
+        await until(pilot, lambda: not stop.bps, "deleted")
+        await until(pilot, lambda: table.row_count == 0, "table empty")
+        # a delete the backend refuses is a notification, and the app goes on
+        app.run_session_call("delete breakpoint", lambda: app.delete_breakpoint(99))
+        await until(pilot, lambda: any("no breakpoint with id 99" in n for n in notes(app)),
+                    "delete error shown")
+        await pilot.press("1", "g", "3", "enter")
+        assert app.goroutine_pane.list.current_goroutine.id == 3  # type: ignore[union-attr]
+
+
+async def test_f9_toggles_a_breakpoint_at_the_source_cursor(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await halted(pilot, app)
+        await pilot.press("4", "down", "down")
+        assert app.source_view.cursor == 23
+        await pilot.press("f9")
+        stop = fake_stop(session)
+        await until(pilot, lambda: len(stop.bps) == 1, "breakpoint added")
+        bp = next(iter(stop.bps.values()))
+        assert (bp.file, bp.line) == (app.source_view.path, 23)
+        await until(pilot, lambda: app.source_view.breakpoints == {23: True}, "gutter marker")
+        await pilot.press("f9")
+        await until(pilot, lambda: not stop.bps, "breakpoint removed")
+        await until(pilot, lambda: app.source_view.breakpoints == {}, "marker removed")
+
+
+async def test_help_lists_every_binding(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert {r[2] for r in rows} == all_ids()
+        assert ["o,f,f23", "Step out", "step_out", "anywhere"] in rows
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_keymap_file_rebinds_by_id(session: RecordingSession, tmp_path: Path) -> None:
+    path = tmp_path / "keymap.toml"
+    path.write_text('halt = "f8"\n"goroutines.filter" = "ctrl+f"\n')
+    app = make_app(session, keymap_path=str(path))
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("h")
+        await pilot.pause(0.3)
+        assert app.state.running  # h is no longer halt
+        await pilot.press("f8")
+        await until(pilot, lambda: not app.state.running, "halt on f8")
+        await pilot.press("1", "ctrl+f")
+        app.goroutine_pane.prompt.value = "main.poller"
+        await pilot.press("enter")
+        assert visible_ids(app) == [2, 7, 12, 17, 22, 27, 32, 37]
+        await pilot.press("question_mark")
+        table = app.screen.query_one(DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert ["f8", "Halt", "halt", "anywhere"] in rows
+
+
+async def test_bad_keymap_keeps_defaults(session: RecordingSession, tmp_path: Path) -> None:
+    path = tmp_path / "keymap.json"
+    path.write_text('{"no.such.binding": "x"}')
+    app = make_app(session, keymap_path=str(path))
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        assert any("unknown binding id 'no.such.binding'" in n for n in notes(app))
+        await pilot.press("h")
+        await until(pilot, lambda: not app.state.running, "default h halts")
+
+
+async def test_command_palette_runs_actions(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("ctrl+p", *"Halt")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: not app.state.running, "halt from the palette")
+
+
+async def test_quit_dialog_choices(tmp_path: Path) -> None:
+    for keys, expected in ((["enter"], (True, False)),
+                           (["down", "enter"], (False, False)),
+                           (["down", "down", "enter"], (True, True))):
+        session = make_session(tmp_path)
+        app = make_app(session)
+        async with app.run_test(size=WIDE) as pilot:
+            await loaded(pilot, app)
+            await pilot.press("q")
+            assert isinstance(app.screen, QuitScreen)
+            await pilot.press(*keys)
+            await until(pilot, lambda: bool(session.close_calls), "close")  # noqa: B023
+        assert session.close_calls == [expected]
+        assert fake_stop(session).detached == [expected[1]]
+
+
+async def test_quit_cancel_and_ctrl_c(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("q", "escape")
+        assert not isinstance(app.screen, QuitScreen) and session.close_calls == []
+        await pilot.press("q")
+        await pilot.click("#quit-cancel")
+        assert session.close_calls == []
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: bool(session.close_calls), "close")
+    assert session.close_calls == [(True, False)]
+    assert fake_live(session).closed
+
+
+async def test_live_only_session_explains_what_needs_a_stop(tmp_path: Path) -> None:
+    session = make_session(tmp_path, with_stop=False)
+    app = make_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("h")
+        await until(pilot, lambda: any("no stop-the-world backend" in n for n in notes(app)),
+                    "no stop backend notice")
+        assert app.state.running
+        assert "[live]" in str(app.header.render())
+
+
+async def test_narrow_layout_shows_one_pane_at_a_time(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        assert app.screen.has_class("-narrow")
+        assert app.goroutine_pane.display and not app.source_view.display
+        await pilot.press("4")
+        assert app.source_view.display and not app.goroutine_pane.display
+        await pilot.press("e")
+        assert app.eval_pane.display and isinstance(app.focused, Input)
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause(0.1)
+        assert not app.screen.has_class("-narrow")
+        assert app.goroutine_pane.display and app.source_view.display
+
+
+async def test_stack_hides_runtime_frames_and_selects_frames(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await halted(pilot, app)
+        stack = app.stack_view
+        assert stack.option_count == 5 and stack.selected_depth == 2  # first user frame
+        await pilot.press("2", "r")
+        assert stack.option_count == 2 and stack.selected_depth == 2
+        assert "runtime hidden" in str(stack.border_title)
+        await pilot.press("down")
+        await until(pilot, lambda: app.source_view.current == 31, "source of frame 3")
+        assert app.selected_frame == 3
+        await pilot.press("e", *"j", "enter")
+        await until(pilot, lambda: fake_stop(session).calls[-1] == "eval j g1 f3", "eval in f3")
+        await pilot.press("escape", "2", "r")
+        assert stack.option_count == 5 and stack.selected_depth == 3
+
+
+async def test_one_execution_command_at_a_time(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await halted(pilot, app)
+        stop = fake_stop(session)
+        stop.step_gate = asyncio.Event()
+        await pilot.press("n")
+        await until(pilot, lambda: app.header.busy == "next", "next in flight")
+        await pilot.press("n")
+        await until(pilot, lambda: any("busy: next" in n for n in notes(app)), "busy notice")
+        stop.step_gate.set()
+        await until(pilot, lambda: app.source_view.current == 22, "one step done")
+        await pilot.pause(0.2)
+        assert stop.line == 22 and app.header.busy == ""
+
+
+async def test_a_slow_breakpoint_listing_does_not_undo_an_edit(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await halted(pilot, app)
+        stop = fake_stop(session)
+        await app.create_breakpoint(Breakpoint(file="main.go", line=22))
+        stop.list_gate = asyncio.Event()
+        app.load_breakpoints()  # lists the breakpoint while it is still enabled
+        await pilot.press("5", "space")
+        await until(pilot, lambda: not stop.bps[1].enabled, "disabled")
+        await until(pilot, lambda: app.breakpoints_table.get_row_at(0)[1] == "·", "shown")
+        stop.list_gate.set()
+        await until(pilot, lambda: not any(w.group == "breakpoints" for w in app.workers),
+                    "listing finished")
+        assert app.breakpoints_table.get_row_at(0)[1] == "·"
+        assert not app.breakpoint_list[0].enabled

@@ -1,0 +1,639 @@
+"""GotuiApp: the Textual application. It talks only to a backends.session.Session.
+
+Every session call runs in a worker, so the event loop never waits on a target.
+Session notifications arrive as listener calls and are re-posted as Textual
+messages (tui/messages.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+from textual import events, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from backends.model import (
+    Breakpoint,
+    Event,
+    Frame,
+    Goroutine,
+    TargetInfo,
+    TargetState,
+)
+from backends.session import Session
+from tui import keymap
+from tui.goroutine_index import GoroutineIndex, prepare
+from tui.messages import (
+    BackendChanged,
+    BreakpointAction,
+    EvalRequested,
+    FrameSelected,
+    GoroutineActivated,
+    GoroutineSelected,
+    SessionError,
+    SessionEvent,
+    StateChanged,
+)
+from tui.screens.breakpoint_edit import BreakpointEditScreen, location_text
+from tui.screens.help import HelpScreen
+from tui.screens.quit import QuitScreen
+from tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
+from tui.widgets.breakpoints import BreakpointsTable
+from tui.widgets.eval_bar import EvalPane
+from tui.widgets.goroutine_list import GoroutineList
+from tui.widgets.goroutine_pane import GoroutinePane
+from tui.widgets.header import HeaderBar
+from tui.widgets.pane_tabs import PANES, PaneTabs
+from tui.widgets.source_view import SourceView
+from tui.widgets.stack_view import StackView
+from tui.widgets.variables import VariablesView
+
+NARROW_WIDTH = 120
+MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
+HALT_HINT = "halt to read locals (F6 / Shift+F5 / h)"
+
+
+class GotuiApp(App[None]):
+    TITLE = "gotui"
+    BINDINGS = keymap.bindings("app")
+    CSS = """
+    #main { height: 1fr; }
+    #pane-goroutines { height: 1fr; }
+    #lower { height: 1fr; }
+    #lower-left { width: 2fr; }
+    #lower-right { width: 3fr; }
+    .pane { border: round $primary 50%; }
+    .pane:focus-within { border: round $accent; }
+    #pane-stack, #pane-variables, #pane-source { height: 1fr; }
+    #pane-breakpoints { height: 8; }
+    PaneTabs { display: none; }
+    Screen.-narrow PaneTabs { display: block; }
+    Screen.-narrow #lower-left, Screen.-narrow #lower-right { width: 1fr; }
+    Screen.-narrow #pane-breakpoints, Screen.-narrow #pane-eval { height: 1fr; }
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        refresh_interval: float = 1.0,
+        keymap_path: str | None = None,
+        ansi: bool = False,
+        clock: Callable[[], float] = time.time,
+        start_session: bool = False,
+    ) -> None:
+        """`clock` gives "now" for the HALTED-for display (tests fix it);
+        `start_session` awaits `session.start()` on mount, for callers that have not."""
+        self.use_ansi = ansi or terminal_prefers_ansi()
+        super().__init__(ansi_color=True if self.use_ansi else None)
+        self.session = session
+        self.refresh_interval = min(max(refresh_interval, MIN_INTERVAL), MAX_INTERVAL)
+        self.clock = clock
+        self.start_session = start_session
+        self.index = GoroutineIndex()
+        self.paused = False
+        self.state: TargetState = session.state
+        self.breakpoint_list: list[Breakpoint] = []
+        self.selected_goid = 0
+        self.selected_frame = 0
+        self.active_pane = "goroutines"
+        self.closing = False
+        self._refreshing = False
+        self._refresh_timer: Any = None
+        self._follow_goid = 0
+        self._executing = ""  # the execution command in flight (next, step...)
+        self._bp_version = 0  # bumped by every breakpoint change made from here
+        self._last_refresh_end = 0.0
+        self._last_refresh_cost = 0.0
+        self._last_error = ""
+        self._unsubscribe: Callable[[], None] | None = None
+        self.keymap_path = keymap_path or str(keymap.DEFAULT_KEYMAP_PATH)
+        self.keymap_error = ""
+        try:
+            self.user_keymap = keymap.load_keymap(self.keymap_path)
+        except ValueError as exc:
+            self.user_keymap = {}
+            self.keymap_error = str(exc)
+
+    # ------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(clock=self.clock, id="header")
+        yield PaneTabs()
+        with Vertical(id="main"):
+            yield GoroutinePane(self.index, id="pane-goroutines", classes="pane")
+            with Horizontal(id="lower"):
+                with Vertical(id="lower-left"):
+                    yield StackView(id="pane-stack", classes="pane")
+                    yield VariablesView(id="pane-variables", classes="pane")
+                with Vertical(id="lower-right"):
+                    yield SourceView(id="pane-source", classes="pane")
+                    yield BreakpointsTable(id="pane-breakpoints", classes="pane")
+        yield EvalPane(id="pane-eval", classes="pane")
+        yield Footer()
+
+    @property
+    def header(self) -> HeaderBar:
+        return self.query_one(HeaderBar)
+
+    @property
+    def goroutine_pane(self) -> GoroutinePane:
+        return self.query_one(GoroutinePane)
+
+    @property
+    def stack_view(self) -> StackView:
+        return self.query_one(StackView)
+
+    @property
+    def source_view(self) -> SourceView:
+        return self.query_one(SourceView)
+
+    @property
+    def variables_view(self) -> VariablesView:
+        return self.query_one(VariablesView)
+
+    @property
+    def breakpoints_table(self) -> BreakpointsTable:
+        return self.query_one(BreakpointsTable)
+
+    @property
+    def eval_pane(self) -> EvalPane:
+        return self.query_one(EvalPane)
+
+    def pane_focus_target(self, name: str) -> Widget:
+        if name == "goroutines":
+            return self.query_one(GoroutineList)
+        if name == "eval":
+            return self.eval_pane.input
+        return self.query_one(f"#pane-{name}")
+
+    def pane_of(self, widget: Widget | None) -> str | None:
+        node: Any = widget
+        while node is not None and not isinstance(node, Screen):
+            if isinstance(node, Widget) and node.id and node.id.startswith("pane-"):
+                return node.id.removeprefix("pane-")
+            node = node.parent
+        return None
+
+    def apply_layout(self, width: int | None = None) -> None:
+        """Wide: every pane. Narrow (80x24): only the active pane, tabs on top."""
+        narrow = (self.size.width if width is None else width) < NARROW_WIDTH
+        self.screen.set_class(narrow, "-narrow")
+        self.query_one(PaneTabs).active = self.active_pane
+        for name, _ in PANES:
+            self.query_one(f"#pane-{name}").display = not narrow or name == self.active_pane
+        lower = ("stack", "variables", "source", "breakpoints")
+        for container, members in (("#lower-left", ("stack", "variables")),
+                                   ("#lower-right", ("source", "breakpoints")),
+                                   ("#lower", lower),
+                                   ("#main", ("goroutines", *lower))):
+            self.query_one(container).display = not narrow or self.active_pane in members
+        self.eval_pane.log_view.display = not narrow or self.active_pane == "eval"
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.apply_layout(event.size.width)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        pane = self.pane_of(event.widget)
+        if pane is not None and pane != self.active_pane:
+            self.active_pane = pane
+            self.apply_layout()
+
+    def action_show_pane(self, name: str) -> None:
+        self.active_pane = name
+        self.apply_layout()
+        self.pane_focus_target(name).focus()
+
+    # ------------------------------------------------------------ start / stop
+    def on_mount(self) -> None:
+        self.theme = ANSI_THEME if self.use_ansi else DEFAULT_THEME
+        if self.user_keymap:
+            self.set_keymap(self.user_keymap)
+        if self.keymap_error:
+            self.notify(f"{self.keymap_error}; default keys kept", title="keymap",
+                        severity="error", timeout=10)
+        self.header.info = self.session.info
+        self.header.state = self.state
+        self.update_refresh_label()
+        self.stack_view.border_title = "2 Stack"
+        self.variables_view.border_title = "3 Variables"
+        self.source_view.border_title = "4 Source"
+        self.breakpoints_table.border_title = "5 Breakpoints"
+        self.eval_pane.border_title = "6 Eval"
+        self.goroutine_pane.refresh_view()
+        self.variables_view.show_hint(HALT_HINT)
+        self.apply_layout()
+        self.query_one(GoroutineList).focus()
+        self._unsubscribe = self.session.subscribe(self.on_session_notification)
+        self._refresh_timer = self.set_interval(self.refresh_interval, self.on_refresh_tick)
+        self.start()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def on_session_notification(self, kind: str, payload: Any) -> None:
+        """Session listener; may be called from any task, so it only posts messages."""
+        if kind == "state" and isinstance(payload, TargetState):
+            self.post_message(StateChanged(payload))
+        elif kind == "event" and isinstance(payload, Event):
+            self.post_message(SessionEvent(payload))
+        elif kind == "error":
+            self.post_message(SessionError(str(payload)))
+        elif kind == "backend" and isinstance(payload, TargetInfo):
+            self.post_message(BackendChanged(payload))
+
+    @work(group="start")
+    async def start(self) -> None:
+        if self.start_session:
+            try:
+                await self.session.start()
+            except Exception as exc:  # shown; the live view may still work
+                self.notify(f"start failed: {exc}", severity="error", timeout=10)
+        self.on_state_changed(StateChanged(self.session.state))
+        self.refresh_goroutines()
+
+    # ------------------------------------------------------------ session messages
+    def on_state_changed(self, message: StateChanged) -> None:
+        was_running = self.state.running
+        self.state = message.state
+        self.header.state = message.state
+        self.update_refresh_label()
+        if message.state.running:
+            self.variables_view.show_hint(HALT_HINT)
+            return
+        # halted (or exited): one fresh exact view, the stop point, breakpoints
+        self.refresh_goroutines()
+        self.load_breakpoints()
+        goid = message.state.current_goroutine
+        if goid and not message.state.exited:
+            self.selected_goid = goid
+            self._follow_goid = goid  # the list cursor follows once the snapshot is in
+            self.load_stack(goid, prefer_current=True, delay=0.0)
+        elif was_running and self.selected_goid:
+            self.load_stack(self.selected_goid, delay=0.0)
+
+    def on_session_event(self, message: SessionEvent) -> None:
+        ev = message.event
+        if ev.type in ("log", "guard", "lost", "error") and ev.message:
+            self.notify(ev.message, severity="error" if ev.type == "error" else "information")
+
+    def on_session_error(self, message: SessionError) -> None:
+        self.notify(message.text, severity="error", timeout=8)
+
+    def on_backend_changed(self, message: BackendChanged) -> None:
+        self.header.info = message.info
+
+    # ------------------------------------------------------------ live refresh
+    def update_refresh_label(self) -> None:
+        if not self.state.running:
+            label = "halted (exact view)"
+        elif self.paused:
+            label = "paused (p resumes)"
+        else:
+            label = f"live every {self.refresh_interval:g}s"
+        self.header.refresh_label = label
+
+    def on_refresh_tick(self) -> None:
+        if not self.state.running or self.paused or self.state.exited:
+            return
+        # a refresh that costs more than the interval (100k goroutines) must not eat
+        # the UI: keep refreshing at most half of the time
+        if time.monotonic() - self._last_refresh_end < self._last_refresh_cost:
+            return
+        self.refresh_goroutines()
+
+    @work(group="refresh")
+    async def refresh_goroutines(self) -> None:
+        if self._refreshing or self.closing:
+            return  # never two snapshots in flight
+        self._refreshing = True
+        started = time.monotonic()
+        halted = not self.state.running
+        if halted:
+            self.header.busy = self.header.busy or "listing goroutines"
+        try:
+            snap = await self.session.snapshot()
+            previous = self.index.data if self.index.data.items else None
+            data = await asyncio.to_thread(prepare, snap.goroutines, previous)
+        except Exception as exc:
+            message = str(exc) or type(exc).__name__
+            if message != self._last_error:
+                self._last_error = message
+                self.notify(f"refresh: {message}", severity="error", timeout=8)
+            return
+        finally:
+            self._refreshing = False
+            if halted and self.header.busy == "listing goroutines":
+                self.header.busy = ""
+            self._last_refresh_end = time.monotonic()
+            self._last_refresh_cost = self._last_refresh_end - started
+        self._last_error = ""
+        self.index.install(data)
+        self.goroutine_pane.refresh_view()
+        if self._follow_goid:
+            self.goroutine_pane.list.jump_to(self._follow_goid)
+            self._follow_goid = 0
+        self.header.goroutines = sum(data.counts.values())
+        if not self.selected_goid and self.index.rows:
+            g = self.goroutine_pane.list.current_goroutine
+            if g is not None:
+                self.selected_goid = g.id
+                self.load_stack(g.id, delay=0.0)
+
+    def _restart_timer(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+        self._refresh_timer = self.set_interval(self.refresh_interval, self.on_refresh_tick)
+        self.update_refresh_label()
+
+    def action_toggle_refresh(self) -> None:
+        self.paused = not self.paused
+        self.update_refresh_label()
+        if not self.paused:
+            self.refresh_goroutines()
+
+    def action_refresh_now(self) -> None:
+        self.refresh_goroutines()
+
+    def action_refresh_faster(self) -> None:
+        self.refresh_interval = max(MIN_INTERVAL, self.refresh_interval / 2)
+        self._restart_timer()
+
+    def action_refresh_slower(self) -> None:
+        self.refresh_interval = min(MAX_INTERVAL, self.refresh_interval * 2)
+        self._restart_timer()
+
+    # ------------------------------------------------------------ goroutine -> stack -> frame
+    def on_goroutine_selected(self, message: GoroutineSelected) -> None:
+        if message.goid != self.selected_goid:
+            self.selected_goid = message.goid
+            self.load_stack(message.goid)
+
+    @work(exclusive=True, group="stack")
+    async def load_stack(self, goid: int, prefer_current: bool = False,
+                         delay: float = 0.05) -> None:
+        if delay:
+            await asyncio.sleep(delay)  # cursor held down: only the last one loads
+        try:
+            frames = await self.session.stack(goid)
+        except Exception as exc:
+            frames = []
+            self.notify(f"stack of goroutine {goid}: {exc}", severity="warning")
+        if not frames:
+            g = self._goroutine(goid)
+            frames = list(g.stack) if g is not None else []
+        select = None
+        current = self.state.current
+        if prefer_current and current is not None:
+            select = next((i for i, f in enumerate(frames)
+                           if f.file == current.file and f.line == current.line), 0)
+        self.stack_view.show(goid, frames, select)
+        if not frames:
+            self.source_view.show("", [], 0)
+            self.variables_view.show_hint("no stack for this goroutine")
+
+    def _goroutine(self, goid: int) -> Goroutine | None:
+        item = self.index.data.by_id.get(goid)
+        return self.index.items[item] if item is not None else None
+
+    def on_frame_selected(self, message: FrameSelected) -> None:
+        self.selected_frame = message.index
+        self.load_source(message.frame)
+        if self.state.running or self.session.stop is None:
+            self.variables_view.show_hint(HALT_HINT)
+        else:
+            self.load_variables(message.goid, message.index)
+
+    @work(exclusive=True, group="source")
+    async def load_source(self, frame: Frame) -> None:
+        lines = await asyncio.to_thread(self.session.read_source, frame.file) if frame.file else []
+        self.source_view.show(frame.file, lines, frame.line)
+        self.update_breakpoint_markers()
+
+    @work(exclusive=True, group="variables")
+    async def load_variables(self, goid: int, frame: int) -> None:
+        try:
+            args = await self.session.args(goid, frame)
+            local_vars = await self.session.locals(goid, frame)
+        except Exception as exc:
+            self.variables_view.show_hint(str(exc))
+            return
+        self.variables_view.show_variables(args, local_vars)
+
+    def on_goroutine_activated(self, message: GoroutineActivated) -> None:
+        if self.state.running:
+            self.notify("halt the target to switch goroutine (F6 / h)", severity="warning")
+            return
+        self._exec("switch goroutine", partial(self.session.switch_goroutine, message.goid))
+
+    # ------------------------------------------------------------ execution
+    @work(group="exec")
+    async def run_session_call(self, what: str, call: Callable[[], Any]) -> None:
+        self.header.busy = what
+        try:
+            await call()
+        except Exception as exc:
+            self.notify(f"{what}: {exc}", severity="error", timeout=8)
+        finally:
+            if self.header.busy == what:
+                self.header.busy = ""
+            if self._executing == what:
+                self._executing = ""
+
+    def _exec(self, what: str, call: Callable[[], Any]) -> None:
+        if not self.session.can_stop:
+            self.notify("this session has no stop-the-world backend (Delve/gdb)",
+                        severity="warning")
+            return
+        if self._executing and what != "halt":
+            # one execution command at a time; halt may always interrupt
+            self.notify(f"busy: {self._executing}", severity="warning")
+            return
+        self._executing = what
+        self.run_session_call(what, call)
+
+    def action_cont(self) -> None:
+        self._exec("continue", self.session.cont)
+
+    def action_halt(self) -> None:
+        self._exec("halt", self.session.halt)
+
+    def action_next(self) -> None:
+        self._exec("next", self.session.next)
+
+    def action_step(self) -> None:
+        self._exec("step", self.session.step)
+
+    def action_step_out(self) -> None:
+        self._exec("step out", self.session.step_out)
+
+    # ------------------------------------------------------------ eval
+    def action_focus_eval(self) -> None:
+        self.action_show_pane("eval")
+
+    def on_eval_requested(self, message: EvalRequested) -> None:
+        self.evaluate(message.expr)
+
+    @work(group="eval")
+    async def evaluate(self, expr: str) -> None:
+        goid = self.selected_goid or -1
+        frame = self.selected_frame
+        where = f"g{goid}#{frame}" if goid > 0 else ""
+        try:
+            result = await self.session.eval(expr, goid, frame)
+        except Exception as exc:
+            self.eval_pane.add_error(where, expr, str(exc) or type(exc).__name__)
+            return
+        self.eval_pane.add_result(where, expr, result)
+
+    # ------------------------------------------------------------ breakpoints
+    @work(exclusive=True, group="breakpoints")
+    async def load_breakpoints(self) -> None:
+        if self.session.state.running:
+            # listing while running would halt the target (Delve): only list when halted
+            return
+        version = self._bp_version
+        try:
+            listed = await self.session.breakpoints()
+        except Exception as exc:
+            self.notify(f"breakpoints: {exc}", severity="error")
+            return
+        if version != self._bp_version:
+            return  # an add/edit/delete finished meanwhile: this list is older than ours
+        self.breakpoint_list = listed
+        self.show_breakpoints()
+
+    def show_breakpoints(self) -> None:
+        self.breakpoints_table.show(self.breakpoint_list)
+        self.update_breakpoint_markers()
+
+    def update_breakpoint_markers(self) -> None:
+        path = self.source_view.path
+        base = path.rsplit("/", 1)[-1]
+        lines: dict[int, bool] = {}
+        for bp in self.breakpoint_list:
+            if bp.file and (bp.file == path or bp.file == base or
+                            path.endswith("/" + bp.file.lstrip("/"))):
+                lines[bp.line] = lines.get(bp.line, False) or bp.enabled
+        self.source_view.set_breakpoints(lines)
+
+    def _replace_breakpoint(self, old_id: int, bp: Breakpoint | None) -> None:
+        self._bp_version += 1
+        self.breakpoint_list = [b for b in self.breakpoint_list if b.id != old_id]
+        if bp is not None:
+            self.breakpoint_list.append(bp)
+        self.show_breakpoints()
+
+    async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        created = await self.session.create_breakpoint(bp)
+        self._replace_breakpoint(created.id, created)
+        return created
+
+    async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        old = next((b for b in self.breakpoint_list if b.id == bp.id), None)
+        if old is not None and location_text(old) != location_text(bp):
+            # a breakpoint cannot move: make the new one, then drop the old one
+            created = await self.session.create_breakpoint(
+                Breakpoint(file=bp.file, line=bp.line, function=bp.function, cond=bp.cond,
+                           hit_cond=bp.hit_cond, hit_cond_per_g=bp.hit_cond_per_g,
+                           enabled=bp.enabled))
+            await self.session.clear_breakpoint(bp.id)
+            self._replace_breakpoint(bp.id, None)
+            self._replace_breakpoint(created.id, created)
+            return created
+        amended = await self.session.amend_breakpoint(bp)
+        self._replace_breakpoint(bp.id, amended)
+        return amended
+
+    def action_add_breakpoint(self) -> None:
+        if not self.session.can_stop:
+            self.notify("breakpoints need a stop-the-world backend (Delve/gdb)",
+                        severity="warning")
+            return
+        self.push_screen(BreakpointEditScreen(self.create_breakpoint))
+
+    def on_breakpoint_action(self, message: BreakpointAction) -> None:
+        bp = message.breakpoint
+        if message.action == "edit":
+            self.push_screen(BreakpointEditScreen(self.amend_breakpoint, bp))
+        elif message.action == "toggle":
+            flipped = dataclasses.replace(bp, enabled=not bp.enabled)
+            self.run_session_call("toggle breakpoint", partial(self.amend_breakpoint, flipped))
+        elif message.action == "delete":
+            self.run_session_call("delete breakpoint", partial(self.delete_breakpoint, bp.id))
+
+    async def delete_breakpoint(self, bp_id: int) -> None:
+        await self.session.clear_breakpoint(bp_id)
+        self._replace_breakpoint(bp_id, None)
+
+    def action_toggle_breakpoint_here(self) -> None:
+        view = self.source_view
+        if not view.path:
+            self.notify("no source line selected", severity="warning")
+            return
+        line = view.cursor
+        base = view.path.rsplit("/", 1)[-1]
+        existing = next((b for b in self.breakpoint_list if b.line == line and b.file
+                         and b.file.rsplit("/", 1)[-1] == base), None)
+        if existing is not None:
+            self.run_session_call("delete breakpoint",
+                                  partial(self.delete_breakpoint, existing.id))
+        else:
+            self.run_session_call("add breakpoint", partial(
+                self.create_breakpoint, Breakpoint(file=view.path, line=line)))
+
+    # ------------------------------------------------------------ help, palette, quit
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.user_keymap))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        targets: dict[str, Widget] = {
+            "goroutines": self.goroutine_pane,
+            "goroutine_list": self.query_one(GoroutineList),
+            "stack": self.stack_view,
+            "source": self.source_view,
+            "breakpoints": self.breakpoints_table,
+            "eval": self.eval_pane,
+        }
+        for scope, specs in keymap.SPECS.items():
+            target = targets.get(scope, self)
+            for spec in specs:
+                keys = keymap.keys_for(spec, self.user_keymap)
+                yield SystemCommand(spec.description, f"{spec.id} ({keys})",
+                                    partial(self.run_action, spec.action, target))
+
+    def action_quit_dialog(self) -> None:
+        if self.closing:
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice in ("resume", "keep", "kill"):
+                self.leave(resume=choice != "keep", kill=choice == "kill")
+
+        self.push_screen(QuitScreen(halted=not self.state.running), chosen)
+
+    def action_detach(self) -> None:
+        self.leave(resume=True, kill=False)
+
+    @work(group="leave", exclusive=True)
+    async def leave(self, resume: bool, kill: bool) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.header.busy = "killing target" if kill else "detaching"
+        try:
+            await self.session.close(resume=resume, kill=kill)
+        except Exception as exc:
+            self.exit(return_code=1, message=f"gotui: detach failed: {exc}")
+            return
+        self.exit()

@@ -1,0 +1,342 @@
+"""The `gotui` command line. Errors are one line on stderr; exit 0 ok, 1 target or
+runtime error, 2 usage error (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NoReturn
+
+from backends import factory
+from backends.formats import to_goroutine_dump, to_json_text, to_text
+from backends.model import Event, GotuiError, UsageError, to_json
+from backends.procinfo import process_facts, require_go
+from backends.session import Session
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"gotui: {message} (see `gotui --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gotui", description="Terminal UI live debugger for Go processes.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ps = sub.add_parser("ps", help="list Go processes")
+    ps.add_argument("--json", action="store_true")
+    ps.set_defaults(func=cmd_ps)
+
+    at = sub.add_parser("attach", help="open the TUI on a running Go process")
+    at.add_argument("pid", type=int)
+    at.add_argument("--delve", action="store_true", help="attach Delve up front")
+    at.add_argument("--backend", choices=["delve", "gdb"], default="delve",
+                    help="stop-the-world backend used on demand")
+    at.add_argument("--no-ebpf", action="store_true", help="do not load eBPF probes")
+    at.add_argument("--share", metavar="ADDR", help="share the session over websockets")
+    at.add_argument("--check-go-version", action=argparse.BooleanOptionalAction,
+                    default=True, help="let Delve refuse Go versions it does not support")
+    _tui_options(at)
+    at.set_defaults(func=cmd_attach)
+
+    co = sub.add_parser("connect", help="open the TUI on an existing headless Delve")
+    co.add_argument("address", metavar="host:port")
+    _tui_options(co)
+    co.set_defaults(func=cmd_connect)
+
+    sn = sub.add_parser("snapshot", help="print all goroutines once")
+    sn.add_argument("pid", type=int)
+    sn.add_argument("--source", choices=["live", "delve", "gdb"], default="live")
+    sn.add_argument("--format", choices=["json", "text", "goroutine-dump"], default="text")
+    sn.add_argument("--stacks", action="store_true", help="include full stacks (delve)")
+    sn.add_argument("--check-go-version", action=argparse.BooleanOptionalAction, default=True)
+    sn.set_defaults(func=cmd_snapshot)
+
+    de = sub.add_parser("demo", help="build and run the bundled demo service, then attach")
+    de.add_argument("--addr", default="127.0.0.1:8089")
+    de.add_argument("--delve", action="store_true")
+    _tui_options(de)
+    de.set_defaults(func=cmd_demo)
+
+    tr = sub.add_parser("trace", help="stream eBPF events as JSON lines")
+    tr.add_argument("pid", type=int)
+    tr.add_argument("--duration", type=float, default=None, metavar="S")
+    tr.add_argument("--json", action="store_true", help="JSON lines (the default output)")
+    tr.add_argument("--deep", action="store_true", help="also blocked/unblocked events")
+    tr.add_argument("--func", dest="trace_func", metavar="F",
+                    help="conditional tracepoint on function F")
+    tr.add_argument("--cond", metavar="EXPR", help="condition over F's arguments")
+    tr.add_argument("--budget", type=float, default=0.03,
+                    help="CPU budget of the probes as a fraction of one CPU")
+    tr.set_defaults(func=cmd_trace)
+
+    cr = sub.add_parser("core", help="post-mortem TUI on a core file")
+    cr.add_argument("exe")
+    cr.add_argument("core")
+    cr.add_argument("--backend", choices=["delve", "gdb"], default="gdb")
+    _tui_options(cr)
+    cr.set_defaults(func=cmd_core)
+
+    sh = sub.add_parser("share", help="share a session over websockets")
+    sh.add_argument("pid", type=int)
+    sh.add_argument("--listen", required=True, metavar="ADDR", help="HOST:PORT (default host 127.0.0.1)")
+    sh.add_argument("--headless", action="store_true",
+                    help="no TUI: print {url, driver_token, viewer_token} and serve")
+    sh.add_argument("--tls-cert", metavar="C")
+    sh.add_argument("--tls-key", metavar="K")
+    sh.add_argument("--check-go-version", action=argparse.BooleanOptionalAction, default=True)
+    _tui_options(sh)
+    sh.set_defaults(func=cmd_share)
+
+    jo = sub.add_parser("join", help="open the TUI on a shared session")
+    jo.add_argument("url")
+    jo.add_argument("--token", help="defaults to $GOTUI_TOKEN; sent as Authorization: Bearer")
+    _tui_options(jo)
+    jo.set_defaults(func=cmd_join)
+    return p
+
+
+def _tui_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--refresh", type=float, default=1.0, metavar="SECONDS",
+                   help="live refresh interval")
+    p.add_argument("--keymap", metavar="FILE", help="key binding overrides (TOML)")
+    p.add_argument("--ansi", action="store_true", help="16-colour theme")
+
+
+# ----------------------------------------------------------------- commands
+
+def cmd_ps(args: argparse.Namespace) -> int:
+    procs = factory.list_go_processes()
+    if args.json:
+        print(json.dumps([to_json(p) for p in procs]))
+        return 0
+    print(f"{'PID':>7}  {'GO':<10} {'GOROUTINES':>10}  {'TRACED-BY':<10} EXE")
+    for p in procs:
+        gcount = "" if p.goroutines is None else str(p.goroutines)
+        traced = str(p.traced_by) if p.traced_by else ""
+        print(f"{p.pid:>7}  {p.go_version:<10} {gcount:>10}  {traced:<10} {p.exe}")
+    return 0
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    snap = asyncio.run(factory.take_snapshot(
+        args.pid, source=args.source, stacks=args.stacks or args.format == "goroutine-dump",
+        check_go_version=args.check_go_version))
+    if args.format == "json":
+        print(to_json_text(snap))
+    elif args.format == "goroutine-dump":
+        sys.stdout.write(to_goroutine_dump(snap))
+    else:
+        sys.stdout.write(to_text(snap))
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    if args.cond and not args.trace_func:
+        raise UsageError("--cond needs --func")
+    from backends.ebpf.decode import event_to_json_line
+    from backends.ebpf.trace import trace_events
+
+    facts = process_facts(args.pid)
+    require_go(facts)
+
+    async def run() -> None:
+        async for ev in trace_events(args.pid, duration=args.duration, deep=args.deep,
+                                     func=args.trace_func, cond=args.cond, budget=args.budget):
+            sys.stdout.write(event_to_json_line(ev) + "\n")
+            sys.stdout.flush()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    session = factory.attach_session(args.pid, backend=args.backend,
+                                     check_go_version=args.check_go_version)
+    return run_tui(session, args, delve_upfront=args.delve, share=args.share)
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise UsageError("--tls-cert and --tls-key go together")
+    session = factory.attach_session(args.pid, check_go_version=args.check_go_version)
+    if args.headless:
+        return asyncio.run(_share_headless(session, args))
+    return run_tui(session, args, delve_upfront=False, share=args.listen)
+
+
+def cmd_join(args: argparse.Namespace) -> int:
+    token = args.token or os.environ.get("GOTUI_TOKEN", "")
+    if not token:
+        raise UsageError("no token: pass --token or set GOTUI_TOKEN")
+    from backends.remote import join
+
+    async def make() -> Session:
+        return await join(args.url, token)  # type: ignore[return-value]
+
+    return run_tui(make, args, delve_upfront=False)
+
+
+def cmd_core(args: argparse.Namespace) -> int:
+    session = factory.core_session(args.exe, args.core, args.backend)
+    return run_tui(session, args, delve_upfront=False)
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    session = factory.connect_session(args.address)
+    return run_tui(session, args, delve_upfront=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    pid = factory.start_demo(args.addr)
+    print(f"demo service running: pid {pid}, http://{args.addr}", file=sys.stderr)
+    session = factory.attach_session(pid)
+    return run_tui(session, args, delve_upfront=args.delve)
+
+
+# ----------------------------------------------------------------- TUI runner
+
+SessionSource = Session | Callable[[], Awaitable[Session]]
+EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+def run_tui(source: SessionSource, args: argparse.Namespace, *, delve_upfront: bool,
+            share: str | None = None) -> int:
+    return asyncio.run(_run_tui(source, args, delve_upfront, share))
+
+
+async def _open(source: SessionSource, delve_upfront: bool) -> Session:
+    session = source if isinstance(source, Session) else await source()
+    try:
+        await session.start()
+        if delve_upfront:
+            await session.ensure_stop()
+    except BaseException:
+        await session.close()
+        raise
+    return session
+
+
+async def _serve(session: Session, listen: str, args: argparse.Namespace) -> Any:
+    from backends.remote import serve_session
+
+    server = await serve_session(session, listen, tls_cert=getattr(args, "tls_cert", None),
+                                 tls_key=getattr(args, "tls_key", None),
+                                 host_drives=not getattr(args, "headless", False))
+    return server
+
+
+async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfront: bool,
+                   share: str | None) -> int:
+    from tui.app import GotuiApp  # Textual is only imported when a TUI is wanted
+
+    tune_gc()
+    loop = asyncio.get_running_loop()
+    session = await _open(source, delve_upfront)
+    server = None
+    try:
+        if share:
+            server = await _serve(session, share, args)
+            session.publish("event", Event(type="log", message=f"sharing: {json.dumps(server.info())}"))
+        ansi = args.ansi or bool(os.environ.get("NO_COLOR")) or _sixteen_colours()
+        app = GotuiApp(session, refresh_interval=args.refresh, keymap_path=args.keymap,  # type: ignore[arg-type]
+                       ansi=ansi)
+
+        def on_signal(signame: str) -> None:
+            app.exit(return_code=0, message=f"gotui: {signame}: target released")
+
+        for sig in EXIT_SIGNALS:
+            loop.add_signal_handler(sig, on_signal, sig.name)
+        try:
+            await app.run_async(mouse=not os.environ.get("SSH_CONNECTION"))
+        finally:
+            for sig in EXIT_SIGNALS:
+                loop.remove_signal_handler(sig)
+        return app.return_code or 0
+    finally:
+        if server is not None:
+            with contextlib.suppress(Exception):
+                await server.close()
+        # The app closes the session itself on q; this covers every other way out.
+        await session.close()
+
+
+async def _share_headless(session: Session, args: argparse.Namespace) -> int:
+    """`gotui share --headless`: print the URL and tokens as one JSON line, serve until
+    a signal, then release the target."""
+    tune_gc()
+    session = await _open(session, False)
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    for sig in EXIT_SIGNALS:
+        loop.add_signal_handler(sig, done.set)
+    server = None
+    try:
+        server = await _serve(session, args.listen, args)
+        print(json.dumps(server.info()), flush=True)
+        await done.wait()
+    finally:
+        if server is not None:
+            with contextlib.suppress(Exception):
+                await server.close()
+        await session.close()
+    return 0
+
+
+def tune_gc() -> None:
+    """Big snapshots make many long-lived objects; Python's default GC thresholds
+    then stall the event loop for hundreds of ms (measured at 100k goroutines)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+def _sixteen_colours() -> bool:
+    term = os.environ.get("TERM", "")
+    colorterm = os.environ.get("COLORTERM", "")
+    return not colorterm and "256" not in term and term not in ("", "xterm-kitty")
+
+
+# ----------------------------------------------------------------- entry point
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GotuiError as exc:
+        if args.debug:
+            raise
+        print(f"gotui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        if args.debug:
+            raise
+        print(f"gotui: internal error: {type(exc).__name__}: {exc} (rerun with --debug)",
+              file=sys.stderr)
+        return 1
+
+
+def entry() -> NoReturn:
+    with contextlib.suppress(BrokenPipeError):
+        code = main()
+        sys.stdout.flush()
+        sys.exit(code)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,91 @@
+"""Textual messages: session notifications and selections between panes."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from backends.model import Breakpoint, Event, Frame, TargetInfo, TargetState
+
+
+class StateChanged(Message):
+    """The target started running or stopped (from Session 'state')."""
+
+    def __init__(self, state: TargetState) -> None:
+        super().__init__()
+        self.state = state
+
+
+class SessionEvent(Message):
+    """A backend event (from Session 'event')."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class SessionError(Message):
+    """A one-line error reported by the session (from Session 'error')."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class BackendChanged(Message):
+    """The session attached or changed a backend (from Session 'backend')."""
+
+    def __init__(self, info: TargetInfo) -> None:
+        super().__init__()
+        self.info = info
+
+
+class GoroutineSelected(Message):
+    """The goroutine list's cursor moved to a goroutine."""
+
+    def __init__(self, goid: int) -> None:
+        super().__init__()
+        self.goid = goid
+
+
+class GoroutineActivated(Message):
+    """Enter on a goroutine: switch to it (when halted)."""
+
+    def __init__(self, goid: int) -> None:
+        super().__init__()
+        self.goid = goid
+
+
+class FrameSelected(Message):
+    """A stack frame was highlighted; `index` is its depth in the full stack."""
+
+    def __init__(self, goid: int, index: int, frame: Frame) -> None:
+        super().__init__()
+        self.goid = goid
+        self.index = index
+        self.frame = frame
+
+
+class BreakpointAction(Message):
+    """The breakpoints pane asks the app to edit, toggle or delete a breakpoint."""
+
+    def __init__(self, action: str, breakpoint: Breakpoint) -> None:
+        super().__init__()
+        self.action = action
+        self.breakpoint = breakpoint
+
+
+class ToggleBreakpointAt(Message):
+    """F9 in the source pane: add or remove a breakpoint at file:line."""
+
+    def __init__(self, file: str, line: int) -> None:
+        super().__init__()
+        self.file = file
+        self.line = line
+
+
+class EvalRequested(Message):
+    """The eval prompt submitted an expression."""
+
+    def __init__(self, expr: str) -> None:
+        super().__init__()
+        self.expr = expr

@@ -1,0 +1,128 @@
+"""Add / edit a breakpoint: location, condition, hit condition, per-goroutine hits.
+
+The form calls `submit` itself and stays open with the error message when the
+session refuses (GotuiError), so the user can fix the input."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Awaitable, Callable
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from backends.model import Breakpoint, GotuiError
+
+Submit = Callable[[Breakpoint], Awaitable[Breakpoint]]
+HIT_COND = re.compile(r"^\s*(==|!=|>=|<=|>|<|%)\s*\d+\s*$")
+
+
+def parse_location(text: str) -> tuple[str, int, str]:
+    """`file:line` -> (file, line, ""); anything else -> ("", 0, function)."""
+    text = text.strip()
+    if not text:
+        raise GotuiError("location is empty: give file:line or a function name")
+    file, sep, line = text.rpartition(":")
+    if sep and line.strip().isdigit() and file:
+        return file.strip(), int(line), ""
+    return "", 0, text
+
+
+def location_text(bp: Breakpoint) -> str:
+    return f"{bp.file}:{bp.line}" if bp.file else bp.function
+
+
+def build_breakpoint(base: Breakpoint, location: str, cond: str, hit_cond: str,
+                     per_g: bool) -> Breakpoint:
+    if hit_cond.strip() and not HIT_COND.match(hit_cond):
+        raise GotuiError(f"hit condition {hit_cond!r}: use an operator and a number, e.g. '> 5' "
+                         "or '% 3'")
+    file, line, function = parse_location(location)
+    return dataclasses.replace(base, file=file, line=line, function=function, cond=cond.strip(),
+                               hit_cond=hit_cond.strip(), hit_cond_per_g=per_g)
+
+
+class BreakpointEditScreen(ModalScreen[Breakpoint | None]):
+    """Dismisses with the breakpoint the session returned, or None on cancel."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    BreakpointEditScreen { align: center middle; }
+    BreakpointEditScreen > Vertical {
+        width: 70; max-width: 100%; height: auto; border: thick $primary;
+        background: $surface; padding: 0 1;
+    }
+    BreakpointEditScreen Input, BreakpointEditScreen Input:focus {
+        height: 1; border: none; padding: 0 1; margin-bottom: 1; background: $boost;
+    }
+    BreakpointEditScreen Input:focus { background: $accent 30%; }
+    BreakpointEditScreen Checkbox { border: none; padding: 0; }
+    BreakpointEditScreen #bp-error { color: $error; height: auto; }
+    BreakpointEditScreen Horizontal { height: auto; }
+    BreakpointEditScreen Button { margin: 0 1; }
+    """
+
+    def __init__(self, submit: Submit, breakpoint: Breakpoint | None = None) -> None:
+        super().__init__()
+        self.submit = submit
+        self.original = breakpoint or Breakpoint()
+        self.editing = breakpoint is not None
+
+    def compose(self) -> ComposeResult:
+        bp = self.original
+        title = f"Edit breakpoint {bp.id}" if self.editing else "New breakpoint"
+        with Vertical():
+            yield Static(f"[b]{title}[/b]")
+            yield Label("location (file:line or function)")
+            yield Input(location_text(bp), id="bp-location", placeholder="main.go:42 or main.hot")
+            yield Label("condition (Go expression)")
+            yield Input(bp.cond, id="bp-cond", placeholder="i > 10 && r.Path == \"/\"")
+            yield Label("hit condition")
+            yield Input(bp.hit_cond, id="bp-hitcond", placeholder="> 5, % 3, == 1")
+            yield Checkbox("count hits per goroutine", bp.hit_cond_per_g, id="bp-perg")
+            yield Static("", id="bp-error")
+            with Horizontal():
+                yield Button("Save", id="bp-save", variant="primary")
+                yield Button("Cancel", id="bp-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#bp-location", Input).focus()
+
+    def value(self, widget_id: str) -> str:
+        return self.query_one(widget_id, Input).value
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#bp-error", Static).update(message)
+        self.app.notify(message, title="breakpoint", severity="error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "bp-save":
+            self.save()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @work(exclusive=True, group="bp-save")
+    async def save(self) -> None:
+        try:
+            bp = build_breakpoint(self.original, self.value("#bp-location"),
+                                  self.value("#bp-cond"), self.value("#bp-hitcond"),
+                                  self.query_one("#bp-perg", Checkbox).value)
+            self.query_one("#bp-error", Static).update("saving…")
+            result = await self.submit(bp)
+        except Exception as exc:  # GotuiError or a backend failure: shown, the form stays
+            self.show_error(str(exc) or type(exc).__name__)
+            return
+        self.dismiss(result)

@@ -1,0 +1,154 @@
+"""The goroutines pane: state summary, column titles, the list and its `/` and `g` prompt."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from tui import keymap
+from tui.goroutine_index import GROUP_TITLES, GoroutineIndex, sparkline
+from tui.widgets.goroutine_list import GoroutineList, header_line
+
+STATUS_STYLES = {"running": "green", "runnable": "yellow", "syscall": "cyan",
+                 "waiting": "blue", "gone": "dim"}
+
+
+def summary_text(index: GoroutineIndex) -> Text:
+    data = index.data
+    text = Text()
+    total = sum(data.counts.values())
+    text.append(f"{total} goroutines ", style="bold")
+    text.append(sparkline(index.total_history), style="bold")
+    for status, count, spark in index.summary_parts():
+        text.append("  ")
+        text.append(f"{status} {count} ", style=STATUS_STYLES.get(status, ""))
+        text.append(spark, style=STATUS_STYLES.get(status, ""))
+    if data.new_count or data.gone_count:
+        text.append(f"  +{data.new_count}", style="bold green")
+        text.append(f" -{data.gone_count}", style="bold red")
+    return text
+
+
+class ColumnTitles(Widget):
+    """Column titles laid out exactly like the list's rows below them."""
+
+    DEFAULT_CSS = "ColumnTitles { height: 1; color: $text-muted; text-style: bold; }"
+
+    def __init__(self, goroutine_list: GoroutineList, **kwargs: str) -> None:
+        super().__init__(**kwargs)
+        self.goroutine_list = goroutine_list
+
+    def render(self) -> str:
+        glist = self.goroutine_list
+        scrollbar = glist.styles.scrollbar_size_vertical if glist.show_vertical_scrollbar else 0
+        return header_line(self.size.width - scrollbar)
+
+
+class GoroutinePane(Vertical):
+    BINDINGS = keymap.bindings("goroutines")
+    DEFAULT_CSS = """
+    GoroutinePane { height: 1fr; }
+    GoroutinePane > #g-summary { height: 1; color: $text; }
+    GoroutinePane > Input, GoroutinePane > Input:focus {
+        height: 1; border: none; padding: 0 1; display: none;
+    }
+    GoroutinePane > Input.-open { display: block; }
+    """
+
+    def __init__(self, index: GoroutineIndex, **kwargs: str) -> None:
+        super().__init__(**kwargs)
+        self.index = index
+        self.prompt_mode = "filter"
+
+    def compose(self) -> ComposeResult:
+        goroutine_list = GoroutineList(self.index, id="goroutine-list")
+        yield Static(id="g-summary", markup=False)
+        yield ColumnTitles(goroutine_list)
+        yield goroutine_list
+        yield Input(id="g-prompt")
+
+    @property
+    def list(self) -> GoroutineList:
+        return self.query_one(GoroutineList)
+
+    @property
+    def prompt(self) -> Input:
+        return self.query_one("#g-prompt", Input)
+
+    def refresh_view(self) -> None:
+        """Redraw everything after the index changed."""
+        self.list.reload()
+        self.query_one("#g-summary", Static).update(summary_text(self.index))
+        self.query_one(ColumnTitles).refresh()
+        idx = self.index
+        parts = [f"sort: {idx.sort_key}"]
+        if idx.group_mode != "none":
+            parts.append(f"group: {GROUP_TITLES[idx.group_mode]}")
+        if idx.filter_text:
+            parts.append(f"filter: {idx.filter_text!r} {idx.matched}/{len(idx.items)}")
+        self.border_title = "1 Goroutines"
+        self.border_subtitle = " · ".join(parts)
+
+    # ------------------------------------------------------------ actions
+    def open_prompt(self, mode: str) -> None:
+        self.prompt_mode = mode
+        prompt = self.prompt
+        prompt.placeholder = ("filter: text, status:waiting, is:new, is:gone"
+                              if mode == "filter" else "jump to goroutine id")
+        prompt.value = self.index.filter_text if mode == "filter" else ""
+        prompt.add_class("-open")
+        prompt.focus()
+
+    def close_prompt(self) -> None:
+        self.prompt.remove_class("-open")
+        self.list.focus()
+
+    def action_filter(self) -> None:
+        self.open_prompt("filter")
+
+    def action_jump(self) -> None:
+        self.open_prompt("jump")
+
+    def action_clear_filter(self) -> None:
+        if self.prompt.has_class("-open") and self.prompt_mode == "jump":
+            self.close_prompt()
+            return
+        self.set_filter("")
+        self.close_prompt()
+
+    def action_cycle_group(self) -> None:
+        self.index.cycle_group()
+        self.refresh_view()
+
+    def action_cycle_sort(self) -> None:
+        self.index.cycle_sort()
+        self.refresh_view()
+
+    def set_filter(self, text: str) -> None:
+        self.index.set_filter(text)
+        self.refresh_view()
+
+    def jump(self, text: str) -> None:
+        try:
+            goid = int(text.strip())
+        except ValueError:
+            self.notify(f"not a goroutine id: {text!r}", severity="warning")
+            return
+        if not self.list.jump_to(goid):
+            self.notify(f"goroutine {goid} is not in the list", severity="warning")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input is self.prompt and self.prompt_mode == "filter":
+            event.stop()
+            self.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input is not self.prompt:
+            return
+        event.stop()
+        if self.prompt_mode == "jump":
+            self.jump(event.value)
+        self.close_prompt()

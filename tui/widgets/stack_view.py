@@ -1,0 +1,86 @@
+"""The stack of the selected goroutine: one frame per line, runtime frames dimmed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from backends.model import Frame
+from tui import keymap
+from tui.messages import FrameSelected
+
+KIND_STYLES = {"go": "", "runtime": "dim", "cgo": "magenta", "c": "yellow"}
+
+
+def frame_text(depth: int, frame: Frame) -> Text:
+    file = frame.file.rsplit("/", 1)[-1] if frame.file else "?"
+    text = Text(style=KIND_STYLES.get(frame.kind, ""))
+    text.append(f"{depth:>2} ")
+    text.append(f"{frame.kind:<7} ", style="italic")
+    text.append(frame.function or "?", style="" if frame.kind == "runtime" else "bold")
+    text.append(f"  {file}:{frame.line}")
+    if frame.note:
+        text.append(f"  ({frame.note})", style="dim")
+    return text
+
+
+def first_user_frame(frames: list[Frame]) -> int:
+    for i, f in enumerate(frames):
+        if f.kind == "go":
+            return i
+    return 0
+
+
+class StackView(OptionList):
+    """Frames of one goroutine; highlighting a frame posts FrameSelected(depth)."""
+
+    BINDINGS = keymap.bindings("stack")
+
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(**kwargs)
+        self.goid = 0
+        self.frames: list[Frame] = []
+        self.hide_runtime = False
+        self._depths: list[int] = []
+
+    def show(self, goid: int, frames: list[Frame], select: int | None = None) -> None:
+        depth = first_user_frame(frames) if select is None else select
+        if goid == self.goid and frames == self.frames and self._depths:
+            # same stack (a refresh): keep the options, a rebuild costs a relayout
+            if depth != self.selected_depth and depth in self._depths:
+                self.highlighted = self._depths.index(depth)  # posts FrameSelected
+            else:  # the target may have halted since: frame consumers reload
+                self.post_message(FrameSelected(goid, self.selected_depth,
+                                                frames[self.selected_depth]))
+            return
+        self.goid = goid
+        self.frames = frames
+        self._fill(depth)
+
+    def _fill(self, select_depth: int) -> None:
+        self._depths = [d for d, f in enumerate(self.frames)
+                        if not (self.hide_runtime and f.kind == "runtime")]
+        self.clear_options()
+        self.add_options([Option(frame_text(d, self.frames[d])) for d in self._depths])
+        if self._depths:
+            nearest = min(range(len(self._depths)),
+                          key=lambda i: abs(self._depths[i] - select_depth))
+            self.highlighted = nearest
+        title = f"2 Stack of goroutine {self.goid}" if self.goid else "2 Stack"
+        self.border_title = title + (" (runtime hidden)" if self.hide_runtime else "")
+
+    @property
+    def selected_depth(self) -> int:
+        if self.highlighted is None or not self._depths:
+            return 0
+        return self._depths[self.highlighted]
+
+    def action_toggle_runtime(self) -> None:
+        self.hide_runtime = not self.hide_runtime
+        self._fill(self.selected_depth)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        depth = self._depths[event.option_index]
+        self.post_message(FrameSelected(self.goid, depth, self.frames[depth]))
