@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from backends import cgostack
 from backends.base import LiveSource, StopBackend
 from backends.model import (
     Breakpoint,
@@ -164,7 +165,15 @@ class Session:
 
     async def stack(self, goid: int, depth: int = 64) -> list[Frame]:
         if self.stop is not None and not self.state.running:
-            return await self.stop.stack(goid, depth)
+            frames = await self.stop.stack(goid, depth)
+            if self.live is not None and cgostack.has_cgo(frames):
+                # Debuggers lose the Go frames below a cgo call; the goroutine's own
+                # saved state (g.sched) still has them.
+                with contextlib.suppress(Exception):
+                    async with self._live_lock:
+                        go = await asyncio.to_thread(self.live.stack, goid, depth)
+                    frames = cgostack.stitch(go, frames)
+            return frames
         if self.live is not None:
             async with self._live_lock:
                 return await asyncio.to_thread(self.live.stack, goid, depth)

@@ -58,3 +58,46 @@ def test_help_lists_subcommands() -> None:
     assert res.returncode == 0
     for name in ("ps", "attach", "connect", "snapshot", "demo"):
         assert name in res.stdout
+
+
+def test_share_headless_prints_tokens_and_join_needs_the_right_one() -> None:
+    """`gotui share --headless` prints one JSON line; a wrong token is refused in one
+    line; SIGTERM ends the share and leaves the target untraced and running."""
+    import json
+    import signal
+
+    from tests.gofixtures import build, run, tracer_pid
+
+    exe = build("basic")
+    with run(exe) as target:
+        share = subprocess.Popen(
+            [*GOTUI, "share", str(target.pid), "--listen", "127.0.0.1:0", "--headless"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert share.stdout is not None
+            info = json.loads(share.stdout.readline())
+            assert info["url"].startswith("ws://127.0.0.1:")
+            assert info["driver_token"] != info["viewer_token"]
+            bad = subprocess.run([*GOTUI, "join", info["url"], "--token", "wrong"], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=60,
+                                 stdin=subprocess.DEVNULL)
+            assert_one_line_error(bad, 1)
+        finally:
+            share.send_signal(signal.SIGTERM)
+            share.wait(timeout=30)
+        assert share.returncode == 0
+        assert tracer_pid(target.pid) == 0
+        assert target.proc.poll() is None
+
+
+def test_trace_rejects_cond_without_func() -> None:
+    assert_one_line_error(gotui("trace", "1", "--cond", "i == 1"), 2)
+
+
+def test_join_without_token_is_a_usage_error() -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "GOTUI_TOKEN"}
+    res = subprocess.run([*GOTUI, "join", "ws://127.0.0.1:1"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    assert_one_line_error(res, 2)

@@ -23,6 +23,7 @@ from textual.widgets import Footer
 
 from backends.model import (
     Breakpoint,
+    Channel,
     Event,
     Frame,
     Goroutine,
@@ -103,6 +104,7 @@ class GotuiApp(App[None]):
         self.paused = False
         self.state: TargetState = session.state
         self.breakpoint_list: list[Breakpoint] = []
+        self.channels: dict[str, Channel] = {}  # by address, from the last snapshot
         self.selected_goid = 0
         self.selected_frame = 0
         self.active_pane = "goroutines"
@@ -338,6 +340,7 @@ class GotuiApp(App[None]):
             self._last_refresh_cost = self._last_refresh_end - started
         self._last_error = ""
         self.index.install(data)
+        self.channels = {c.addr: c for c in snap.channels}
         self.goroutine_pane.refresh_view()
         if self._follow_goid:
             self.goroutine_pane.list.jump_to(self._follow_goid)
@@ -397,9 +400,26 @@ class GotuiApp(App[None]):
             select = next((i for i, f in enumerate(frames)
                            if f.file == current.file and f.line == current.line), 0)
         self.stack_view.show(goid, frames, select)
+        self.stack_view.border_subtitle = self.blocked_text(goid)
         if not frames:
             self.source_view.show("", [], 0)
             self.variables_view.show_hint("no stack for this goroutine")
+
+    def blocked_text(self, goid: int) -> str:
+        """What the goroutine waits on: `recv chan 0xc0.. int 2/2 closed`, or ""."""
+        g = self._goroutine(goid)
+        if g is None:
+            return ""
+        waits = g.waiting_on or ([g.blocked_on] if g.blocked_on else [])
+        parts = []
+        for w in waits[:3]:
+            text = f"{w.op} chan {w.chan}"
+            ch = self.channels.get(w.chan)
+            if ch is not None:
+                text += f" {ch.elem_type} {ch.len}/{ch.cap}".replace("  ", " ")
+                text += " closed" if ch.closed else ""
+            parts.append(text)
+        return "; ".join(parts)
 
     def _goroutine(self, goid: int) -> Goroutine | None:
         item = self.index.data.by_id.get(goid)

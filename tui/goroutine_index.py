@@ -101,7 +101,8 @@ def _hay(g: Goroutine, locs: _LocText) -> str:
     return " ".join((str(g.id), g.status, g.wait_reason.lower(),
                      labels_text(g.labels).lower() if g.labels else "",
                      locs.search(g.user_current), locs.search(g.current),
-                     locs.search(g.go_statement), locs.search(g.start)))
+                     locs.search(g.go_statement), locs.search(g.start),
+                     g.blocked_on.chan.lower() if g.blocked_on else ""))
 
 
 def prepare(goroutines: list[Goroutine], previous: Prepared | None) -> Prepared:

@@ -74,15 +74,6 @@ class BreakpointAction(Message):
         self.breakpoint = breakpoint
 
 
-class ToggleBreakpointAt(Message):
-    """F9 in the source pane: add or remove a breakpoint at file:line."""
-
-    def __init__(self, file: str, line: int) -> None:
-        super().__init__()
-        self.file = file
-        self.line = line
-
-
 class EvalRequested(Message):
     """The eval prompt submitted an expression."""
 

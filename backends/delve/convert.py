@@ -23,6 +23,7 @@ REFLECT_KINDS = (
 )
 
 _GWAITING = 4
+_GLEAKED = 10  # Go 1.26 leak detector: still a wait
 
 
 def location(d: dict[str, Any] | None) -> Location:
@@ -51,7 +52,9 @@ def goroutine(d: dict[str, Any], reasons: list[str], now_ns: int | None,
     raw_status = int(d.get("status", 0))
     raw_reason = int(d.get("waitReason", 0))
     reason = ""
-    if raw_status & ~0x1000 == _GWAITING or raw_reason:
+    # g.waitreason is only meaningful while waiting: a running g keeps the stale
+    # reason of its last park (seen at breakpoints as "running, IO wait").
+    if raw_status & ~0x1000 in (_GWAITING, _GLEAKED):
         if 0 <= raw_reason < len(reasons):
             reason = reasons[raw_reason]
         elif fallback_reason is not None:

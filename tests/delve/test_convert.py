@@ -98,3 +98,11 @@ def test_small_parsers() -> None:
     assert dlv_error_line(["API server listening at: /x", "could not attach to pid 5:",
                            "  no such process"], 5) == "could not attach to pid 5: no such process"
     assert dlv_error_line([], 5).startswith("dlv could not attach to pid 5")
+
+
+def test_stale_wait_reason_of_a_running_goroutine_is_dropped() -> None:
+    # At a breakpoint Delve reports the running g with the reason of its last park.
+    g = convert.goroutine({"id": 9, "status": 2, "waitReason": 2}, ["", "a", "IO wait"], None)
+    assert g.status == "running" and g.wait_reason == ""
+    g = convert.goroutine({"id": 9, "status": 4, "waitReason": 2}, ["", "a", "IO wait"], None)
+    assert g.wait_reason == "IO wait"

@@ -7,8 +7,6 @@ import re
 import shlex
 import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,25 +73,6 @@ def test_attach_non_go_process_exit_1(gotui: Path) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
-
-
-@pytest.fixture
-def traced_target(basic_target: Target, need_dlv: str) -> Iterator[Target]:
-    """The basic fixture with another debugger (a headless dlv) already attached."""
-    dlv = subprocess.Popen([need_dlv, "attach", str(basic_target.pid), "--headless",
-                            "--api-version=2", "--listen=127.0.0.1:0"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while tracer_pid(basic_target.pid) == 0 and dlv.poll() is None:
-            assert time.monotonic() < deadline, "dlv did not attach within 30 s"
-            time.sleep(0.1)
-        assert tracer_pid(basic_target.pid) == dlv.pid, "dlv did not attach"
-        yield basic_target
-    finally:
-        dlv.kill()
-        dlv.wait()
 
 
 @pytest.mark.integration

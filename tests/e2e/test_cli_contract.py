@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests import gofixtures
 from tests.gofixtures import Target, making_progress, tracer_pid, wait_untraced
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -101,3 +102,27 @@ def test_snapshot_text_and_goroutine_dump(gotui: Path, basic_target: Target) -> 
     reasons = Counter(reason.split(",")[0] for _, reason in headers)
     assert reasons["chan receive"] >= 3 and reasons["chan send"] >= 2, reasons
     assert tracer_pid(basic_target.pid) == 0
+
+
+def test_ps_json_names_the_tracer(gotui: Path, traced_target: Target) -> None:
+    procs = json.loads(run(gotui, "ps", "--json"))
+    [mine] = [p for p in procs if p["pid"] == traced_target.pid]
+    assert mine["traced_by"] == tracer_pid(traced_target.pid) != 0
+
+
+@pytest.mark.parametrize(("toolchain", "stripped"), [
+    ("go1.19", False), ("go1.27", False), ("go1.26", True)])
+def test_live_snapshot_across_builds(gotui: Path, toolchain: str, stripped: bool) -> None:
+    """Other Go versions and a stripped (-s -w) binary: the live view still finds the
+    parked goroutines by their start function."""
+    if not gofixtures.toolchain_available(toolchain):
+        pytest.skip(f"Go toolchain {toolchain} is not installed on this machine")
+    exe = gofixtures.build("basic", toolchain=toolchain, stripped=stripped)
+    with gofixtures.run(exe) as target:
+        snap = snapshot_json(gotui, target.pid, "live")
+        for function, (count, reason) in PARKED.items():
+            gs = by_start(snap, function)
+            assert len(gs) == count, (function, Counter(g["start"]["function"]
+                                                        for g in snap["goroutines"]))
+            assert {g["wait_reason"] for g in gs} == {reason}, gs
+        assert tracer_pid(target.pid) == 0

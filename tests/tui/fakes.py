@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from backends.model import (
+    BlockedOn,
     Breakpoint,
     Channel,
     Frame,
@@ -50,6 +51,7 @@ FUNCS = [("main.worker", 21, "waiting", "chan receive"),
          ("main.poller", 23, "syscall", ""),
          ("main.compute", 22, "runnable", ""),
          ("main.sleeper", 24, "waiting", "sleep")]
+JOBS_CHAN = "0xc000020060"
 GO_SITES = [("main.main", 30), ("main.serve", 31), ("main.startPollers", 32)]
 
 
@@ -74,6 +76,7 @@ def make_goroutine(goid: int, source: str) -> Goroutine:
         go_statement=Location(site_fn, source, site_line),
         start=Location(func, source, line - 1),
         parent_id=1,
+        blocked_on=BlockedOn(JOBS_CHAN, "recv") if reason == "chan receive" else None,
     )
 
 
@@ -111,7 +114,8 @@ class FakeLive:
     def snapshot(self) -> Snapshot:
         self.snapshots += 1
         return Snapshot(pid=self.info.pid, exe=self.info.exe, go_version=self.info.go_version,
-                        source="live", taken_at=1_700_000_000.0, goroutines=self.goroutines())
+                        source="live", taken_at=1_700_000_000.0, goroutines=self.goroutines(),
+                        channels=[Channel(JOBS_CHAN, "int", 1, 4)])
 
     def goroutine_count(self) -> int:
         return len(self.ids)

@@ -23,7 +23,7 @@ FIXED_NOW = 1_700_000_042.0
 SHOTS = [
     ("tui-fake-80x24.svg", (80, 24), ["G", "G"], False),
     ("tui-fake-halted-80x24.svg", (80, 24), ["h", "4"], False),
-    ("tui-fake-160x48.svg", (160, 48), ["G", "h", "e", *"id", "enter", "escape"], False),
+    ("tui-fake-160x48.svg", (160, 48), ["G", "h", "g", "5", "enter", "e", *"id", "enter", "escape"], False),
     ("tui-fake-ansi-80x24.svg", (80, 24), ["slash", *"status:waiting chan", "enter"], True),
 ]
 

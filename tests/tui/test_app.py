@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Static
 
-from backends.model import Breakpoint
+from backends.model import Breakpoint, Event, TargetState
 from tests.tui.conftest import make_app
 from tests.tui.fakes import FakeLive, FakeStop, RecordingSession, make_session
 from tui.app import GotuiApp
@@ -104,7 +104,12 @@ async def test_jump_to_goroutine_loads_its_stack(session: RecordingSession) -> N
         assert app.goroutine_pane.list.current_goroutine.id == 37  # type: ignore[union-attr]
         await until(pilot, lambda: app.stack_view.goid == 37, "stack of 37")
         assert app.stack_view.frames[2].function == "main.poller"
-        await pilot.press("g", *"999", "enter")
+        await pilot.press("g", "5", "enter")  # main.worker, blocked receiving on jobs
+        await until(pilot, lambda: app.stack_view.goid == 5, "stack of 5")
+        assert app.stack_view.border_subtitle == "recv chan 0xc000020060 int 1/4"
+        await pilot.press("slash", *"0xc000020060", "enter")
+        assert visible_ids(app) == [5, 10, 15, 20, 25, 30, 35, 40]
+        await pilot.press("escape", "g", *"999", "enter")
         await until(pilot, lambda: any("999" in n for n in notes(app)), "not-found notice")
 
 
@@ -466,3 +471,15 @@ async def test_a_slow_breakpoint_listing_does_not_undo_an_edit(session: Recordin
                     "listing finished")
         assert app.breakpoints_table.get_row_at(0)[1] == "·"
         assert not app.breakpoint_list[0].enabled
+
+
+async def test_session_messages_reach_the_ui(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        session.publish("event", Event(type="log", message="attaching Delve..."))
+        session.publish("error", "continue failed: connection reset")
+        await until(pilot, lambda: {"attaching Delve...", "continue failed: connection reset"}
+                    <= set(notes(app)), "event and error notified")
+        session.publish("state", TargetState(running=False, exited=True, exit_status=3))
+        await until(pilot, lambda: "EXITED (status 3)" in str(app.header.render()), "exited")

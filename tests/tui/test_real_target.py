@@ -56,6 +56,10 @@ async def drive(app: GotuiApp, session: Session) -> None:
         await pilot.press("G", "G", "G", "G", "g", *str(min(
             g.id for g in app.index.items if g.user_current.function == "main.receiver")),
             "enter")
+        # the channel it blocks on, with its buffer state, read without stopping
+        await until(pilot, lambda: str(app.stack_view.border_subtitle).endswith(" int 0/0"),
+                    "blocked-on channel", 20)
+        assert str(app.stack_view.border_subtitle).startswith("recv chan 0x")
         await pilot.press("h")  # attaches Delve on demand, then halts
         await until(pilot, lambda: not app.state.running, "halted", 40)
         assert "HALTED" in str(app.header.render())

@@ -128,7 +128,9 @@ class GoroutineList(ScrollView, can_focus=True):
         if row is None:
             return False
         self.virtual_size = Size(0, len(self.index.rows))
-        self.cursor = row
+        height = max(self.scrollable_content_region.height, 1)
+        self.scroll_to(y=max(row - height // 2, 0), animate=False, immediate=True)
+        self.cursor = row  # with its neighbours above and below in view
         self.refresh()
         return True
 
@@ -140,7 +142,9 @@ class GoroutineList(ScrollView, can_focus=True):
         height = max(self.scrollable_content_region.height, 1)
         top = round(self.scroll_offset.y)
         if value < top:
-            self.scroll_to(y=value, animate=False, immediate=True)
+            # keep a group's header in view when its first member is reached from below
+            above = value - 1 if value > 0 and self.index.rows[value - 1] < 0 else value
+            self.scroll_to(y=above, animate=False, immediate=True)
         elif value >= top + height:
             self.scroll_to(y=value - height + 1, animate=False, immediate=True)
         self.refresh()
