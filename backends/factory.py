@@ -5,7 +5,9 @@ This is the only module that knows which concrete backend classes exist.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -170,21 +172,29 @@ def start_demo(addr: str) -> int:
     """Start the demo service (or reuse the running one) and return its pid."""
     exe = build_demo()
     pidfile = DEMO_DIR / "demo.pid"
+    log_path = DEMO_DIR / "demo.log"
     if pidfile.exists():
         try:
             pid = int(pidfile.read_text().strip())
-            if psutil.pid_exists(pid) and os.readlink(f"/proc/{pid}/exe") == str(exe):
-                return pid
+            running = os.readlink(f"/proc/{pid}/exe")
         except (ValueError, OSError):
-            pass
-    log = open(DEMO_DIR / "demo.log", "w")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen([str(exe), "-addr", addr], stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+            running = ""
+        if running == str(exe):
+            return pid
+        if running == f"{exe} (deleted)":  # an older build still runs: replace it
+            os.kill(pid, signal.SIGTERM)
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(pid).wait(5)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(exe), "-addr", addr], stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
+        text = log_path.read_text()
         if proc.poll() is not None:
-            raise GotuiError(f"the demo exited at start: see {DEMO_DIR / 'demo.log'}")
-        if "READY" in (DEMO_DIR / "demo.log").read_text():
+            last = (text.strip().splitlines() or ["no output"])[-1]
+            raise GotuiError(f"the demo exited at start: {last}")
+        if "READY" in text:
             pidfile.write_text(str(proc.pid))
             return proc.pid
         time.sleep(0.05)

@@ -59,7 +59,7 @@ CGO_BOUNDARY_FUNCS = frozenset(
 def frame_kind(function: str) -> FrameKind:
     """Classify a frame by its function name (Delve has no system-stack flag)."""
     if (function in CGO_BOUNDARY_FUNCS or function.startswith(("_cgo_", "x_cgo_", "_cgoexp_"))
-            or "._Cfunc_" in function or "._cgoexp_" in function):
+            or "_Cfunc_" in function or "_cgoexp_" in function):
         return "cgo"
     if function.startswith("C."):
         return "c"

@@ -34,6 +34,8 @@ from backends.model import (
 
 Listener = Callable[[str, Any], None]
 StopFactory = Callable[[], Awaitable[StopBackend]]
+# while halted, how often to check that the stop backend (dlv) is still there
+LOST_POLL_SECONDS = 1.0
 
 
 class Session:
@@ -56,6 +58,7 @@ class Session:
         self.state = TargetState(running=True)
         self._listeners: list[Listener] = []
         self._run_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
         self._closed = False
         self.last_snapshot: Snapshot | None = None
         self._source_cache: dict[str, list[str]] = {}
@@ -80,6 +83,40 @@ class Session:
             )
         self.state = state
         self.publish("state", state)
+        if not state.running and not state.exited and self.stop is not None:
+            self._watch_halted(self.stop)
+
+    def _watch_halted(self, stop: StopBackend) -> None:
+        """Nothing talks to the stop backend while the target sits halted: poll it, so
+        that its death (the kernel then lets the target run) is noticed."""
+        if self._watch_task is not None and not self._watch_task.done():
+            return
+
+        async def watch() -> None:
+            while not self._closed and self.stop is stop and not self.state.running:
+                await asyncio.sleep(LOST_POLL_SECONDS)
+                if self._closed or self.stop is not stop or self.state.running:
+                    return
+                try:
+                    await stop.state()
+                except Exception as exc:  # noqa: BLE001 - any failure: the backend is gone
+                    await self._stop_lost(stop, exc)
+                    return
+
+        self._watch_task = asyncio.get_running_loop().create_task(watch())
+
+    async def _stop_lost(self, stop: StopBackend, why: Exception) -> None:
+        """The stop backend died: forget it (the next halt attaches a new one)."""
+        if self.stop is not stop or self._closed:
+            return
+        self.stop = None
+        self.info.backend = self.backend_name
+        self.publish("backend", self.info)
+        self._set_state(TargetState(running=True, stop_reason="debugger lost"))
+        name = "Delve" if stop.name == "delve" else stop.name
+        self.publish("error", f"{name} went away ({why}); target released")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(stop.detach(), timeout=10)
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -142,8 +179,9 @@ class Session:
                 # resumes it, so stop it again with a plain signal.
                 with contextlib.suppress(OSError):
                     os.kill(self.info.pid, signal.SIGSTOP)
-        if self._run_task is not None:
-            self._run_task.cancel()
+        for task in (self._run_task, self._watch_task):
+            if task is not None:
+                task.cancel()
         if self.live is not None:
             with contextlib.suppress(Exception):
                 self.live.close()
@@ -249,10 +287,13 @@ class Session:
             try:
                 st = await stop.cont()
             except Exception as exc:  # noqa: BLE001 - shown to the user, session goes on
-                self.publish("error", f"continue failed: {exc}")
-                with contextlib.suppress(Exception):
+                try:
                     st = await stop.state()
-                    self._set_state(st)
+                except Exception:  # noqa: BLE001 - no answer at all: the backend is gone
+                    await self._stop_lost(stop, exc)
+                    return
+                self.publish("error", f"continue failed: {exc}")
+                self._set_state(st)
                 return
             self._set_state(st)
 

@@ -3,7 +3,10 @@
 Run: .venv/bin/python bench/live_bench.py [--sizes 1000,10000,100000] [--runs 5]
 
 For each size it measures, on one running target:
-  - gotui live snapshot (all goroutines, symbolised, channels): median wall and CPU time;
+  - gotui live snapshot (all goroutines, symbolised, channels): median wall and CPU time,
+    including the young-generation GC collection of the objects it made (snapshot()
+    defers it) and freeing the previous snapshot; the first snapshot of a new reader
+    (nothing cached yet) and later ones (unchanged g's reused) separately;
   - Delve: attach + ListGoroutines (all, paged) + detach over raw JSON-RPC;
   - the target's own longest stall: the fixture's ticker (1 ms period) keeps its
     longest tick gap in main.maxGapNs, read with the live memory reader and reset by
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import re
@@ -118,6 +122,15 @@ def bench_size(exe: Path, n: int, runs: int, rounds: int) -> dict[str, float]:
         reader = LiveReader(t.pid)
         time.sleep(0.5)
         walls, cpus, count, rss, traced = [], [], 0, 0.0, 0
+        firsts = []
+        for _ in range(3):  # a new reader (binary facts shared): nothing cached yet
+            fresh = LiveReader(t.pid, facts=reader.facts)
+            c0 = time.process_time()
+            fresh.snapshot()
+            gc.collect(0)
+            firsts.append(time.process_time() - c0)
+            fresh.close()
+            del fresh
         gaps_live, gaps_idle, gaps_busy = [], [], []
         for _ in range(rounds):  # live window, then an idle window as long (noise floor)
             reset_gap(reader)
@@ -125,6 +138,9 @@ def bench_size(exe: Path, n: int, runs: int, rounds: int) -> dict[str, float]:
             for _ in range(runs):
                 w0, c0 = time.perf_counter(), time.process_time()
                 snap = reader.snapshot()
+                # snapshot() pauses the cyclic GC while it builds: count the young
+                # collection its objects cost right after, as part of it
+                gc.collect(0)
                 walls.append(time.perf_counter() - w0)
                 cpus.append(time.process_time() - c0)
                 count = len(snap.goroutines)
@@ -159,6 +175,7 @@ def bench_size(exe: Path, n: int, runs: int, rounds: int) -> dict[str, float]:
         reader.close()
     return {"n": n, "count": count, "live_wall": statistics.median(walls),
             "live_cpu": statistics.median(cpus), "live_cpu_best": min(cpus),
+            "first_cpu": statistics.median(firsts),
             "rss": rss, "traced": traced,
             "dlv_count": dcount, "dlv_attach": attached - t0, "dlv_list": dlist,
             "dlv_total": dtotal, "gap_delve": gap_delve,
@@ -178,7 +195,7 @@ def main() -> None:
     ms = 1e3
     print(f"load average at end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus")
     print()
-    print("| goroutines | live snapshot (median wall / cpu, best cpu) | Delve ListGoroutines "
+    print("| goroutines | live snapshot (median wall / cpu, best cpu; first snapshot cpu) | Delve ListGoroutines "
           "(attach / list / total) | Delve list ÷ live | target's longest tick gap: "
           "idle / gotui busy, no reads / during live (median, max of rounds) / during Delve "
           "| TracerPid during live "
@@ -187,7 +204,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['count']} (dlv {r['dlv_count']}) "
               f"| {r['live_wall'] * ms:.0f} ms / {r['live_cpu'] * ms:.0f} ms, "
-              f"{r['live_cpu_best'] * ms:.0f} ms "
+              f"{r['live_cpu_best'] * ms:.0f} ms; first {r['first_cpu'] * ms:.0f} ms "
               f"| {r['dlv_attach'] * ms:.0f} / {r['dlv_list'] * ms:.0f} / "
               f"{r['dlv_total'] * ms:.0f} ms "
               f"| {r['dlv_list'] / r['live_wall']:.1f}x "

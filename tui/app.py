@@ -19,7 +19,6 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
 from backends.model import (
     Breakpoint,
@@ -50,6 +49,7 @@ from tui.screens.quit import QuitScreen
 from tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
 from tui.widgets.breakpoints import BreakpointsTable
 from tui.widgets.eval_bar import EvalPane
+from tui.widgets.footer import GotuiFooter
 from tui.widgets.goroutine_list import GoroutineList
 from tui.widgets.goroutine_pane import GoroutinePane
 from tui.widgets.header import HeaderBar
@@ -140,7 +140,7 @@ class GotuiApp(App[None]):
                     yield SourceView(id="pane-source", classes="pane")
                     yield BreakpointsTable(id="pane-breakpoints", classes="pane")
         yield EvalPane(id="pane-eval", classes="pane")
-        yield Footer()
+        yield GotuiFooter()
 
     @property
     def header(self) -> HeaderBar:
@@ -400,7 +400,7 @@ class GotuiApp(App[None]):
             select = next((i for i, f in enumerate(frames)
                            if f.file == current.file and f.line == current.line), 0)
         self.stack_view.show(goid, frames, select)
-        self.stack_view.border_subtitle = self.blocked_text(goid)
+        self.stack_view.set_blocked(self.blocked_text(goid))
         if not frames:
             self.source_view.show("", [], 0)
             self.variables_view.show_hint("no stack for this goroutine")

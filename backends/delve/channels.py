@@ -22,6 +22,7 @@ from typing import Any
 
 from backends.delve.convert import render_value, variable
 from backends.delve.rpc import DelveRPC
+from backends.live.pclntab import uvarint
 from backends.model import BlockedOn, Channel, ChanOp, Goroutine, GotuiError
 
 _OPS: dict[str, ChanOp] = {"chan receive": "recv", "chan send": "send", "select": "select"}
@@ -169,14 +170,10 @@ async def _elem_type_name(rpc: DelveRPC, addr: int) -> str:
 
 def decode_abi_name(data: bytes) -> str:
     """An encoded runtime name (Go >= 1.17): flags byte, uvarint length, bytes."""
-    n, shift, i = 0, 0, 1
-    while i < len(data):
-        b = data[i]
-        n |= (b & 0x7F) << shift
-        i += 1
-        if b < 0x80:
-            break
-        shift += 7
+    try:
+        n, i = uvarint(data, 1)
+    except IndexError:
+        return ""
     return data[i:i + n].decode(errors="replace")
 
 

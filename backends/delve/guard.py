@@ -69,7 +69,8 @@ class Guard:
         try:
             while line := await reader.readline():
                 self.rpc.relay(line, json.loads(line))
-        except (OSError, ValueError, GotuiError):
+        except (OSError, ValueError, GotuiError, asyncio.CancelledError):
+            # Cancelled by finish(): the connection handler ends quietly, no traceback.
             pass
         finally:
             self.done.set()

@@ -27,6 +27,7 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from backends.live.buildinfo import go_version_of_file
 from backends.model import GotuiError
 
 DLV_INSTALL_HINT = ("dlv not found: run `make demo` or "
@@ -90,25 +91,6 @@ def process_state(pid: int) -> str:
         return ""
 
 
-def go_version_of(elf: ELFFile) -> str:
-    """Go version from .go.buildinfo (Go >= 1.18 inline-string format), "" if unknown."""
-    sec = elf.get_section_by_name(".go.buildinfo")
-    if sec is None:
-        return ""
-    data = sec.data()
-    if not data.startswith(b"\xff Go buildinf:") or len(data) < 33 or not data[15] & 2:
-        return ""
-    n, shift, i = 0, 0, 32
-    while i < len(data):  # uvarint length, then the bytes
-        b = data[i]
-        n |= (b & 0x7F) << shift
-        i += 1
-        if b < 0x80:
-            break
-        shift += 7
-    return data[i:i + n].decode(errors="replace")
-
-
 def check_target(pid: int) -> TargetFacts:
     """Refuse targets Delve cannot or must not attach to, with one clear line."""
     if pid <= 0 or not Path(f"/proc/{pid}").is_dir():
@@ -127,7 +109,6 @@ def check_target(pid: int) -> TargetFacts:
                         for s in (".go.buildinfo", ".gopclntab", ".note.go.buildid"))
             has_dwarf = any(elf.get_section_by_name(s) is not None
                             for s in (".debug_info", ".zdebug_info"))
-            version = go_version_of(elf)
     except (OSError, ELFError, struct.error) as exc:
         raise GotuiError(f"pid {pid} ({exe}) is not a readable ELF program: {exc}") from None
     if not is_go:
@@ -135,7 +116,7 @@ def check_target(pid: int) -> TargetFacts:
     if not has_dwarf:
         raise GotuiError(f"{exe} has no DWARF debug info (stripped, e.g. -ldflags=-s -w): "
                          "Delve needs DWARF; use the live view")
-    return TargetFacts(pid, exe, version, has_dwarf)
+    return TargetFacts(pid, exe, go_version_of_file(f"/proc/{pid}/exe"), has_dwarf)
 
 
 # ------------------------------------------------------------------ the dlv process

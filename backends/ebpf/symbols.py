@@ -19,6 +19,7 @@ from typing import Any
 from elftools.dwarf.die import DIE
 from elftools.elf.elffile import ELFFile
 
+from backends.live.buildinfo import go_version_of_file
 from backends.model import GotuiError, Location
 
 # The g/m/sudog fields the BPF programs read, as (struct, dotted field) pairs.
@@ -189,14 +190,7 @@ class GoBinary:
     def _go_version(self) -> str:
         if self.facts is not None and getattr(self.facts, "go_version", ""):
             return str(self.facts.go_version)
-        sec = self.elf.get_section_by_name(".go.buildinfo")
-        if sec is None:
-            return ""
-        data = sec.data()
-        if not data.startswith(b"\xff Go buildinf:") or not data[15] & 2:
-            return ""  # pre-1.18 pointer-based format: not supported here
-        n, pos = _uvarint(data, 32)
-        return data[pos : pos + n].decode(errors="replace")
+        return go_version_of_file(self.path)
 
     # ------------------------------------------------------------------ DWARF
     def _index(self) -> tuple[dict[str, DIE], dict[str, DIE]]:
@@ -369,14 +363,3 @@ def _call_targets(code: bytes, base: int) -> list[tuple[int, int]]:
 def _calls_to(code: bytes, base: int, dest: int) -> list[int]:
     """Offsets just past each CALL rel32 to `dest` (the call's return address)."""
     return [off + 5 for off, d in _call_targets(code, base) if d == dest]
-
-
-def _uvarint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, pos
-        shift += 7

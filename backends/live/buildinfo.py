@@ -63,6 +63,17 @@ def read_buildinfo(elf: ElfFile) -> BuildInfo | None:
     return BuildInfo(version, minor_of(version), mod.decode("utf-8", "replace"))
 
 
+def go_version_of_file(path: str) -> str:
+    """Go version of the binary at path ("go1.26.8"), "" if unknown or not Go."""
+    from backends.model import GotuiError
+
+    try:
+        info = read_buildinfo(ElfFile(path))
+    except (GotuiError, IndexError, ValueError):
+        return ""
+    return info.go_version if info else ""
+
+
 def _pointer_string(elf: ElfFile, header_addr: int) -> bytes:
     ptr = elf.read_ptr(header_addr)
     length = elf.read(header_addr + 8, 8)

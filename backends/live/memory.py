@@ -202,8 +202,12 @@ class ProcessMemory:
                 self._fail(err)
                 raise OSError(err, f"process_vm_readv: {os.strerror(err)}")
             # iovecs wholly covered by `got` are complete; the next one is not
-            while cnt and got > 0:
-                s = sizes[i] if sizes is not None else size
+            if sizes is None:
+                full = min(got // size, cnt)
+                i += full
+                cnt -= full
+            while cnt and got > 0 and sizes is not None:
+                s = sizes[i]
                 if got < s:
                     break
                 got -= s

@@ -4,11 +4,15 @@ Reads runtime.allgs, then all g's in batched process_vm_readv calls, and decodes
 them against layouts from BinaryFacts. No ptrace: target_paused_ns is always 0.
 The process keeps running, so records that fail the sanity checks are re-read once
 and dropped if they still fail (`dropped` counts them).
+Between snapshots the reader keeps what it made of each g record: records whose bytes
+are unchanged (most of them, in a big program) are not checked, decoded or walked
+again; only their Goroutine objects are built anew (snapshots never share objects).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import struct
 import time
@@ -53,15 +57,31 @@ class _Kind(NamedTuple):
     op: str | None
 
 
-class _Parked(NamedTuple):
-    status: int
-    waitreason: int
-    pc: int
-    sp: int
-    bp: int
-    kind: _Kind
-    current: Location
-    user_current: Location
+class _Rec:
+    """A g record read at `addr` and what a snapshot made of it. Records whose bytes
+    are unchanged in the next snapshot are reused whole: not checked, decoded or
+    walked again."""
+
+    __slots__ = ("addr", "vals", "done", "kind", "cur", "usr", "extra")
+
+    def __init__(self, addr: int, vals: tuple[int, ...]) -> None:
+        self.addr = addr
+        self.vals = vals
+        self.done = False  # kind, cur, usr, extra are set
+        self.kind: _Kind
+        self.cur = _NOLOC
+        self.usr = _NOLOC
+        self.extra = False  # needs channel / thread / label reads
+
+
+class _LastRead(NamedTuple):
+    addrs: list[int]
+    buf: bytearray
+    items: list[_Rec | None]  # per address: None if dead, dropped or unreadable
+    bad_blocks: set[int]  # blocks (of _BLOCK records) holding a record that failed checks
+
+
+_BLOCK = 128
 
 
 def _exe_path(pid: int) -> str:
@@ -120,9 +140,10 @@ class LiveReader:
         self.system_goids: set[int] = set()  # runtime-internal goroutines, last snapshot
         self._gaddr: dict[int, int] = {}  # goid -> g address, from the last snapshot
         self._kinds: dict[tuple[int, int, int, int], _Kind] = {}
-        # goid -> _Parked from the last snapshot: unchanged parked goroutines are not
-        # decoded or walked again
-        self._parked: dict[int, _Parked] = {}
+        # g address -> its record in the last snapshot: unchanged g's are not decoded
+        # or walked again
+        self._seen: dict[int, _Rec] = {}
+        self._last: _LastRead | None = None
 
     # ------------------------------------------------------------ g's
     def _g_addrs(self, heap: AddressRanges) -> list[int]:
@@ -143,29 +164,61 @@ class LiveReader:
             return [a for a in struct.unpack(f"<{n}Q", raw) if a and not a & 7]
         raise GotuiError(f"pid {self.pid}: runtime.allgs keeps changing or is unreadable")
 
-    def _read_gs(self, addrs: list[int]) -> list[tuple[int, tuple[int, ...]]]:
-        """(address, raw record) of every live g; inconsistent ones re-read once.
-        Unmapped addresses simply fail their read (no per-pointer map lookups)."""
+    def _read_gs(self, addrs: list[int]) -> list[_Rec]:
+        """Every live g's record; inconsistent ones re-read once. A record identical to
+        one that passed the checks before is reused as is (goids only grow): whole
+        blocks of records at the same addresses with the same bytes at once. Unmapped
+        addresses simply fail their read (no per-pointer map lookups)."""
         dec = self.decoder
+        size = dec.size
         valid, n_reasons = dec.valid, self._n_reasons
         ist = dec.i["atomicstatus"]
-        recs: list[tuple[int, tuple[int, ...]]] = []
-        retry: list[int] = []
-        for attempt in range(2):
-            buf, ok = self.mem.read_same_size(addrs, dec.size)
+        seen = self._seen.get
+        last = self._last
+        buf, ok = self.mem.read_same_size(addrs, size)
+        max_goid = self._max_goid()
+        n = len(addrs)
+        items: list[_Rec | None] = [None] * n
+        bad: list[int] = []
+        # allgs only grows (g's are reused, never freed): the last read's addresses
+        # are normally a prefix of these
+        m = 0
+        if last is not None and len(last.addrs) <= n and addrs[:len(last.addrs)] == last.addrs:
+            m = len(last.addrs)
+        all_ok = all(ok)
+        iter_unpack = dec.struct.iter_unpack
+        seen_any = bool(self._seen)
+        for b0 in range(0, n, _BLOCK):
+            b1 = min(b0 + _BLOCK, n)
+            if (b1 <= m and last is not None and b0 // _BLOCK not in last.bad_blocks
+                    and (all_ok or all(ok[b0:b1]))
+                    and buf[b0 * size:b1 * size] == last.buf[b0 * size:b1 * size]):
+                # (bytearray slices: memoryview == compares item by item, 10x slower)
+                items[b0:b1] = last.items[b0:b1]
+                continue
+            for j, vals in enumerate(iter_unpack(buf[b0 * size:b1 * size]), b0):
+                if not ok[j]:
+                    bad.append(j)
+                    continue
+                c = seen(addrs[j]) if seen_any else None
+                if c is not None and c.vals == vals:
+                    items[j] = c
+                elif valid(vals, n_reasons, max_goid):
+                    if vals[ist] & ~0x1000 not in DEAD:
+                        items[j] = _Rec(addrs[j], vals)
+                else:
+                    bad.append(j)
+        if bad:  # re-read once
+            rbuf, rok = self.mem.read_same_size([addrs[j] for j in bad], size)
             max_goid = self._max_goid()
-            for addr, good, vals in zip(addrs, ok, dec.struct.iter_unpack(buf), strict=True):
+            for j, good, vals in zip(bad, rok, dec.struct.iter_unpack(rbuf), strict=True):
                 if good and valid(vals, n_reasons, max_goid):
                     if vals[ist] & ~0x1000 not in DEAD:
-                        recs.append((addr, vals))
-                elif attempt == 0:
-                    retry.append(addr)
+                        items[j] = _Rec(addrs[j], vals)
                 else:
                     self.dropped += 1
-            if not retry or attempt:
-                break
-            addrs, retry = retry, []
-        return recs
+        self._last = _LastRead(addrs, buf, items, {j // _BLOCK for j in bad})
+        return list(filter(None, items))
 
     def _max_goid(self) -> int:
         """sched.goidgen (the first field of runtime.schedt in Go 1.19-1.27): no g can
@@ -199,6 +252,18 @@ class LiveReader:
                    if good and (st & ~0x1000) not in DEAD)
 
     def snapshot(self) -> Snapshot:
+        # The snapshot allocates ~5 objects per goroutine and frees the previous one:
+        # with the cyclic GC on, that triggers full collections that cost more than
+        # the decoding itself. Nothing built here forms reference cycles.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._snapshot()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _snapshot(self) -> Snapshot:
         self.dropped = 0
         heap = AddressRanges(read_maps(self.pid), "rw")
         recs = self._read_gs(self._g_addrs(heap))
@@ -213,67 +278,73 @@ class LiveReader:
         system: set[int] = set()
         # stack tops to walk: (pc, sp, bp, stack.hi, goid)
         tops: list[tuple[int, int, int, int, int]] = []
-        walked: list[tuple[Goroutine, int, int, _Kind]] = []  # (g, status|-1, waitreason, kind)
-        old_parked, new_parked = self._parked, {}
+        walked: list[tuple[_Rec, Goroutine]] = []
         waits: list[ChanWait] = []
         waiters: list[Goroutine] = []  # waits[i] is waiters[i]'s
         threads: list[tuple[Goroutine, int]] = []
         labelled: list[tuple[Goroutine, int]] = []
         gaddr: dict[int, int] = {}
-        for addr, v in recs:
+        old_seen = self._seen.get
+        has_syscallbp = self._has_syscallbp
+        append = out.append
+        # (indexes, not attribute names: this is the per-goroutine hot path)
+        for r in recs:
+            v = r.vals
             goid = v[igoid]
             if goid in gaddr:  # a goid twice: one of them is a torn read of a reused g
                 self.dropped += 1
                 continue
-            gaddr[goid] = addr
-            st = v[ist] & ~0x1000
-            prev = old_parked.get(goid)
-            # (indexes, not attribute names: this is the per-goroutine hot path)
-            if (prev is not None and prev[0] == st and prev[1] == v[iwr]
-                    and prev[2] == v[ipc] and prev[3] == v[isp] and prev[4] == v[ibp]):
-                # parked at the same place as last time: same kind, same frames
-                new_parked[goid] = prev
-                _, _, _, _, _, k, cur, usr = prev
-                top = None
-            else:
+            gaddr[goid] = r.addr
+            top = None
+            if not r.done:
+                st = v[ist] & ~0x1000
                 key = (st, v[iwr], v[igopc], v[istart])
                 k = kinds.get(key)
                 if k is None:
                     k = kinds[key] = self._kind(*key)
-                cur = usr = _NOLOC
-                top = None
-                if st in _PARKED and v[ipc]:
+                r.kind = k
+                r.extra = ((k.op is not None and v[iwaiting] != 0)
+                           or (st in (RUNNING, SYSCALL) and v[im] != 0)
+                           or (ilabels >= 0 and v[ilabels] != 0))
+                prev = old_seen(r.addr)
+                pv = prev.vals if prev is not None and prev.done else None
+                if (pv is not None and st in _PARKED and pv[ist] & ~0x1000 == st
+                        and pv[igoid] == goid and pv[iwr] == v[iwr] and pv[ipc] == v[ipc]
+                        and pv[isp] == v[isp] and pv[ibp] == v[ibp]):
+                    # parked at the same place as last time (waitsince or m changed)
+                    r.cur, r.usr = prev.cur, prev.usr  # type: ignore[union-attr]
+                elif st in _PARKED and v[ipc]:
                     top = (v[ipc], v[isp], v[ibp], v[ihi], goid)
-                elif st == SYSCALL and self._has_syscallbp:
-                    g = self.decoder.make(addr, v)
+                elif st == SYSCALL and has_syscallbp:
+                    g = self.decoder.make(r.addr, v)
                     if g.syscallpc and g.stack_lo <= g.syscallsp < g.stack_hi:
                         top = (g.syscallpc, g.syscallsp, g.syscallbp, g.stack_hi, goid)
-            status, reason, gostmt, start, is_system, op = k
+                r.done = top is None
+            k = r.kind
             ws = v[iws]
-            gr = Goroutine(goid, status, reason, now - ws if reason and 0 < ws < now else 0,
-                           {}, cur, usr, gostmt, start,
+            gr = Goroutine(goid, k[0], k[1], now - ws if k[1] and 0 < ws < now else 0,
+                           {}, r.cur, r.usr, k[2], k[3],
                            v[ipar] if ipar >= 0 else 0, None, [], 0, [])
+            append(gr)
             if top is not None:
                 tops.append(top)
-                walked.append((gr, st if st in _PARKED else -1, v[iwr], k))
-            if is_system:
+                walked.append((r, gr))
+            if k[4]:
                 system.add(goid)
-            if op is not None and v[iwaiting]:
-                waits.append(ChanWait(goid, addr, v[iwaiting], op))
-                waiters.append(gr)
-            if st in (RUNNING, SYSCALL) and v[im]:
-                threads.append((gr, v[im]))
-            if ilabels >= 0 and v[ilabels]:
-                labelled.append((gr, v[ilabels]))
-            out.append(gr)
+            if r.extra:
+                if k[5] is not None and v[iwaiting]:
+                    waits.append(ChanWait(goid, r.addr, v[iwaiting], k[5]))
+                    waiters.append(gr)
+                if v[ist] & ~0x1000 in (RUNNING, SYSCALL) and v[im]:
+                    threads.append((gr, v[im]))
+                if ilabels >= 0 and v[ilabels]:
+                    labelled.append((gr, v[ilabels]))
         current, user = user_frames(self.mem, self.symbols, tops)
-        for (gr, st, wr, k), (pc, sp, bp, _, goid), cur, usr in zip(walked, tops, current,
-                                                                     user, strict=True):
-            gr.current = cur
-            gr.user_current = usr
-            if st >= 0:  # parked (not in a syscall): remember where
-                new_parked[goid] = _Parked(st, wr, pc, sp, bp, k, cur, usr)
-        self._parked = new_parked
+        for (r, gr), cur, usr in zip(walked, current, user, strict=True):
+            gr.current = r.cur = cur
+            gr.user_current = r.usr = usr
+            r.done = True
+        self._seen = {r.addr: r for r in recs}
         channels: list[Channel] = []
         if waits and self.chans is not None:
             channels = self.chans.read(waits, heap, lambda: {a: g for g, a in gaddr.items()})
@@ -387,4 +458,5 @@ class LiveReader:
     def close(self) -> None:
         self._gaddr.clear()
         self._kinds.clear()
-        self._parked.clear()
+        self._seen.clear()
+        self._last = None

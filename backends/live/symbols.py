@@ -71,10 +71,11 @@ class Symbols:
         return Location(f.function, f.file, f.line, pc)
 
     def user_location(self, pc: int, call: bool) -> Location | None:
-        """The first logical frame at pc that is not runtime code, if any."""
+        """The first logical frame at pc that is user Go code, if any: not runtime code,
+        nor a cgo boundary (runtime.cgocall, pkg._Cfunc_*), nor C."""
         key = -pc if call else pc
         if key not in self._user:
-            user = next((f for f in self.frames(pc, call) if f.kind != "runtime"), None)
+            user = next((f for f in self.frames(pc, call) if f.kind == "go"), None)
             self._user[key] = Location(user.function, user.file, user.line, pc) if user else None
         return self._user[key]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from collections.abc import Iterator
 
@@ -139,6 +140,58 @@ def test_never_traces_and_target_keeps_running(target) -> None:
         assert gofixtures.tracer_pid(t.pid) == 0
     assert gofixtures.making_progress(t.pid)
     assert t.proc.poll() is None
+
+
+def stable_view(snap: Snapshot) -> dict[int, tuple]:
+    """What cannot change between two snapshots of the fixture's parked goroutines."""
+    return {g.id: (g.status, g.wait_reason, g.current, g.user_current, g.go_statement,
+                   g.start, g.parent_id, g.blocked_on, g.waiting_on, g.labels)
+            for g in snap.goroutines if g.start.function in USER_STARTS
+            and g.start.function not in ("main.ticker", "runtime.main")}
+
+
+def test_later_snapshots_reuse_nothing_visible(target) -> None:
+    """Snapshots after the first reuse unchanged records (not decoded or walked again):
+    they must show what a fresh reader shows, in objects of their own."""
+    t, reader, _ = target
+    first, second = reader.snapshot(), reader.snapshot()
+    fresh = LiveReader(t.pid)
+    try:
+        expected = stable_view(fresh.snapshot())
+    finally:
+        fresh.close()
+    assert len(expected) == sum(USER_STARTS.values()) - 2
+    assert stable_view(first) == expected and stable_view(second) == expected
+    a = {g.id: g for g in first.goroutines}
+    for g in second.goroutines:
+        assert g is not a[g.id]
+        assert g.labels is not a[g.id].labels and g.stack is not a[g.id].stack
+    a[second.goroutines[0].id].labels["x"] = "y"  # a consumer writing into a snapshot
+    assert "x" not in reader.snapshot().goroutines[0].labels
+
+
+def test_a_changed_record_among_unchanged_ones_is_seen(target, monkeypatch) -> None:
+    """Unchanged records are reused block by block: one g whose bytes change (here: its
+    status word, made dead in what we read) must still be noticed, and come back."""
+    _, reader, _ = target
+    before = reader.snapshot()
+    victim = by_start(before, "main.sleeper")[0].id
+    addr = reader._gaddr[victim]
+    dec = reader.decoder
+    real = reader.mem.read_same_size
+
+    def read(addrs, size):  # type: ignore[no-untyped-def]
+        buf, ok = real(addrs, size)
+        if size == dec.size and addr in addrs:
+            struct.pack_into("<I", buf, addrs.index(addr) * size + dec.status_off, 6)
+        return buf, ok
+
+    monkeypatch.setattr(reader.mem, "read_same_size", read)
+    assert victim not in {g.id for g in reader.snapshot().goroutines}
+    monkeypatch.undo()
+    after = reader.snapshot()
+    assert victim in {g.id for g in after.goroutines}
+    assert stable_view(after) == stable_view(before)
 
 
 def test_stripped_gives_the_same_names() -> None:

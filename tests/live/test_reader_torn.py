@@ -52,6 +52,13 @@ def test_snapshots_during_churn(churn: gofixtures.Target) -> None:
         shorts = [g for g in snap.goroutines if g.start.function.startswith("main.spawner.")]
         for g in shorts:  # caught mid-life: whatever they show must be real
             assert g.status in ("runnable", "running", "waiting", "syscall", "preempted")
+    # 30 snapshots of reused and changed records later: what a fresh reader sees
+    fresh = LiveReader(churn.pid)
+    views = [{g.id: (g.status, g.wait_reason, g.current, g.user_current, g.start,
+                     g.blocked_on)
+              for g in r.snapshot().goroutines if g.start.function == "main.parked"}
+             for r in (reader, fresh)]
+    assert views[0] == views[1] and len(views[0]) == PARKED
     assert gofixtures.tracer_pid(churn.pid) == 0
     assert churn.proc.poll() is None
 

@@ -88,6 +88,10 @@ class FakeFacts:
             return [PCInfo("main.worker", "main.go", 10 + (pc - 0x1000) // 0x20, 0x1000)]
         if 0x3000 <= pc < 0x3100:
             return [PCInfo("runtime.gopark", "proc.go", 460, 0x3000)]
+        if 0x4000 <= pc < 0x4100:
+            return [PCInfo("runtime.cgocall", "cgocall.go", 174, 0x4000)]
+        if 0x4100 <= pc < 0x4200:
+            return [PCInfo("main._Cfunc_slow_c_call", "_cgo_gotypes.go", 48, 0x4100)]
         return []
 
     def start_function(self, startpc: int) -> FuncInfo | None:
@@ -123,6 +127,12 @@ def test_user_location_skips_runtime(sym: Symbols) -> None:
     assert sym.user_location(BIAS + 0x3010, call=False) is None
     loc = sym.user_location(BIAS + 0x1011, call=True)
     assert loc is not None and loc.function == "sync.(*Mutex).Lock"
+
+
+def test_cgo_boundaries_and_c_are_not_user_code(sym: Symbols) -> None:
+    assert sym.user_location(BIAS + 0x4010, call=False) is None  # runtime.cgocall
+    assert sym.user_location(BIAS + 0x4110, call=True) is None  # main._Cfunc_*
+    assert sym.user_location(BIAS + 0x9000, call=True) is None  # unknown: C
 
 
 def test_unknown_pc_is_a_c_frame(sym: Symbols) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.fakes import RecordingSession, make_session
+from tests.tui.fakes import STABLE_ENV, UNSET_ENV, RecordingSession, make_session
 from tui.app import GotuiApp
 
 FIXED_NOW = 1_700_000_042.0  # 42 s after FakeStop halts
@@ -16,10 +16,11 @@ FIXED_NOW = 1_700_000_042.0  # 42 s after FakeStop halts
 
 @pytest.fixture(autouse=True)
 def _stable_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "UTC")
+    for name, value in STABLE_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in UNSET_ENV:
+        monkeypatch.delenv(name, raising=False)
     time.tzset()
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("TERM", "xterm-256color")
 
 
 @pytest.fixture

@@ -26,6 +26,10 @@ from backends.model import (
 )
 from backends.session import Session, pid_alive
 
+# the environment of TUI tests and screenshots: a fixed time zone, a 256-colour terminal
+STABLE_ENV = {"TZ": "UTC", "TERM": "xterm-256color"}
+UNSET_ENV = ("NO_COLOR", "COLORTERM")
+
 SOURCE = "\n".join(
     ["package main", "", 'import "fmt"', ""]
     + [f"// filler line {n}" for n in range(5, 20)]
@@ -148,6 +152,7 @@ class FakeStop:
         self._stopped = asyncio.Event()
         self.step_gate: asyncio.Event | None = None  # when set, steps wait for it
         self.list_gate: asyncio.Event | None = None  # when set, breakpoints() waits
+        self.lost = False  # the debugger process died: state() has no answer
         self.variables = {"id": Variable("id", "int", "7", "int"),
                           "j": Variable("j", "int", "3", "int"),
                           "jobs": Variable("jobs", "<-chan int", "chan int 0/0", "chan")}
@@ -163,6 +168,8 @@ class FakeStop:
         self.calls.append("start")
 
     async def state(self) -> TargetState:
+        if self.lost:
+            raise GotuiError("lost connection to Delve: connection reset")
         return self._state()
 
     async def goroutines(self) -> list[Goroutine]:
@@ -236,7 +243,14 @@ class FakeStop:
         self.running = True
         self._stopped.clear()
         await self._stopped.wait()
+        if self.lost:
+            raise GotuiError("lost connection to Delve: connection reset")
         return self._state("halt")
+
+    def die(self) -> None:
+        """The debugger process dies: a continue in flight fails, nothing answers."""
+        self.lost = True
+        self._stopped.set()
 
     async def halt(self) -> TargetState:
         self.running = False

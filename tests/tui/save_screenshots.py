@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 from backends.model import Breakpoint
-from tests.tui.fakes import FakeStop, make_session
+from tests.tui.conftest import FIXED_NOW
+from tests.tui.fakes import STABLE_ENV, UNSET_ENV, FakeStop, make_session
 from tui.app import GotuiApp
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "screenshots"
-FIXED_NOW = 1_700_000_042.0
 
 # (file name, terminal size, keys, ansi)
 SHOTS = [
@@ -52,7 +52,9 @@ async def shoot(name: str, size: tuple[int, int], keys: list[str], ansi: bool) -
 
 
 async def main() -> None:
-    os.environ["TZ"] = "UTC"
+    os.environ.update(STABLE_ENV)  # as in the tests: else TERM=xterm means the ANSI theme
+    for name in UNSET_ENV:
+        os.environ.pop(name, None)
     time.tzset()
     OUT.mkdir(exist_ok=True)
     for shot in SHOTS:

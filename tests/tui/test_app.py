@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Static
 
+import backends.session
 from backends.model import Breakpoint, Event, TargetState
 from tests.tui.conftest import make_app
 from tests.tui.fakes import FakeLive, FakeStop, RecordingSession, make_session
@@ -483,3 +485,79 @@ async def test_session_messages_reach_the_ui(session: RecordingSession) -> None:
                     <= set(notes(app)), "event and error notified")
         session.publish("state", TargetState(running=False, exited=True, exit_status=3))
         await until(pilot, lambda: "EXITED (status 3)" in str(app.header.render()), "exited")
+
+
+async def test_cursor_on_a_group_header_survives_refreshes(session: RecordingSession) -> None:
+    app = make_app(session, refresh_interval=0.1)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("g", "3", "7", "enter", "G")  # goroutine 37 selected, then grouped
+        goroutines = app.goroutine_pane.list
+        assert goroutines.current_goroutine.id == 37  # type: ignore[union-attr]
+        await pilot.press("home")
+        first_key = app.index.groups[0][0]
+        assert app.index.group_at(goroutines.cursor) == app.index.groups[0]
+        live = fake_live(session)
+        count = live.snapshots
+        await until(pilot, lambda: live.snapshots > count + 2, "a few live refreshes")
+        await pilot.pause(0.1)
+        group = app.index.group_at(goroutines.cursor)
+        assert group is not None and group[0] == first_key
+        await pilot.press("down")
+        assert goroutines.current_goroutine is not None
+        goid = goroutines.current_goroutine.id
+        count = live.snapshots
+        await until(pilot, lambda: live.snapshots > count + 2, "more live refreshes")
+        await pilot.pause(0.1)
+        assert goroutines.current_goroutine.id == goid  # type: ignore[union-attr]
+
+
+async def test_header_stops_saying_halted_when_the_debugger_dies(
+        session: RecordingSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backends.session, "LOST_POLL_SECONDS", 0.05)
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await halted(pilot, app)
+        stop = fake_stop(session)
+        stop.lost = True
+        await until(pilot, lambda: app.state.running, "running again")
+        await until(pilot, lambda: any("went away" in n for n in notes(app)), "a notice")
+        assert "HALTED" not in str(app.header.render())
+        assert session.stop is None and stop.detached == [False]
+        assert app.session.info.backend == "live"
+
+
+def footer_keys_in_view(app: GotuiApp) -> list[str]:
+    width = app.size.width
+    return [str(k.key_display) for k in app.query("FooterKey")
+            if k.region.width and k.region.right <= width]
+
+
+async def test_narrow_footer_keeps_the_important_keys(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await pilot.pause()
+        assert footer_keys_in_view(app)[:5] == ["q", "?", "/", "h", "c"]
+        await pilot.resize_terminal(160, 48)
+        await until(pilot, lambda: "^p" in footer_keys_in_view(app), "the wide footer")
+        assert {"q", "?", "/", "h", "c", "b", "p"} <= set(footer_keys_in_view(app))
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: "^p" not in footer_keys_in_view(app), "the narrow footer")
+        assert footer_keys_in_view(app)[:5] == ["q", "?", "/", "h", "c"]
+
+
+async def test_debugger_dying_while_running_is_forgotten(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await halted(pilot, app)
+        await pilot.press("c")
+        await until(pilot, lambda: app.state.running, "continue")
+        stop = fake_stop(session)
+        stop.die()
+        await until(pilot, lambda: session.stop is None, "the dead backend dropped")
+        await until(pilot, lambda: any("went away" in n for n in notes(app)), "a notice")
+        assert app.state.running and "RUNNING" in str(app.header.render())
+        assert not any("continue failed" in n for n in notes(app))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from backends.factory import attach_session
+from backends.live.symbols import NOTE as WALK_NOTE
 from backends.session import Session
 from tests import gofixtures
 from tests.tui.conftest import make_app
@@ -57,9 +58,13 @@ async def drive(app: GotuiApp, session: Session) -> None:
             g.id for g in app.index.items if g.user_current.function == "main.receiver")),
             "enter")
         # the channel it blocks on, with its buffer state, read without stopping
-        await until(pilot, lambda: str(app.stack_view.border_subtitle).endswith(" int 0/0"),
+        await until(pilot, lambda: " int 0/0" in str(app.stack_view.border_subtitle),
                     "blocked-on channel", 20)
+        # the live reader's note, said once for the stack rather than on every frame
         assert str(app.stack_view.border_subtitle).startswith("recv chan 0x")
+        assert str(app.stack_view.border_subtitle).endswith(f" · {WALK_NOTE}")
+        assert not any(WALK_NOTE in str(app.stack_view.get_option_at_index(i).prompt)
+                       for i in range(app.stack_view.option_count))
         await pilot.press("h")  # attaches Delve on demand, then halts
         await until(pilot, lambda: not app.state.running, "halted", 40)
         assert "HALTED" in str(app.header.render())

@@ -101,23 +101,37 @@ class GoroutineList(ScrollView, can_focus=True):
     def __init__(self, index: GoroutineIndex, **kwargs: str) -> None:
         super().__init__(**kwargs)
         self.index = index
-        self._selected_goid: int | None = None
+        self._selected_goid: int | None = None  # the goroutine under the cursor
+        self._selected_group: str | None = None  # or the group header's key
 
     # ------------------------------------------------------------ data
     def reload(self) -> None:
-        """The index changed (new snapshot / filter / sort / group): keep the cursor's goroutine."""
+        """The index changed (new snapshot / filter / sort / group): keep the cursor's row,
+        a goroutine by id or a group header by key."""
         self.virtual_size = Size(0, len(self.index.rows))
+        last = max(len(self.index.rows) - 1, 0)
         row = None
-        if self._selected_goid is not None:
+        if self._selected_group is not None:
+            row = self._row_of_group(self._selected_group)
+        elif self._selected_goid is not None:
             item = self.index.data.by_id.get(self._selected_goid)
             if item is not None and self.index.rows and self.index.rows[
-                    min(self.cursor, len(self.index.rows) - 1)] == item:
-                row = min(self.cursor, len(self.index.rows) - 1)
+                    min(self.cursor, last)] == item:
+                row = min(self.cursor, last)
             elif item is not None:
                 row = self.index.row_of(self._selected_goid)
                 self.virtual_size = Size(0, len(self.index.rows))
-        self.cursor = row if row is not None else min(self.cursor, max(len(self.index.rows) - 1, 0))
+        self.cursor = row if row is not None else min(self.cursor, last)
         self.refresh()
+
+    def _row_of_group(self, key: str) -> int | None:
+        for n, (k, _) in enumerate(self.index.groups):
+            if k == key:
+                try:
+                    return self.index.rows.index(-(n + 1))
+                except ValueError:
+                    return None
+        return None
 
     @property
     def current_goroutine(self) -> Goroutine | None:
@@ -129,7 +143,7 @@ class GoroutineList(ScrollView, can_focus=True):
             return False
         self.virtual_size = Size(0, len(self.index.rows))
         height = max(self.scrollable_content_region.height, 1)
-        self.scroll_to(y=max(row - height // 2, 0), animate=False, immediate=True)
+        self.scroll_to(y=max(row - height // 2, 0), animate=False, immediate=True, force=True)
         self.cursor = row  # with its neighbours above and below in view
         self.refresh()
         return True
@@ -144,15 +158,18 @@ class GoroutineList(ScrollView, can_focus=True):
         if value < top:
             # keep a group's header in view when its first member is reached from below
             above = value - 1 if value > 0 and self.index.rows[value - 1] < 0 else value
-            self.scroll_to(y=above, animate=False, immediate=True)
+            self.scroll_to(y=above, animate=False, immediate=True, force=True)
         elif value >= top + height:
-            self.scroll_to(y=value - height + 1, animate=False, immediate=True)
+            self.scroll_to(y=value - height + 1, animate=False, immediate=True, force=True)
         self.refresh()
+        group = self.index.group_at(value)
+        self._selected_group = group[0] if group is not None else None
+        if group is not None:
+            self._selected_goid = None
         g = self.current_goroutine
-        goid = g.id if g is not None else None
-        if goid is not None and goid != self._selected_goid:
-            self._selected_goid = goid
-            self.post_message(GoroutineSelected(goid))
+        if g is not None and g.id != self._selected_goid:
+            self._selected_goid = g.id
+            self.post_message(GoroutineSelected(g.id))
 
     def on_resize(self) -> None:
         self.virtual_size = Size(0, len(self.index.rows))
@@ -188,13 +205,13 @@ class GoroutineList(ScrollView, can_focus=True):
         if group is None:
             return
         self.index.toggle_group(group[0])
-        self._selected_goid = None
-        self.cursor = row
+        self.cursor = row  # on the header: reload keeps it there
         self.reload()
 
     def action_collapse_all(self) -> None:
         self.index.set_all_collapsed(len(self.index.collapsed) < len(self.index.groups))
         self._selected_goid = None
+        self._selected_group = None
         self.cursor = 0
         self.reload()
 

@@ -51,6 +51,12 @@ class SourceView(ScrollView, can_focus=True):
         self.border_title = f"4 {path.rsplit('/', 1)[-1]}:{current}" if path else "4 Source"
         self.cursor = current or 1
         self.center_on(current)
+        # the new height and scrollbar only take effect at the next layout: center again then
+        self.call_after_refresh(self._recenter, path, current)
+
+    def _recenter(self, path: str, current: int) -> None:
+        if (path, current) == (self.path, self.current):
+            self.center_on(current)
 
     def set_breakpoints(self, lines: dict[int, bool]) -> None:
         self.breakpoints = lines
@@ -58,7 +64,9 @@ class SourceView(ScrollView, can_focus=True):
 
     def center_on(self, line: int) -> None:
         height = self.scrollable_content_region.height or 10
-        self.scroll_to(y=max(line - 1 - height // 2, 0), animate=False, immediate=True)
+        # force: scrolling is refused while the scrollbar of the old, shorter content shows
+        self.scroll_to(y=max(line - 1 - height // 2, 0), animate=False, immediate=True,
+                       force=True)
         self.refresh()
 
     def on_resize(self) -> None:
@@ -73,9 +81,9 @@ class SourceView(ScrollView, can_focus=True):
         height = max(self.scrollable_content_region.height, 1)
         top = round(self.scroll_offset.y)
         if value - 1 < top:
-            self.scroll_to(y=value - 1, animate=False, immediate=True)
+            self.scroll_to(y=value - 1, animate=False, immediate=True, force=True)
         elif value - 1 >= top + height:
-            self.scroll_to(y=value - height, animate=False, immediate=True)
+            self.scroll_to(y=value - height, animate=False, immediate=True, force=True)
         self.refresh()
 
     def action_cursor(self, delta: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -13,16 +15,23 @@ from tui.messages import FrameSelected
 KIND_STYLES = {"go": "", "runtime": "dim", "cgo": "magenta", "c": "yellow"}
 
 
-def frame_text(depth: int, frame: Frame) -> Text:
+def frame_text(depth: int, frame: Frame, shown_notes: frozenset[str] = frozenset()) -> Text:
+    """One line for `frame`; a note already in `shown_notes` is left out."""
     file = frame.file.rsplit("/", 1)[-1] if frame.file else "?"
-    text = Text(style=KIND_STYLES.get(frame.kind, ""))
+    text = Text(style=KIND_STYLES.get(frame.kind, ""), no_wrap=True, overflow="ellipsis")
     text.append(f"{depth:>2} ")
     text.append(f"{frame.kind:<7} ", style="italic")
     text.append(frame.function or "?", style="" if frame.kind == "runtime" else "bold")
     text.append(f"  {file}:{frame.line}")
-    if frame.note:
+    if frame.note and frame.note not in shown_notes:
         text.append(f"  ({frame.note})", style="dim")
     return text
+
+
+def stack_notes(frames: list[Frame]) -> list[str]:
+    """Notes shared by several frames (e.g. "frame-pointer walk"): said once for the stack."""
+    counts = Counter(f.note for f in frames if f.note)
+    return [note for note, n in counts.items() if n > 1]
 
 
 def first_user_frame(frames: list[Frame]) -> int:
@@ -36,6 +45,9 @@ class StackView(OptionList):
     """Frames of one goroutine; highlighting a frame posts FrameSelected(depth)."""
 
     BINDINGS = keymap.bindings("stack")
+    DEFAULT_CSS = """
+    StackView { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
 
     def __init__(self, **kwargs: str) -> None:
         super().__init__(**kwargs)
@@ -43,6 +55,8 @@ class StackView(OptionList):
         self.frames: list[Frame] = []
         self.hide_runtime = False
         self._depths: list[int] = []
+        self.blocked = ""  # what the goroutine waits on, set by the app
+        self._notes: list[str] = []  # shared frame notes, shown in the subtitle
 
     def show(self, goid: int, frames: list[Frame], select: int | None = None) -> None:
         depth = first_user_frame(frames) if select is None else select
@@ -61,14 +75,25 @@ class StackView(OptionList):
     def _fill(self, select_depth: int) -> None:
         self._depths = [d for d, f in enumerate(self.frames)
                         if not (self.hide_runtime and f.kind == "runtime")]
+        notes = stack_notes(self.frames)
+        shown = frozenset(notes)
         self.clear_options()
-        self.add_options([Option(frame_text(d, self.frames[d])) for d in self._depths])
+        self.add_options([Option(frame_text(d, self.frames[d], shown)) for d in self._depths])
         if self._depths:
             nearest = min(range(len(self._depths)),
                           key=lambda i: abs(self._depths[i] - select_depth))
             self.highlighted = nearest
         title = f"2 Stack of goroutine {self.goid}" if self.goid else "2 Stack"
         self.border_title = title + (" (runtime hidden)" if self.hide_runtime else "")
+        self._notes = notes
+        self._set_subtitle()
+
+    def set_blocked(self, text: str) -> None:
+        self.blocked = text
+        self._set_subtitle()
+
+    def _set_subtitle(self) -> None:
+        self.border_subtitle = " · ".join(p for p in [self.blocked, *self._notes] if p)
 
     @property
     def selected_depth(self) -> int:
