@@ -62,8 +62,8 @@ def main() -> None:
     attach = statistics.median(a for a, _ in dl)
     listing = statistics.median(b for _, b in dl)
     g = statistics.median(paint)
-    print(f"| goroutines | gotui attach -> first paint | dlv attach | dlv ListGoroutines | "
-          f"Delve total / gotui |")
+    print("| goroutines | gotui attach -> first paint | dlv attach | dlv ListGoroutines | "
+          "Delve total / gotui |")
     print("|---:|---:|---:|---:|---:|")
     print(f"| {args.goroutines:,} | {g * 1000:.0f} ms | {attach * 1000:.0f} ms | "
           f"{listing * 1000:.0f} ms | {(attach + listing) / g:.1f}x |")
