@@ -53,6 +53,7 @@ demo-stop:
 	rm -f $(DEMO_PID)
 
 test: setup
+	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/pytest -q -p no:cacheprovider
 
 lint: setup

@@ -135,6 +135,22 @@ class Channel:
     elements: list[Any] | None = None  # buffered values in receive order (halted only)
 
 
+FindingKind = Literal["deadlock", "orphan-wait", "nil-chan", "leak", "mutex-contention"]
+Severity = Literal["error", "warning", "hint"]
+
+
+@dataclass
+class Finding:
+    """One result of the wait-for analysis (backends/analysis.py)."""
+
+    kind: str  # one of FindingKind
+    severity: str  # one of Severity
+    title: str
+    message: str  # says plainly whether this is a proof or a hint
+    goroutines: list[int] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+
+
 @dataclass
 class Breakpoint:
     id: int = 0

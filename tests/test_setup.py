@@ -41,8 +41,11 @@ def test_ci_entry_point_runs_make_test() -> None:
 
 @pytest.mark.parametrize("target", ["demo", "test"])
 def test_make_targets_run_setup_first(target: str) -> None:
-    res = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True,
-                         timeout=30, check=True)
+    # Under `make test` the suite runs inside make: drop its variables so the nested
+    # make does not print "Entering directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    res = subprocess.run(["make", "--no-print-directory", "-n", target], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=30, check=True)
     assert res.stdout.splitlines()[0].strip() == "tools/setup.sh", res.stdout
 
 

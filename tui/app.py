@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
@@ -20,12 +21,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 
+from backends.analysis import findings
 from backends.model import (
     Breakpoint,
     Channel,
     Event,
     Frame,
     Goroutine,
+    Snapshot,
     TargetInfo,
     TargetState,
 )
@@ -48,7 +51,9 @@ from tui.screens.help import HelpScreen
 from tui.screens.quit import QuitScreen
 from tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
 from tui.widgets.breakpoints import BreakpointsTable
+from tui.widgets.channels import ChannelChosen, ChannelsTable
 from tui.widgets.eval_bar import EvalPane
+from tui.widgets.findings import FindingChosen, FindingsTable
 from tui.widgets.footer import GotuiFooter
 from tui.widgets.goroutine_list import GoroutineList
 from tui.widgets.goroutine_pane import GoroutinePane
@@ -61,6 +66,8 @@ from tui.widgets.variables import VariablesView
 NARROW_WIDTH = 120
 MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
 HALT_HINT = "halt to read locals (F6 / Shift+F5 / h)"
+HISTORY = 4  # earlier snapshots kept for the leak / stuck-wait findings
+ANALYSIS_PANES = ("channels", "findings")
 
 
 class GotuiApp(App[None]):
@@ -76,6 +83,9 @@ class GotuiApp(App[None]):
     .pane:focus-within { border: round $accent; }
     #pane-stack, #pane-variables, #pane-source { height: 1fr; }
     #pane-breakpoints { height: 8; }
+    #analysis { height: 1fr; }
+    #pane-channels { width: 1fr; }
+    #pane-findings { width: 1fr; }
     PaneTabs { display: none; }
     Screen.-narrow PaneTabs { display: block; }
     Screen.-narrow #lower-left, Screen.-narrow #lower-right { width: 1fr; }
@@ -105,6 +115,7 @@ class GotuiApp(App[None]):
         self.state: TargetState = session.state
         self.breakpoint_list: list[Breakpoint] = []
         self.channels: dict[str, Channel] = {}  # by address, from the last snapshot
+        self.history: deque[Snapshot] = deque(maxlen=HISTORY)
         self.selected_goid = 0
         self.selected_frame = 0
         self.active_pane = "goroutines"
@@ -139,6 +150,9 @@ class GotuiApp(App[None]):
                 with Vertical(id="lower-right"):
                     yield SourceView(id="pane-source", classes="pane")
                     yield BreakpointsTable(id="pane-breakpoints", classes="pane")
+            with Horizontal(id="analysis"):
+                yield ChannelsTable(id="pane-channels", classes="pane")
+                yield FindingsTable(id="pane-findings", classes="pane")
         yield EvalPane(id="pane-eval", classes="pane")
         yield GotuiFooter()
 
@@ -193,11 +207,16 @@ class GotuiApp(App[None]):
         for name, _ in PANES:
             self.query_one(f"#pane-{name}").display = not narrow or name == self.active_pane
         lower = ("stack", "variables", "source", "breakpoints")
-        for container, members in (("#lower-left", ("stack", "variables")),
-                                   ("#lower-right", ("source", "breakpoints")),
-                                   ("#lower", lower),
-                                   ("#main", ("goroutines", *lower))):
-            self.query_one(container).display = not narrow or self.active_pane in members
+        # wide: the channels and findings panes take the lower half while one is active
+        on_analysis = self.active_pane in ANALYSIS_PANES
+        for container, members, wide in (
+                ("#lower-left", ("stack", "variables"), True),
+                ("#lower-right", ("source", "breakpoints"), True),
+                ("#lower", lower, not on_analysis),
+                ("#analysis", ANALYSIS_PANES, on_analysis),
+                ("#main", ("goroutines", *lower, *ANALYSIS_PANES), True)):
+            self.query_one(container).display = (self.active_pane in members if narrow
+                                                 else wide)
         self.eval_pane.log_view.display = not narrow or self.active_pane == "eval"
 
     def on_resize(self, event: events.Resize) -> None:
@@ -342,6 +361,7 @@ class GotuiApp(App[None]):
         self.index.install(data)
         self.channels = {c.addr: c for c in snap.channels}
         self.goroutine_pane.refresh_view()
+        self.show_analysis(snap)
         if self._follow_goid:
             self.goroutine_pane.list.jump_to(self._follow_goid)
             self._follow_goid = 0
@@ -351,6 +371,26 @@ class GotuiApp(App[None]):
             if g is not None:
                 self.selected_goid = g.id
                 self.load_stack(g.id, delay=0.0)
+
+    @work(exclusive=True, group="analysis")
+    async def show_analysis(self, snap: Snapshot) -> None:
+        found = await asyncio.to_thread(findings, snap, list(self.history))
+        self.history.append(snap)
+        self.query_one(ChannelsTable).show(snap.channels, snap.goroutines, self.selected_goid)
+        self.query_one(FindingsTable).show(found)
+
+    def on_channel_chosen(self, message: ChannelChosen) -> None:
+        self.goroutine_pane.set_filter(message.addr)
+        self.action_show_pane("goroutines")
+
+    def on_finding_chosen(self, message: FindingChosen) -> None:
+        if not message.finding.goroutines:
+            return
+        goid = message.finding.goroutines[0]
+        if self.index.row_of(goid) is None:
+            self.goroutine_pane.set_filter("")  # the filter hides it
+        self.action_show_pane("goroutines")
+        self.goroutine_pane.list.jump_to(goid)
 
     def _restart_timer(self) -> None:
         if self._refresh_timer is not None:

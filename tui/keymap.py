@@ -52,6 +52,8 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
         KeySpec("pane.breakpoints", "5", "show_pane('breakpoints')", "Breakpoints pane",
                 show=False),
         KeySpec("pane.eval", "6", "show_pane('eval')", "Eval log pane", show=False),
+        KeySpec("pane.channels", "7", "show_pane('channels')", "Channels pane", show=False),
+        KeySpec("pane.findings", "8", "show_pane('findings')", "Findings pane", show=False),
         KeySpec("help", "question_mark", "help", "Help"),
         KeySpec("quit", "q", "quit_dialog", "Quit"),
         KeySpec("detach", "ctrl+c", "detach", "Resume, detach and exit", show=False,

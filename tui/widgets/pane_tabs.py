@@ -13,6 +13,8 @@ PANES = (
     ("source", "Source"),
     ("breakpoints", "Bkpts"),
     ("eval", "Eval"),
+    ("channels", "Chans"),
+    ("findings", "Findings"),
 )
 
 

@@ -1,0 +1,164 @@
+"""Wait-for analysis (backends/analysis.py): synthetic snapshots, then real programs read
+by the live reader (a channel deadlock cycle plus a leak; the stuck `basic` fixture)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from backends.analysis import findings
+from backends.live.reader import LiveReader
+from backends.model import BlockedOn, Channel, Goroutine, Location, Snapshot
+from tests import gofixtures
+
+SITE = Location("main.main", "/src/main.go", 40)
+LEAK_SITE = Location("main.leakLoop", "/src/main.go", 60)
+
+
+def g(goid: int, reason: str = "", chan: str = "", op: str = "recv",
+      site: Location = SITE, status: str = "waiting") -> Goroutine:
+    wait = BlockedOn(chan, op) if chan else None  # type: ignore[arg-type]
+    return Goroutine(goid, status=status, wait_reason=reason, go_statement=site,
+                     start=Location(f"main.f{goid}"), blocked_on=wait,
+                     waiting_on=[wait] if wait else [])
+
+
+def runtime_g(goid: int) -> Goroutine:
+    return Goroutine(goid, wait_reason="GC sweep wait",
+                     start=Location("runtime.bgsweep"), go_statement=Location("runtime.gcenable"))
+
+
+def snap(goroutines: list[Goroutine], channels: list[Channel] | None = None,
+         at: float = 100.0) -> Snapshot:
+    return Snapshot(pid=42, taken_at=at, goroutines=goroutines, channels=channels or [])
+
+
+def main_g(reason: str = "sleep") -> Goroutine:
+    return Goroutine(1, wait_reason=reason, start=Location("runtime.main"))
+
+
+def test_all_goroutines_blocked_is_a_deadlock_and_system_goroutines_do_not_count() -> None:
+    s = snap([main_g("chan receive"), g(5, "chan send", "0xa", "send"), runtime_g(2)],
+             [Channel("0xa", "int", senders=[5])])
+    s.goroutines[0].blocked_on = BlockedOn("0xb", "recv")
+    (f,) = findings(s)
+    assert (f.kind, f.severity, f.goroutines, f.channels) == ("deadlock", "error", [1, 5],
+                                                              ["0xa", "0xb"])
+    assert "all goroutines are asleep" in f.message
+
+
+@pytest.mark.parametrize("other", [
+    g(6, "sleep"), g(6, "IO wait"), g(6, "", status="running"), g(6, "", status="runnable"),
+    g(6, "", status="syscall"), g(6, "select", "0xtimer"),  # select on time.After
+])
+def test_a_goroutine_that_can_wake_up_means_no_deadlock(other: Goroutine) -> None:
+    s = snap([main_g("chan receive"), g(5, "chan send", "0xa", "send"), other],
+             [Channel("0xa", "int", senders=[5]), Channel("0xtimer", "time.Time")])
+    assert findings(s) == []
+
+
+def test_nil_channel_is_a_proof() -> None:
+    (f,) = findings(snap([main_g(), g(7, "chan receive (nil chan)")]))
+    assert (f.kind, f.severity, f.goroutines) == ("nil-chan", "error", [7])
+
+
+def test_one_sided_wait_needs_history_and_is_a_hint() -> None:
+    def at(t: float) -> Snapshot:
+        return snap([main_g(), g(5, "chan receive", "0xa")], [Channel("0xa", "int")], at=t)
+
+    assert findings(at(100)) == []  # a single snapshot proves nothing
+    (f,) = findings(at(102), [at(100), at(101)])
+    assert (f.kind, f.severity, f.goroutines, f.channels) == ("orphan-wait", "hint", [5],
+                                                              ["0xa"])
+    assert "hint, not a proof" in f.message and "receiving from chan 0xa int" in f.title
+
+
+def test_a_counterpart_seen_once_or_a_changing_waiter_is_no_orphan() -> None:
+    quiet = snap([main_g(), g(5, "chan receive", "0xa")], [Channel("0xa", "int")])
+    served = snap([main_g(), g(5, "chan receive", "0xa"), g(6, "chan send", "0xa", "send")],
+                  [Channel("0xa", "int")])
+    assert findings(quiet, [served]) == []
+    other_waiter = snap([main_g(), g(8, "chan receive", "0xa")], [Channel("0xa", "int")])
+    assert findings(quiet, [other_waiter]) == []  # a worker pool turning over
+    closed = snap([main_g(), g(5, "chan receive", "0xa")], [Channel("0xa", "int", closed=True)])
+    assert findings(closed, [closed]) == []
+
+
+def test_select_waits_are_never_orphans() -> None:
+    s = snap([main_g(), g(5, "select", "0xa", "select")], [Channel("0xa", "int")])
+    assert findings(s, [s, s]) == []
+
+
+def leak_snap(n: int, at: float) -> Snapshot:
+    gs = [main_g(), *(g(100 + i, "chan receive", f"0x{i:x}", site=LEAK_SITE)
+                      for i in range(n))]
+    return snap(gs, [Channel(f"0x{i:x}", "string") for i in range(n)], at=at)
+
+
+def test_growing_site_is_a_leak_and_hides_its_own_orphan_hints() -> None:
+    history = [leak_snap(2, 1), leak_snap(4, 2)]
+    (f,) = findings(leak_snap(7, 3), history)
+    assert (f.kind, f.severity) == ("leak", "warning")
+    assert f.goroutines == list(range(100, 107)) and len(f.channels) == 7
+    assert "main.leakLoop main.go:60" in f.title and "2 → 4 → 7" in f.message
+
+
+def test_no_leak_without_growth_in_every_step() -> None:
+    flat = [leak_snap(2, 1), leak_snap(4, 2), leak_snap(4, 3)]
+    assert [f.kind for f in findings(flat[-1], flat[:-1])] == ["orphan-wait"]
+    short = findings(leak_snap(7, 3), [leak_snap(4, 2)])  # too short a history for a leak
+    assert [f.kind for f in short] == ["orphan-wait"] and len(short[0].goroutines) == 4
+
+
+def test_findings_are_ranked_by_severity_then_size() -> None:
+    history = [leak_snap(1, 1), leak_snap(2, 2)]
+    current = leak_snap(3, 3)
+    current.goroutines.append(g(50, "chan send (nil chan)"))
+    assert [f.kind for f in findings(current, history)] == ["nil-chan", "leak"]
+
+
+def snapshots(pid: int, n: int = 3, every: float = 0.3) -> list[Snapshot]:
+    reader = LiveReader(pid)
+    try:
+        out = []
+        for _ in range(n):
+            out.append(reader.snapshot())
+            time.sleep(every)
+        return out
+    finally:
+        reader.close()
+
+
+@pytest.mark.integration
+def test_real_channel_cycle_and_leak_are_named() -> None:
+    exe = gofixtures.build("chans_deadlock")
+    with gofixtures.run(exe) as t:
+        snaps = snapshots(t.pid)
+        assert gofixtures.tracer_pid(t.pid) == 0
+    by_fn = {g.start.function: g for g in snaps[-1].goroutines}
+    found = findings(snaps[-1], snaps[:-1])
+    assert [f.kind for f in found] == ["leak", "orphan-wait", "orphan-wait"]
+    leak = found[0]
+    assert "main.leakLoop" in leak.title
+    fetchers = {g.id for g in snaps[-1].goroutines if g.start.function == "main.fetch"}
+    assert set(leak.goroutines) == fetchers and len(fetchers) > 3
+    cycle = {(f.goroutines[0], f.channels[0]) for f in found[1:]}
+    left, right = by_fn["main.left"], by_fn["main.right"]
+    assert left.blocked_on is not None and right.blocked_on is not None
+    assert cycle == {(left.id, left.blocked_on.chan), (right.id, right.blocked_on.chan)}
+
+
+@pytest.mark.integration
+def test_stuck_basic_fixture_gets_hints_only() -> None:
+    """basic parks receivers and senders on purpose and nobody ever serves them: two
+    one-sided hints are right; sleepers, the mutex waiter (holder unknown) and the
+    ticker are not findings, and nothing claims a proof."""
+    exe = gofixtures.build("basic")
+    with gofixtures.run(exe) as t:
+        snaps = snapshots(t.pid)
+    found = findings(snaps[-1], snaps[:-1])
+    fn = {g.id: g.start.function for g in snaps[-1].goroutines}
+    assert sorted((f.kind, f.severity, sorted({fn[i] for i in f.goroutines}), len(f.goroutines))
+                  for f in found) == [("orphan-wait", "hint", ["main.receiver"], 3),
+                                      ("orphan-wait", "hint", ["main.sender"], 2)]

@@ -1,0 +1,70 @@
+"""Findings pane: the wait-for analysis (backends/analysis.py), most severe first.
+
+Enter on a finding jumps to its first goroutine in the goroutine list."""
+
+from __future__ import annotations
+
+from textual.message import Message
+from textual.widgets import DataTable
+
+from backends.model import Finding
+
+COLUMNS = ("severity", "kind", "finding", "goroutines")
+SEVERITY_MARK = {"error": "✖ error", "warning": "▲ warning", "hint": "· hint"}
+
+
+def finding_cells(f: Finding) -> tuple[str, ...]:
+    ids = ",".join(map(str, f.goroutines[:4])) + ("…" if len(f.goroutines) > 4 else "")
+    return (SEVERITY_MARK.get(f.severity, f.severity), f.kind, f.title,
+            f"{len(f.goroutines)}: {ids}" if f.goroutines else "")
+
+
+class FindingChosen(Message):
+    """Enter on a finding: go to its goroutines."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__()
+        self.finding = finding
+
+
+class FindingsTable(DataTable[str]):
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.items: list[Finding] = []
+
+    def on_mount(self) -> None:
+        self.add_columns(*COLUMNS)
+        self.border_title = "8 Findings"
+
+    def show(self, found: list[Finding]) -> None:
+        row = self.cursor_row
+        self.items = list(found)
+        self.clear()
+        for n, f in enumerate(self.items):
+            self.add_row(*finding_cells(f), key=str(n))
+        if self.items:
+            self.move_cursor(row=min(row, len(self.items) - 1))
+        self.border_title = f"8 Findings ({len(self.items)})"
+        self._show_message()
+
+    @property
+    def current(self) -> Finding | None:
+        if not self.items or not 0 <= self.cursor_row < len(self.items):
+            return None
+        return self.items[self.cursor_row]
+
+    def _show_message(self) -> None:
+        f = self.current
+        self.border_subtitle = f.message if f is not None else ""
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_message()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_choose()
+
+    def action_choose(self) -> None:
+        f = self.current
+        if f is not None:
+            self.post_message(FindingChosen(f))
