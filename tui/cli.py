@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
@@ -253,16 +254,21 @@ async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfron
         app = GotuiApp(session, refresh_interval=args.refresh, keymap_path=args.keymap,  # type: ignore[arg-type]
                        ansi=ansi)
 
-        def on_signal(signame: str) -> None:
-            app.exit(return_code=0, message=f"gotui: {signame}: target released")
+        def on_signal(signum: int, _frame: object) -> None:
+            # A plain handler (not loop.add_signal_handler) runs even if the loop is
+            # stuck; the watchdog makes sure we go: once this process is gone, the
+            # Delve guard releases the target on its own.
+            arm_exit_watchdog()
+            name = signal.Signals(signum).name
+            loop.call_soon_threadsafe(
+                lambda: app.exit(return_code=0, message=f"gotui: {name}: target released"))
 
-        for sig in EXIT_SIGNALS:
-            loop.add_signal_handler(sig, on_signal, sig.name)
+        previous = {sig: signal.signal(sig, on_signal) for sig in EXIT_SIGNALS}
         try:
             await app.run_async(mouse=not os.environ.get("SSH_CONNECTION"))
         finally:
-            for sig in EXIT_SIGNALS:
-                loop.remove_signal_handler(sig)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         return app.return_code or 0
     finally:
         if server is not None:
@@ -292,6 +298,18 @@ async def _share_headless(session: Session, args: argparse.Namespace) -> int:
                 await server.close()
         await session.close()
     return 0
+
+
+EXIT_WATCHDOG_SECONDS = 15.0
+
+
+def arm_exit_watchdog() -> None:
+    """After a terminating signal, leave for sure: if the orderly release (resume,
+    detach) has not finished in time, exit hard; the target is still released, by the
+    Delve guard when our connection drops, by the kernel for ptrace."""
+    timer = threading.Timer(EXIT_WATCHDOG_SECONDS, os._exit, args=(1,))
+    timer.daemon = True
+    timer.start()
 
 
 def tune_gc() -> None:
