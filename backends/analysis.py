@@ -10,8 +10,8 @@ it cannot, and so what each finding claims:
 - orphan-wait (hint): goroutines waited on one side of a channel in every snapshot of
   the history and nobody was ever seen on the other side. A running goroutine may still
   hold the channel, so this is a hint.
-- leak (hint): a creation site (go statement) whose parked goroutines grew in each of
-  the last snapshots.
+- leak (hint): a creation site (go statement) whose parked goroutines grew across the
+  history and never fell.
 Cycles through channels are not provable without knowing who holds which channel, and
 a mutex's holder is not in the snapshot, so neither is reported on its own.
 """
@@ -31,7 +31,8 @@ SYNC_REASONS = frozenset({"semacquire", "sync.Mutex.Lock", "sync.RWMutex.RLock",
                           "sync.RWMutex.Lock", "sync.Cond.Wait", "sync.WaitGroup.Wait"})
 STUCK_REASONS = CHAN_REASONS | NIL_CHAN_REASONS | SYNC_REASONS
 TIMER_ELEM = "time.Time"
-LEAK_WINDOW = 3  # snapshots a leak must grow across
+LEAK_MIN_SNAPSHOTS = 3  # a leak needs this many snapshots...
+LEAK_GROWTH = 2  # ...and this many more parked goroutines in the last than in the first
 SEVERITY_RANK = {"error": 0, "warning": 1, "hint": 2}
 
 
@@ -116,11 +117,23 @@ def _one_sided(snap: Snapshot) -> dict[tuple[str, str], set[int]]:
     return out
 
 
+def _busy_sites(runs: list[Snapshot]) -> set[str]:
+    """Creation sites with a goroutine seen not parked on a channel or lock."""
+    busy = set()
+    for s in runs:
+        timers = _timer_chans(s)
+        busy.update(g.go_statement.short() for g in user_goroutines(s)
+                    if g.go_statement.function and not is_stuck(g, timers))
+    return busy
+
+
 def orphan_waits(snap: Snapshot, history: list[Snapshot]) -> list[Finding]:
     """Needs history: the same goroutines waiting on one side in every snapshot.
 
     Waits of one creation site on one side are one finding (a leak of many goroutines,
-    each on its own channel, is one line)."""
+    each on its own channel, is one line). An idle worker pool looks the same in any
+    one snapshot; a pool with a member seen at work in any snapshot is left out, and a
+    single goroutine parked in every sample is still only a hint."""
     runs = [*history, snap]
     if len(runs) < 2:
         return []
@@ -128,6 +141,8 @@ def orphan_waits(snap: Snapshot, history: list[Snapshot]) -> list[Finding]:
     elem = {c.addr: c.elem_type for c in snap.channels}
     by_id = {g.id: g for g in snap.goroutines}
     earlier = [_one_sided(s) for s in history]
+    span = snap.taken_at - runs[0].taken_at
+    busy = _busy_sites(runs)
     groups: dict[tuple[str, str], tuple[set[int], set[str]]] = {}
     for (chan, op), ids in sorted(_one_sided(snap).items()):
         stuck = set(ids)
@@ -137,19 +152,24 @@ def orphan_waits(snap: Snapshot, history: list[Snapshot]) -> list[Finding]:
             continue
         for goid in stuck:
             g = by_id.get(goid)
+            if g is not None and 0 < g.wait_ns < span * 1e9:
+                continue  # its wait began inside the window: it was served meanwhile
             site = g.go_statement.short() if g is not None and g.go_statement.function else ""
+            if site in busy:
+                continue  # a pool whose members were seen at work: it is being served
             gs, chans = groups.setdefault((op, site or chan), (set(), set()))
             gs.add(goid)
             chans.add(chan)
-    span = snap.taken_at - runs[0].taken_at
     findings = []
-    for (op, _), (gs, chans) in groups.items():
+    for (op, site), (gs, chans) in groups.items():
         other = "receiver" if op == "send" else "sender"
         verb = "sending on" if op == "send" else "receiving from"
         what = (f"chan {next(iter(chans))} {elem.get(next(iter(chans)), '')}".rstrip()
                 if len(chans) == 1 else f"{len(chans)} channels")
         findings.append(Finding(
-            "orphan-wait", "hint", f"{_plural(len(gs), 'goroutine')} stuck {verb} {what}",
+            "orphan-wait", "hint",
+            f"{_plural(len(gs), 'goroutine')} stuck {verb} {what}"
+            + ("" if site in chans else f" (go {site})"),
             f"Waited in all {len(runs)} snapshots ({span:.1f} s) and no {other} was ever "
             f"seen; a running goroutine may still {'receive' if op == 'send' else 'send'}, "
             "so this is a hint, not a proof.",
@@ -167,22 +187,25 @@ def _parked_by_site(snap: Snapshot) -> dict[str, list[Goroutine]]:
 
 
 def leaks(snap: Snapshot, history: list[Snapshot]) -> list[Finding]:
-    runs = [*history, snap][-LEAK_WINDOW:]
-    if len(runs) < LEAK_WINDOW:
+    """Sites whose parked count never fell across the history and grew by LEAK_GROWTH:
+    refreshes faster than the leak see equal counts between steps."""
+    runs = [*history, snap]
+    if len(runs) < LEAK_MIN_SNAPSHOTS:
         return []
     counts = [{site: len(gs) for site, gs in _parked_by_site(s).items()} for s in runs[:-1]]
     findings = []
     for site, gs in _parked_by_site(snap).items():
         series = [c.get(site, 0) for c in counts] + [len(gs)]
-        if not all(a < b for a, b in zip(series, series[1:], strict=False)):
+        if (series[-1] - series[0] < LEAK_GROWTH
+                or any(a > b for a, b in zip(series, series[1:], strict=False))):
             continue
         chans = sorted({chan for g in gs for chan, _ in _waits(g)})
         growth = series[-1] - series[0]
         findings.append(Finding(
             "leak", "warning",
             f"leak? {site}: {_plural(len(gs), 'parked goroutine')} (+{growth})",
-            f"Goroutines created here and parked ({gs[0].wait_reason}) grew in each of the "
-            f"last {len(runs)} snapshots ({' → '.join(map(str, series))}); a hint, not a "
+            f"Goroutines created here and parked ({gs[0].wait_reason}) grew, never fell, "
+            f"across the last {len(runs)} snapshots ({' → '.join(map(str, series))}); a hint, not a "
             "proof: they may still be woken.",
             _ids(gs), chans))
     findings.sort(key=lambda f: -len(f.goroutines))

@@ -66,7 +66,7 @@ from tui.widgets.variables import VariablesView
 NARROW_WIDTH = 120
 MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
 HALT_HINT = "halt to read locals (F6 / Shift+F5 / h)"
-HISTORY = 4  # earlier snapshots kept for the leak / stuck-wait findings
+HISTORY = 6  # earlier snapshots kept for the leak / stuck-wait findings
 ANALYSIS_PANES = ("channels", "findings")
 
 
@@ -84,8 +84,7 @@ class GotuiApp(App[None]):
     #pane-stack, #pane-variables, #pane-source { height: 1fr; }
     #pane-breakpoints { height: 8; }
     #analysis { height: 1fr; }
-    #pane-channels { width: 1fr; }
-    #pane-findings { width: 1fr; }
+    #pane-channels, #pane-findings { width: 1fr; height: 1fr; }
     PaneTabs { display: none; }
     Screen.-narrow PaneTabs { display: block; }
     Screen.-narrow #lower-left, Screen.-narrow #lower-right { width: 1fr; }
@@ -374,8 +373,11 @@ class GotuiApp(App[None]):
 
     @work(exclusive=True, group="analysis")
     async def show_analysis(self, snap: Snapshot) -> None:
-        found = await asyncio.to_thread(findings, snap, list(self.history))
-        self.history.append(snap)
+        history = list(self.history)
+        self.history.append(snap)  # before the await: a newer refresh may cancel this one
+        found = await asyncio.to_thread(findings, snap, history)
+        if self.closing:
+            return
         self.query_one(ChannelsTable).show(snap.channels, snap.goroutines, self.selected_goid)
         self.query_one(FindingsTable).show(found)
 

@@ -178,6 +178,7 @@ class FakeStop:
     async def snapshot(self, stacks: bool = True) -> Snapshot:
         snap = self.live.snapshot()
         snap.source = "delve"
+        snap.channels = [Channel(JOBS_CHAN, "int", 1, 4, elements=[7])]  # halted: values
         return snap
 
     async def channels(self, goroutines: list[Goroutine]) -> list[Channel]:

@@ -9,14 +9,14 @@ from textual.widgets import DataTable
 
 from backends.model import Finding
 
-COLUMNS = ("severity", "kind", "finding", "goroutines")
+COLUMNS = ("severity", "goroutines", "finding")  # the long column last
 SEVERITY_MARK = {"error": "✖ error", "warning": "▲ warning", "hint": "· hint"}
 
 
 def finding_cells(f: Finding) -> tuple[str, ...]:
     ids = ",".join(map(str, f.goroutines[:4])) + ("…" if len(f.goroutines) > 4 else "")
-    return (SEVERITY_MARK.get(f.severity, f.severity), f.kind, f.title,
-            f"{len(f.goroutines)}: {ids}" if f.goroutines else "")
+    return (SEVERITY_MARK.get(f.severity, f.severity),
+            f"{len(f.goroutines)}: {ids}" if f.goroutines else "", f.title)
 
 
 class FindingChosen(Message):
