@@ -113,6 +113,20 @@ async def drive_ansi(app: GotuiApp, pilot: Pilot[None]) -> None:
     await live_view(app, pilot, group_presses=3)  # ... -> start function
 
 
+async def drive_findings(app: GotuiApp, pilot: Pilot[None]) -> None:
+    await live_view(app, pilot, group_presses=2)
+    await pilot.press("8")  # findings: the leak needs a few refreshes of history
+    table = app.query_one("#pane-findings")
+    await until(pilot, lambda: table.row_count > 0, "a finding", 30)  # type: ignore[attr-defined]
+
+
+async def drive_channels(app: GotuiApp, pilot: Pilot[None]) -> None:
+    await live_view(app, pilot, group_presses=2)
+    await pilot.press("7")
+    table = app.query_one("#pane-channels")
+    await until(pilot, lambda: table.row_count > 0, "a channel", 30)  # type: ignore[attr-defined]
+
+
 async def shoot(pid: int, name: str, size: tuple[int, int], drive: Drive,
                 ansi: bool = False) -> None:
     session: Session = attach_session(pid)
@@ -147,6 +161,8 @@ async def main() -> None:
         await shoot(pid, "demo-live-160x48.svg", (160, 48), drive_live_wide)
         await shoot(pid, "demo-breakpoint-160x48.svg", (160, 48), drive_breakpoint)
         await shoot(pid, "demo-ansi-80x24.svg", (80, 24), drive_ansi, ansi=True)
+        await shoot(pid, "demo-findings-80x24.svg", (80, 24), drive_findings)
+        await shoot(pid, "demo-channels-160x48.svg", (160, 48), drive_channels)
     finally:
         deadline = time.monotonic() + 10
         while tracer_pid(pid) != 0 and time.monotonic() < deadline:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ from typing import Any
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -69,6 +71,22 @@ HALT_HINT = "halt to read locals (F6 / Shift+F5 / h)"
 HISTORY = 6  # earlier snapshots kept for the leak / stuck-wait findings
 ANALYSIS_PANES = ("channels", "findings")
 
+
+
+def widgets_may_be_gone(method: Callable[..., Any]) -> Callable[..., Any]:
+    """For background workers that update panes when a backend call returns: if the
+    app was torn down meanwhile (quit, test teardown), the panes are gone — drop the
+    update instead of failing the app."""
+
+    @functools.wraps(method)
+    async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(self, *args, **kwargs)
+        except NoMatches:
+            self.log.warning(f"{method.__name__}: a pane is gone, update dropped")
+            return None
+
+    return run
 
 class GotuiApp(App[None]):
     TITLE = "gotui"
@@ -332,6 +350,7 @@ class GotuiApp(App[None]):
         self.refresh_goroutines()
 
     @work(group="refresh")
+    @widgets_may_be_gone
     async def refresh_goroutines(self) -> None:
         if self._refreshing or self.closing:
             return  # never two snapshots in flight
@@ -372,14 +391,19 @@ class GotuiApp(App[None]):
                 self.load_stack(g.id, delay=0.0)
 
     @work(exclusive=True, group="analysis")
+    @widgets_may_be_gone
     async def show_analysis(self, snap: Snapshot) -> None:
         history = list(self.history)
         self.history.append(snap)  # before the await: a newer refresh may cancel this one
         found = await asyncio.to_thread(findings, snap, history)
         if self.closing:
             return
-        self.query_one(ChannelsTable).show(snap.channels, snap.goroutines, self.selected_goid)
-        self.query_one(FindingsTable).show(found)
+        try:
+            channels, found_table = self.query_one(ChannelsTable), self.query_one(FindingsTable)
+        except NoMatches:  # the app is being torn down under this worker
+            return
+        channels.show(snap.channels, snap.goroutines, self.selected_goid)
+        found_table.show(found)
 
     def on_channel_chosen(self, message: ChannelChosen) -> None:
         self.goroutine_pane.set_filter(message.addr)
@@ -424,6 +448,7 @@ class GotuiApp(App[None]):
             self.load_stack(message.goid)
 
     @work(exclusive=True, group="stack")
+    @widgets_may_be_gone
     async def load_stack(self, goid: int, prefer_current: bool = False,
                          delay: float = 0.05) -> None:
         if delay:
@@ -476,12 +501,14 @@ class GotuiApp(App[None]):
             self.load_variables(message.goid, message.index)
 
     @work(exclusive=True, group="source")
+    @widgets_may_be_gone
     async def load_source(self, frame: Frame) -> None:
         lines = await asyncio.to_thread(self.session.read_source, frame.file) if frame.file else []
         self.source_view.show(frame.file, lines, frame.line)
         self.update_breakpoint_markers()
 
     @work(exclusive=True, group="variables")
+    @widgets_may_be_gone
     async def load_variables(self, goid: int, frame: int) -> None:
         try:
             args = await self.session.args(goid, frame)
@@ -546,6 +573,7 @@ class GotuiApp(App[None]):
         self.evaluate(message.expr)
 
     @work(group="eval")
+    @widgets_may_be_gone
     async def evaluate(self, expr: str) -> None:
         goid = self.selected_goid or -1
         frame = self.selected_frame
@@ -559,6 +587,7 @@ class GotuiApp(App[None]):
 
     # ------------------------------------------------------------ breakpoints
     @work(exclusive=True, group="breakpoints")
+    @widgets_may_be_gone
     async def load_breakpoints(self) -> None:
         if self.session.state.running:
             # listing while running would halt the target (Delve): only list when halted

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
@@ -80,9 +81,15 @@ class GoroutinePane(Vertical):
 
     def refresh_view(self) -> None:
         """Redraw everything after the index changed."""
-        self.list.reload()
-        self.query_one("#g-summary", Static).update(summary_text(self.index))
-        self.query_one(ColumnTitles).refresh()
+        try:
+            summary = self.query_one("#g-summary", Static)
+            titles = self.query_one(ColumnTitles)
+            goroutines = self.list
+        except NoMatches:  # a refresh that finished while the app was shutting down
+            return
+        goroutines.reload()
+        summary.update(summary_text(self.index))
+        titles.refresh()
         idx = self.index
         parts = [f"sort: {idx.sort_key}"]
         if idx.group_mode != "none":
