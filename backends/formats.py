@@ -25,16 +25,19 @@ def wait_duration(ns: int) -> str:
 
 
 def human_duration(ns: int) -> str:
+    """Compact wait time: 15ms, 42s, 11m53s, 3h05m, 2d04h ("" when unknown)."""
     if ns <= 0:
         return ""
-    s = ns / 1e9
-    if s < 1:
-        return f"{ns / 1e6:.0f}ms"
-    if s < 120:
-        return f"{s:.0f}s"
-    if s < 7200:
-        return f"{s / 60:.0f}m"
-    return f"{s / 3600:.1f}h"
+    s = ns // 1_000_000_000
+    if s == 0:
+        return f"{ns // 1_000_000}ms"
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s // 60 % 60:02d}m"
+    return f"{s // 86400}d{s // 3600 % 24:02d}h"
 
 
 def to_text(snap: Snapshot) -> str:

@@ -38,7 +38,24 @@ StopFactory = Callable[[], Awaitable[StopBackend]]
 LOST_POLL_SECONDS = 1.0
 
 
-class Session:
+class Publisher:
+    """Listeners get `(kind, payload)`; shared by local and remote sessions."""
+
+    _listeners: list[Listener]
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def publish(self, kind: str, payload: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(kind, payload)
+            except Exception:  # a broken listener must not break the session
+                pass
+
+
+class Session(Publisher):
     def __init__(
         self,
         info: TargetInfo,
@@ -62,18 +79,6 @@ class Session:
         self._closed = False
         self.last_snapshot: Snapshot | None = None
         self._source_cache: dict[str, list[str]] = {}
-
-    # ------------------------------------------------------------ publishing
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def publish(self, kind: str, payload: Any) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(kind, payload)
-            except Exception:  # a broken listener must not break the session
-                pass
 
     def _set_state(self, state: TargetState) -> None:
         if not state.running and state.halted_since is None:

@@ -69,12 +69,14 @@ def test_goroutine_dump_matches_runtime_format() -> None:
 def test_text_has_one_line_per_goroutine() -> None:
     out = to_text(sample())
     assert "main.receiver" in out
-    assert "chan receive 3m" in out
+    assert "chan receive 3m00s" in out
     assert "chan 0xc000012345 int len=0 cap=0" in out
 
 
 def test_human_duration() -> None:
     assert human_duration(0) == ""
     assert human_duration(5 * 10**6) == "5ms"
-    assert human_duration(90 * 10**9) == "90s"
-    assert human_duration(3 * 3600 * 10**9) == "3.0h"
+    assert human_duration(42 * 10**9) == "42s"
+    assert human_duration(90 * 10**9) == "1m30s"
+    assert human_duration(3 * 3600 * 10**9) == "3h00m"
+    assert human_duration(50 * 3600 * 10**9) == "2d02h"

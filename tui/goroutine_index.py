@@ -37,21 +37,6 @@ def where(loc: Location) -> str:
     return loc.short()
 
 
-def format_ns(ns: int) -> str:
-    if ns <= 0:
-        return ""
-    s = ns // 1_000_000_000
-    if s == 0:
-        return f"{ns // 1_000_000}ms"
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s // 60 % 60:02d}m"
-    return f"{s // 86400}d{s // 3600 % 24:02d}h"
-
-
 def labels_text(labels: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(labels.items()))
 

@@ -17,7 +17,6 @@ import itertools
 import re
 import socket
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -52,8 +51,7 @@ from backends.remote.protocol import (
     state_from_json,
 )
 from backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
-
-Listener = Callable[[str, Any], None]
+from backends.session import Listener, Publisher
 
 HOST_GONE = "host gone"
 READ_ONLY = "read-only: you are a viewer; ask the driver to hand over (request_drive)"
@@ -70,7 +68,7 @@ class RemoteStop:
     name: str
 
 
-class RemoteSession:
+class RemoteSession(Publisher):
     """A shared session seen from a joiner. Same public interface as backends.session.Session."""
 
     def __init__(self, ws: ClientConnection, hello: dict[str, Any]) -> None:
@@ -103,18 +101,6 @@ class RemoteSession:
     async def connect(cls, url: str, token: str, **kwargs: Any) -> RemoteSession:
         """Same as join(): the token travels only in `Authorization: Bearer`."""
         return await join(url, token, **kwargs)
-
-    # ------------------------------------------------------------ publishing
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def publish(self, kind: str, payload: Any) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(kind, payload)
-            except Exception:  # a broken listener must not break the session
-                pass
 
     # ------------------------------------------------------------ Session-like properties
     @property

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from backends.formats import human_duration as format_ns
 from backends.model import Goroutine, Location
 from tests.tui.fakes import make_goroutine
-from tui.goroutine_index import GoroutineIndex, format_ns, prepare, sparkline
+from tui.goroutine_index import GoroutineIndex, prepare, sparkline
 
 SRC = "/src/app/main.go"
 

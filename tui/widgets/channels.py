@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from textual.message import Message
 from textual.widgets import DataTable
 
+from backends.formats import human_duration as format_ns
 from backends.model import Channel, Goroutine
-from tui.goroutine_index import format_ns
 
 COLUMNS = ("address", "type", "len/cap", "closed", "send", "recv", "select", "longest wait")
 

@@ -10,9 +10,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from backends.formats import human_duration as format_ns
 from backends.model import Goroutine
 from tui import keymap
-from tui.goroutine_index import GoroutineIndex, format_ns, labels_text, where
+from tui.goroutine_index import GoroutineIndex, labels_text, where
 from tui.messages import GoroutineActivated, GoroutineSelected
 
 STATUS_CLASSES = {
