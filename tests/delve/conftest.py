@@ -24,11 +24,6 @@ def dlv_path() -> str | None:
 requires_dlv = pytest.mark.skipif(dlv_path() is None, reason="dlv is not installed here")
 
 
-@pytest.fixture(scope="session")
-def basic_exe() -> Path:
-    return gofixtures.build("basic")
-
-
 @pytest.fixture
 def target(basic_exe: Path) -> Iterator[gofixtures.Target]:
     with gofixtures.run(basic_exe) as t:

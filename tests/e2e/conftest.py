@@ -41,11 +41,6 @@ def need_dlv() -> str:
     return dlv
 
 
-@pytest.fixture(scope="session")
-def basic_exe() -> Path:
-    return gofixtures.build("basic")
-
-
 @pytest.fixture
 def basic_target(basic_exe: Path) -> Iterator[Target]:
     with gofixtures.run(basic_exe) as target:

@@ -16,11 +16,6 @@ def cgo_exe() -> Path:
     return gofixtures.build("cgo_callback")
 
 
-@pytest.fixture(scope="session")
-def basic_exe() -> Path:
-    return gofixtures.build("basic")
-
-
 @pytest.fixture
 def cgo_target(cgo_exe: Path) -> Iterator[gofixtures.Target]:
     with gofixtures.run(cgo_exe) as t:
