@@ -33,7 +33,7 @@ def process_facts(pid: int) -> ProcessFacts:
     except PermissionError:
         raise GotuiError(f"cannot read /proc/{pid}/status: permission denied") from None
     fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    tracer = int(fields.get("TracerPid", "0").strip() or 0)
+    tracer = _process_of_thread(int(fields.get("TracerPid", "0").strip() or 0))
     try:
         exe = os.readlink(f"/proc/{pid}/exe")
     except PermissionError:
@@ -51,6 +51,29 @@ def process_facts(pid: int) -> ProcessFacts:
             tracer_name = "?"
     return ProcessFacts(pid, exe.removesuffix(" (deleted)"), fields.get("Name", "").strip(),
                         tracer, tracer_name)
+
+
+def _status_field(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _process_of_thread(tid: int) -> int:
+    """TracerPid names the tracing *thread* (dlv traces from one locked OS thread):
+    map it to its process (Tgid)."""
+    if not tid:
+        return 0
+    try:
+        return _status_field(tid, "Tgid") or tid
+    except OSError:
+        return tid
+
+
+def tracer_of(pid: int) -> int:
+    """The process tracing pid, 0 if none."""
+    return _process_of_thread(_status_field(pid, "TracerPid"))
 
 
 def exe_path_for_reading(pid: int) -> str:

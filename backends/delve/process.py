@@ -29,6 +29,7 @@ from elftools.elf.elffile import ELFFile
 
 from backends.live.buildinfo import go_version_of_file
 from backends.model import GotuiError
+from backends.procinfo import process_facts, require_untraced, tracer_of
 
 DLV_INSTALL_HINT = ("dlv not found: run `make demo` or "
                     "`go install github.com/go-delve/delve/cmd/dlv@v1.27.2`")
@@ -57,32 +58,6 @@ def find_dlv() -> str:
     raise GotuiError(DLV_INSTALL_HINT)
 
 
-def _status_field(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def tracer_of(pid: int) -> int:
-    """The process tracing pid, 0 if none. TracerPid is the tracing *thread* (dlv
-    traces from one locked OS thread), so map it to its process."""
-    tracer = _status_field(pid, "TracerPid")
-    if tracer:
-        try:
-            return _status_field(tracer, "Tgid") or tracer
-        except OSError:
-            return tracer
-    return 0
-
-
-def _comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return "?"
-
-
 def process_state(pid: int) -> str:
     """One-letter state from /proc/<pid>/stat ("" if gone)."""
     try:
@@ -93,15 +68,9 @@ def process_state(pid: int) -> str:
 
 def check_target(pid: int) -> TargetFacts:
     """Refuse targets Delve cannot or must not attach to, with one clear line."""
-    if pid <= 0 or not Path(f"/proc/{pid}").is_dir():
-        raise GotuiError(f"no process with pid {pid}")
-    tracer = tracer_of(pid)
-    if tracer:
-        raise GotuiError(f"pid {pid} is already traced by pid {tracer} ({_comm(tracer)})")
-    try:
-        exe = os.readlink(f"/proc/{pid}/exe")
-    except OSError as exc:
-        raise GotuiError(f"cannot read the executable of pid {pid}: {exc.strerror}") from None
+    facts = process_facts(pid)
+    require_untraced(facts)
+    exe = facts.exe
     try:
         with open(f"/proc/{pid}/exe", "rb") as fh:
             elf = ELFFile(fh)
