@@ -12,23 +12,34 @@ it cannot, and so what each finding claims:
   hold the channel, so this is a hint.
 - leak (hint): a creation site (go statement) whose parked goroutines grew across the
   history and never fell.
-Cycles through channels are not provable without knowing who holds which channel, and
-a mutex's holder is not in the snapshot, so neither is reported on its own.
+- deadlock cycle (hint): a closed group of parked goroutines that can only wake each
+  other. Go records neither who holds a mutex nor who will use a channel, so "who could
+  wake G" is approximated by Goroutine.stack_refs: the goroutines whose stack holds the
+  channel's or lock's address (live reader: a scan of the stack words; Delve: the args
+  and locals of every frame), other than those waiting on it on the same side.
+  A group is reported when every candidate of every wait of every member is itself a
+  parked member, e.g. A sends on x then receives on y while B sends on y then receives
+  on x, or two goroutines taking two mutexes in opposite orders. A goroutine may still
+  reach the channel or lock through a global or a heap object, so this is a hint; a
+  mutex held by a goroutine that sleeps or runs is never part of one. Snapshots without
+  stack_refs (gdb) get no cycle findings.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from backends.model import Finding, Goroutine, Snapshot
+from backends.model import Finding, Goroutine, Lock, Snapshot, frame_kind
 
 # Wait reasons that only another goroutine can end.
 CHAN_REASONS = frozenset({"chan receive", "chan send", "select"})
 NIL_CHAN_REASONS = frozenset({"chan receive (nil chan)", "chan send (nil chan)",
                               "select (no cases)"})
 SYNC_REASONS = frozenset({"semacquire", "sync.Mutex.Lock", "sync.RWMutex.RLock",
-                          "sync.RWMutex.Lock", "sync.Cond.Wait", "sync.WaitGroup.Wait"})
+                          "sync.RWMutex.Lock", "sync.Cond.Wait", "sync.WaitGroup.Wait",
+                          "sync.WaitGroup.Wait (durable)"})
 STUCK_REASONS = CHAN_REASONS | NIL_CHAN_REASONS | SYNC_REASONS
 TIMER_ELEM = "time.Time"
 LEAK_MIN_SNAPSHOTS = 3  # a leak needs this many snapshots...
@@ -81,7 +92,101 @@ def global_deadlock(snap: Snapshot) -> list[Finding]:
         "Every user goroutine waits on a channel or a lock and none can be woken by a timer, "
         "IO or a syscall (the Go runtime's \"all goroutines are asleep\"): this is a proof, "
         "unless a cgo callback or a signal starts a new goroutine.",
-        _ids(users), chans)]
+        _ids(users), chans, sorted({g.blocked_on_lock for g in users if g.blocked_on_lock}))]
+
+
+def _resources(g: Goroutine) -> list[tuple[str, str]]:
+    """(address, how) of everything g waits on: a channel op or a lock."""
+    res = _waits(g)
+    if g.blocked_on_lock:
+        res.append((g.blocked_on_lock, "lock"))
+    return res
+
+
+def wait_cycles(snap: Snapshot) -> list[Finding]:
+    """Closed groups of parked goroutines that only each other could wake (see the
+    module doc: a hint built on Goroutine.stack_refs)."""
+    users = user_goroutines(snap)
+    if not any(g.stack_refs for g in users):
+        return []
+    timers = _timer_chans(snap) | {c.addr for c in snap.channels if c.closed}
+    # the side each goroutine waits on per resource; a select's side comes from the
+    # channel's queues and stays "select" (the same side as every waiter) if unknown
+    side: dict[tuple[str, int], str] = {}
+    for c in snap.channels:
+        side.update({(c.addr, i): "send" for i in c.senders})
+        side.update({(c.addr, i): "recv" for i in c.receivers})
+    same_side: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for g in users:
+        for addr, how in _resources(g):
+            how = side.get((addr, g.id), how)
+            same_side[(addr, how)].add(g.id)
+            if how == "select":  # unknown side: counts as both
+                same_side[(addr, "send")].add(g.id)
+                same_side[(addr, "recv")].add(g.id)
+    for key in [k for k in same_side if k[1] in ("send", "recv")]:
+        same_side[key] |= same_side.get((key[0], "select"), set())
+    holders: dict[str, set[int]] = defaultdict(set)
+    for g in users:
+        for addr in g.stack_refs:
+            holders[addr].add(g.id)
+    # who could wake g: per resource, the goroutines that reference it, minus those
+    # waiting on it on the same side
+    wakers: dict[int, set[int]] = {}
+    for g in users:
+        res = _resources(g)
+        if not res or not is_stuck(g, timers) or any(a in timers for a, _ in res):
+            continue
+        per = [holders[a] - same_side[(a, side.get((a, g.id), how))] - {g.id}
+               for a, how in res]
+        if all(per):
+            wakers[g.id] = set().union(*per)
+    group = set(wakers)
+    while True:  # drop members that someone outside the group could wake
+        keep = {goid for goid in group if wakers[goid] <= group}
+        if keep == group:
+            break
+        group = keep
+    by_id = {g.id: g for g in users}
+    found = []
+    for comp in _components(group, wakers):
+        gs = [by_id[i] for i in sorted(comp)]
+        chans = sorted({a for g in gs for a, how in _resources(g) if how != "lock"})
+        locks = sorted({g.blocked_on_lock for g in gs if g.blocked_on_lock})
+        via = ", ".join([*(f"chan {c}" for c in chans), *(f"lock {x}" for x in locks)])
+        chain = " ↔ ".join(str(g.id) for g in gs[:6]) + (" …" if len(gs) > 6 else "")
+        what = ("mutex" if not chans else "channel" if not locks else "channel/mutex")
+        found.append(Finding(
+            "deadlock", "error", f"{what} deadlock cycle: goroutines {chain} ({via})",
+            "Hint, not a proof: each of these goroutines is parked on a channel or lock "
+            "whose address is held only by the others' stacks, all parked too (e.g. locks "
+            "taken in opposite orders). A goroutine could still reach them through a "
+            "global or a heap object.",
+            [g.id for g in gs], chans, locks))
+    return found
+
+
+def _components(nodes: set[int], edges: dict[int, set[int]]) -> list[set[int]]:
+    """Connected components of the undirected graph over `nodes`."""
+    adj: dict[int, set[int]] = defaultdict(set)
+    for a in nodes:
+        for b in edges[a] & nodes:
+            adj[a].add(b)
+            adj[b].add(a)
+    seen: set[int] = set()
+    out = []
+    for start in sorted(nodes):
+        if start in seen:
+            continue
+        comp, todo = set(), [start]
+        while todo:
+            n = todo.pop()
+            if n not in comp:
+                comp.add(n)
+                todo.extend(adj[n] - comp)
+        seen |= comp
+        out.append(comp)
+    return out
 
 
 def nil_channel_waits(snap: Snapshot) -> list[Finding]:
@@ -217,9 +322,66 @@ def findings(snap: Snapshot, history: list[Snapshot] | None = None) -> list[Find
     same process, oldest first (the leak and orphan rules need them)."""
     history = [s for s in history or [] if s.pid == snap.pid and s is not snap]
     leaked = leaks(snap, history)
-    in_leak = {goid for f in leaked for goid in f.goroutines}
-    orphans = [f for f in orphan_waits(snap, history) if not set(f.goroutines) <= in_leak]
-    found = [*global_deadlock(snap), *nil_channel_waits(snap), *leaked, *orphans]
+    whole = global_deadlock(snap)
+    cycles = [] if whole else wait_cycles(snap)
+    explained = {goid for f in [*leaked, *cycles] for goid in f.goroutines}
+    orphans = [f for f in orphan_waits(snap, history) if not set(f.goroutines) <= explained]
+    found = [*whole, *cycles, *nil_channel_waits(snap), *leaked, *orphans]
     order = {id(f): i for i, f in enumerate(found)}
     return sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, 9),
                                         -len(f.goroutines), order[id(f)]))
+
+
+# ------------------------------------------------------------ blocking groups
+
+@dataclass
+class BlockGroup:
+    """Goroutines blocked the same way outside channels: on one lock (key = its address)
+    or in IO wait / sleep / a syscall / a cgo call / sync.Cond.Wait (key = the kind)."""
+
+    kind: str  # mutex | rwmutex | waitgroup | sema | cond | io | sleep | syscall | cgo
+    key: str
+    goroutines: list[int] = field(default_factory=list)
+    longest_ns: int = 0
+
+
+GROUP_ORDER = ("mutex", "rwmutex", "waitgroup", "sema", "cond", "io", "sleep", "syscall",
+               "cgo")
+_REASON_GROUP = {"IO wait": "io", "sleep": "sleep", "sync.Cond.Wait": "cond"}
+
+
+def blocking_kind(g: Goroutine) -> str:
+    """The non-channel group a goroutine belongs to ("" for none)."""
+    if g.status == "syscall":
+        stack_kinds = {f.kind for f in g.stack[:8]}
+        if frame_kind(g.current.function) == "cgo" or stack_kinds & {"cgo", "c"}:
+            return "cgo"
+        return "syscall"
+    if g.status == "waiting":
+        return _REASON_GROUP.get(g.wait_reason, "")
+    return ""
+
+
+def blocking_groups(goroutines: list[Goroutine], locks: list[Lock]) -> list[BlockGroup]:
+    """Locks with waiters (one group per lock), then Cond / IO / sleep / syscall / cgo
+    groups of user goroutines; each sorted by its goroutines."""
+    users = [g for g in goroutines if g.status != "dead" and not is_system(g)]
+    wait_ns = {g.id: g.wait_ns for g in goroutines}
+    groups = [BlockGroup(lk.kind, lk.addr, sorted(lk.waiters)) for lk in locks]
+    known = {lk.addr for lk in locks}
+    for g in users:  # a lock seen only through a goroutine (merged or remote snapshots)
+        if g.blocked_on_lock and g.blocked_on_lock not in known:
+            known.add(g.blocked_on_lock)
+            groups.append(BlockGroup("sema", g.blocked_on_lock,
+                                     [h.id for h in users
+                                      if h.blocked_on_lock == g.blocked_on_lock]))
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for g in users:
+        kind = blocking_kind(g)
+        if kind:
+            by_kind[kind].append(g.id)
+    groups += [BlockGroup(k, k, sorted(ids)) for k, ids in by_kind.items()]
+    for grp in groups:
+        grp.longest_ns = max((wait_ns.get(i, 0) for i in grp.goroutines), default=0)
+    rank = {k: i for i, k in enumerate(GROUP_ORDER)}
+    return sorted(groups, key=lambda x: (rank.get(x.kind, 99), -len(x.goroutines), x.key))

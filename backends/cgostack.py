@@ -142,6 +142,55 @@ def read_maps(pid: int) -> list[Mapping]:
     return out
 
 
+def core_maps(core: str) -> list[Mapping]:
+    """File mappings recorded in a core file (its NT_FILE note), sorted by start."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    out: list[Mapping] = []
+    try:
+        with open(core, "rb") as fh:
+            for seg in ELFFile(fh).iter_segments():
+                if seg["p_type"] != "PT_NOTE":
+                    continue
+                for note in seg.iter_notes():
+                    if note["n_type"] != "NT_FILE":
+                        continue
+                    desc = note["n_desc"]
+                    page = int(desc["page_size"])
+                    for ent, name in zip(desc["Elf_Nt_File_Entry"], desc["filename"],
+                                         strict=False):
+                        out.append(Mapping(int(ent["vm_start"]), int(ent["vm_end"]),
+                                           int(ent["page_offset"]) * page,
+                                           name.decode(errors="replace")))
+    except (OSError, ELFError, KeyError, ValueError):
+        return []
+    out.sort(key=lambda m: m.start)
+    return out
+
+
+def core_exe_problem(exe: str, core: str) -> str:
+    """Why `core` was not written by `exe` ("" if it was, or if that cannot be told):
+    the core names the program it came from (NT_FILE); when that file is here, its
+    build id must be exe's."""
+    from backends.live.buildinfo import build_id
+    from backends.live.elffile import ElfFile
+    from backends.model import GotuiError
+
+    maps = core_maps(core)
+    if not maps:
+        return ""
+    recorded = maps[0].path
+    try:
+        if not os.path.isfile(recorded) or os.path.samefile(recorded, exe):
+            return ""
+        if build_id(ElfFile(recorded)) == build_id(ElfFile(exe)):
+            return ""
+    except (OSError, GotuiError):
+        return ""
+    return f"{core} was written by {recorded}, not by {exe}"
+
+
 def library_for_pc(maps: Sequence[Mapping], pc: int) -> str:
     i = bisect.bisect_right([m.start for m in maps], pc) - 1
     if i >= 0 and maps[i].start <= pc < maps[i].end:

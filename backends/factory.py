@@ -67,17 +67,51 @@ def attach_session(pid: int, *, backend: str = "delve",
     return Session(info, live=live, stop_factory=make_stop)
 
 
-def core_session(exe: str, core: str, backend: str) -> Session:
-    """A post-mortem Session on a core file (the 'target' is halted forever)."""
-    if backend != "gdb":
-        raise UsageError("core files open with --backend gdb in this version")
+def open_core(exe: str, core: str, backend: str = "delve", *,
+              check_go_version: bool = True) -> StopBackend:
+    """A stop backend on a core file, not started yet."""
+    from backends.cfi import ET_CORE, elf_type
+    from backends.cgostack import core_exe_problem
+
     for path in (exe, core):
         if not os.path.isfile(path):
             raise GotuiError(f"no such file: {path}")
-    from backends.gdb import GdbBackend
+    if not is_go_binary(exe):
+        raise GotuiError(f"{exe} is not a Go program")
+    if elf_type(core) != ET_CORE:
+        raise GotuiError(f"{core} is not a core file (make one with `gcore <pid>`)")
+    problem = core_exe_problem(exe, core)
+    if problem:
+        raise GotuiError(problem)
+    if backend == "gdb":
+        from backends.gdb import GdbBackend
 
-    stop = GdbBackend.for_core(exe, core)
+        return GdbBackend.for_core(exe, core)
+    if backend != "delve":
+        raise UsageError(f"unknown backend {backend!r} for core files (delve or gdb)")
+    from backends.delve.backend import DelveBackend
+
+    return DelveBackend.for_core(exe, core, check_go_version=check_go_version)
+
+
+def core_session(exe: str, core: str, backend: str = "delve", *,
+                 check_go_version: bool = True) -> Session:
+    """A post-mortem Session on a core file (the 'target' is halted forever)."""
+    stop = open_core(exe, core, backend, check_go_version=check_go_version)
     return Session(stop.info, stop=stop, resume_on_attach=False)
+
+
+async def core_snapshot(exe: str, core: str, backend: str = "delve", *,
+                        stacks: bool = True, check_go_version: bool = True) -> Snapshot:
+    """One snapshot of a core file; the debugger process is gone on return."""
+    stop = open_core(exe, core, backend, check_go_version=check_go_version)
+    try:
+        await stop.start()
+        snap = await stop.snapshot(stacks=stacks)
+    finally:
+        await stop.detach()
+    snap.target_paused_ns = 0  # nothing was paused: the process is not there
+    return snap
 
 
 def connect_session(address: str) -> Session:
@@ -99,9 +133,13 @@ async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
         try:
             snap = live.snapshot()
             if stacks:
+                from backends.live.cgo_thread import with_c_frames
+
                 by_id = live.stacks([g.id for g in snap.goroutines])  # type: ignore[attr-defined]
                 for g in snap.goroutines:
                     g.stack = by_id.get(g.id, [])
+                    if g.status == "syscall" and g.thread_id:  # in a cgo call: C frames
+                        g.stack = with_c_frames(pid, g.thread_id, snap.exe, g.stack)
             return snap
         finally:
             live.close()

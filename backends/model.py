@@ -121,6 +121,11 @@ class Goroutine:
     thread_id: int = 0  # OS thread running it (0 if none)
     # every channel this goroutine waits on (a select may wait on several)
     waiting_on: list[BlockedOn] = field(default_factory=list)
+    # "0x..": the sync object (Lock.addr) it waits on; "" if none or unknown
+    blocked_on_lock: str = ""
+    # channels/locks that others wait on whose address is in this goroutine's stack
+    # (live reader: a scan of the stack words; candidates to wake them, not a proof)
+    stack_refs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -133,6 +138,20 @@ class Channel:
     senders: list[int] = field(default_factory=list)
     receivers: list[int] = field(default_factory=list)
     elements: list[Any] | None = None  # buffered values in receive order (halted only)
+
+
+LockKind = Literal["mutex", "rwmutex", "waitgroup", "cond", "sema"]
+
+
+@dataclass
+class Lock:
+    """A sync object goroutines sleep on, found through the runtime's semaphore table
+    (runtime.semtable: semaphore address -> waiting goroutines)."""
+
+    addr: str  # "0x..": the sync.Mutex / RWMutex / WaitGroup (the sema word if unknown)
+    kind: str = "sema"  # one of LockKind
+    sema: str = ""  # "0x..": the semaphore word the waiters sleep on
+    waiters: list[int] = field(default_factory=list)
 
 
 FindingKind = Literal["deadlock", "orphan-wait", "nil-chan", "leak", "mutex-contention"]
@@ -149,6 +168,7 @@ class Finding:
     message: str  # says plainly whether this is a proof or a hint
     goroutines: list[int] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
+    locks: list[str] = field(default_factory=list)  # Lock.addr of the locks involved
 
 
 @dataclass
@@ -225,6 +245,7 @@ class Snapshot:
     target_paused_ns: int = 0
     goroutines: list[Goroutine] = field(default_factory=list)
     channels: list[Channel] = field(default_factory=list)
+    locks: list[Lock] = field(default_factory=list)  # sync objects with waiters
 
 
 # ----------------------------------------------------------------- JSON helpers
@@ -264,6 +285,8 @@ def goroutine_from_json(d: dict[str, Any]) -> Goroutine:
                for f in d.get("stack") or []],
         thread_id=int(d.get("thread_id", 0)),
         waiting_on=[BlockedOn(w["chan"], w["op"]) for w in d.get("waiting_on") or []],
+        blocked_on_lock=d.get("blocked_on_lock", ""),
+        stack_refs=list(d.get("stack_refs") or []),
     )
 
 
@@ -281,6 +304,8 @@ def snapshot_from_json(d: dict[str, Any]) -> Snapshot:
         target_paused_ns=int(d.get("target_paused_ns", 0)),
         goroutines=[goroutine_from_json(g) for g in d.get("goroutines") or []],
         channels=[channel_from_json(c) for c in d.get("channels") or []],
+        locks=[Lock(**{k: v for k, v in x.items() if k in Lock.__dataclass_fields__})
+               for x in d.get("locks") or []],
     )
 
 

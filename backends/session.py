@@ -17,7 +17,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backends import cgostack
 from backends.base import LiveSource, StopBackend
@@ -31,6 +31,9 @@ from backends.model import (
     TargetState,
     Variable,
 )
+
+if TYPE_CHECKING:
+    from backends.ebpf.feed import EbpfFeed
 
 Listener = Callable[[str, Any], None]
 StopFactory = Callable[[], Awaitable[StopBackend]]
@@ -79,6 +82,8 @@ class Session(Publisher):
         self._closed = False
         self.last_snapshot: Snapshot | None = None
         self._source_cache: dict[str, list[str]] = {}
+        # eBPF events (lifecycle, tracepoints, probe status); started by start()
+        self.ebpf: EbpfFeed | None = None
 
     def _set_state(self, state: TargetState) -> None:
         if not state.running and state.halted_since is None:
@@ -144,6 +149,8 @@ class Session(Publisher):
             self._set_state(await self.stop.state())
         self.info.backend = self.backend_name
         self.publish("backend", self.info)
+        if self.ebpf is not None:
+            self.ebpf.start(self.publish)
 
     async def ensure_stop(self) -> StopBackend:
         """Attach the stop-the-world backend if it is not attached yet.
@@ -179,7 +186,8 @@ class Session(Publisher):
         if stop is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(stop.detach(kill=kill), timeout=10)
-            if not resume and not kill and self.info.pid and pid_alive(self.info.pid):
+            if not resume and not kill and self.info.pid and not self.post_mortem \
+                    and pid_alive(self.info.pid):
                 # The user asked to leave it halted for another debugger: detaching
                 # resumes it, so stop it again with a plain signal.
                 with contextlib.suppress(OSError):
@@ -187,6 +195,9 @@ class Session(Publisher):
         for task in (self._run_task, self._watch_task):
             if task is not None:
                 task.cancel()
+        if self.ebpf is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.ebpf.close)
         if self.live is not None:
             with contextlib.suppress(Exception):
                 self.live.close()
@@ -219,8 +230,21 @@ class Session(Publisher):
             return frames
         if self.live is not None:
             async with self._live_lock:
-                return await asyncio.to_thread(self.live.stack, goid, depth)
+                frames = await asyncio.to_thread(self.live.stack, goid, depth)
+            tid = self._thread_of(goid)
+            if tid and frames and frames[0].kind == "cgo":
+                # in a cgo call: the C frames from its thread, without stopping it
+                from backends.live.cgo_thread import with_c_frames
+
+                frames = await asyncio.to_thread(with_c_frames, self.info.pid, tid,
+                                                 self.info.exe, frames)
+            return frames
         return []
+
+    def _thread_of(self, goid: int) -> int:
+        snap = self.last_snapshot
+        g = next((g for g in snap.goroutines if g.id == goid), None) if snap else None
+        return g.thread_id if g is not None and g.status == "syscall" else 0
 
     async def locals(self, goid: int, frame: int) -> list[Variable]:
         stop = self._halted_stop("read locals")
@@ -304,7 +328,17 @@ class Session(Publisher):
 
         self._run_task = asyncio.get_running_loop().create_task(run())
 
+    @property
+    def post_mortem(self) -> bool:
+        """A core file: everything can be read, nothing can run."""
+        return self.state.stop_reason == "core"
+
+    def _require_process(self, what: str) -> None:
+        if self.post_mortem:
+            raise GotuiError(f"cannot {what}: this is a core file (post-mortem)")
+
     async def cont(self) -> None:
+        self._require_process("continue")
         stop = await self.ensure_stop()
         if self.state.running:
             return
@@ -323,6 +357,7 @@ class Session(Publisher):
         return self.state
 
     async def _step(self, name: str) -> TargetState:
+        self._require_process(name)
         stop = self._halted_stop(name)
         self._set_state(TargetState(running=True))
         fn = {"next": stop.next, "step": stop.step, "step out": stop.step_out}[name]

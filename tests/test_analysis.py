@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from backends.analysis import findings
+from backends.analysis import blocking_groups, findings
 from backends.live.reader import LiveReader
-from backends.model import BlockedOn, Channel, Goroutine, Location, Snapshot
+from backends.model import BlockedOn, Channel, Goroutine, Location, Lock, Snapshot
 from tests import gofixtures
 
 SITE = Location("main.main", "/src/main.go", 40)
@@ -206,3 +206,75 @@ def test_demo_leak_is_named_and_nothing_else() -> None:
     fn = {g.id: g.start.function for g in snaps[-1].goroutines}
     assert "main.leakLoop" in found[0].title
     assert {fn[i] for i in found[0].goroutines} == {"main.leakyFetch"}
+
+
+# ------------------------------------------------------------ wait cycles, groups
+
+def refs(goroutine: Goroutine, *addrs: str) -> Goroutine:
+    goroutine.stack_refs = list(addrs)
+    return goroutine
+
+
+def locked(goid: int, lock: str, *holds: str) -> Goroutine:
+    out = g(goid, "sync.Mutex.Lock")
+    out.blocked_on_lock = lock
+    out.stack_refs = [lock, *holds]
+    return out
+
+
+def test_channel_cycle_is_a_hint_with_both_goroutines_and_channels() -> None:
+    a = refs(g(5, "chan send", "0xa", "send"), "0xa", "0xb")
+    b = refs(g(6, "chan send", "0xb", "send"), "0xa", "0xb")
+    found = findings(snap([main_g(), a, b]))
+    (cyc,) = [f for f in found if f.kind == "deadlock"]
+    assert cyc.goroutines == [5, 6] and cyc.channels == ["0xa", "0xb"]
+    assert cyc.title.startswith("channel deadlock cycle") and "Hint, not a proof" in cyc.message
+
+
+def test_no_cycle_when_a_live_goroutine_holds_the_channel() -> None:
+    a = refs(g(5, "chan send", "0xa", "send"), "0xa", "0xb")
+    b = refs(g(6, "chan send", "0xb", "send"), "0xa", "0xb")
+    runner = refs(Goroutine(7, status="running", start=Location("main.r")), "0xb")
+    assert not [f for f in findings(snap([main_g(), a, b, runner])) if f.kind == "deadlock"]
+    sleeper = refs(g(7, "sleep"), "0xa")
+    assert not [f for f in findings(snap([main_g(), a, b, sleeper])) if f.kind == "deadlock"]
+
+
+def test_waiters_on_the_same_side_cannot_wake_each_other() -> None:
+    # two selects receiving from the same channels (live_chans): not a cycle
+    s1 = refs(g(5, "select", "0xa", "select"), "0xa")
+    s2 = refs(g(6, "select", "0xa", "select"), "0xa")
+    ch = Channel("0xa", "int", receivers=[5, 6])
+    assert not [f for f in findings(snap([main_g(), s1, s2], [ch])) if f.kind == "deadlock"]
+    # ...and waiters on one mutex that someone else (unseen) holds
+    m1, m2 = locked(5, "0xm"), locked(6, "0xm")
+    assert not [f for f in findings(snap([main_g(), m1, m2])) if f.kind == "deadlock"]
+
+
+def test_mutex_cycle_names_the_locks() -> None:
+    found = findings(snap([main_g(), locked(5, "0xm1", "0xm2"), locked(6, "0xm2", "0xm1")]))
+    (cyc,) = [f for f in found if f.kind == "deadlock"]
+    assert cyc.goroutines == [5, 6] and cyc.locks == ["0xm1", "0xm2"] and cyc.channels == []
+    assert cyc.title.startswith("mutex deadlock cycle")
+
+
+def test_timer_channels_are_never_in_a_cycle() -> None:
+    a = refs(g(5, "chan receive", "0xt"), "0xt", "0xb")
+    b = refs(g(6, "chan send", "0xb", "send"), "0xt", "0xb")
+    timer = Channel("0xt", "time.Time", 0, 1)
+    assert not [f for f in findings(snap([main_g(), a, b], [timer])) if f.kind == "deadlock"]
+
+
+def test_blocking_groups_order_and_kinds() -> None:
+    io = g(3, "IO wait")
+    sleeper = g(4, "sleep")
+    sc = Goroutine(5, status="syscall", start=Location("main.s"))
+    cgo = Goroutine(6, status="syscall", start=Location("main.c"),
+                    current=Location("runtime.cgocall"))
+    cond = g(7, "sync.Cond.Wait")
+    m = locked(8, "0xm")
+    lock = Lock("0xm", "mutex", "0xm4", [8])
+    groups = blocking_groups([main_g(), io, sleeper, sc, cgo, cond, m, runtime_g(9)], [lock])
+    assert [(x.kind, x.key, x.goroutines) for x in groups] == [
+        ("mutex", "0xm", [8]), ("cond", "cond", [7]), ("io", "io", [3]),
+        ("sleep", "sleep", [1, 4]), ("syscall", "syscall", [5]), ("cgo", "cgo", [6])]

@@ -5,19 +5,26 @@ from __future__ import annotations
 import json
 import re
 
-from backends.formats import human_duration, to_goroutine_dump, to_json_text, to_text
+from backends.formats import (
+    human_duration,
+    shown_by_runtime,
+    to_goroutine_dump,
+    to_json_text,
+    to_text,
+)
 from backends.model import (
     BlockedOn,
     Channel,
     Frame,
     Goroutine,
     Location,
+    Lock,
     Snapshot,
     snapshot_from_json,
     to_json,
 )
 
-HEADER = re.compile(r"^goroutine (\d+) \[([^\]]+)\]:$")
+HEADER = re.compile(r"^goroutine (\d+) \[([^\]]+)\]:$", re.M)
 
 
 def sample() -> Snapshot:
@@ -60,10 +67,24 @@ def test_goroutine_dump_matches_runtime_format() -> None:
     lines = blocks[1].splitlines()
     m = HEADER.match(lines[0])
     assert m and m.group(1) == "18" and m.group(2) == "chan receive, 3 minutes"
-    assert lines[1] == "runtime.gopark(...)"
-    assert lines[2] == "\t/go/src/runtime/proc.go:435"
+    # the runtime leaves its unexported frames out (runtime.gopark) at the default level
+    assert lines[1:3] == ["main.receiver(...)", "\t/src/main.go:42"]
     assert lines[-2] == "created by main.main in goroutine 1"
     assert lines[-1] == "\t/src/main.go:80"
+
+
+def test_goroutine_dump_leaves_out_what_the_runtime_does() -> None:
+    snap = sample()
+    gc = Goroutine(id=2, status="waiting", wait_reason="force gc (idle)",
+                   start=Location("runtime.forcegchelper"),
+                   go_statement=Location("runtime.init.7", "/go/src/runtime/proc.go", 1))
+    snap.goroutines[1].go_statement = Location("runtime.main", "/go/src/runtime/proc.go", 2)
+    snap.goroutines.append(gc)
+    dump = to_goroutine_dump(snap)
+    assert [int(m.group(1)) for m in HEADER.finditer(dump)] == [1, 18]  # no system ones
+    assert "created by runtime.main" not in dump  # goroutine 1 has no creator line
+    assert shown_by_runtime("runtime.Gosched") and shown_by_runtime("sync.(*Mutex).Lock")
+    assert not shown_by_runtime("runtime.chanrecv1") and shown_by_runtime("crosscall2")
 
 
 def test_text_has_one_line_per_goroutine() -> None:
@@ -71,6 +92,9 @@ def test_text_has_one_line_per_goroutine() -> None:
     assert "main.receiver" in out
     assert "chan receive 3m00s" in out
     assert "chan 0xc000012345 int len=0 cap=0" in out
+    snap = sample()
+    snap.locks = [Lock("0xc0000a0", "mutex", "0xc0000a4", [18])]
+    assert "lock 0xc0000a0 mutex waiters=[18]" in to_text(snap)
 
 
 def test_human_duration() -> None:

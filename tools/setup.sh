@@ -64,6 +64,13 @@ step_delve() {
     done_step "installed dlv $DLV_VERSION at $dlv"
 }
 
+step_panicparse() {  # pp reads goroutine dumps; tests check gotui's dump with it
+    [ -x "$(go env GOPATH)/bin/pp" ] && return
+    run "go install panicparse pp@v2.5.0" env GOFLAGS= GOTOOLCHAIN=local \
+        go install "github.com/maruel/panicparse/v2/cmd/pp@v2.5.0"
+    done_step "installed panicparse (pp) v2.5.0"
+}
+
 step_go127() {
     local cached
     cached="$(go env GOMODCACHE)/golang.org/toolchain@v0.0.1-$GO127.linux-amd64/bin/go"
@@ -141,6 +148,7 @@ step_sshd_dir() {
 step_debian_packages
 step_go
 step_delve
+step_panicparse
 step_go127
 step_venv
 step_bcc

@@ -8,6 +8,7 @@ messages (tui/messages.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import time
@@ -36,14 +37,17 @@ from backends.model import (
 )
 from backends.session import Session
 from tui import keymap
+from tui.ebpf_view import HITS_FLUSH, LIFECYCLE_REDRAW, EbpfView
 from tui.goroutine_index import GoroutineIndex, prepare
 from tui.messages import (
     BackendChanged,
     BreakpointAction,
+    DriverSelected,
     EvalRequested,
     FrameSelected,
     GoroutineActivated,
     GoroutineSelected,
+    PresenceChanged,
     SessionError,
     SessionEvent,
     StateChanged,
@@ -51,6 +55,7 @@ from tui.messages import (
 from tui.screens.breakpoint_edit import BreakpointEditScreen, location_text
 from tui.screens.help import HelpScreen
 from tui.screens.quit import QuitScreen
+from tui.sharing import FROM_WIRE, ShareControls
 from tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
 from tui.widgets.breakpoints import BreakpointsTable
 from tui.widgets.channels import ChannelChosen, ChannelsTable
@@ -60,16 +65,28 @@ from tui.widgets.footer import GotuiFooter
 from tui.widgets.goroutine_list import GoroutineList
 from tui.widgets.goroutine_pane import GoroutinePane
 from tui.widgets.header import HeaderBar
+from tui.widgets.lifecycle import LifecyclePane, LifecycleTable, SiteChosen
 from tui.widgets.pane_tabs import PANES, PaneTabs
+from tui.widgets.presence import PresenceBar
+from tui.widgets.probe_status import ProbeStatus
 from tui.widgets.source_view import SourceView
 from tui.widgets.stack_view import StackView
+from tui.widgets.tracepoint_log import (
+    TracepointChosen,
+    TracepointFormScreen,
+    TracepointPane,
+    TracepointTable,
+)
 from tui.widgets.variables import VariablesView
 
 NARROW_WIDTH = 120
 MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
 HALT_HINT = "halt to read locals (F6 / Shift+F5 / h)"
 HISTORY = 6  # earlier snapshots kept for the leak / stuck-wait findings
+SELECTION_SHARE = 0.25  # s between checks of the driver's selection (sent on change)
 ANALYSIS_PANES = ("channels", "findings")
+EBPF_PANES = ("lifecycle", "tracepoints")
+LIFECYCLE_EVENTS = ("created", "exited", "blocked", "unblocked")
 
 
 
@@ -103,6 +120,9 @@ class GotuiApp(App[None]):
     #pane-breakpoints { height: 8; }
     #analysis { height: 1fr; }
     #pane-channels, #pane-findings { width: 1fr; height: 1fr; }
+    #ebpf { height: 1fr; }
+    #pane-lifecycle { width: 3fr; height: 1fr; }
+    #pane-tracepoints { width: 2fr; height: 1fr; }
     PaneTabs { display: none; }
     Screen.-narrow PaneTabs { display: block; }
     Screen.-narrow #lower-left, Screen.-narrow #lower-right { width: 1fr; }
@@ -146,6 +166,9 @@ class GotuiApp(App[None]):
         self._last_refresh_cost = 0.0
         self._last_error = ""
         self._unsubscribe: Callable[[], None] | None = None
+        self.ebpf_view = EbpfView(session)
+        self.share = ShareControls(session)  # presence, follow, hand-off when shared
+        self._last_presence: dict[str, Any] = {}
         self.keymap_path = keymap_path or str(keymap.DEFAULT_KEYMAP_PATH)
         self.keymap_error = ""
         try:
@@ -170,7 +193,13 @@ class GotuiApp(App[None]):
             with Horizontal(id="analysis"):
                 yield ChannelsTable(id="pane-channels", classes="pane")
                 yield FindingsTable(id="pane-findings", classes="pane")
+            with Horizontal(id="ebpf"):
+                yield LifecyclePane(id="pane-lifecycle", classes="pane")
+                yield TracepointPane(id="pane-tracepoints", classes="pane")
         yield EvalPane(id="pane-eval", classes="pane")
+        # shown on sessions with an eBPF feed (local attach): what the probes cost, or why off
+        yield PresenceBar(self.share.line(), id="presence")
+        yield ProbeStatus(id="probe-status")
         yield GotuiFooter()
 
     @property
@@ -206,6 +235,10 @@ class GotuiApp(App[None]):
             return self.query_one(GoroutineList)
         if name == "eval":
             return self.eval_pane.input
+        if name == "lifecycle":
+            return self.query_one(LifecycleTable)
+        if name == "tracepoints":
+            return self.query_one(TracepointTable)
         return self.query_one(f"#pane-{name}")
 
     def pane_of(self, widget: Widget | None) -> str | None:
@@ -226,12 +259,14 @@ class GotuiApp(App[None]):
         lower = ("stack", "variables", "source", "breakpoints")
         # wide: the channels and findings panes take the lower half while one is active
         on_analysis = self.active_pane in ANALYSIS_PANES
+        on_ebpf = self.active_pane in EBPF_PANES
         for container, members, wide in (
                 ("#lower-left", ("stack", "variables"), True),
                 ("#lower-right", ("source", "breakpoints"), True),
-                ("#lower", lower, not on_analysis),
+                ("#lower", lower, not on_analysis and not on_ebpf),
                 ("#analysis", ANALYSIS_PANES, on_analysis),
-                ("#main", ("goroutines", *lower, *ANALYSIS_PANES), True)):
+                ("#ebpf", EBPF_PANES, on_ebpf),
+                ("#main", ("goroutines", *lower, *ANALYSIS_PANES, *EBPF_PANES), True)):
             self.query_one(container).display = (self.active_pane in members if narrow
                                                  else wide)
         self.eval_pane.log_view.display = not narrow or self.active_pane == "eval"
@@ -272,6 +307,10 @@ class GotuiApp(App[None]):
         self.query_one(GoroutineList).focus()
         self._unsubscribe = self.session.subscribe(self.on_session_notification)
         self._refresh_timer = self.set_interval(self.refresh_interval, self.on_refresh_tick)
+        self.set_interval(LIFECYCLE_REDRAW, self.draw_lifecycle)
+        self.set_interval(HITS_FLUSH, self.draw_ebpf_status)
+        self.set_interval(SELECTION_SHARE, self.share_selection)
+        self.draw_ebpf_status()
         self.start()
 
     def on_unmount(self) -> None:
@@ -283,11 +322,57 @@ class GotuiApp(App[None]):
         if kind == "state" and isinstance(payload, TargetState):
             self.post_message(StateChanged(payload))
         elif kind == "event" and isinstance(payload, Event):
-            self.post_message(SessionEvent(payload))
+            if not self.ebpf_view.take(payload):
+                self.post_message(SessionEvent(payload))
         elif kind == "error":
             self.post_message(SessionError(str(payload)))
         elif kind == "backend" and isinstance(payload, TargetInfo):
             self.post_message(BackendChanged(payload))
+        elif kind == "presence" and isinstance(payload, dict):
+            self.post_message(PresenceChanged(payload))
+        elif kind == "select" and isinstance(payload, dict):
+            self.post_message(DriverSelected(int(payload["goroutine"]), str(payload["pane"])))
+
+    # ------------------------------------------------------------ shared sessions
+    def on_presence_changed(self, message: PresenceChanged) -> None:
+        old = self._last_presence
+        self._last_presence = self.share.presence = message.presence
+        self.query_one(PresenceBar).show_line(self.share.line())
+        if self.share.driving:
+            for who in self.share.new_requests(old):
+                self.notify(f"{self.share.name(who)} asks to drive: ctrl+g hands over",
+                            title="sharing", timeout=10)
+
+    def on_driver_selected(self, message: DriverSelected) -> None:
+        if not self.share.following:
+            return
+        pane = FROM_WIRE.get(message.pane)
+        if pane and pane != self.active_pane:
+            self.action_show_pane(pane)
+        if message.goroutine and message.goroutine != self.selected_goid:
+            self.goroutine_pane.list.jump_to(message.goroutine)
+
+    async def share_selection(self) -> None:
+        self.query_one(PresenceBar).show_line(self.share.line())
+        with contextlib.suppress(Exception):  # a lost connection is reported elsewhere
+            await self.share.publish_selection(self.selected_goid, self.active_pane)
+
+    async def _share_action(self, action: Callable[[], Any]) -> None:
+        try:
+            text = await action()
+        except Exception as exc:  # noqa: BLE001 - one line to the user
+            text = f"sharing: {exc}"
+        self.query_one(PresenceBar).show_line(self.share.line())
+        self.notify(text, title="sharing")
+
+    async def action_toggle_follow(self) -> None:
+        await self._share_action(self.share.toggle_follow)
+
+    async def action_request_drive(self) -> None:
+        await self._share_action(self.share.request_drive)
+
+    async def action_grant_drive(self) -> None:
+        await self._share_action(self.share.grant)
 
     @work(group="start")
     async def start(self) -> None:
@@ -322,7 +407,8 @@ class GotuiApp(App[None]):
     def on_session_event(self, message: SessionEvent) -> None:
         ev = message.event
         if ev.type in ("log", "guard", "lost", "error") and ev.message:
-            self.notify(ev.message, severity="error" if ev.type == "error" else "information")
+            severity = {"error": "error", "guard": "warning"}.get(ev.type, "information")
+            self.notify(ev.message, severity=severity)
 
     def on_session_error(self, message: SessionError) -> None:
         self.notify(message.text, severity="error", timeout=8)
@@ -363,6 +449,7 @@ class GotuiApp(App[None]):
             snap = await self.session.snapshot()
             previous = self.index.data if self.index.data.items else None
             data = await asyncio.to_thread(prepare, snap.goroutines, previous)
+            digest = await asyncio.to_thread(self.ebpf_view.digest, snap)
         except Exception as exc:
             message = str(exc) or type(exc).__name__
             if message != self._last_error:
@@ -378,7 +465,9 @@ class GotuiApp(App[None]):
         self._last_error = ""
         self.index.install(data)
         self.channels = {c.addr: c for c in snap.channels}
+        self.ebpf_view.add_digest(digest)
         self.goroutine_pane.refresh_view()
+        self.show_lineage()
         self.show_analysis(snap)
         if self._follow_goid:
             self.goroutine_pane.list.jump_to(self._follow_goid)
@@ -402,8 +491,54 @@ class GotuiApp(App[None]):
             channels, found_table = self.query_one(ChannelsTable), self.query_one(FindingsTable)
         except NoMatches:  # the app is being torn down under this worker
             return
-        channels.show(snap.channels, snap.goroutines, self.selected_goid)
+        channels.show(snap.channels, snap.goroutines, self.selected_goid, snap.locks)
         found_table.show(found)
+
+    # ------------------------------------------------------------ eBPF panes
+    def draw_lifecycle(self) -> None:
+        with contextlib.suppress(NoMatches):  # timers may fire while the app tears down
+            self.ebpf_view.draw_lifecycle(self.query_one(LifecyclePane))
+
+    def draw_ebpf_status(self) -> None:
+        with contextlib.suppress(NoMatches):
+            self.ebpf_view.draw_status(self.query_one(ProbeStatus))
+            self.ebpf_view.draw_tracepoints(self.query_one(TracepointPane))
+
+    def show_lineage(self) -> None:
+        data = self.index.data
+
+        def alive(goid: int) -> bool:
+            i = data.by_id.get(goid)
+            return i is not None and data.statuses[i] != "gone"
+
+        self.goroutine_pane.set_detail(self.ebpf_view.lineage_text(self.selected_goid, alive))
+
+    def on_site_chosen(self, message: SiteChosen) -> None:
+        text = message.row.filter_text
+        if not text:
+            self.notify("this site has no go statement to filter on", severity="warning")
+            return
+        self.goroutine_pane.set_filter(text)
+        self.action_show_pane("goroutines")
+
+    def action_add_tracepoint(self) -> None:
+        why = self.ebpf_view.tracing_off
+        if why is not None:
+            self.notify(why, severity="warning")
+            return
+        g = self._goroutine(self.selected_goid)
+        function = g.user_current.function if g is not None else ""
+        self.push_screen(TracepointFormScreen(self.ebpf_view.add_tracepoint, function),
+                         lambda key: self.draw_ebpf_status() if key else None)
+
+    def on_tracepoint_chosen(self, message: TracepointChosen) -> None:
+        if message.action == "add":
+            self.action_add_tracepoint()
+        elif message.action == "clear":
+            self.query_one(TracepointPane).clear_log()
+        elif message.action == "remove":
+            self.run_session_call("remove tracepoint",
+                                  partial(self.ebpf_view.remove_tracepoint, message.key))
 
     def on_channel_chosen(self, message: ChannelChosen) -> None:
         self.goroutine_pane.set_filter(message.addr)
@@ -446,6 +581,7 @@ class GotuiApp(App[None]):
         if message.goid != self.selected_goid:
             self.selected_goid = message.goid
             self.load_stack(message.goid)
+            self.show_lineage()
 
     @work(exclusive=True, group="stack")
     @widgets_may_be_gone
@@ -695,6 +831,8 @@ class GotuiApp(App[None]):
             "source": self.source_view,
             "breakpoints": self.breakpoints_table,
             "eval": self.eval_pane,
+            "lifecycle": self.query_one(LifecycleTable),
+            "tracepoints": self.query_one(TracepointTable),
         }
         for scope, specs in keymap.SPECS.items():
             target = targets.get(scope, self)
@@ -705,6 +843,9 @@ class GotuiApp(App[None]):
 
     def action_quit_dialog(self) -> None:
         if self.closing:
+            return
+        if getattr(self.session, "post_mortem", False):  # a core file: nothing to release
+            self.leave(resume=True, kill=False)
             return
 
         def chosen(choice: str | None) -> None:

@@ -13,13 +13,16 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from backends import factory
 from backends.formats import to_goroutine_dump, to_json_text, to_text
-from backends.model import Event, GotuiError, UsageError, to_json
+from backends.model import Event, GotuiError, Snapshot, UsageError, to_json
 from backends.procinfo import process_facts, require_go
 from backends.session import Session
+
+if TYPE_CHECKING:
+    from backends.ebpf.feed import EbpfFeed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--backend", choices=["delve", "gdb"], default="delve",
                     help="stop-the-world backend used on demand")
     at.add_argument("--no-ebpf", action="store_true", help="do not load eBPF probes")
+    at.add_argument("--deep", action="store_true",
+                    help="also trace every block/unblock with eBPF (costlier, guarded)")
     at.add_argument("--share", metavar="ADDR", help="share the session over websockets")
     at.add_argument("--check-go-version", action=argparse.BooleanOptionalAction,
                     default=True, help="let Delve refuse Go versions it does not support")
@@ -84,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     cr = sub.add_parser("core", help="post-mortem TUI on a core file")
     cr.add_argument("exe")
     cr.add_argument("core")
-    cr.add_argument("--backend", choices=["delve", "gdb"], default="gdb")
+    cr.add_argument("--backend", choices=["delve", "gdb"], default="delve")
+    cr.add_argument("--format", choices=["json", "text", "goroutine-dump"], default=None,
+                    help="print the core's snapshot (with stacks) instead of the TUI")
+    cr.add_argument("--json", dest="format", action="store_const", const="json",
+                    help="same as --format json")
+    cr.add_argument("--check-go-version", action=argparse.BooleanOptionalAction, default=True)
     _tui_options(cr)
     cr.set_defaults(func=cmd_core)
 
@@ -133,9 +143,13 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     snap = asyncio.run(factory.take_snapshot(
         args.pid, source=args.source, stacks=args.stacks or args.format == "goroutine-dump",
         check_go_version=args.check_go_version))
-    if args.format == "json":
+    return print_snapshot(snap, args.format)
+
+
+def print_snapshot(snap: Snapshot, fmt: str) -> int:
+    if fmt == "json":
         print(to_json_text(snap))
-    elif args.format == "goroutine-dump":
+    elif fmt == "goroutine-dump":
         sys.stdout.write(to_goroutine_dump(snap))
     else:
         sys.stdout.write(to_text(snap))
@@ -165,7 +179,17 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_attach(args: argparse.Namespace) -> int:
     session = factory.attach_session(args.pid, backend=args.backend,
                                      check_go_version=args.check_go_version)
+    session.ebpf = ebpf_feed(args.pid, off=args.no_ebpf, deep=args.deep)
     return run_tui(session, args, delve_upfront=args.delve, share=args.share)
+
+
+def ebpf_feed(pid: int, *, off: bool = False, deep: bool = False) -> EbpfFeed:
+    """The session's eBPF feed; one that only says why when eBPF cannot or must not run."""
+    from backends.ebpf.feed import EbpfFeed
+
+    if off:
+        return EbpfFeed.disabled(pid, "disabled by --no-ebpf")
+    return EbpfFeed(pid, deep=deep)
 
 
 def cmd_share(args: argparse.Namespace) -> int:
@@ -190,7 +214,12 @@ def cmd_join(args: argparse.Namespace) -> int:
 
 
 def cmd_core(args: argparse.Namespace) -> int:
-    session = factory.core_session(args.exe, args.core, args.backend)
+    if args.format:
+        snap = asyncio.run(factory.core_snapshot(args.exe, args.core, args.backend,
+                                                 check_go_version=args.check_go_version))
+        return print_snapshot(snap, args.format)
+    session = factory.core_session(args.exe, args.core, args.backend,
+                                   check_go_version=args.check_go_version)
     return run_tui(session, args, delve_upfront=False)
 
 
@@ -203,6 +232,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     pid = factory.start_demo(args.addr)
     print(f"demo service running: pid {pid}, http://{args.addr}", file=sys.stderr)
     session = factory.attach_session(pid)
+    session.ebpf = ebpf_feed(pid)
     return run_tui(session, args, delve_upfront=args.delve)
 
 
@@ -253,6 +283,7 @@ async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfron
         ansi = args.ansi or bool(os.environ.get("NO_COLOR")) or _sixteen_colours()
         app = GotuiApp(session, refresh_interval=args.refresh, keymap_path=args.keymap,  # type: ignore[arg-type]
                        ansi=ansi)
+        app.share.server = server  # presence line, hand-off prompt and ctrl+g at the host
 
         def on_signal(signum: int, _frame: object) -> None:
             # A plain handler (not loop.add_signal_handler) runs even if the loop is

@@ -87,7 +87,7 @@ def _hay(g: Goroutine, locs: _LocText) -> str:
                      labels_text(g.labels).lower() if g.labels else "",
                      locs.search(g.user_current), locs.search(g.current),
                      locs.search(g.go_statement), locs.search(g.start),
-                     g.blocked_on.chan.lower() if g.blocked_on else ""))
+                     g.blocked_on.chan.lower() if g.blocked_on else "", g.blocked_on_lock))
 
 
 def prepare(goroutines: list[Goroutine], previous: Prepared | None) -> Prepared:

@@ -54,10 +54,20 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
         KeySpec("pane.eval", "6", "show_pane('eval')", "Eval log pane", show=False),
         KeySpec("pane.channels", "7", "show_pane('channels')", "Channels pane", show=False),
         KeySpec("pane.findings", "8", "show_pane('findings')", "Findings pane", show=False),
+        KeySpec("pane.lifecycle", "9", "show_pane('lifecycle')", "Lifecycle pane", show=False),
+        KeySpec("pane.tracepoints", "0", "show_pane('tracepoints')", "Tracepoints pane",
+                show=False),
+        KeySpec("tracepoint.add", "t", "add_tracepoint", "Tracepoint", show=False),
         KeySpec("help", "question_mark", "help", "Help"),
         KeySpec("quit", "q", "quit_dialog", "Quit"),
         KeySpec("detach", "ctrl+c", "detach", "Resume, detach and exit", show=False,
                 priority=True),
+        KeySpec("share.follow", "F", "toggle_follow", "Follow the driver (shared session)",
+                show=False),
+        KeySpec("share.request_drive", "D", "request_drive", "Ask to drive (shared session)",
+                show=False),
+        KeySpec("share.grant_drive", "ctrl+g", "grant_drive",
+                "Hand the wheel to who asked / take it back (shared session)", show=False),
     ),
     "goroutines": (
         KeySpec("goroutines.filter", "slash", "filter", "Filter"),
@@ -90,6 +100,15 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
     ),
     "eval": (
         KeySpec("eval.leave", "escape", "app.show_pane('goroutines')", "Back to the goroutines", show=False),
+    ),
+    "lifecycle": (
+        KeySpec("lifecycle.sort", "S", "cycle_sort", "Sort live / created/s"),
+        KeySpec("lifecycle.choose", "enter", "choose", "Its goroutines", show=False),
+    ),
+    "tracepoints": (
+        KeySpec("tracepoints.add", "a", "add", "Add tracepoint"),
+        KeySpec("tracepoints.remove", "d,delete", "remove", "Remove"),
+        KeySpec("tracepoints.clear", "x", "clear", "Clear log"),
     ),
     "breakpoints": (
         KeySpec("breakpoints.edit", "E,enter", "edit", "Edit"),

@@ -80,3 +80,20 @@ class EvalRequested(Message):
     def __init__(self, expr: str) -> None:
         super().__init__()
         self.expr = expr
+
+
+class PresenceChanged(Message):
+    """Who is connected to a shared session and who drives (from Session 'presence')."""
+
+    def __init__(self, presence: dict[str, object]) -> None:
+        super().__init__()
+        self.presence = presence
+
+
+class DriverSelected(Message):
+    """The driver's selected goroutine and pane, for a follower (from Session 'select')."""
+
+    def __init__(self, goroutine: int, pane: str) -> None:
+        super().__init__()
+        self.goroutine = goroutine
+        self.pane = pane

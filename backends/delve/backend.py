@@ -2,7 +2,8 @@
 
 Build one with `DelveBackend.for_pid(pid)` (spawns the guard, which spawns
 `dlv attach`: see guard.py and process.py) or
-`DelveBackend.for_address("host:port")` (an existing headless Delve), then `start()`.
+`DelveBackend.for_address("host:port")` (an existing headless Delve) or
+`DelveBackend.for_core(exe, core)` (spawns `dlv core`, post-mortem), then `start()`.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import re
 import time
 from typing import Any
 
-from backends import waitreasons
-from backends.delve import convert
-from backends.delve.channels import read_channels
+from backends import cgostack, waitreasons
+from backends.delve import cgo_frames, convert
+from backends.delve.channels import read_channels, read_locks, read_stack_refs
 from backends.delve.guard import GuardProcess
-from backends.delve.process import check_target, release_stopped_target
+from backends.delve.process import DlvProcess, check_target, release_stopped_target
 from backends.delve.release import code_addrs, release
 from backends.delve.rescue import restore_code
 from backends.delve.rpc import DelveRPC
+from backends.live.buildinfo import go_version_of_file
 from backends.model import (
     Breakpoint,
     Channel,
@@ -45,12 +47,16 @@ _STACK_CONCURRENCY = 64  # Stacktrace calls kept in flight (Delve answers in ord
 class DelveBackend:
     name = "delve"
 
-    def __init__(self, *, pid: int = 0, address: str = "",
+    def __init__(self, *, pid: int = 0, address: str = "", exe: str = "", core: str = "",
                  check_go_version: bool = True) -> None:
-        if bool(pid) == bool(address):
-            raise ValueError("give exactly one of pid or address")
-        self.info = TargetInfo(pid=pid, backend="delve")
+        if [bool(pid), bool(address), bool(core)].count(True) != 1:
+            raise ValueError("give exactly one of pid, address or core")
+        self.info = TargetInfo(pid=pid, exe=exe, backend="delve")
         self._address = address
+        self.core = core
+        self._dlv: DlvProcess | None = None  # `dlv core` (no guard: nothing is traced)
+        self._maps: list[cgostack.Mapping] | None = None
+        self._frame_index: dict[int, list[int | None]] = {}  # goid -> Delve frame per frame
         self._check_go_version = check_go_version
         self._guard: GuardProcess | None = None  # gotui -> guard -> dlv, see guard.py
         self._rpc: DelveRPC | None = None
@@ -71,6 +77,10 @@ class DelveBackend:
     def for_address(cls, address: str) -> DelveBackend:
         return cls(address=address)
 
+    @classmethod
+    def for_core(cls, exe: str, core: str, *, check_go_version: bool = True) -> DelveBackend:
+        return cls(exe=exe, core=core, check_go_version=check_go_version)
+
     # ------------------------------------------------------------ lifecycle
     @property
     def rpc(self) -> DelveRPC:
@@ -85,6 +95,11 @@ class DelveBackend:
             self.info.exe, self.info.go_version = facts.exe, facts.go_version
             self._guard = await GuardProcess.spawn(self.info.pid,
                                                    check_go_version=self._check_go_version)
+        elif self.core:
+            self._check_core_files()
+            self._local_clock = False  # the core's clocks and pids are not ours
+            self._dlv = await DlvProcess.spawn_core(self.info.exe, self.core,
+                                                    check_go_version=self._check_go_version)
         try:
             version = await self._connect()
             self.attach_seconds = time.monotonic() - t0
@@ -106,8 +121,23 @@ class DelveBackend:
             await asyncio.shield(self.detach())  # never leave the target attached
             raise
 
+    def _check_core_files(self) -> None:
+        for path in (self.info.exe, self.core):
+            if not os.path.isfile(path):
+                raise GotuiError(f"no such file: {path}")
+        self.info.go_version = go_version_of_file(self.info.exe)
+
     async def _connect(self) -> dict[str, Any]:
         """Connect and wait for the attach to finish (GetVersion answers after it)."""
+        if self._dlv is not None:
+            try:
+                self._rpc = await DelveRPC.connect(self._dlv.address)
+                version = await self._rpc.call("GetVersion")
+            except GotuiError:
+                raise GotuiError(await self._dlv.failure()) from None
+            # the pid the process had when the core was written (display only)
+            self.info.pid = int((await self._rpc.state()).get("Pid", 0))
+            return version
         if self._guard is None:
             self._rpc = await DelveRPC.connect(self._address)
             version = await self._rpc.call("GetVersion")
@@ -172,6 +202,8 @@ class DelveBackend:
     async def _shutdown_process(self) -> None:
         if self._guard is not None:
             await self._guard.stop()
+        elif self._dlv is not None:
+            await self._dlv.stop()
         elif self.info.pid and self._local_clock:
             release_stopped_target(self.info.pid)
 
@@ -180,11 +212,19 @@ class DelveBackend:
         if self.rpc.running:
             return TargetState(running=True)
         try:
-            return convert.target_state(await self.rpc.state(non_blocking=True))
+            st = convert.target_state(await self.rpc.state(non_blocking=True))
         except GotuiError as exc:
             return _exited_state(exc)
+        if self.core:
+            st.stop_reason = "core"
+        return st
+
+    def _require_process(self, what: str) -> None:
+        if self.core:
+            raise GotuiError(f"cannot {what}: a core file is a post-mortem view")
 
     async def _command(self, name: str, **fields: Any) -> TargetState:
+        self._require_process({"stepOut": "step out"}.get(name, name))
         try:
             st = await self.rpc.command(name, **fields)
         except GotuiError as exc:
@@ -239,7 +279,44 @@ class DelveBackend:
 
     async def stack(self, goid: int, depth: int = 64) -> list[Frame]:
         res = await self.rpc.call("Stacktrace", {"Id": goid, "Depth": depth, "Full": False})
-        return [convert.frame(f) for f in res.get("Locations") or []]
+        delve_frames = [convert.frame(f) for f in res.get("Locations") or []]
+        frames = delve_frames
+        if self._local_clock or self.core:  # the exe and libraries here are the target's
+            frames = await self._fill_cgo(goid, delve_frames)
+        # frames gotui added or dropped shift the indices: remember Delve's own
+        self._frame_index[goid] = cgo_frames.delve_indices(frames, delve_frames)
+        return cgostack.classify(frames)
+
+    async def _fill_cgo(self, goid: int, frames: list[Frame]) -> list[Frame]:
+        """The C frames Delve leaves out (backends/delve/cgo_frames.py)."""
+        if cgo_frames.needs_filling(frames) is not None:
+            # a parked C -> Go callback: the C frames in the middle
+            return await cgo_frames.fill_callback(self.rpc, self.info.exe, goid, frames)
+        if cgo_frames.thread_in_c(frames):
+            return await cgo_frames.fill_thread_c(self.rpc, self.info.exe,
+                                                  self._mappings(), goid, frames)
+        return frames
+
+    def _delve_frame(self, goid: int, frame: int) -> int:
+        """Delve's index of frame `frame` of the stack last shown for `goid`."""
+        index = self._frame_index.get(goid)
+        if index is None or not 0 <= frame < len(index):
+            return frame
+        if index[frame] is None:
+            raise GotuiError("gotui read this C frame itself (CFI): Delve has no "
+                             "variables for it")
+        return int(index[frame])  # type: ignore[arg-type]
+
+    def _mappings(self) -> list[cgostack.Mapping]:
+        """Files mapped in the target (for C frames Delve cannot name)."""
+        if self._maps is None:
+            if self.core:
+                self._maps = cgostack.core_maps(self.core)
+            elif self.info.pid and self._local_clock:
+                return cgostack.read_maps(self.info.pid)
+            else:
+                self._maps = []
+        return self._maps
 
     async def snapshot(self, stacks: bool = True) -> Snapshot:
         gs = await self.goroutines()
@@ -260,10 +337,12 @@ class DelveBackend:
 
         await asyncio.gather(*(fill(g) for g in gs))
         channels = await self.channels(gs)
+        locks = await read_locks(self.rpc, gs)
+        await read_stack_refs(self.rpc, gs, {c.addr for c in channels} | {x.addr for x in locks})
         paused = time.monotonic_ns() - self._halted_at_ns if self._halted_at_ns else 0
         return Snapshot(pid=self.info.pid, exe=self.info.exe, go_version=self.info.go_version,
                         source="delve", target_paused_ns=paused, goroutines=gs,
-                        channels=channels)
+                        channels=channels, locks=locks)
 
     async def _parent_id(self, goid: int) -> int:
         try:
@@ -282,16 +361,19 @@ class DelveBackend:
 
     # ------------------------------------------------------------ variables
     async def locals(self, goid: int, frame: int) -> list[Variable]:
+        frame = self._delve_frame(goid, frame)
         res = await self.rpc.call("ListLocalVars", {"Scope": _scope(goid, frame),
                                                     "Cfg": LOAD_CONFIG})
         return [convert.variable(v) for v in res.get("Variables") or []]
 
     async def args(self, goid: int, frame: int) -> list[Variable]:
+        frame = self._delve_frame(goid, frame)
         res = await self.rpc.call("ListFunctionArgs", {"Scope": _scope(goid, frame),
                                                        "Cfg": LOAD_CONFIG})
         return [convert.variable(v) for v in res.get("Args") or []]
 
     async def eval(self, expr: str, goid: int = -1, frame: int = 0) -> Variable:
+        frame = self._delve_frame(goid, frame)
         res = await self.rpc.call("Eval", {"Scope": _scope(goid, frame), "Expr": expr,
                                            "Cfg": LOAD_CONFIG})
         v = convert.variable(res["Variable"])

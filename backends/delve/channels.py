@@ -11,6 +11,9 @@ the sudog's field as `chan T` makes Delve type the buffer as *[cap]T, and readin
 array gives the element values (listed from recvx, qcount of them = receive order).
 Only channels some goroutine waits on are found this way; element types whose
 package path has a '/' cannot be named in a Delve cast, so their elements stay None.
+
+Locks (read_locks): the receiver argument of the sync method a parked goroutine sleeps
+in gives the sync.Mutex / RWMutex / WaitGroup / Cond's address.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 from backends.delve.convert import render_value, variable
 from backends.delve.rpc import DelveRPC
 from backends.live.pclntab import uvarint
-from backends.model import BlockedOn, Channel, ChanOp, Goroutine, GotuiError
+from backends.model import BlockedOn, Channel, ChanOp, Frame, Goroutine, GotuiError, Lock
 
 _OPS: dict[str, ChanOp] = {"chan receive": "recv", "chan send": "send", "select": "select"}
 _MAX_SELECT_CASES = 64
@@ -197,4 +200,135 @@ async def _elements(rpc: DelveRPC, cell: int, elem_type: str, qcount: int, dataq
         if idx >= len(items):
             break  # not loaded (bigger than MaxArrayValues)
         out.append(render_value(variable(items[idx])))
+    return out
+
+
+# ------------------------------------------------------------ locks
+
+# receiver-taking sync functions a parked goroutine can be in, outermost kind wins
+_SYNC_FRAMES: dict[str, str] = {
+    "sync.(*Mutex).Lock": "mutex", "sync.(*Mutex).lockSlow": "mutex",
+    "internal/sync.(*Mutex).Lock": "mutex", "internal/sync.(*Mutex).lockSlow": "mutex",
+    "sync.(*RWMutex).RLock": "rwmutex", "sync.(*RWMutex).Lock": "rwmutex",
+    "sync.(*WaitGroup).Wait": "waitgroup", "sync.(*Cond).Wait": "cond",
+}
+_LOCK_REASONS = frozenset({"semacquire", "sync.Mutex.Lock", "sync.RWMutex.RLock",
+                           "sync.RWMutex.Lock", "sync.WaitGroup.Wait",
+                           "sync.WaitGroup.Wait (durable)", "sync.Cond.Wait"})
+_LOCK_STACK_DEPTH = 16
+_POINTER_ONLY = {**_SHALLOW, "FollowPointers": False}
+
+
+async def read_locks(rpc: DelveRPC, goroutines: list[Goroutine]) -> list[Lock]:
+    """Sync objects goroutines sleep on, from the receiver argument of the outermost
+    sync frame (sync.(*Mutex).Lock, (*RWMutex).RLock, (*WaitGroup).Wait, (*Cond).Wait)
+    of each goroutine parked on one; sets Goroutine.blocked_on_lock. Optimised builds
+    may not have the argument: those goroutines stay without an address."""
+    sem = asyncio.Semaphore(_CONCURRENCY)
+
+    async def lock_of(g: Goroutine) -> tuple[int, str, str] | None:
+        if g.status != "waiting" or g.wait_reason not in _LOCK_REASONS:
+            return None
+        async with sem:
+            return await _receiver(rpc, g)
+
+    found = await asyncio.gather(*(lock_of(g) for g in goroutines))
+    locks: dict[str, Lock] = {}
+    for g, hit in zip(goroutines, found, strict=True):
+        if hit is None:
+            continue
+        goid, kind, addr = hit
+        lock = locks.setdefault(addr, Lock(addr, kind))
+        lock.waiters.append(goid)
+        g.blocked_on_lock = addr
+    return sorted(locks.values(), key=lambda x: (-len(x.waiters), x.addr))
+
+
+async def _receiver(rpc: DelveRPC, g: Goroutine) -> tuple[int, str, str] | None:
+    frames = g.stack
+    if not frames:
+        try:
+            res = await rpc.call("Stacktrace", {"Id": g.id, "Depth": _LOCK_STACK_DEPTH,
+                                                "Full": False})
+        except GotuiError:
+            if rpc.closed:
+                raise
+            return None
+        frames = [Frame(function=(loc.get("function") or {}).get("name", ""))
+                  for loc in res.get("Locations") or []]
+    hits = [(i, _SYNC_FRAMES[f.function]) for i, f in enumerate(frames[:_LOCK_STACK_DEPTH])
+            if f.function in _SYNC_FRAMES]
+    for i, kind in reversed(hits):  # outermost first: RWMutex.Lock over its inner Mutex
+        try:
+            res = await rpc.call("ListFunctionArgs", {"Scope": {"GoroutineID": g.id,
+                                                                "Frame": i},
+                                                      "Cfg": _POINTER_ONLY})
+        except GotuiError:
+            if rpc.closed:
+                raise
+            continue
+        for arg in res.get("Args") or []:
+            if arg.get("type", "").startswith(("*sync.", "*internal/sync.")):
+                addr = _pointer_value(arg)
+                if addr:
+                    return g.id, kind, f"0x{addr:x}"
+    return None
+
+
+def _pointer_value(v: dict[str, Any]) -> int:
+    """The address a pointer Variable points to (0 if nil or unreadable)."""
+    kids = v.get("children") or []
+    if kids and kids[0].get("addr"):
+        return int(kids[0]["addr"])
+    value = v.get("value", "")
+    m = re.search(r"0x[0-9a-f]+", value)
+    return int(m.group(0), 16) if m else 0
+
+
+# ------------------------------------------------------------ stack references
+
+_REFS_DEPTH = 32
+_REFS_MAX_GOROUTINES = 500  # one Stacktrace call each (~2 ms): beyond this, no stack_refs
+_REFS_CFG = {"FollowPointers": True, "MaxVariableRecurse": 1, "MaxStringLen": 0,
+             "MaxArrayValues": 0, "MaxStructFields": 0}
+
+
+async def read_stack_refs(rpc: DelveRPC, goroutines: list[Goroutine],
+                          targets: set[str]) -> None:
+    """Set Goroutine.stack_refs: which of `targets` (channel / lock addresses) the
+    arguments and locals of a goroutine's frames hold (a chan's hchan, a pointer's
+    pointee, a sync object's own address). The Delve counterpart of the live reader's
+    stack scan, for the wait-cycle analysis. Runtime-internal goroutines are skipped."""
+    users = [g for g in goroutines if g.status != "dead" and not (
+        g.start.function.startswith("runtime.") and g.start.function != "runtime.main")]
+    waiting = [g for g in users if g.waiting_on or g.blocked_on_lock]
+    if not targets or len(waiting) < 2 or len(users) > _REFS_MAX_GOROUTINES:
+        return  # a wait cycle needs two waiters
+    sem = asyncio.Semaphore(_CONCURRENCY)
+
+    async def refs_of(g: Goroutine) -> None:
+        async with sem:
+            try:
+                res = await rpc.call("Stacktrace", {"Id": g.id, "Depth": _REFS_DEPTH,
+                                                    "Full": True, "Cfg": _REFS_CFG})
+            except GotuiError:
+                if rpc.closed:
+                    raise
+                return
+        found: set[str] = set()
+        for loc in res.get("Locations") or []:
+            for v in [*(loc.get("Arguments") or []), *(loc.get("Locals") or [])]:
+                found.update(a for a in _addresses(v) if a in targets)
+        g.stack_refs = sorted(found)
+
+    await asyncio.gather(*(refs_of(g) for g in users))
+
+
+def _addresses(v: dict[str, Any]) -> list[str]:
+    """Addresses a variable refers to: its own, a chan's hchan, a pointer's target."""
+    out = [f"0x{int(v['addr']):x}"] if v.get("addr") else []
+    if v.get("kind") == 18 and v.get("base"):  # reflect.Chan: base = the hchan
+        out.append(f"0x{int(v['base']):x}")
+    if v.get("kind") == 22:  # reflect.Ptr: the pointee's address
+        out += [f"0x{int(c['addr']):x}" for c in v.get("children") or [] if c.get("addr")]
     return out

@@ -111,10 +111,24 @@ class DlvProcess:
     @classmethod
     async def spawn(cls, pid: int, *, check_go_version: bool = True,
                     dlv: str | None = None, timeout: float = 30.0) -> DlvProcess:
+        """`dlv attach <pid>`."""
+        return await cls._spawn(["attach", str(pid)], pid, check_go_version=check_go_version,
+                                dlv=dlv, timeout=timeout)
+
+    @classmethod
+    async def spawn_core(cls, exe: str, core: str, *, check_go_version: bool = True,
+                         dlv: str | None = None, timeout: float = 120.0) -> DlvProcess:
+        """`dlv core <exe> <core>`: nothing is traced; only the dlv process to reap."""
+        return await cls._spawn(["core", exe, core], 0, check_go_version=check_go_version,
+                                dlv=dlv, timeout=timeout)
+
+    @classmethod
+    async def _spawn(cls, verb: list[str], pid: int, *, check_go_version: bool,
+                     dlv: str | None, timeout: float) -> DlvProcess:
         dlv = dlv or find_dlv()
         sockdir = tempfile.mkdtemp(prefix="gotui-dlv-")  # mode 0700: private to us
         sock = os.path.join(sockdir, "dlv.sock")
-        args = [dlv, "attach", str(pid), "--headless", "--api-version=2",
+        args = [dlv, *verb, "--headless", "--api-version=2",
                 "--accept-multiclient=false", f"--listen=unix:{sock}"]
         if not check_go_version:
             args.append("--check-go-version=false")
@@ -141,9 +155,14 @@ class DlvProcess:
                         lines.append(line)
         except TimeoutError:
             lines.append(f"dlv did not start within {timeout:.0f}s")
+        except asyncio.CancelledError:
+            await _kill_and_wait(proc)  # never leave a dlv behind
+            _rmdir(sockdir)
+            raise
         await _kill_and_wait(proc)
         _rmdir(sockdir)
-        raise GotuiError(dlv_error_line(lines, pid))
+        what = f"attach to pid {pid}" if pid else "open " + " ".join(verb[1:])
+        raise GotuiError(dlv_error_line(lines, pid, what=what))
 
     async def _drain_output(self) -> None:
         assert self.proc.stdout is not None
@@ -177,7 +196,8 @@ class DlvProcess:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._drain
         _rmdir(self._sockdir)
-        release_stopped_target(self.target_pid)
+        if self.target_pid:
+            release_stopped_target(self.target_pid)
 
 
 _SIGTRAP_BIT = 1 << (signal.SIGTRAP - 1)
@@ -207,11 +227,11 @@ def release_stopped_target(pid: int) -> None:
                 os.kill(pid, signal.SIGCONT)
 
 
-def dlv_error_line(lines: list[str], pid: int) -> str:
+def dlv_error_line(lines: list[str], pid: int, what: str = "") -> str:
     """dlv's own reason for failing, on one line."""
     useful = [ln for ln in lines if not ln.startswith(_LISTEN_PREFIX)]
     if not useful:
-        return f"dlv could not attach to pid {pid} (no message)"
+        return f"dlv could not {what or f'attach to pid {pid}'} (no message)"
     msg = " ".join(" ".join(useful[-3:]).split())
     return msg if msg.startswith(("dlv", "could not")) else f"dlv: {msg}"
 

@@ -223,6 +223,8 @@ class GdbBackend:
                                               str(frame.get("fullname", frame.get("file", ""))),
                                               int(frame.get("line", 0) or 0),
                                               int(str(frame.get("addr", "0")), 16))
+        if self.core:
+            st.stop_reason = "core"
         return st
 
     @staticmethod
@@ -398,6 +400,14 @@ class GdbBackend:
         return await self._resume("-exec-continue")
 
     async def halt(self) -> TargetState:
+        # The Session resumes right after attaching: that cont() may be scheduled but
+        # not yet running, or its -exec-continue not yet answered. Let it reach gdb
+        # first, or the halt is lost and the target runs on.
+        await asyncio.sleep(0)
+        deadline = time.monotonic() + 10
+        while not self._resumed.is_set() and not self.mi.running \
+                and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         if self.mi.running:
             self.mi.interrupt()
             await self._await_stop(timeout=10)
@@ -445,10 +455,9 @@ def _breakpoint(b: dict[str, Any]) -> Breakpoint:
 
 
 async def open_core(exe: str, core: str, backend: str = "gdb") -> GdbBackend:
-    """A started StopBackend on a core file. Only gdb here: for delve, run
-    `dlv core <exe> <core> --headless` and connect the Delve client to it."""
+    """A started gdb StopBackend on a core file (Delve: DelveBackend.for_core)."""
     if backend != "gdb":
-        raise GotuiError(f"core files open with the gdb backend here, not {backend!r}")
+        raise GotuiError(f"open_core opens cores with gdb, not {backend!r}")
     b = GdbBackend.for_core(exe, core)
     await b.start()
     return b

@@ -15,6 +15,7 @@ This file must stay importable by gdb's embedded Python: stdlib + `gdb` only.
 """
 
 import json
+import os
 
 import gdb  # type: ignore[import-not-found]
 from gdb.unwinder import Unwinder, register_unwinder  # type: ignore[import-not-found]
@@ -108,7 +109,8 @@ def _symbolise(pc, is_return):
     if sal.symtab is not None and sal.line:
         file = sal.symtab.fullname() or sal.symtab.filename
         line = sal.line
-    return [pc, name, file, line, gdb.solib_name(pc) or "", pc - start if start else 0]
+    library = gdb.solib_name(pc) or os.path.realpath(gdb.current_progspace().filename or "")
+    return [pc, name, file, line, library, pc - start if start else 0]
 
 
 def _walk_fp(pc, bp, depth):

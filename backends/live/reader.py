@@ -21,6 +21,7 @@ from typing import NamedTuple
 from backends.live.binary import BinaryFacts
 from backends.live.channels import ChannelReader, ChanWait, chan_op
 from backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
+from backends.live.locks import BlockingReader, SemaReader, sync_offsets
 from backends.live.memory import (
     AddressRanges,
     ProcessMemory,
@@ -118,9 +119,10 @@ class LiveReader:
             raise GotuiError(f"live reader: no usable runtime.g layout for "
                              f"{self.facts.go_version or 'this Go version'} ({exc})") from None
         self.chans: ChannelReader | None = None  # without sudog/hchan layouts: no channels
-        with contextlib.suppress(KeyError):
+        with contextlib.suppress(KeyError, GotuiError):
             self.chans = ChannelReader(self.mem, layouts, self.facts.go_minor,
                                        lambda addr: self.facts.type_name(addr - self.bias))
+        self.blocking = self._blocking_reader()
         m = layouts.get("runtime.m")
         self._m_procid = m.offsets.get("procid") if m else None
         self._has_syscallbp = "syscallbp" in layouts["runtime.g"].offsets
@@ -357,8 +359,24 @@ class LiveReader:
         self._fill_labels(labelled)
         self._gaddr = gaddr
         self.system_goids = system
+        seen = self._seen
+        locks = self.blocking.fill(out, gaddr, lambda a: seen[a].vals if a in seen else None,
+                                   system, channels, heap)
         return Snapshot(pid=self.pid, exe=self.exe, go_version=self.facts.go_version,
-                        source="live", target_paused_ns=0, goroutines=out, channels=channels)
+                        source="live", target_paused_ns=0, goroutines=out, channels=channels,
+                        locks=locks)
+
+    def _blocking_reader(self) -> BlockingReader:
+        facts = self.facts
+        offsets = sync_offsets(getattr(facts, "elf", None), getattr(facts, "build_id", ""),
+                               facts.go_minor)
+        semtable = facts.symbol("runtime.semtable")
+        sema = None
+        with contextlib.suppress(KeyError, GotuiError):  # no sudog layout: no locks
+            if semtable is not None:
+                sema = SemaReader(self.mem, semtable + self.bias, facts.layouts["runtime.sudog"],
+                                  offsets, facts.go_minor)
+        return BlockingReader(self.mem, sema, offsets, self.decoder.i, _PARKED)
 
     def _stack_start(self, g: G) -> StackStart | None:
         if g.status in _PARKED and g.pc:

@@ -40,6 +40,7 @@ from backends.model import (
     to_json,
     variable_from_json,
 )
+from backends.remote.compression import client_deflate
 from backends.remote.protocol import (
     MAX_OUTBOUND,
     PROTOCOL_VERSION,
@@ -472,7 +473,8 @@ async def join(url: str, token: str, *, cafile: str | None = None, user: str | N
     headers = {"Authorization": f"Bearer {token}", "X-Gotui-User": (user or "")[:64]}
     try:
         ws = await connect(url, additional_headers=headers, ssl=ctx, proxy=None,
-                           compression=None, max_size=MAX_OUTBOUND, max_queue=64,
+                           compression=None, extensions=[client_deflate()],
+                           max_size=MAX_OUTBOUND, max_queue=64,
                            open_timeout=open_timeout, ping_interval=20, ping_timeout=20,
                            close_timeout=5)
     except InvalidStatus as exc:

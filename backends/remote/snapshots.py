@@ -16,7 +16,9 @@ from typing import Any
 from backends.model import BlockedOn, Frame, Location, Snapshot, to_json
 from backends.remote.protocol import ProtocolError, encode
 
-SNAPSHOT_META = ("pid", "exe", "go_version", "source", "taken_at", "target_paused_ns")
+# (locks ride with the meta fields: one small entry per lock with waiters)
+SNAPSHOT_META = ("pid", "exe", "go_version", "source", "taken_at", "target_paused_ns",
+                 "locks")
 # A waiting goroutine's wait_ns grows on every snapshot; it is sent again only when the
 # prediction (old wait_ns + the delta's wait_dt_ns) is off by more than this.
 WAIT_TOLERANCE_NS = 100_000_000

@@ -11,8 +11,11 @@ from tests.tmux import TmuxSession
 
 def attach(gotui: Path, pid: int, *flags: str, term: str = "xterm-256color",
            env: dict[str, str] | None = None) -> TmuxSession:
-    """An 80x24 terminal (not yet started) running `gotui attach <pid> [flags]`."""
-    return TmuxSession([str(gotui), "attach", str(pid), *flags], term=term, env=env)
+    """An 80x24 terminal (not yet started) running `gotui attach <pid> --no-ebpf [flags]`.
+
+    eBPF is off here: its start compiles BPF programs (~5 s of CPU on a 2-core machine),
+    and its own exit paths are tested in tests/ebpf/test_tui_exit.py."""
+    return TmuxSession([str(gotui), "attach", str(pid), "--no-ebpf", *flags], term=term, env=env)
 
 
 def quit_dialog_enter(tui: TmuxSession) -> None:

@@ -62,7 +62,7 @@ def type_slowly(tui: TmuxSession, text: str) -> None:
 
 @pytest.fixture
 def armed_tui(gotui: Path, basic_target: Target) -> Iterator[TmuxSession]:
-    with TmuxSession([str(gotui), "attach", str(basic_target.pid), "--delve"]) as tui:
+    with TmuxSession([str(gotui), "attach", str(basic_target.pid), "--delve", "--no-ebpf"]) as tui:
         tui.wait_for("RUNNING")
         tui.wait_for("main.receiver")
         tui.send_keys("b")

@@ -3,6 +3,7 @@ while the target is halted. The target must be released and run on."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -92,7 +93,7 @@ def remote_gotui(target_pid: int, ssh_client: int) -> psutil.Process:
             cmd = p.info["cmdline"] or []
             if p.pid == ssh_client:
                 continue
-            if len(cmd) >= 3 and cmd[-3:] == ["attach", str(target_pid), "--delve"] and any(
+            if len(cmd) >= 4 and cmd[-4:] == ["attach", str(target_pid), "--delve", "--no-ebpf"] and any(
                     "gotui" in part for part in cmd):
                 return p
         time.sleep(0.1)
@@ -102,7 +103,7 @@ def remote_gotui(target_pid: int, ssh_client: int) -> psutil.Process:
 def test_ssh_drop_while_halted_releases_target(gotui: Path, basic_target: Target,
                                                sshd: Sshd) -> None:
     pid = basic_target.pid
-    with TmuxSession(sshd.command(str(gotui), "attach", str(pid), "--delve")) as term:
+    with TmuxSession(sshd.command(str(gotui), "attach", str(pid), "--delve", "--no-ebpf")) as term:
         term.wait_for("RUNNING", timeout=30)
         term.wait_for("main.receiver")
         term.send_keys("h")
@@ -120,9 +121,32 @@ def test_ssh_drop_while_halted_releases_target(gotui: Path, basic_target: Target
 
 def test_ssh_quit_exits_cleanly(gotui: Path, basic_target: Target, sshd: Sshd) -> None:
     """Over SSH the TUI draws at 80x24 and q + Enter ends the session with status 0."""
-    with TmuxSession(sshd.command(str(gotui), "attach", str(basic_target.pid))) as term:
+    with TmuxSession(sshd.command(str(gotui), "attach", str(basic_target.pid), "--no-ebpf")) as term:
         term.wait_for("RUNNING", timeout=30)
         term.wait_for("main.receiver")
         quit_dialog_enter(term)
         assert term.wait_exit(timeout=15) == 0
+    assert making_progress(basic_target.pid)
+
+
+MOUSE_FLAGS = "#{mouse_any_flag}#{mouse_button_flag}#{mouse_standard_flag}#{mouse_sgr_flag}"
+RICH_COLOUR = re.compile(r"\x1b\[[\d;]*[34]8;[25];")  # 256-colour or truecolor SGR
+
+
+@pytest.mark.parametrize(("term", "no_color"), [("screen", False), ("xterm-256color", True)])
+def test_ssh_terminal_modes(gotui: Path, basic_target: Target, sshd: Sshd, term: str,
+                            no_color: bool) -> None:
+    """Under SSH (sshd sets SSH_CONNECTION) mouse reporting stays off; a 16-colour TERM
+    and NO_COLOR get no 256-colour/truecolor escapes; keys work (q + Enter quits)."""
+    remote = ["env", "NO_COLOR=1"] if no_color else []
+    cmd = sshd.command(*remote, str(gotui), "attach", str(basic_target.pid), "--no-ebpf")
+    with TmuxSession(cmd, term=term) as t:
+        t.wait_for("RUNNING", timeout=30)
+        t.wait_for("main.receiver")
+        assert t.display(MOUSE_FLAGS) == "0000", "mouse reporting is on under SSH"
+        screen = t.capture(escapes=True)
+        assert not RICH_COLOUR.search(screen), \
+            f"256-colour/truecolor escapes with TERM={term} NO_COLOR={no_color}"
+        quit_dialog_enter(t)
+        assert t.wait_exit(timeout=15) == 0
     assert making_progress(basic_target.pid)

@@ -113,3 +113,53 @@ def test_library_for_pc_from_proc_maps() -> None:
     frames = [Frame(function="C.nanosleep", pc=libc.start + 1, kind="c")]
     annotate_libraries(frames, os.getpid())
     assert frames[0].note.endswith(f"({Path(libc.path).name})")
+
+
+def test_cfi_rules_of_c_with_and_without_frame_pointers() -> None:
+    """fp.c keeps rbp (CFA from rbp), nofp.c is -O2 -fomit-frame-pointer (CFA from
+    rsp); crosscall2's rule comes from Go's .debug_frame, with rbp at CFA-16."""
+    from backends import cfi
+    from tests import gofixtures
+
+    tab = cfi.table(str(gofixtures.build("cgo_callback")))
+    fp_lo, fp_hi = tab.symbols["c_call_back_fp"]
+    nofp_lo, nofp_hi = tab.symbols["c_call_back_nofp"]
+    body = [tab.rule(pc) for pc in range(fp_lo + 4, fp_hi - 2)]
+    assert any(r is not None and r.cfa_reg == cfi.RBP for r in body)
+    nofp = [tab.rule(pc) for pc in range(nofp_lo, nofp_hi - 1)]
+    assert all(r is not None and r.cfa_reg == cfi.RSP and not r.go for r in nofp)
+    lo, hi = tab.symbols["crosscall2"]
+    inside = tab.rule(lo + (hi - lo) // 2)
+    assert inside is not None and inside.go and inside.cfa_offset > 16
+    assert inside.rbp_offset == -16
+    assert tab.rule(0) is None
+
+
+def test_cfi_unwind_walks_a_fake_stack_and_stops() -> None:
+    from backends import cfi
+    from tests import gofixtures
+
+    tab = cfi.table(str(gofixtures.build("cgo_callback")))
+    lo, hi = tab.symbols["c_call_back_nofp"]
+    pc = next(p for p in range(lo, hi) if (r := tab.rule(p)) and r.cfa_offset == 16)
+    sp = 0x10000
+    stack = {sp + 8: 0x4242}  # CFA = sp + 16: the return address at CFA - 8
+    frames = cfi.unwind(stack.get, lambda _pc: (tab, 0), pc, sp, 0, lambda p: p == 0x4242)
+    assert [(f.pc, f.sp) for f in frames] == [(pc, sp), (0x4242, sp + 16)]
+    # memory that cannot be read ends the walk instead of inventing frames
+    assert len(cfi.unwind({}.get, lambda _pc: (tab, 0), pc, sp, 0, lambda p: False)) == 1
+    assert tab.symbol_at(lo + 3) == ("c_call_back_nofp", 3)
+
+
+def test_live_c_frames_need_a_stop_when_the_thread_is_not_readable() -> None:
+    import os
+
+    from backends.live.cgo_thread import with_c_frames
+    from backends.model import Frame
+
+    go = [Frame("runtime.cgocall", kind="cgo"), Frame("main.f", kind="go")]
+    out = with_c_frames(os.getpid(), 999_999_999, "/nonexistent", go)
+    assert [f.function for f in out] == ["runtime.cgocall", "main.f"]
+    assert "C frames need a stop (press h)" in out[0].note and go[0].note == ""
+    parked = [Frame("runtime.gopark", kind="runtime")]
+    assert with_c_frames(os.getpid(), 1, "/nonexistent", parked) == parked

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from backends.analysis import findings
 from backends.live.channels import chan_op
 from backends.live.reader import LiveReader
 from backends.model import Snapshot
@@ -64,3 +65,10 @@ def test_nil_channel_and_pointer_elements(snap: Snapshot) -> None:
 ])
 def test_chan_op(reason: str, op: str | None) -> None:
     assert chan_op(reason) == op
+
+
+def test_no_false_findings(snap: Snapshot) -> None:
+    """Two selects on the same channels on the same side are not a wait cycle."""
+    kinds = [f.kind for f in findings(snap)]
+    assert kinds == ["nil-chan"]
+    assert snap.locks == []

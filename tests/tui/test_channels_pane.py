@@ -11,7 +11,15 @@ from tests import gofixtures
 from tests.tui.conftest import make_app
 from tests.tui.fakes import JOBS_CHAN, FakeLive, RecordingSession
 from tests.tui.test_app import WIDE, fake_live, halted, loaded, until, visible_ids
-from tui.widgets.channels import ChannelsTable, channel_cells, channel_rows
+from tui.widgets.channels import (
+    FOLD_MIN,
+    ChannelsTable,
+    FoldRow,
+    channel_cells,
+    channel_rows,
+    fold_cells,
+    fold_rows,
+)
 from tui.widgets.findings import FindingsTable
 from tui.widgets.pane_tabs import PaneTabs
 
@@ -36,7 +44,7 @@ def test_rows_merge_channel_queues_with_goroutine_waits() -> None:
     a, b = rows
     assert (a.receivers, a.senders, a.selecting, a.longest_ns) == ([3, 4], [], [9],
                                                                     61_000_000_000)
-    assert channel_cells(a)[:7] == ("0xa", "int", "0/0", "", "", "3,4", "9")
+    assert channel_cells(a)[:8] == ("0xa", "int", "3", "0/0", "", "", "3,4", "9")
     assert (b.chan.elem_type, b.senders, b.selecting) == ("", [5], [9])  # known from g only
     touched = channel_rows([Channel("0xc", "string", 2, 2)], [], touched_by=0)
     assert touched == []
@@ -55,15 +63,16 @@ async def test_channels_pane_lists_waiters_and_enter_filters_the_goroutines(
     async with app.run_test(size=NARROW) as pilot:
         await loaded(pilot, app)
         chans = app.query_one(ChannelsTable)
-        await until(pilot, lambda: chans.row_count == 1, "the channel row")
+        await until(pilot, lambda: len(chans.rows_shown) == 1, "the channel row")
         await pilot.press("7")
         assert app.active_pane == "channels" and app.query_one(PaneTabs).active == "channels"
         assert chans.display and app.focused is chans
         assert not app.goroutine_pane.display  # narrow: one pane at a time
         workers = [g.id for g in app.index.items if g.blocked_on is not None]
-        (row,) = table_cells(chans)
-        assert row[:3] == [JOBS_CHAN, "int", "1/4"] and row[5].startswith("5,10,15,…")
-        assert row[7] == "6m06s"  # goroutine 20 (or 6 * 61 s): the longest waiter
+        row = table_cells(chans)[0]  # the channel first, then locks and other groups
+        assert row[:4] == [JOBS_CHAN, "int", str(len(workers)), "1/4"]
+        assert row[6].startswith("5,10,15,…")
+        assert row[8] == "6m06s"  # goroutine 20 (or 6 * 61 s): the longest waiter
         await pilot.press("enter")
         await until(pilot, lambda: app.active_pane == "goroutines", "back to the goroutines")
         assert app.index.filter_text == JOBS_CHAN
@@ -148,3 +157,43 @@ async def test_real_deadlock_and_leak_in_the_panes() -> None:
         finally:
             await session.close()
         assert gofixtures.wait_untraced(target.pid, 10)
+
+
+def test_one_waiter_channels_of_one_site_fold_into_one_row() -> None:
+    site = Location("main.leakLoop", "/src/main.go", 60)
+    leaked = [Goroutine(10 + i, wait_reason="chan receive", go_statement=site,
+                        blocked_on=BlockedOn(f"0x{i}", "recv"), waiting_on=[BlockedOn(
+                            f"0x{i}", "recv")]) for i in range(FOLD_MIN)]
+    other = waiter(3, "0xa", "recv")
+    chans = [Channel(f"0x{i}", "string") for i in range(FOLD_MIN)] + [Channel("0xa", "int")]
+    rows = fold_rows(channel_rows(chans, [*leaked, other]), [*leaked, other])
+    assert len(rows) == 2
+    fold = next(r for r in rows if isinstance(r, FoldRow))
+    assert fold.site == "main.leakLoop main.go:60" and len(fold.rows) == FOLD_MIN
+    assert fold_cells(fold)[0] == f"{FOLD_MIN} channels"
+    assert fold_cells(fold)[2] == str(FOLD_MIN) and fold.filter_text == fold.site
+    fewer = fold_rows(channel_rows(chans[1:], leaked[1:]), leaked[1:])
+    assert not any(isinstance(r, FoldRow) for r in fewer)  # under FOLD_MIN: one row each
+
+
+async def test_enter_on_a_lock_row_lists_its_waiters(session: RecordingSession) -> None:
+    live = fake_live(session)
+    for goid in (200, 201):
+        live._cache[goid] = Goroutine(goid, wait_reason="sync.Mutex.Lock",
+                                      start=Location("main.locker"), blocked_on_lock="0xc0ffee0")
+        live.ids.append(goid)
+    app = make_app(session)
+    async with app.run_test(size=NARROW) as pilot:
+        await loaded(pilot, app)
+        chans = app.query_one(ChannelsTable)
+        await until(pilot, lambda: any(r.group.key == "0xc0ffee0" for r in chans.groups_shown),
+                    "the lock row")
+        await pilot.press("7")
+        row = next(i for i, r in enumerate(chans.table_rows)
+                   if getattr(r, "key", "") == "group:0xc0ffee0")
+        assert table_cells(chans)[row][1:3] == ["semaphore", "2: 200,201"]
+        chans.move_cursor(row=row)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.active_pane == "goroutines", "back to the goroutines")
+        assert app.index.filter_text == "0xc0ffee0"
+        assert visible_ids(app) == [200, 201]

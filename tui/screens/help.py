@@ -18,6 +18,8 @@ SCOPE_TITLES = {
     "source": "source pane",
     "breakpoints": "breakpoints pane",
     "eval": "eval prompt",
+    "lifecycle": "lifecycle pane",
+    "tracepoints": "tracepoints pane",
 }
 
 

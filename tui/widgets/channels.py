@@ -1,7 +1,9 @@
-"""Channels pane: every channel with waiters (and those the selected goroutine touches).
+"""Blocking pane: what everyone waits on. Channels with waiters (and those the selected
+goroutine touches) first, then the sync objects with waiters (one row per lock address),
+then goroutines in sync.Cond.Wait, IO wait, sleep, a syscall or a cgo call.
 
-Enter on a channel filters the goroutine list to its waiters; when the target is
-halted the highlighted channel's buffered elements show under the table.
+Enter on a row filters the goroutine list to its waiters; when the target is halted
+the highlighted channel's buffered elements show under the table.
 """
 
 from __future__ import annotations
@@ -11,10 +13,19 @@ from dataclasses import dataclass, field
 from textual.message import Message
 from textual.widgets import DataTable
 
+from backends.analysis import BlockGroup, blocking_groups
 from backends.formats import human_duration as format_ns
-from backends.model import Channel, Goroutine
+from backends.model import Channel, Goroutine, Lock
 
-COLUMNS = ("address", "type", "len/cap", "closed", "send", "recv", "select", "longest wait")
+# "waiting": how many goroutines wait (and, on lock and group rows, which)
+COLUMNS = ("address", "type", "waiting", "len/cap", "closed", "send", "recv", "select",
+           "longest wait")
+GROUP_TYPE = {"mutex": "sync.Mutex", "rwmutex": "sync.RWMutex", "waitgroup": "sync.WaitGroup",
+              "sema": "semaphore", "cond": "sync.Cond.Wait", "io": "IO wait", "sleep": "sleep",
+              "syscall": "syscall", "cgo": "cgo call"}
+# goroutine-list filter for a group without an address
+GROUP_FILTER = {"cond": "sync.cond.wait", "io": "io wait", "sleep": "sleep",
+                "syscall": "status:syscall", "cgo": "status:syscall"}
 
 
 @dataclass
@@ -56,6 +67,76 @@ def channel_rows(channels: list[Channel], goroutines: list[Goroutine],
     return sorted(out, key=lambda r: (-len(r.waiters), r.chan.addr))
 
 
+@dataclass
+class GroupRow:
+    """Goroutines blocked outside channels: on one lock, or in IO / sleep / syscall..."""
+
+    group: BlockGroup
+
+    @property
+    def key(self) -> str:
+        return f"group:{self.group.key}"
+
+    @property
+    def filter_text(self) -> str:
+        return GROUP_FILTER.get(self.group.kind, self.group.key)
+
+
+FOLD_MIN = 5  # one-waiter channels of one creation site folded into one row from here
+
+
+@dataclass
+class FoldRow:
+    """Many channels with one waiter each, of one element type, whose waiters were
+    created by one go statement and wait on the same side (a leak, a request fan-out):
+    one row instead of hundreds."""
+
+    site: str  # the waiters' go statement, e.g. "main.leakLoop main.go:87"
+    rows: list[ChannelRow]
+
+    @property
+    def key(self) -> str:
+        return f"fold:{self.site}:{self.rows[0].chan.elem_type}"
+
+    @property
+    def filter_text(self) -> str:
+        return self.site
+
+
+def fold_rows(rows: list[ChannelRow], goroutines: list[Goroutine]) -> list[ChannelRow | FoldRow]:
+    """`rows` with the one-waiter channels of each (creation site, element type, side)
+    having FOLD_MIN or more members folded into a FoldRow, placed at the first one."""
+    site = {g.id: g.go_statement.short() for g in goroutines if g.go_statement.function}
+    buckets: dict[tuple[str, str, str], list[ChannelRow]] = {}
+    for row in rows:
+        if len(row.waiters) == 1 and row.waiters[0] in site:
+            side = "send" if row.senders else "recv" if row.receivers else "select"
+            key = (site[row.waiters[0]], row.chan.elem_type, side)
+            buckets.setdefault(key, []).append(row)
+    folded = {id(r): key for key, rs in buckets.items() if len(rs) >= FOLD_MIN for r in rs}
+    out: list[ChannelRow | FoldRow] = []
+    placed: set[tuple[str, str, str]] = set()
+    for row in rows:
+        key = folded.get(id(row))
+        if key is None:
+            out.append(row)
+        elif key not in placed:
+            placed.add(key)
+            out.append(FoldRow(key[0], buckets[key]))
+    return out
+
+
+Row = ChannelRow | FoldRow | GroupRow
+
+
+def row_key(row: Row) -> str:
+    return row.chan.addr if isinstance(row, ChannelRow) else row.key
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _ids(ids: list[int], limit: int = 3) -> str:
     text = ",".join(map(str, ids[:limit]))
     return f"{text},…({len(ids)})" if len(ids) > limit else text
@@ -63,9 +144,35 @@ def _ids(ids: list[int], limit: int = 3) -> str:
 
 def channel_cells(row: ChannelRow) -> tuple[str, ...]:
     c = row.chan
-    return (c.addr, c.elem_type or "?", f"{c.len}/{c.cap}", "closed" if c.closed else "",
-            _ids(row.senders), _ids(row.receivers), _ids(row.selecting),
-            format_ns(row.longest_ns) if row.longest_ns else "")
+    return (c.addr, c.elem_type or "?", str(len(row.waiters)), f"{c.len}/{c.cap}",
+            "closed" if c.closed else "", _ids(row.senders), _ids(row.receivers),
+            _ids(row.selecting), format_ns(row.longest_ns) if row.longest_ns else "")
+
+
+def group_cells(row: GroupRow) -> tuple[str, ...]:
+    g = row.group
+    addr = g.key if g.key.startswith("0x") else "—"
+    return (addr, GROUP_TYPE.get(g.kind, g.kind),
+            f"{len(g.goroutines)}: {_ids(g.goroutines, 4)}", "", "", "", "", "",
+            format_ns(g.longest_ns) if g.longest_ns else "")
+
+
+def fold_cells(row: FoldRow) -> tuple[str, ...]:
+    first = row.rows[0].chan
+    shapes = {(r.chan.len, r.chan.cap) for r in row.rows}
+    ids = {side: sorted({i for r in row.rows for i in getattr(r, side)})
+           for side in ("senders", "receivers", "selecting")}
+    longest = max(r.longest_ns for r in row.rows)
+    return (f"{len(row.rows)} channels", first.elem_type or "?", str(len(row.rows)),
+            f"{first.len}/{first.cap}" if len(shapes) == 1 else "…", "",
+            _ids(ids["senders"]), _ids(ids["receivers"]), _ids(ids["selecting"]),
+            format_ns(longest) if longest else "")
+
+
+def cells(row: Row) -> tuple[str, ...]:
+    if isinstance(row, ChannelRow):
+        return channel_cells(row)
+    return fold_cells(row) if isinstance(row, FoldRow) else group_cells(row)
 
 
 def elements_text(chan: Channel) -> str:
@@ -75,7 +182,8 @@ def elements_text(chan: Channel) -> str:
 
 
 class ChannelChosen(Message):
-    """Enter on a channel: show its waiting goroutines."""
+    """Enter on a row: show its waiting goroutines (`addr` is the goroutine filter: a
+    channel or lock address, or a group's filter text)."""
 
     def __init__(self, addr: str) -> None:
         super().__init__()
@@ -85,35 +193,56 @@ class ChannelChosen(Message):
 class ChannelsTable(DataTable[str]):
     def __init__(self, **kwargs: str) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.rows_shown: list[ChannelRow] = []
+        self.rows_shown: list[ChannelRow] = []  # every channel row (unfolded)
+        self.groups_shown: list[GroupRow] = []  # locks and other blocking groups
+        self.table_rows: list[Row] = []  # as in the table: channels (folded), then groups
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
-        self.border_title = "7 Channels"
+        self.border_title = "7 Blocking"
+        self.border_subtitle = ""
 
     def show(self, channels: list[Channel], goroutines: list[Goroutine],
-             touched_by: int = 0) -> None:
-        current = self.current
+             touched_by: int = 0, locks: list[Lock] | None = None) -> None:
+        current = self.current_row
         self.rows_shown = channel_rows(channels, goroutines, touched_by)
+        self.groups_shown = [GroupRow(g) for g in blocking_groups(goroutines, locks or [])]
+        self.table_rows = [*fold_rows(self.rows_shown, goroutines), *self.groups_shown]
         self.clear()
-        for row in self.rows_shown:
-            self.add_row(*channel_cells(row), key=row.chan.addr)
-        keep = next((i for i, r in enumerate(self.rows_shown)
-                     if current is not None and r.chan.addr == current.chan.addr), 0)
-        if self.rows_shown:
+        for row in self.table_rows:
+            self.add_row(*cells(row), key=row_key(row))
+        keep = next((i for i, r in enumerate(self.table_rows)
+                     if current is not None and row_key(r) == row_key(current)), 0)
+        if self.table_rows:
             self.move_cursor(row=keep)
-        self.border_title = f"7 Channels ({len(self.rows_shown)})"
+        n_locks = sum(1 for r in self.groups_shown if r.group.key.startswith("0x"))
+        self.border_title = (f"7 Blocking: {_plural(len(self.rows_shown), 'channel')}, "
+                             f"{_plural(n_locks, 'lock')}, "
+                             f"{len(self.groups_shown) - n_locks} other")
         self._show_elements()
 
     @property
-    def current(self) -> ChannelRow | None:
-        if not self.rows_shown or not 0 <= self.cursor_row < len(self.rows_shown):
+    def current_row(self) -> Row | None:
+        rows = self.table_rows
+        if not rows or not 0 <= self.cursor_row < len(rows):
             return None
-        return self.rows_shown[self.cursor_row]
+        return rows[self.cursor_row]
+
+    @property
+    def current(self) -> ChannelRow | None:
+        """The highlighted channel row (None on a folded, lock or group row)."""
+        row = self.current_row
+        return row if isinstance(row, ChannelRow) else None
 
     def _show_elements(self) -> None:
-        row = self.current
-        self.border_subtitle = elements_text(row.chan) if row is not None else ""
+        row = self.current_row
+        if isinstance(row, ChannelRow):
+            self.border_subtitle = elements_text(row.chan)
+        elif isinstance(row, FoldRow):
+            self.border_subtitle = (f"{len(row.rows)} channels with one waiter each, "
+                                    f"created at go {row.site} (enter: list them)")
+        else:
+            self.border_subtitle = ""
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_elements()
@@ -123,6 +252,8 @@ class ChannelsTable(DataTable[str]):
         self.action_choose()
 
     def action_choose(self) -> None:
-        row = self.current
-        if row is not None:
+        row = self.current_row
+        if isinstance(row, ChannelRow):
             self.post_message(ChannelChosen(row.chan.addr))
+        elif row is not None:
+            self.post_message(ChannelChosen(row.filter_text))

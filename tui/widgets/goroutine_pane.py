@@ -53,6 +53,8 @@ class GoroutinePane(Vertical):
     DEFAULT_CSS = """
     GoroutinePane { height: 1fr; }
     GoroutinePane > #g-summary { height: 1; color: $text; }
+    GoroutinePane > #g-detail { height: 1; color: $text-muted; display: none; }
+    GoroutinePane > #g-detail.-shown { display: block; }
     GoroutinePane > Input, GoroutinePane > Input:focus {
         height: 1; border: none; padding: 0 1; display: none;
     }
@@ -69,6 +71,7 @@ class GoroutinePane(Vertical):
         yield Static(id="g-summary", markup=False)
         yield ColumnTitles(goroutine_list)
         yield goroutine_list
+        yield Static(id="g-detail", markup=False)
         yield Input(id="g-prompt")
 
     @property
@@ -98,6 +101,15 @@ class GoroutinePane(Vertical):
             parts.append(f"filter: {idx.filter_text!r} {idx.matched}/{len(idx.items)}")
         self.border_title = "1 Goroutines"
         self.border_subtitle = " · ".join(parts)
+
+    def set_detail(self, text: str) -> None:
+        """One line about the selected goroutine: creation time, parent chain."""
+        try:
+            detail = self.query_one("#g-detail", Static)
+        except NoMatches:
+            return
+        detail.update(text)
+        detail.set_class(bool(text), "-shown")
 
     # ------------------------------------------------------------ actions
     def open_prompt(self, mode: str) -> None:

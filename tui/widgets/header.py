@@ -28,6 +28,8 @@ def state_text(state: TargetState, now: float) -> tuple[str, str]:
         return f" EXITED{status} ", "bold white on red"
     if state.running:
         return " RUNNING ", "bold black on green"
+    if state.stop_reason == "core":
+        return " CORE (post-mortem) ", "bold white on magenta"
     label = " HALTED"
     if state.halted_since:
         since = time.strftime("%H:%M:%S", time.localtime(state.halted_since))

@@ -15,7 +15,13 @@ PANES = (
     ("eval", "Eval"),
     ("channels", "Chans"),
     ("findings", "Findings"),
+    ("lifecycle", "Lifecycle"),
+    ("tracepoints", "Tracepoints"),
 )
+# inactive tabs when all full titles do not fit (80 columns)
+SHORT = {"goroutines": "Gor", "stack": "Stk", "variables": "Var", "source": "Src",
+         "breakpoints": "Bkp", "eval": "Eval", "channels": "Chan", "findings": "Find",
+         "lifecycle": "Life", "tracepoints": "Trc"}
 
 
 class PaneTabs(Widget):
@@ -24,8 +30,15 @@ class PaneTabs(Widget):
     active: reactive[str] = reactive("goroutines")
 
     def render(self) -> Text:
-        text = Text()
+        full = sum(len(title) + 4 for _, title in PANES)
+        compact = full > self.size.width
+        text = Text(no_wrap=True, overflow="crop")
         for n, (name, title) in enumerate(PANES, start=1):
-            style = "bold reverse" if name == self.active else "dim"
-            text.append(f" {n} {title} ", style=style)
+            key = n % 10  # the tenth pane is on key 0
+            if name == self.active:
+                text.append(f" {key} {title} ", style="bold reverse")
+            elif compact:
+                text.append(f" {key}:{SHORT.get(name, title)}", style="dim")
+            else:
+                text.append(f" {key} {title} ", style="dim")
         return text

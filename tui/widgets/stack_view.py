@@ -17,12 +17,12 @@ KIND_STYLES = {"go": "", "runtime": "dim", "cgo": "magenta", "c": "yellow"}
 
 def frame_text(depth: int, frame: Frame, shown_notes: frozenset[str] = frozenset()) -> Text:
     """One line for `frame`; a note already in `shown_notes` is left out."""
-    file = frame.file.rsplit("/", 1)[-1] if frame.file else "?"
     text = Text(style=KIND_STYLES.get(frame.kind, ""), no_wrap=True, overflow="ellipsis")
     text.append(f"{depth:>2} ")
     text.append(f"{frame.kind:<7} ", style="italic")
     text.append(frame.function or "?", style="" if frame.kind == "runtime" else "bold")
-    text.append(f"  {file}:{frame.line}")
+    if frame.file:
+        text.append(f"  {frame.file.rsplit('/', 1)[-1]}:{frame.line}")
     if frame.note and frame.note not in shown_notes:
         text.append(f"  ({frame.note})", style="dim")
     return text
