@@ -54,7 +54,7 @@ demo-stop:
 
 test: setup
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/pytest -q -p no:cacheprovider
+	@$(VENV)/bin/pytest -q -p no:cacheprovider --durations=30
 
 lint: setup
 	@$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 """Live reader vs Delve on the `live_stall` fixture with 1k / 10k / 100k sleeping goroutines.
 
 Run: .venv/bin/python bench/live_bench.py [--sizes 1000,10000,100000] [--runs 5]
+[--no-delve] (the live reader only: a before/after comparison in a minute)
 
 For each size it measures, on one running target:
   - gotui live snapshot (all goroutines, symbolised, channels): median wall and CPU time,
@@ -117,7 +118,8 @@ def rss_mb() -> float:
     return 0.0
 
 
-def bench_size(exe: Path, n: int, runs: int, rounds: int) -> dict[str, float]:
+def bench_size(exe: Path, n: int, runs: int, rounds: int, delve: bool = True
+               ) -> dict[str, float]:
     with gofixtures.run(exe, "-sleep", str(n), timeout=300) as t:
         reader = LiveReader(t.pid)
         time.sleep(0.5)
@@ -158,26 +160,28 @@ def bench_size(exe: Path, n: int, runs: int, rounds: int) -> dict[str, float]:
                 sum(range(10000))
             gaps_busy.append(max_gap_ns(reader))
 
-        reset_gap(reader)
-        t0 = time.perf_counter()
-        dlv = DelveClient(t.pid)
-        attached = time.perf_counter()
-        try:
-            l0 = time.perf_counter()
-            dcount = dlv.list_all()
-            dlist = time.perf_counter() - l0
-        finally:
-            dlv.detach()
-        dtotal = time.perf_counter() - t0
-        gofixtures.wait_untraced(t.pid)
-        time.sleep(0.5)  # let the ticker wake up and record the gap
-        gap_delve = max_gap_ns(reader)
+        dcount, dattach, dlist, dtotal, gap_delve = 0, 0.0, 0.0, 0.0, 0
+        if delve:
+            reset_gap(reader)
+            t0 = time.perf_counter()
+            dlv = DelveClient(t.pid)
+            dattach = time.perf_counter() - t0
+            try:
+                l0 = time.perf_counter()
+                dcount = dlv.list_all()
+                dlist = time.perf_counter() - l0
+            finally:
+                dlv.detach()
+            dtotal = time.perf_counter() - t0
+            gofixtures.wait_untraced(t.pid)
+            time.sleep(0.5)  # let the ticker wake up and record the gap
+            gap_delve = max_gap_ns(reader)
         reader.close()
     return {"n": n, "count": count, "live_wall": statistics.median(walls),
             "live_cpu": statistics.median(cpus), "live_cpu_best": min(cpus),
             "first_cpu": statistics.median(firsts),
             "rss": rss, "traced": traced,
-            "dlv_count": dcount, "dlv_attach": attached - t0, "dlv_list": dlist,
+            "dlv_count": dcount, "dlv_attach": dattach, "dlv_list": dlist,
             "dlv_total": dtotal, "gap_delve": gap_delve,
             "gap_idle": statistics.median(gaps_idle), "gap_idle_max": max(gaps_idle),
             "gap_live": statistics.median(gaps_live), "gap_live_max": max(gaps_live),
@@ -189,9 +193,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--runs", type=int, default=5, help="snapshots per round")
     ap.add_argument("--rounds", type=int, default=3, help="live/idle window pairs")
+    ap.add_argument("--no-delve", action="store_true", help="live reader only (quicker)")
     args = ap.parse_args()
     exe = gofixtures.build("live_stall", optimize=True)
-    rows = [bench_size(exe, int(s), args.runs, args.rounds) for s in args.sizes.split(",")]
+    rows = [bench_size(exe, int(s), args.runs, args.rounds, not args.no_delve)
+            for s in args.sizes.split(",")]
     ms = 1e3
     print(f"load average at end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus")
     print()

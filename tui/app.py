@@ -19,6 +19,7 @@ from typing import Any
 
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -87,6 +88,9 @@ SELECTION_SHARE = 0.25  # s between checks of the driver's selection (sent on ch
 ANALYSIS_PANES = ("channels", "findings")
 EBPF_PANES = ("lifecycle", "tracepoints")
 LIFECYCLE_EVENTS = ("created", "exited", "blocked", "unblocked")
+# actions that need a process this user may stop: not in a core, not for a viewer
+EXEC_ACTIONS = ("cont", "halt", "next", "step", "step_out")
+STOP_ACTIONS = (*EXEC_ACTIONS, "add_breakpoint", "toggle_breakpoint_here")
 
 
 
@@ -107,7 +111,7 @@ def widgets_may_be_gone(method: Callable[..., Any]) -> Callable[..., Any]:
 
 class GotuiApp(App[None]):
     TITLE = "gotui"
-    BINDINGS = keymap.bindings("app")
+    BINDINGS = keymap.bindings("app") + keymap.bindings("share")
     CSS = """
     #main { height: 1fr; }
     #pane-goroutines { height: 1fr; }
@@ -280,6 +284,30 @@ class GotuiApp(App[None]):
             self.active_pane = pane
             self.apply_layout()
 
+    def footer_state(self, binding: Binding) -> str | None:
+        """How the footer shows a binding: "show", "dim" (applies, not now) or None
+        (does not apply here: a core, a viewer, no stop-the-world backend)."""
+        action = binding.action
+        if action in STOP_ACTIONS:
+            session = self.session  # a joiner's RemoteSession has no post_mortem
+            if getattr(session, "post_mortem", False) or not session.can_stop \
+                    or self.state.exited \
+                    or (self.share.shared and not self.share.driving):
+                return None
+            if action in EXEC_ACTIONS and (action == "halt") != self.state.running:
+                return "dim"
+            return "show" if binding.show else None
+        if action == "toggle_refresh" and getattr(self.session, "post_mortem", False):
+            return None  # a core never refreshes
+        if binding.id in ("share.follow", "share.request_drive"):  # a viewer's keys
+            return "show" if self.share.remote is not None and not self.share.driving \
+                else None
+        if binding.id == "share.grant_drive":
+            host_away = self.share.server is not None and not self.share.driving
+            asked = self.share.driving and bool(self.share.presence.get("requests"))
+            return "show" if host_away or asked else None
+        return "show" if binding.show else None
+
     def action_show_pane(self, name: str) -> None:
         self.active_pane = name
         self.apply_layout()
@@ -311,6 +339,8 @@ class GotuiApp(App[None]):
         self.set_interval(HITS_FLUSH, self.draw_ebpf_status)
         self.set_interval(SELECTION_SHARE, self.share_selection)
         self.draw_ebpf_status()
+        if self.share.server is not None:
+            self.notify(self.share.line(), title="sharing", timeout=15)
         self.start()
 
     def on_unmount(self) -> None:
@@ -338,6 +368,7 @@ class GotuiApp(App[None]):
         old = self._last_presence
         self._last_presence = self.share.presence = message.presence
         self.query_one(PresenceBar).show_line(self.share.line())
+        self.refresh_bindings()  # the footer's keys depend on who drives
         if self.share.driving:
             for who in self.share.new_requests(old):
                 self.notify(f"{self.share.name(who)} asks to drive: ctrl+g hands over",
@@ -353,7 +384,10 @@ class GotuiApp(App[None]):
             self.goroutine_pane.list.jump_to(message.goroutine)
 
     async def share_selection(self) -> None:
-        self.query_one(PresenceBar).show_line(self.share.line())
+        try:
+            self.query_one(PresenceBar).show_line(self.share.line())
+        except NoMatches:  # the timer fired while the app tears down
+            return
         with contextlib.suppress(Exception):  # a lost connection is reported elsewhere
             await self.share.publish_selection(self.selected_goid, self.active_pane)
 
@@ -390,6 +424,7 @@ class GotuiApp(App[None]):
         self.state = message.state
         self.header.state = message.state
         self.update_refresh_label()
+        self.refresh_bindings()  # the footer dims Halt or Continue / Next / Step
         if message.state.running:
             self.variables_view.show_hint(HALT_HINT)
             return
@@ -415,10 +450,13 @@ class GotuiApp(App[None]):
 
     def on_backend_changed(self, message: BackendChanged) -> None:
         self.header.info = message.info
+        self.refresh_bindings()
 
     # ------------------------------------------------------------ live refresh
     def update_refresh_label(self) -> None:
-        if not self.state.running:
+        if getattr(self.session, "post_mortem", False):
+            label = "none: a core file is one moment"
+        elif not self.state.running:
             label = "halted (exact view)"
         elif self.paused:
             label = "paused (p resumes)"
@@ -820,7 +858,7 @@ class GotuiApp(App[None]):
 
     # ------------------------------------------------------------ help, palette, quit
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.user_keymap))
+        self.push_screen(HelpScreen(self.user_keymap, self.share.join_text()))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -844,7 +882,9 @@ class GotuiApp(App[None]):
     def action_quit_dialog(self) -> None:
         if self.closing:
             return
-        if getattr(self.session, "post_mortem", False):  # a core file: nothing to release
+        # a core file has nothing to release; a joiner leaving never touches the target
+        # (RemoteSession.close ignores resume/kill): no dialog offering to kill it
+        if getattr(self.session, "post_mortem", False) or self.share.remote is not None:
             self.leave(resume=True, kill=False)
             return
 

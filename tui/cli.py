@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from backends import factory
@@ -285,26 +285,15 @@ async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfron
                        ansi=ansi)
         app.share.server = server  # presence line, hand-off prompt and ctrl+g at the host
 
-        def on_signal(signum: int, _frame: object) -> None:
-            # A plain handler (not loop.add_signal_handler) runs even if the loop is
-            # stuck; the watchdog makes sure we go: once this process is gone, the
-            # Delve guard releases the target on its own.
-            arm_exit_watchdog()
-            name = signal.Signals(signum).name
-            loop.call_soon_threadsafe(
-                lambda: app.exit(return_code=0, message=f"gotui: {name}: target released"))
+        def leave(name: str) -> None:
+            app.exit(return_code=0, message=f"gotui: {name}: target released")
 
-        previous = {sig: signal.signal(sig, on_signal) for sig in EXIT_SIGNALS}
-        try:
+        with exit_signals(loop, leave):
             await app.run_async(mouse=not os.environ.get("SSH_CONNECTION"))
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         return app.return_code or 0
     finally:
         if server is not None:
-            with contextlib.suppress(Exception):
-                await server.close()
+            await close_server(server)
         # The app closes the session itself on q; this covers every other way out.
         await session.close()
 
@@ -313,34 +302,72 @@ async def _share_headless(session: Session, args: argparse.Namespace) -> int:
     """`gotui share --headless`: print the URL and tokens as one JSON line, serve until
     a signal, then release the target."""
     tune_gc()
-    session = await _open(session, False)
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
-    for sig in EXIT_SIGNALS:
-        loop.add_signal_handler(sig, done.set)
-    server = None
-    try:
-        server = await _serve(session, args.listen, args)
-        print(json.dumps(server.info()), flush=True)
-        await done.wait()
-    finally:
-        if server is not None:
-            with contextlib.suppress(Exception):
-                await server.close()
-        await session.close()
+    # installed before the attach: a signal during it releases the target once attached
+    with exit_signals(loop, lambda _name: done.set()):
+        session = await _open(session, False)
+        server = None
+        try:
+            server = await _serve(session, args.listen, args)
+            if not done.is_set():
+                print(json.dumps(server.info()), flush=True)
+            await done.wait()
+        finally:
+            if server is not None:
+                await close_server(server)
+            await session.close()
     return 0
 
 
+SERVER_CLOSE_SECONDS = 1.0
+
+
+async def close_server(server: Any) -> None:
+    """Stop sharing, waiting at most SERVER_CLOSE_SECONDS: the target's release comes
+    next and must not wait on joiners. asyncio.wait, not wait_for: it needs no
+    cancellation to give up, so a close that swallows one cannot hold us."""
+    closing = asyncio.ensure_future(server.close())
+    await asyncio.wait({closing}, timeout=SERVER_CLOSE_SECONDS)
+    if closing.done():
+        with contextlib.suppress(Exception):
+            closing.result()
+
+
 EXIT_WATCHDOG_SECONDS = 15.0
+_watchdog_armed = threading.Event()
 
 
 def arm_exit_watchdog() -> None:
     """After a terminating signal, leave for sure: if the orderly release (resume,
     detach) has not finished in time, exit hard; the target is still released, by the
-    Delve guard when our connection drops, by the kernel for ptrace."""
+    Delve guard when our connection drops, by the kernel for ptrace. Armed once."""
+    if _watchdog_armed.is_set():
+        return
+    _watchdog_armed.set()
     timer = threading.Timer(EXIT_WATCHDOG_SECONDS, os._exit, args=(1,))
     timer.daemon = True
     timer.start()
+
+
+@contextlib.contextmanager
+def exit_signals(loop: asyncio.AbstractEventLoop,
+                 leave: Callable[[str], None]) -> Iterator[None]:
+    """While inside: SIGTERM/SIGHUP/SIGINT arm the exit watchdog and call
+    leave(signal name) on the loop. Plain handlers (not loop.add_signal_handler) run
+    even if the loop is stuck, and the watchdog makes sure we go: once this process
+    is gone, the Delve guard releases the target on its own."""
+
+    def on_signal(signum: int, _frame: object) -> None:
+        arm_exit_watchdog()
+        loop.call_soon_threadsafe(leave, signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in EXIT_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def tune_gc() -> None:

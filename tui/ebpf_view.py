@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 LIFECYCLE_TYPES = ("created", "exited", "blocked", "unblocked")
 LIFECYCLE_REDRAW = 1.0
 HITS_FLUSH = 0.25
+CORE_NOTE = "a core file: counts, no rates · enter: its goroutines"
+NO_FEED = "tracepoints need eBPF on a local attach (gotui attach <pid>)"
 
 
 class EbpfView:
@@ -52,7 +54,7 @@ class EbpfView:
         """Why no tracepoint can be set now, or None."""
         feed = self.feed
         if feed is None:
-            return "eBPF tracepoints need a local attach (gotui attach <pid>)"
+            return NO_FEED
         if feed.off_reason is not None:
             return f"eBPF is off: {feed.off_reason}"
         return None
@@ -99,6 +101,8 @@ class EbpfView:
     def draw_lifecycle(self, pane: LifecyclePane) -> None:
         if pane.display and pane.parent is not None and pane.parent.display:
             pane.show(self.model, time.time())
+            if getattr(self.session, "post_mortem", False):
+                pane.border_subtitle = CORE_NOTE
 
     def draw_status(self, widget: ProbeStatus) -> None:
         widget.display = self.has_feed or self.status is not None  # remote viewers too
@@ -110,13 +114,13 @@ class EbpfView:
         hits, self.pending_hits = self.pending_hits, []
         if hits:
             pane.add_hits(hits)
-        pane.show(list(self.tracepoints.values()))
+        pane.show(list(self.tracepoints.values()), self.tracing_off)
 
     # ------------------------------------------------------------ tracepoints
     async def add_tracepoint(self, function: str, cond: str) -> str:
         feed = self.feed
         if feed is None:
-            raise GotuiError("eBPF tracepoints need a local attach (gotui attach <pid>)")
+            raise GotuiError(NO_FEED)
         key: str = await feed.add_tracepoint(function, cond)
         self.tracepoints[key] = Tracepoint(key, function, cond)
         return key

@@ -52,7 +52,8 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
         KeySpec("pane.breakpoints", "5", "show_pane('breakpoints')", "Breakpoints pane",
                 show=False),
         KeySpec("pane.eval", "6", "show_pane('eval')", "Eval log pane", show=False),
-        KeySpec("pane.channels", "7", "show_pane('channels')", "Channels pane", show=False),
+        KeySpec("pane.channels", "7", "show_pane('channels')",
+                "Blocking pane (channels, locks, IO)", show=False),
         KeySpec("pane.findings", "8", "show_pane('findings')", "Findings pane", show=False),
         KeySpec("pane.lifecycle", "9", "show_pane('lifecycle')", "Lifecycle pane", show=False),
         KeySpec("pane.tracepoints", "0", "show_pane('tracepoints')", "Tracepoints pane",
@@ -62,12 +63,13 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
         KeySpec("quit", "q", "quit_dialog", "Quit"),
         KeySpec("detach", "ctrl+c", "detach", "Resume, detach and exit", show=False,
                 priority=True),
-        KeySpec("share.follow", "F", "toggle_follow", "Follow the driver (shared session)",
-                show=False),
-        KeySpec("share.request_drive", "D", "request_drive", "Ask to drive (shared session)",
-                show=False),
+    ),
+    # app-wide too; the footer shows them only where they apply (a joiner, a driver asked)
+    "share": (
+        KeySpec("share.follow", "F", "toggle_follow", "Follow driver", show=False),
+        KeySpec("share.request_drive", "D", "request_drive", "Ask to drive", show=False),
         KeySpec("share.grant_drive", "ctrl+g", "grant_drive",
-                "Hand the wheel to who asked / take it back (shared session)", show=False),
+                "Hand over / take back the wheel", show=False),
     ),
     "goroutines": (
         KeySpec("goroutines.filter", "slash", "filter", "Filter"),

@@ -74,7 +74,7 @@ class ShareControls:
         if not self.shared or not self.presence:
             return ""
         clients = self.presence.get("clients", [])
-        parts = ["shared" if self.remote is not None else "sharing"]
+        parts = ["shared" if self.remote is not None else self._where()]
         if self.remote is not None:
             role = "driver" if self.driving else "viewer"
             parts.append(f"you: {role}{' (following)' if self.following else ''}")
@@ -89,6 +89,19 @@ class ShareControls:
             hint = " (ctrl+g hands over)" if self.driving else ""
             parts.append(f"{who} asks to drive{hint}")
         return " · ".join(parts)
+
+    def _where(self) -> str:
+        url = self.server.info().get("url", "") if self.server is not None else ""
+        return f"sharing on {url} (? shows the tokens)" if url else "sharing"
+
+    def join_text(self) -> str:
+        """At the host: the commands that join, with the tokens ('' when not sharing)."""
+        if self.server is None:
+            return ""
+        info = self.server.info()  # short lines: a token must not wrap at 80 columns
+        return (f"gotui join {info['url']} --token TOKEN\n"
+                f"viewer token: {info['viewer_token']}\n"
+                f"driver token: {info['driver_token']}")
 
     def new_requests(self, old: dict[str, Any]) -> list[str]:
         """Client ids that asked to drive since `old` (the driver is prompted for them)."""

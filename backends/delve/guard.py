@@ -12,8 +12,9 @@ The guard relays request and reply lines unchanged (it reads only the ids, so a
 multi-megabyte ListGoroutines reply is not decoded twice) and follows whether a
 continue is in flight. Its own calls use ids of another form ("guard<n>"). When
 gotui's connection closes without a Detach (gotui crashed, was SIGKILLed, lost its
-terminal), or the guard gets SIGTERM/SIGINT/SIGHUP, the guard releases the target the
-safe way (release.py) and exits. If dlv dies instead, the guard puts back the int3s
+terminal), or the guard gets SIGTERM/SIGINT/SIGHUP, or gotui dies before it connected
+(the guard is reparented), the guard releases the target the safe way (release.py)
+and exits. If dlv dies instead, the guard puts back the int3s
 Delve left in the code (rescue.py) and exits. Started in its own session, so a signal
 for gotui's process group does not reach it.
 
@@ -44,6 +45,7 @@ from backends.model import GotuiError
 LISTEN_PREFIX = "GUARD listening at:"
 ERROR_PREFIX = "GUARD error:"
 EXIT_PREFIX = "GUARD exit:"
+PARENT_POLL_S = 0.2
 _BREAKPOINT_METHODS = frozenset({"CreateBreakpoint", "ClearBreakpoint", "AmendBreakpoint",
                                  "ToggleBreakpoint", "Restart"})
 
@@ -109,7 +111,17 @@ class Guard:
                 await asyncio.wait_for(self._serving, 5)
 
 
+async def watch_parent(parent: int, done: asyncio.Event) -> None:
+    """Set `done` once gotui (our parent) is gone. Its connection dropping says so too,
+    but gotui may die (SIGKILL) while the attach runs, before it ever connects: nothing
+    would then drop and the guard would hold the target forever."""
+    while os.getppid() == parent:
+        await asyncio.sleep(PARENT_POLL_S)
+    done.set()
+
+
 async def run_guard(pid: int, sockdir: str, check_go_version: bool) -> int:
+    parent = os.getppid()
     try:
         dlv = await DlvProcess.spawn(pid, check_go_version=check_go_version)
     except GotuiError as exc:
@@ -134,11 +146,14 @@ async def run_guard(pid: int, sockdir: str, check_go_version: bool) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, guard.done.set)
+    orphaned = loop.create_task(watch_parent(parent, guard.done))
     path = os.path.join(sockdir, "guard.sock")
     server = await asyncio.start_unix_server(guard.serve, path=path, limit=1 << 30)
     os.chmod(path, 0o600)
-    print(f"{LISTEN_PREFIX} unix:{path}", flush=True)
+    with contextlib.suppress(OSError):  # gotui gone already: watch_parent sees it
+        print(f"{LISTEN_PREFIX} unix:{path}", flush=True)
     await guard.done.wait()
+    orphaned.cancel()
     server.close()
     failed = rpc.closed and not guard.detached
     await guard.finish()

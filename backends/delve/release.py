@@ -43,8 +43,11 @@ async def flush_pending_trap(rpc: DelveRPC, pid: int) -> None:
                 if bp["id"] > 0:
                     await rpc.call("ClearBreakpoint", {"Id": bp["id"]})
         run = asyncio.ensure_future(rpc.command("continue"))
-        done, _ = await asyncio.wait({run}, timeout=1.0)
-        if not done:
+        for _ in range(20):  # up to 1 s, until the signal has been taken
+            done, _ = await asyncio.wait({run}, timeout=0.05)
+            if done or not sigtrap_pending(pid):
+                break
+        if not run.done():
             # no breakpoints left: this halt's SIGTRAP reaches a running thread
             await rpc.command("halt")
         with contextlib.suppress(GotuiError, TimeoutError):

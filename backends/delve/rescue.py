@@ -9,6 +9,22 @@ SIGTRAP. We put the original bytes back from the executable on disk, writing thr
 This is a race: the kernel resumes the target when dlv dies, so a breakpoint hit
 every millisecond fires before we can act. It saves the common case of breakpoints
 that are hit rarely.
+
+What no process but the tracer can prevent (why SIGKILL of dlv during a hot
+breakpoint kills the target): a thread that traps on an int3 sits in a
+signal-delivery-stop with SIGTRAP as its stop code while Delve works on it (with a
+condition, ~0.5 ms of every hit). Only the tracer can clear that code (PTRACE_CONT or
+PTRACE_DETACH with signal 0). When dlv dies, the kernel detaches and restarts its
+tracees during dlv's own exit, and "if the tracee is restarted from
+signal-delivery-stop, the pending signal is injected" (ptrace(2)): the SIGTRAP is
+delivered before the guard even learns of the death (SIGCHLD, EOF), and Go's handler
+treats a kernel SIGTRAP as fatal ("SIGTRAP: trace trap"). Nobody else can become the
+tracer first (PTRACE_ATTACH fails while dlv holds the thread), and SIGKILL cannot be
+intercepted. Patching the target instead (runtime.sigtable's SIGTRAP flags through
+/proc/<pid>/mem, so the handler would return) is not a fix either: a thread that trapped
+before Delve rewound its PC resumes one byte into an instruction, and it rewrites the
+runtime of a process we promised not to hurt. Safe routes: a breakpoint not hit
+every ms, or an eBPF conditional tracepoint (evaluated in the kernel, no ptrace).
 """
 
 from __future__ import annotations

@@ -97,7 +97,8 @@ class DelveRPC:
     async def wait_stopped(self, timeout: float) -> bool:
         """Wait until no continue/next/step... is in flight; False on timeout."""
         try:
-            await asyncio.wait_for(self._stopped.wait(), timeout)
+            async with asyncio.timeout(timeout):  # wait_for may swallow a cancel (3.11)
+                await self._stopped.wait()
         except TimeoutError:
             return False
         return True

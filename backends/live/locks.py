@@ -22,6 +22,7 @@ import json
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from backends.live.binary_types import StructLayout
 from backends.live.dwarf_layouts import CACHE_DIR, TypeFinder, _dwarf_info, _field_offset
@@ -37,6 +38,7 @@ MAX_STACK_SCAN = 32 << 20
 MAX_SCANNED_GOROUTINES = 10_000
 MAX_STACK = 1 << 30
 _U64 = struct.Struct("<Q")
+_WAITING_ON = attrgetter("waiting_on")
 
 # wait reason -> (lock kind, offset key of the sema word in the object)
 REASON_KIND: dict[str, tuple[str, str]] = {
@@ -237,7 +239,7 @@ def _u64(data: bytes | bytearray, off: int) -> int:
 
 
 class BlockingReader:
-    """Fills a live snapshot's locks, Goroutine.blocked_on_lock and stack_refs."""
+    """Finds a live snapshot's locks, Goroutine.blocked_on_lock and stack_refs."""
 
     def __init__(self, mem: ProcessMemory, sema: SemaReader | None, offsets: dict[str, int],
                  g_index: dict[str, int], parked: frozenset[int]) -> None:
@@ -249,20 +251,27 @@ class BlockingReader:
         self.parked = parked
         self.scanner = StackScanner(mem)
 
-    def fill(self, goroutines: list[Goroutine], gaddr: dict[int, int],
+    def find(self, goroutines: list[Goroutine], gaddr: dict[int, int],
              vals_of: Callable[[int], tuple[int, ...] | None], system: set[int],
-             channels: list[Channel], heap: AddressRanges) -> list[Lock]:
+             channels: list[Channel], heap: AddressRanges
+             ) -> tuple[list[Lock], dict[int, str], dict[int, list[str]]]:
+        """The locks with waiters, goid -> address of the lock it waits on, and goid ->
+        its stack_refs (goroutines not named: "" and []). Reads only the goroutines'
+        id, status, wait_reason and waiting_on: it does not change them."""
         on_sema = {gaddr[g.id]: (g.id, g.wait_reason) for g in goroutines
-                   if g.status == "waiting" and g.wait_reason in SEMA_REASONS}
+                   if g.wait_reason in SEMA_REASONS and g.status == "waiting"}
         locks: list[Lock] = []
+        lock_of: dict[int, str] = {}
         if on_sema and self.sema is not None:
             locks, lock_of = group_locks(self.sema.waiters(heap), on_sema, self.offsets)
-            for g in goroutines:
-                g.blocked_on_lock = lock_of.get(g.id, "")
         targets = [c.addr for c in channels] + [lk.addr for lk in locks]
-        waiting = sum(1 for g in goroutines if g.waiting_on or g.blocked_on_lock)
+        waiting = len({g.id for g in filter(_WAITING_ON, goroutines)}
+                      | {gid for gid, addr in lock_of.items() if addr})
         if waiting < 2:  # a wait cycle needs two waiters
-            return locks
+            return locks, lock_of, {}
+        if len(goroutines) - len(system) > MAX_SCANNED_GOROUTINES:
+            self.scanner.refs([], targets)  # too many stacks: none is read (nor listed)
+            return locks, lock_of, {}
         stacks = []
         for g in goroutines:
             v = vals_of(gaddr[g.id]) if g.id not in system else None
@@ -271,7 +280,4 @@ class BlockingReader:
             parked = v[self.i_status] & ~0x1000 in self.parked
             stacks.append((g.id, v[self.i_sp] if parked else v[self.i_lo], v[self.i_hi],
                            v if parked else None))  # an unchanged parked g did not run
-        refs = self.scanner.refs(stacks, targets)
-        for g in goroutines:
-            g.stack_refs = refs.get(g.id, [])
-        return locks
+        return locks, lock_of, self.scanner.refs(stacks, targets)

@@ -47,7 +47,7 @@ from backends.remote.protocol import (
     error_message,
     parse_client_message,
 )
-from backends.remote.snapshots import TextSnapshot, delta_texts, full_texts
+from backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
 from backends.session import Session
 
 HOST = "host"  # the driver id of the person at the host's own TUI
@@ -115,6 +115,7 @@ class ShareServer:
         self.published = 0  # snapshots published so far (the latest has seq == published)
         self._clients: dict[str, _Client] = {}
         self._latest: TextSnapshot | None = None
+        self._bodies = BodyCache()  # goroutine texts of the last build (pull loop only)
         self._published_from: Snapshot | None = None
         self._source_files: set[str] = set()
         self._stops_seen = 0  # how many times the target was seen stopping
@@ -463,8 +464,11 @@ class ShareServer:
                     self._pulled_at_stop = stops
             # a huge target makes pulls expensive: keep them under 1/PULL_DUTY of a core
             pause = max(self.snapshot_interval, PULL_DUTY * (time.monotonic() - started))
+            # not wait_for: on Python 3.11 it swallows a cancel that lands as the event
+            # is set, and close() then waits for this loop forever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._pull_now.wait(), timeout=pause)
+                async with asyncio.timeout(pause):
+                    await self._pull_now.wait()
 
     async def _pull_once(self) -> None:
         last = self.session.last_snapshot
@@ -483,7 +487,7 @@ class ShareServer:
         self._last_pull_error = ""
         self._published_from = snap
         seq = self.published + 1
-        wire = await asyncio.to_thread(TextSnapshot.build, seq, snap)
+        wire = await asyncio.to_thread(TextSnapshot.build, seq, snap, self._bodies)
         self._source_files |= wire.files
         self._delta_cache.clear()
         self.published = seq

@@ -342,3 +342,27 @@ async def test_int3_put_back_when_dlv_is_killed(target: gofixtures.Target,
     finally:
         await b.detach()
     assert_released(target)
+
+
+def test_guard_released_when_gotui_dies_before_connecting(target: gofixtures.Target,
+                                                          tmp_path: Path) -> None:
+    """gotui SIGKILLed during the attach: the guard has attached but nobody ever
+    connects, so no connection drops; the guard notices it was orphaned."""
+    sockdir = tmp_path / "guard"
+    sockdir.mkdir(mode=0o700)
+    # the parent reads the guard's listen line, then dies without connecting
+    code = textwrap.dedent(f"""
+        import os, subprocess, sys
+        guard = subprocess.Popen(
+            [sys.executable, "-m", "backends.delve.guard", "--pid", "{target.pid}",
+             "--dir", "{sockdir}"], stdout=subprocess.PIPE, text=True,
+            start_new_session=True, cwd="{ROOT}")
+        print(guard.pid, guard.stdout.readline().strip(), flush=True)
+        os._exit(0)
+    """)
+    parent = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    guard_pid, listening = parent.stdout.split(" ", 1)
+    assert listening.startswith("GUARD listening at:"), parent.stdout + parent.stderr
+    assert_released(target)
+    assert wait_gone(int(guard_pid))

@@ -10,12 +10,13 @@ from tests.tmux import TmuxSession
 
 
 def attach(gotui: Path, pid: int, *flags: str, term: str = "xterm-256color",
-           env: dict[str, str] | None = None) -> TmuxSession:
-    """An 80x24 terminal (not yet started) running `gotui attach <pid> --no-ebpf [flags]`.
+           env: dict[str, str] | None = None, ebpf: bool = False) -> TmuxSession:
+    """An 80x24 terminal (not yet started) running `gotui attach <pid> [flags]`.
 
-    eBPF is off here: its start compiles BPF programs (~5 s of CPU on a 2-core machine),
-    and its own exit paths are tested in tests/ebpf/test_tui_exit.py."""
-    return TmuxSession([str(gotui), "attach", str(pid), "--no-ebpf", *flags], term=term, env=env)
+    eBPF is off unless `ebpf`: its start compiles BPF programs (~5 s of CPU on a 2-core
+    machine), and its own exit paths are tested in tests/ebpf/test_tui_exit.py."""
+    off = [] if ebpf else ["--no-ebpf"]
+    return TmuxSession([str(gotui), "attach", str(pid), *off, *flags], term=term, env=env)
 
 
 def quit_dialog_enter(tui: TmuxSession) -> None:

@@ -40,7 +40,7 @@ def test_signalled_gotui_leaves_no_probes(need_bpf: None, need_tmux: None,
     exe = gofixtures.build("basic")
     before_progs = our_programs()
     before_events = UPROBE_EVENTS.read_text()
-    with gofixtures.run(exe) as target, attach(GOTUI, target.pid) as tui:
+    with gofixtures.run(exe) as target, attach(GOTUI, target.pid, ebpf=True) as tui:
         tui.wait_for("RUNNING", timeout=60)
         tui.wait_for("eBPF ~", timeout=60)  # the status line once probes are attached
         assert len(our_programs() - before_progs) >= 2
@@ -54,7 +54,7 @@ def test_signalled_gotui_leaves_no_probes(need_bpf: None, need_tmux: None,
 def test_no_ebpf_flag_loads_nothing_and_says_so(need_tmux: None) -> None:
     exe = gofixtures.build("basic")
     before_progs = our_programs() if shutil.which("bpftool") else set()
-    with gofixtures.run(exe) as target, attach(GOTUI, target.pid, "--no-ebpf") as tui:
+    with gofixtures.run(exe) as target, attach(GOTUI, target.pid, "--no-ebpf", ebpf=True) as tui:
         tui.wait_for("eBPF off: disabled by --no-ebpf", timeout=60)
         tui.wait_for("main.receiver", timeout=60)
         if shutil.which("bpftool"):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from backends.base import LiveSource
 from backends.live.reader import LiveReader
-from backends.model import Goroutine, GotuiError, Snapshot
+from backends.model import Goroutine, GotuiError, Snapshot, to_json
 from tests import gofixtures
 
 pytestmark = pytest.mark.integration
@@ -150,11 +152,14 @@ def stable_view(snap: Snapshot) -> dict[int, tuple]:
             and g.start.function not in ("main.ticker", "runtime.main")}
 
 
-def test_later_snapshots_reuse_nothing_visible(target) -> None:
-    """Snapshots after the first reuse unchanged records (not decoded or walked again):
-    they must show what a fresh reader shows, in objects of their own."""
+def test_later_snapshots_reuse_unchanged_goroutines_copy_on_write(target) -> None:
+    """Snapshots after the first reuse unchanged records (not decoded or walked again)
+    and their Goroutine objects, copied when only wait_ns changed: they must show what a
+    fresh reader shows, and never change what an older snapshot holds."""
     t, reader, _ = target
-    first, second = reader.snapshot(), reader.snapshot()
+    first = reader.snapshot()
+    frozen = to_json(first)
+    second = reader.snapshot()
     fresh = LiveReader(t.pid)
     try:
         expected = stable_view(fresh.snapshot())
@@ -163,11 +168,92 @@ def test_later_snapshots_reuse_nothing_visible(target) -> None:
     assert len(expected) == sum(USER_STARTS.values()) - 2
     assert stable_view(first) == expected and stable_view(second) == expected
     a = {g.id: g for g in first.goroutines}
-    for g in second.goroutines:
-        assert g is not a[g.id]
-        assert g.labels is not a[g.id].labels and g.stack is not a[g.id].stack
-    a[second.goroutines[0].id].labels["x"] = "y"  # a consumer writing into a snapshot
-    assert "x" not in reader.snapshot().goroutines[0].labels
+    body = [f.name for f in dataclasses.fields(Goroutine) if f.name != "wait_ns"]
+    reused = [g for g in second.goroutines if g.id in a and (g is a[g.id] or all(
+        getattr(g, n) is getattr(a[g.id], n) for n in body))]
+    assert reused  # the parked lockers at least: not extra reads, same bytes
+    reader.snapshot()
+    assert to_json(first) == frozen
+
+
+def frozen_read(reader: LiveReader, monkeypatch: pytest.MonkeyPatch, addr: int,
+                status: int | None = None, waitsince: int | None = None) -> None:
+    """Makes the g record at `addr` read with another status word or waitsince."""
+    dec = reader.decoder
+    wait_off = reader.facts.layouts["runtime.g"].offsets["waitsince"]
+    real = reader.mem.read_same_size
+
+    def read(addrs, size):  # type: ignore[no-untyped-def]
+        buf, ok = real(addrs, size)
+        if size == dec.size and addr in addrs:
+            at = addrs.index(addr) * size
+            if status is not None:
+                struct.pack_into("<I", buf, at + dec.status_off, status)
+            if waitsince is not None:
+                struct.pack_into("<q", buf, at + wait_off, waitsince)
+        return buf, ok
+
+    monkeypatch.setattr(reader.mem, "read_same_size", read)
+
+
+def test_an_unchanged_record_still_waits_longer(target, monkeypatch) -> None:
+    """A reused goroutine's wait_ns is recomputed every snapshot (in a copy)."""
+    _, reader, _ = target
+    victim = by_start(reader.snapshot(), "main.sleeper")[0].id
+    since = time.monotonic_ns() - 5_000_000_000
+    frozen_read(reader, monkeypatch, reader._gaddr[victim], waitsince=since)
+    first = {g.id: g for g in reader.snapshot().goroutines}[victim]
+    time.sleep(0.02)
+    second = {g.id: g for g in reader.snapshot().goroutines}[victim]
+    assert 5_000_000_000 <= first.wait_ns < second.wait_ns
+    assert second.current is first.current and second.start is first.start  # reused
+
+
+def test_a_changed_state_shows_in_the_next_snapshot(target, monkeypatch) -> None:
+    """A goroutine whose g record changes (here: a parked locker read as runnable) gets a
+    new object in the next snapshot; the older snapshot keeps what it had."""
+    _, reader, _ = target
+    reader.snapshot()
+    before = reader.snapshot()
+    frozen = to_json(before)
+    victim = by_start(before, "main.locker")[0]
+    assert victim.status == "waiting"
+    frozen_read(reader, monkeypatch, reader._gaddr[victim.id], status=1)
+    changed = {g.id: g for g in reader.snapshot().goroutines}[victim.id]
+    assert (changed.status, changed.wait_reason, changed.wait_ns) == ("runnable", "", 0)
+    assert changed.user_current == victim.user_current  # parked where it was
+    assert to_json(before) == frozen
+    monkeypatch.undo()
+    after = reader.snapshot()
+    assert stable_view(after) == stable_view(before)
+    assert to_json(before) == frozen
+
+
+def test_lock_and_stack_refs_are_set_copy_on_write(target, monkeypatch) -> None:
+    """blocked_on_lock and stack_refs are found after the goroutines are made: set on a
+    reused object, they must go to a copy (and go away again in the next snapshot)."""
+    _, reader, _ = target
+    reader.snapshot()
+    base = reader.snapshot()
+    victim = by_start(base, "main.sleeper")[0].id
+    real = reader.blocking.find
+
+    def find(*args):  # type: ignore[no-untyped-def]
+        locks, lock_of, refs = real(*args)
+        return locks, {**lock_of, victim: "0xdead"}, {**refs, victim: ["0xbeef"]}
+
+    monkeypatch.setattr(reader.blocking, "find", find)
+    frozen = to_json(base)
+    marked = {g.id: g for g in reader.snapshot().goroutines}[victim]
+    assert (marked.blocked_on_lock, marked.stack_refs) == ("0xdead", ["0xbeef"])
+    assert to_json(base) == frozen
+    again = {g.id: g for g in reader.snapshot().goroutines}[victim]
+    assert (again.blocked_on_lock, again.stack_refs) == ("0xdead", ["0xbeef"])
+    monkeypatch.undo()
+    frozen = to_json(again)
+    clean = {g.id: g for g in reader.snapshot().goroutines}[victim]
+    assert (clean.blocked_on_lock, clean.stack_refs) == ("", [])
+    assert to_json(again) == frozen
 
 
 def test_a_changed_record_among_unchanged_ones_is_seen(target, monkeypatch) -> None:
@@ -176,17 +262,7 @@ def test_a_changed_record_among_unchanged_ones_is_seen(target, monkeypatch) -> N
     _, reader, _ = target
     before = reader.snapshot()
     victim = by_start(before, "main.sleeper")[0].id
-    addr = reader._gaddr[victim]
-    dec = reader.decoder
-    real = reader.mem.read_same_size
-
-    def read(addrs, size):  # type: ignore[no-untyped-def]
-        buf, ok = real(addrs, size)
-        if size == dec.size and addr in addrs:
-            struct.pack_into("<I", buf, addrs.index(addr) * size + dec.status_off, 6)
-        return buf, ok
-
-    monkeypatch.setattr(reader.mem, "read_same_size", read)
+    frozen_read(reader, monkeypatch, reader._gaddr[victim], status=6)
     assert victim not in {g.id for g in reader.snapshot().goroutines}
     monkeypatch.undo()
     after = reader.snapshot()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -9,16 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backends.model import BlockedOn, Snapshot, snapshot_from_json, to_json
+from backends.model import BlockedOn, Frame, Location, Snapshot, snapshot_from_json, to_json
 from backends.remote.protocol import (
     COMMANDS,
     MAX_INBOUND,
     ProtocolError,
+    encode,
     parse_client_message,
     parse_server_message,
 )
 from backends.remote.snapshots import (
     WAIT_TOLERANCE_NS,
+    BodyCache,
     PartsAssembler,
     TextSnapshot,
     WireSnapshot,
@@ -197,6 +200,13 @@ def test_fast_snapshot_json_is_model_to_json() -> None:
     snap.goroutines[3].waiting_on = [BlockedOn("0xc0001", "recv")]
     assert snapshot_json(snap) == to_json(snap)
     assert json.dumps(snapshot_json(snap)) == json.dumps(to_json(snap))
+    snap.goroutines[4].stack.append(Frame("main.é\"quoted\"", "/src/ü.go", 1, 2, "go", "n"))
+    snap.goroutines[5].labels = {}
+    texts = TextSnapshot.build(1, snap)  # goroutine texts put together from field texts
+    for g in snap.goroutines:
+        want = to_json(g)
+        want.pop("wait_ns")
+        assert texts.bodies[g.id] == encode(want)[1:-1]
 
 
 @pytest.mark.parametrize("full", [True, False])
@@ -216,3 +226,46 @@ def test_big_snapshots_travel_in_parts_and_join_back(full: bool) -> None:
         joiner.feed(parse_server_message(texts[2]))
     one = full_texts(new, 1000)
     assert len(one) == 1 and joiner.feed(parse_server_message(one[0])) is not None
+
+
+# ------------------------------------------------------------ the server's text cache
+
+def cow(snap: Snapshot, seq_changes: dict[int, dict[str, Any]]) -> Snapshot:
+    """The next snapshot as the live reader makes it: unchanged goroutines are the same
+    objects, changed ones are new objects (copy on write)."""
+    return Snapshot(pid=snap.pid, taken_at=snap.taken_at + 1, goroutines=[
+        dataclasses.replace(g, **seq_changes[g.id]) if g.id in seq_changes else g
+        for g in snap.goroutines])
+
+
+def test_cached_texts_show_every_change_in_the_next_snapshot_and_delta() -> None:
+    cache = BodyCache()
+    a = snap_of([1, 2, 3, 4, 5, 6, 7], {3: 10**9})
+    ta = TextSnapshot.build(1, a, cache)
+    changes: dict[int, dict[str, Any]] = {
+        2: {"status": "runnable", "wait_reason": ""},
+        3: {"wait_ns": 2 * 10**9},  # only waited longer: predicted, not re-sent
+        4: {"current": Location("main.other", "/src/other.go", 7, 0x401234)},
+        5: {"labels": {"req": "42"}},
+        6: {"stack": [Frame("main.deeper", "/src/deep.go", 3, 0x402000)]},
+        7: {"blocked_on_lock": "0xc000100", "stack_refs": ["0xc000200"]},
+    }
+    b = cow(a, changes)
+    tb = TextSnapshot.build(2, b, cache)
+    plain = TextSnapshot.build(2, b)  # the cache changes nothing but the cost
+    assert (tb.bodies, tb.waits, tb.files) == (plain.bodies, plain.waits, plain.files)
+    assert "/src/other.go" in tb.files and "/src/deep.go" in tb.files
+    msg = receive(delta_texts(ta, tb, 1000))
+    assert sorted(g["id"] for g in msg["upsert"]) == [2, 4, 5, 6, 7]
+    got = apply_delta(WireSnapshot.from_json(1, to_json(a)), msg)
+    assert got.goroutines == WireSnapshot.from_json(2, to_json(b)).goroutines
+    # equal content in new objects (Delve builds every snapshot anew): nothing re-sent
+    c = Snapshot(pid=b.pid, goroutines=[dataclasses.replace(g) for g in b.goroutines])
+    tc = TextSnapshot.build(3, c, cache)
+    assert receive(delta_texts(tb, tc, 1000))["upsert"] == []
+    # a change back to the first state shows too; gone goroutines leave the cache
+    d = Snapshot(pid=a.pid, goroutines=a.goroutines[:6])
+    td = TextSnapshot.build(4, d, cache)
+    assert td.bodies == {gid: ta.bodies[gid] for gid in range(1, 7)}
+    assert set(cache.keys) == set(cache.bodies) == {1, 2, 3, 4, 5, 6}
+    assert sorted(g["id"] for g in receive(delta_texts(tc, td, 1000))["upsert"]) == [2, 4, 5, 6]

@@ -139,9 +139,12 @@ async def test_state_and_events_reach_every_joiner(host: Host) -> None:
     try:
         await driver.cont()
         await wait_for(lambda: viewer.state.running, "viewer saw the target running")
-        host.session.publish("event", Event(type="created", goid=99, message="hello"))
+        # per-goroutine eBPF events stay on the host; the rest reach every joiner
+        host.session.publish("event", Event(type="created", goid=98))
+        host.session.publish("event", Event(type="tracepoint", goid=99, message="hello"))
         await wait_for(lambda: any(k == "event" and p.goid == 99 for k, p in seen),
                        "viewer got the event")
+        assert not any(k == "event" and p.goid == 98 for k, p in seen)
         await driver.halt()
         await wait_for(lambda: not viewer.state.running, "viewer saw the target halted")
         assert viewer.state.current is not None and viewer.state.current.line == 12

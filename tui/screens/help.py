@@ -20,13 +20,19 @@ SCOPE_TITLES = {
     "eval": "eval prompt",
     "lifecycle": "lifecycle pane",
     "tracepoints": "tracepoints pane",
+    "share": "shared session",
 }
+# the panes behind the number keys, for the line above the table
+PANE_KEYS = ("1 goroutines · 2 stack · 3 variables · 4 source · 5 breakpoints · 6 eval · "
+             "7 blocking (channels, locks, IO, sleep, syscall, cgo) · 8 findings · "
+             "9 lifecycle (eBPF or snapshots) · 0 tracepoints (eBPF)")
 
 
 def help_rows(user_keymap: dict[str, str]) -> list[tuple[str, str, str, str]]:
-    """(keys, description, id, scope) for every binding."""
+    """(keys, description, where, id) for every binding: the id last, so that 80
+    columns show what a key does and where before the id to rebind it."""
     return [
-        (keymap.keys_for(spec, user_keymap), spec.description, spec.id, SCOPE_TITLES[scope])
+        (keymap.keys_for(spec, user_keymap), spec.description, SCOPE_TITLES[scope], spec.id)
         for scope, specs in keymap.SPECS.items()
         for spec in specs
     ]
@@ -41,19 +47,24 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen Static { height: auto; padding: 0 1; }
     """
 
-    def __init__(self, user_keymap: dict[str, str]) -> None:
+    def __init__(self, user_keymap: dict[str, str], share_text: str = "") -> None:
+        """`share_text`: at a sharing host, how others join (URL and tokens)."""
         super().__init__()
         self.user_keymap = user_keymap
+        self.share_text = share_text
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("[b]gotui keys[/b] — rebind by id in ~/.config/gotui/keymap.toml "
                          "(e.g. [i]continue = \"f8,c\"[/i]); Esc closes")
+            yield Static(f"panes: {PANE_KEYS}", id="help-panes", markup=False)
+            if self.share_text:
+                yield Static(f"sharing: {self.share_text}", id="help-share", markup=False)
             yield DataTable(id="help-table", cursor_type="row")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("keys", "action", "id", "where")
+        table.add_columns("keys", "action", "where", "id")
         for row in help_rows(self.user_keymap):
             table.add_row(*row)
         table.focus()

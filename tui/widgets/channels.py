@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 from textual.widgets import DataTable
 
-from backends.analysis import BlockGroup, blocking_groups
+from backends.analysis import BlockGroup, blocking_groups, is_system
 from backends.formats import human_duration as format_ns
 from backends.model import Channel, Goroutine, Lock
 
@@ -67,11 +67,18 @@ def channel_rows(channels: list[Channel], goroutines: list[Goroutine],
     return sorted(out, key=lambda r: (-len(r.waiters), r.chan.addr))
 
 
+# lock waits by wait reason, for waiters whose lock address was not found (live reader)
+LOCK_REASONS = {"sync.Mutex.Lock": "mutex", "sync.RWMutex.Lock": "rwmutex",
+                "sync.RWMutex.RLock": "rwmutex", "sync.WaitGroup.Wait": "waitgroup",
+                "semacquire": "sema"}
+
+
 @dataclass
 class GroupRow:
     """Goroutines blocked outside channels: on one lock, or in IO / sleep / syscall..."""
 
     group: BlockGroup
+    filter: str = ""  # the goroutine-list filter when the kind's default does not fit
 
     @property
     def key(self) -> str:
@@ -79,7 +86,21 @@ class GroupRow:
 
     @property
     def filter_text(self) -> str:
-        return GROUP_FILTER.get(self.group.kind, self.group.key)
+        return self.filter or GROUP_FILTER.get(self.group.kind, self.group.key)
+
+
+def unplaced_lock_rows(goroutines: list[Goroutine], groups: list[BlockGroup]) -> list[GroupRow]:
+    """Goroutines waiting on a lock that no group holds (its address was not found):
+    one row per wait reason, address "?", so that lock waiters never vanish."""
+    placed = {i for g in groups for i in g.goroutines}
+    by_reason: dict[str, list[Goroutine]] = {}
+    for g in goroutines:
+        if (g.status == "waiting" and g.wait_reason in LOCK_REASONS and g.id not in placed
+                and not is_system(g)):
+            by_reason.setdefault(g.wait_reason, []).append(g)
+    return [GroupRow(BlockGroup(LOCK_REASONS[reason], f"?{reason}", sorted(g.id for g in gs),
+                                max(g.wait_ns for g in gs)), filter=reason.lower())
+            for reason, gs in by_reason.items()]
 
 
 FOLD_MIN = 5  # one-waiter channels of one creation site folded into one row from here
@@ -151,7 +172,7 @@ def channel_cells(row: ChannelRow) -> tuple[str, ...]:
 
 def group_cells(row: GroupRow) -> tuple[str, ...]:
     g = row.group
-    addr = g.key if g.key.startswith("0x") else "—"
+    addr = g.key if g.key.startswith("0x") else "?" if g.key.startswith("?") else "—"
     return (addr, GROUP_TYPE.get(g.kind, g.kind),
             f"{len(g.goroutines)}: {_ids(g.goroutines, 4)}", "", "", "", "", "",
             format_ns(g.longest_ns) if g.longest_ns else "")
@@ -206,7 +227,9 @@ class ChannelsTable(DataTable[str]):
              touched_by: int = 0, locks: list[Lock] | None = None) -> None:
         current = self.current_row
         self.rows_shown = channel_rows(channels, goroutines, touched_by)
-        self.groups_shown = [GroupRow(g) for g in blocking_groups(goroutines, locks or [])]
+        groups = blocking_groups(goroutines, locks or [])
+        self.groups_shown = [*unplaced_lock_rows(goroutines, groups),
+                             *(GroupRow(g) for g in groups)]
         self.table_rows = [*fold_rows(self.rows_shown, goroutines), *self.groups_shown]
         self.clear()
         for row in self.table_rows:

@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 from backends.model import Finding
 
 COLUMNS = ("severity", "goroutines", "finding")  # the long column last
+NOTHING_FOUND = "nothing found: no deadlock, leak or orphaned wait"
 SEVERITY_MARK = {"error": "✖ error", "warning": "▲ warning", "hint": "· hint"}
 
 
@@ -55,7 +56,7 @@ class FindingsTable(DataTable[str]):
 
     def _show_message(self) -> None:
         f = self.current
-        self.border_subtitle = f.message if f is not None else ""
+        self.border_subtitle = f.message if f is not None else NOTHING_FOUND
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_message()

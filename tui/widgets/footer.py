@@ -3,8 +3,10 @@ them (Textual's footer puts the focused pane's keys first and cuts quit / help /
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import events
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -13,11 +15,21 @@ from textual.widgets._footer import FooterKey
 NARROW_WIDTH = 120
 # binding ids, most important first; the other shown bindings follow in their own order
 PRIORITY = ("quit", "help", "goroutines.filter", "halt", "continue", "next", "step",
-            "step_out", "eval")
+            "step_out", "share.request_drive", "share.grant_drive", "share.follow", "eval")
 
 
 def rank(binding: Binding) -> int:
     return PRIORITY.index(binding.id) if binding.id in PRIORITY else len(PRIORITY)
+
+
+def footer_state(app: App[Any], binding: Binding) -> str | None:
+    """"show", "dim" or None (left out): the app decides when it knows (GotuiApp:
+    Halt in a core, Step while running...), else the binding's own `show`."""
+    decide = getattr(app, "footer_state", None)
+    if decide is not None:
+        state: str | None = decide(binding)
+        return state
+    return "show" if binding.show else None
 
 
 class GotuiFooter(Footer):
@@ -39,8 +51,10 @@ class GotuiFooter(Footer):
         active = self.screen.active_bindings
         by_action: dict[str, tuple[Binding, bool, str]] = {}
         for _node, binding, enabled, tooltip in active.values():
-            if binding.show:
-                by_action.setdefault(binding.action, (binding, enabled, tooltip))
+            state = footer_state(self.app, binding)
+            if state is not None:
+                by_action.setdefault(binding.action,
+                                     (binding, enabled and state == "show", tooltip))
         shown = sorted(by_action.values(), key=lambda entry: rank(entry[0]))  # stable
         self.styles.grid_size_columns = len(shown)
         for binding, enabled, tooltip in shown:

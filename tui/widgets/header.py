@@ -72,7 +72,7 @@ class HeaderBar(Widget):
         bottom = Text(no_wrap=True, overflow="ellipsis")
         bottom.append(f"{self.goroutines} goroutines", style="bold")
         bottom.append(f" · refresh: {self.refresh_label}")
-        if not self.state.running and self.state.stop_reason:
+        if not self.state.running and self.state.stop_reason not in ("", "core"):
             bottom.append(f" · stopped: {self.state.stop_reason}")
         if self.busy:
             bottom.append(f" · {self.busy}…", style="italic")

@@ -123,4 +123,4 @@ class LifecyclePane(Vertical):
         self.query_one(TimelineView).show(model, now)
         sort = "live" if table.sort == "live" else "created/s"
         self.border_title = f"9 Lifecycle ({len(rows)} sites)"
-        self.border_subtitle = f"{model.resolution} · sort: {sort} (S) · enter: its goroutines"
+        self.border_subtitle = f"rates {model.resolution} · sort: {sort} (S) · enter: its goroutines"

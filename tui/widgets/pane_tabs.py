@@ -13,14 +13,14 @@ PANES = (
     ("source", "Source"),
     ("breakpoints", "Bkpts"),
     ("eval", "Eval"),
-    ("channels", "Chans"),
+    ("channels", "Blocking"),
     ("findings", "Findings"),
     ("lifecycle", "Lifecycle"),
     ("tracepoints", "Tracepoints"),
 )
 # inactive tabs when all full titles do not fit (80 columns)
 SHORT = {"goroutines": "Gor", "stack": "Stk", "variables": "Var", "source": "Src",
-         "breakpoints": "Bkp", "eval": "Eval", "channels": "Chan", "findings": "Find",
+         "breakpoints": "Bkp", "eval": "Eval", "channels": "Blk", "findings": "Find",
          "lifecycle": "Life", "tracepoints": "Trc"}
 
 

@@ -14,7 +14,10 @@ SHORT = {"created": "new", "exited": "exit", "blocked": "block", "unblocked": "r
 
 
 def rate(r: float) -> str:
-    return f"{r / 1000:.1f}k" if r >= 1000 else f"{r:.0f}"
+    """Hits per second: `2.4k`, `37`, `0.5` (a slow probe is not `0`)."""
+    if r >= 1000:
+        return f"{r / 1000:.1f}k"
+    return f"{r:.0f}" if r >= 10 or r == 0 else f"{r:.1f}"
 
 
 def status_text(status: Event | None, guards: dict[str, Event] | None = None) -> Text:

@@ -21,8 +21,11 @@ from textual.widgets import Button, DataTable, Input, RichLog, Static
 
 from backends.model import Event, GotuiError
 from tui import keymap
+from tui.widgets.probe_status import rate
 
 LOG_LINES = 1000
+KEYS_LINE = "a add · d remove · x clear · eBPF: the target never stops"
+EMPTY_HINT = "none yet: a (here) or t (anywhere) sets one · the target never stops"
 COLUMN = re.compile(r"at column (\d+)")
 
 
@@ -85,7 +88,7 @@ class TracepointTable(DataTable[str]):
         self.clear()
         for tp in self.items:
             self.add_row(tp.key, tp.function, tp.cond or "(always)", str(tp.logged),
-                         f"{tp.hits} ({tp.hits_per_s:.0f}/s)", tp.state, key=tp.key)
+                         f"{tp.hits} ({rate(tp.hits_per_s)}/s)", tp.state, key=tp.key)
         if self.items:
             self.move_cursor(row=min(row, len(self.items) - 1))
 
@@ -113,7 +116,7 @@ class TracepointPane(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "0 Tracepoints"
-        self.border_subtitle = "a add · d remove · x clear · eBPF: the target never stops"
+        self.border_subtitle = KEYS_LINE
 
     @property
     def table(self) -> TracepointTable:
@@ -123,9 +126,11 @@ class TracepointPane(Vertical):
     def log_view(self) -> RichLog:
         return self.query_one(RichLog)
 
-    def show(self, items: list[Tracepoint]) -> None:
+    def show(self, items: list[Tracepoint], off: str | None = None) -> None:
+        """`off`: why no tracepoint can be set (no eBPF feed, eBPF off), or None."""
         self.table.show(items)
         self.border_title = f"0 Tracepoints ({len(items)})"
+        self.border_subtitle = f"off: {off}" if off else KEYS_LINE if items else EMPTY_HINT
 
     def add_hits(self, hits: list[Event]) -> None:
         for ev in hits[-LOG_LINES:]:
