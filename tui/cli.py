@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from backends import factory
 from backends.formats import to_goroutine_dump, to_json_text, to_text
-from backends.model import Event, GotuiError, Snapshot, UsageError, to_json
+from backends.model import GotuiError, Snapshot, UsageError, to_json
 from backends.procinfo import process_facts, require_go
 from backends.session import Session
 
@@ -279,7 +279,6 @@ async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfron
     try:
         if share:
             server = await _serve(session, share, args)
-            session.publish("event", Event(type="log", message=f"sharing: {json.dumps(server.info())}"))
         ansi = args.ansi or bool(os.environ.get("NO_COLOR")) or _sixteen_colours()
         app = GotuiApp(session, refresh_interval=args.refresh, keymap_path=args.keymap,  # type: ignore[arg-type]
                        ansi=ansi)

@@ -382,7 +382,9 @@ class LiveReader:
         for (r, gr), cur, usr in zip(walked, current, user, strict=True):
             gr.current = r.cur = cur
             gr.user_current = r.usr = usr
-            r.done = True
+            # No user frame found: the walk may have raced the goroutine (it ran and
+            # parked again between our reads); walk again next time, don't cache it.
+            r.done = usr is not cur
         self._seen = dict(zip(map(_ADDR, recs), recs, strict=True))
         channels: list[Channel] = []
         if waits and self.chans is not None:

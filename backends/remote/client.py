@@ -55,7 +55,7 @@ from backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
 from backends.session import Listener, Publisher
 
 HOST_GONE = "host gone"
-READ_ONLY = "read-only: you are a viewer; ask the driver to hand over (request_drive)"
+READ_ONLY = "read-only: you are a viewer; press D to ask the driver for the wheel"
 BIG_MESSAGE = 64 << 10  # decode messages above this (bytes) in a worker thread
 COMMAND_TIMEOUT_S = 120.0
 PREFETCH_FILES = 6
