@@ -77,10 +77,13 @@ def test_attach_non_go_process_exit_1(gotui: Path) -> None:
 
 @pytest.mark.integration
 def test_attach_already_traced_exit_1(gotui: Path, traced_target: Target) -> None:
-    tracer = tracer_pid(traced_target.pid)
+    tracer = tracer_pid(traced_target.pid)  # a dlv thread; the line names its process
+    dlv_pid = next(int(row.split()[1]) for row in
+                   Path(f"/proc/{tracer}/status").read_text().splitlines()
+                   if row.startswith("Tgid:"))
     line = assert_one_line_error(run_in_terminal(str(gotui), "attach", str(traced_target.pid)),
                                  1)
-    assert "traced" in line and str(tracer) in line
+    assert "traced" in line and f"pid {dlv_pid} (dlv)" in line
     assert tracer_pid(traced_target.pid) == tracer, "gotui must leave the other tracer alone"
 
 

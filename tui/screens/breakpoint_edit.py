@@ -11,12 +11,11 @@ from collections.abc import Awaitable, Callable
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from backends.model import Breakpoint, GotuiError
+from tui.screens.form import FormScreen
 
 Submit = Callable[[Breakpoint], Awaitable[Breakpoint]]
 HIT_COND = re.compile(r"^\s*(==|!=|>=|<=|>|<|%)\s*\d+\s*$")
@@ -47,25 +46,8 @@ def build_breakpoint(base: Breakpoint, location: str, cond: str, hit_cond: str,
                                hit_cond=hit_cond.strip(), hit_cond_per_g=per_g)
 
 
-class BreakpointEditScreen(ModalScreen[Breakpoint | None]):
+class BreakpointEditScreen(FormScreen[Breakpoint | None]):
     """Dismisses with the breakpoint the session returned, or None on cancel."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CSS = """
-    BreakpointEditScreen { align: center middle; }
-    BreakpointEditScreen > Vertical {
-        width: 70; max-width: 100%; height: auto; border: thick $primary;
-        background: $surface; padding: 0 1;
-    }
-    BreakpointEditScreen Input, BreakpointEditScreen Input:focus {
-        height: 1; border: none; padding: 0 1; margin-bottom: 1; background: $boost;
-    }
-    BreakpointEditScreen Input:focus { background: $accent 30%; }
-    BreakpointEditScreen Checkbox { border: none; padding: 0; }
-    BreakpointEditScreen #bp-error { color: $error; height: auto; }
-    BreakpointEditScreen Horizontal { height: auto; }
-    BreakpointEditScreen Button { margin: 0 1; }
-    """
 
     def __init__(self, submit: Submit, breakpoint: Breakpoint | None = None) -> None:
         super().__init__()
@@ -85,7 +67,7 @@ class BreakpointEditScreen(ModalScreen[Breakpoint | None]):
             yield Label("hit condition")
             yield Input(bp.hit_cond, id="bp-hitcond", placeholder="> 5, % 3, == 1")
             yield Checkbox("count hits per goroutine", bp.hit_cond_per_g, id="bp-perg")
-            yield Static("", id="bp-error")
+            yield Static("", id="bp-error", classes="form-error")
             with Horizontal():
                 yield Button("Save", id="bp-save", variant="primary")
                 yield Button("Cancel", id="bp-cancel")
@@ -110,9 +92,6 @@ class BreakpointEditScreen(ModalScreen[Breakpoint | None]):
             self.save()
         else:
             self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     @work(exclusive=True, group="bp-save")
     async def save(self) -> None:

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, RichLog, Static
 
 from backends.model import Event, GotuiError
 from tui import keymap
+from tui.screens.form import FormScreen
 from tui.widgets.probe_status import rate
 
 LOG_LINES = 1000
@@ -143,25 +142,11 @@ class TracepointPane(Vertical):
 Submit = Callable[[str, str], Awaitable[str]]
 
 
-class TracepointFormScreen(ModalScreen[str | None]):
+class TracepointFormScreen(FormScreen[str | None]):
     """Function + condition. Calls `submit(function, cond)`; stays open with the
     error (a caret under the bad token) when it raises GotuiError."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CSS = """
-    TracepointFormScreen { align: center middle; }
-    TracepointFormScreen > Vertical {
-        width: 76; max-width: 100%; height: auto; border: thick $primary;
-        background: $surface; padding: 0 1;
-    }
-    TracepointFormScreen Input, TracepointFormScreen Input:focus {
-        height: 1; border: none; padding: 0 1; margin-bottom: 1; background: $boost;
-    }
-    TracepointFormScreen Input:focus { background: $accent 30%; }
-    TracepointFormScreen #tp-error { color: $error; height: auto; }
-    TracepointFormScreen Horizontal { height: auto; }
-    TracepointFormScreen Button { margin: 0 1; }
-    """
+    DEFAULT_CSS = "TracepointFormScreen > Vertical { width: 76; }"
 
     def __init__(self, submit: Submit, function: str = "") -> None:
         super().__init__()
@@ -176,16 +161,13 @@ class TracepointFormScreen(ModalScreen[str | None]):
             yield Static("condition over its arguments (empty: every call), e.g. "
                          'n > 10 && req.Method == "POST"', markup=False)
             yield Input(id="tp-cond")
-            yield Static("", id="tp-error", markup=False)
+            yield Static("", id="tp-error", classes="form-error", markup=False)
             with Horizontal():
                 yield Button("Add", id="tp-ok", variant="primary")
                 yield Button("Cancel", id="tp-cancel")
 
     def on_mount(self) -> None:
         self.query_one("#tp-function", Input).focus()  # a prefilled name is selected
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "tp-ok":
