@@ -121,6 +121,18 @@ def tracer_pid(pid: int) -> int:
     raise RuntimeError("no TracerPid line")
 
 
+def tracer_process(pid: int) -> int:
+    """The process (Tgid) of the thread that traces pid (TracerPid names a thread), 0 if
+    untraced."""
+    tid = tracer_pid(pid)
+    if not tid:
+        return 0
+    for line in Path(f"/proc/{tid}/status").read_text().splitlines():
+        if line.startswith("Tgid:"):
+            return int(line.split()[1])
+    raise RuntimeError("no Tgid line")
+
+
 def cpu_ticks(pid: int) -> int:
     """utime+stime of a process, to check that it keeps making progress."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

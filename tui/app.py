@@ -367,7 +367,7 @@ class GotuiApp(App[None]):
     def on_presence_changed(self, message: PresenceChanged) -> None:
         old = self._last_presence
         self._last_presence = self.share.presence = message.presence
-        self.query_one(PresenceBar).show_line(self.share.line())
+        self.show_presence()
         self.refresh_bindings()  # the footer's keys depend on who drives
         if self.share.driving:
             for who in self.share.new_requests(old):
@@ -383,10 +383,18 @@ class GotuiApp(App[None]):
         if message.goroutine and message.goroutine != self.selected_goid:
             self.goroutine_pane.list.jump_to(message.goroutine)
 
-    async def share_selection(self) -> None:
+    def show_presence(self) -> bool:
+        """Redraw the presence line; False while the screen is not (or no longer) there:
+        presence messages and the selection timer can arrive before compose or after
+        teardown."""
         try:
             self.query_one(PresenceBar).show_line(self.share.line())
-        except NoMatches:  # the timer fired while the app tears down
+        except NoMatches:
+            return False
+        return True
+
+    async def share_selection(self) -> None:
+        if not self.show_presence():
             return
         with contextlib.suppress(Exception):  # a lost connection is reported elsewhere
             await self.share.publish_selection(self.selected_goid, self.active_pane)
@@ -396,7 +404,7 @@ class GotuiApp(App[None]):
             text = await action()
         except Exception as exc:  # noqa: BLE001 - one line to the user
             text = f"sharing: {exc}"
-        self.query_one(PresenceBar).show_line(self.share.line())
+        self.show_presence()
         self.notify(text, title="sharing")
 
     async def action_toggle_follow(self) -> None:

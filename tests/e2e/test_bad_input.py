@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.gofixtures import Target, tracer_pid
+from tests.gofixtures import Target, tracer_pid, tracer_process
 from tests.tmux import TmuxSession
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("need_tmux")]
@@ -78,9 +78,7 @@ def test_attach_non_go_process_exit_1(gotui: Path) -> None:
 @pytest.mark.integration
 def test_attach_already_traced_exit_1(gotui: Path, traced_target: Target) -> None:
     tracer = tracer_pid(traced_target.pid)  # a dlv thread; the line names its process
-    dlv_pid = next(int(row.split()[1]) for row in
-                   Path(f"/proc/{tracer}/status").read_text().splitlines()
-                   if row.startswith("Tgid:"))
+    dlv_pid = tracer_process(traced_target.pid)
     line = assert_one_line_error(run_in_terminal(str(gotui), "attach", str(traced_target.pid)),
                                  1)
     assert "traced" in line and f"pid {dlv_pid} (dlv)" in line

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests import gofixtures
-from tests.gofixtures import Target, making_progress, tracer_pid, wait_untraced
+from tests.gofixtures import Target, making_progress, tracer_pid, tracer_process, wait_untraced
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -107,7 +107,7 @@ def test_snapshot_text_and_goroutine_dump(gotui: Path, basic_target: Target) -> 
 def test_ps_json_names_the_tracer(gotui: Path, traced_target: Target) -> None:
     procs = json.loads(run(gotui, "ps", "--json"))
     [mine] = [p for p in procs if p["pid"] == traced_target.pid]
-    assert mine["traced_by"] == tracer_pid(traced_target.pid) != 0
+    assert mine["traced_by"] == tracer_process(traced_target.pid) != 0
 
 
 @pytest.mark.parametrize(("toolchain", "stripped"), [
