@@ -24,6 +24,7 @@ from textual.pilot import Pilot  # noqa: E402
 from backends.factory import DEMO_SRC, attach_session, start_demo  # noqa: E402
 from backends.model import GotuiError  # noqa: E402
 from backends.session import Session  # noqa: E402
+from tests.gofixtures import tracer_pid  # noqa: E402
 from tui.app import GotuiApp  # noqa: E402
 
 OUT = ROOT / "screenshots"
@@ -142,18 +143,16 @@ async def shoot(pid: int, name: str, size: tuple[int, int], drive: Drive,
     print(OUT / name)
 
 
-def tracer_pid(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("TracerPid:"):
-            return int(line.split()[1])
-    raise GotuiError(f"no TracerPid in /proc/{pid}/status")
-
-
-async def main() -> None:
-    # a 256-colour terminal, as most users have; the ansi shot asks for ANSI itself
+def prepare_terminal() -> None:
+    """A 256-colour terminal, as most users have (an ansi shot asks for ANSI itself),
+    and the output folder."""
     os.environ.update(TERM="xterm-256color", COLORTERM="truecolor")
     os.environ.pop("NO_COLOR", None)
     OUT.mkdir(exist_ok=True)
+
+
+async def main() -> None:
+    prepare_terminal()
     pid = start_demo(DEMO_ADDR)
     print(f"demo pid {pid}")
     try:

@@ -26,7 +26,8 @@ from textual.pilot import Pilot  # noqa: E402
 
 from backends.factory import start_demo  # noqa: E402
 from tests import gofixtures  # noqa: E402
-from tools.screenshots import DEMO_ADDR, live_view, shoot, tracer_pid, until  # noqa: E402
+from tests.gofixtures import tracer_pid  # noqa: E402
+from tools.screenshots import DEMO_ADDR, live_view, shoot, until  # noqa: E402
 from tui.app import GotuiApp  # noqa: E402
 from tui.widgets.channels import ChannelsTable  # noqa: E402
 from tui.widgets.findings import FindingsTable  # noqa: E402

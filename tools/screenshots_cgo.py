@@ -15,7 +15,6 @@ fixtures are untraced when shot and killed at the end; no dlv is left behind.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from textual.pilot import Pilot  # noqa: E402
 from backends.factory import attach_session, core_session  # noqa: E402
 from backends.session import Session  # noqa: E402
 from tests import gofixtures  # noqa: E402
-from tools.screenshots import OUT, until  # noqa: E402
+from tools.screenshots import OUT, prepare_terminal, until  # noqa: E402
 from tui.app import GotuiApp  # noqa: E402
 
 
@@ -66,9 +65,7 @@ async def shoot(session: Session, name: str, drive: object) -> None:
 
 
 async def main() -> None:
-    os.environ.update(TERM="xterm-256color", COLORTERM="truecolor")
-    os.environ.pop("NO_COLOR", None)
-    OUT.mkdir(exist_ok=True)
+    prepare_terminal()
     exe = gofixtures.build("cgo_callback")
     with tempfile.TemporaryDirectory() as tmp:
         with gofixtures.run(exe, env={"MALLOC_ARENA_MAX": "1"}) as t:

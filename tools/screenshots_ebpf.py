@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -28,7 +27,8 @@ from backends.ebpf.feed import EbpfFeed  # noqa: E402
 from backends.factory import attach_session, start_demo  # noqa: E402
 from backends.model import GotuiError  # noqa: E402
 from tests import gofixtures  # noqa: E402
-from tools.screenshots import DEMO_ADDR, OUT, Drive, tracer_pid, until  # noqa: E402
+from tests.gofixtures import tracer_pid  # noqa: E402
+from tools.screenshots import DEMO_ADDR, OUT, Drive, prepare_terminal, until  # noqa: E402
 from tui.app import GotuiApp  # noqa: E402
 from tui.widgets.probe_status import ProbeStatus  # noqa: E402
 from tui.widgets.tracepoint_log import TracepointFormScreen  # noqa: E402
@@ -106,9 +106,7 @@ def our_programs() -> list[str]:
 
 
 async def main() -> None:
-    os.environ.update(TERM="xterm-256color", COLORTERM="truecolor")
-    os.environ.pop("NO_COLOR", None)
-    OUT.mkdir(exist_ok=True)
+    prepare_terminal()
     pid = start_demo(DEMO_ADDR)
     print(f"demo pid {pid}")
     try:
