@@ -322,12 +322,12 @@ def test_nothing_false_on_healthy_fixtures(name: str, args: tuple[str, ...]) -> 
         kinds = [f.kind for f in findings(snap, history)]
         assert "deadlock" not in kinds and "nil-chan" not in kinds, kinds
     if name == "demo":  # the contenders wait on cacheMu, found through the semtable
-        # g records are read before the semtable: a contender handed the lock in between
-        # reads as waiting with no lock, so count over all snapshots, not each one.
+        # the semtable is read just before and just after the g records: only a
+        # contender that parked and was woken within that read is missed (rare).
         total = found = 0
         for snap in live:
             contenders = {g.id for g in snap.goroutines if g.start.function == "main.contender"
                           and g.wait_reason == "sync.Mutex.Lock"}
             waiting = {i for lk in snap.locks if lk.kind == "mutex" for i in lk.waiters}
             total, found = total + len(contenders), found + len(contenders & waiting)
-        assert total and found * 2 >= total, (found, total)
+        assert total and found * 10 >= total * 9, (found, total)

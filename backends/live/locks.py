@@ -251,19 +251,29 @@ class BlockingReader:
         self.parked = parked
         self.scanner = StackScanner(mem)
 
+    def sema_waiters(self, heap: AddressRanges) -> dict[int, SemaWaiter]:
+        """g address -> its sudog in runtime.semtable now. The reader reads the table
+        just before and just after the g records and merges the two: a contended
+        mutex changes hands every few milliseconds or faster, and one read made after the
+        whole snapshot was decoded missed most of the waiters the g records named."""
+        if self.sema is None:
+            return {}
+        return {w.gaddr: w for w in self.sema.waiters(heap)}
+
     def find(self, goroutines: list[Goroutine], gaddr: dict[int, int],
              vals_of: Callable[[int], tuple[int, ...] | None], system: set[int],
-             channels: list[Channel], heap: AddressRanges
+             channels: list[Channel], sema: dict[int, SemaWaiter]
              ) -> tuple[list[Lock], dict[int, str], dict[int, list[str]]]:
         """The locks with waiters, goid -> address of the lock it waits on, and goid ->
-        its stack_refs (goroutines not named: "" and []). Reads only the goroutines'
-        id, status, wait_reason and waiting_on: it does not change them."""
+        its stack_refs (goroutines not named: "" and []). `sema`: sema_waiters() read
+        around the g records. Reads only the goroutines' id, status, wait_reason and
+        waiting_on: it does not change them."""
         on_sema = {gaddr[g.id]: (g.id, g.wait_reason) for g in goroutines
                    if g.wait_reason in SEMA_REASONS and g.status == "waiting"}
         locks: list[Lock] = []
         lock_of: dict[int, str] = {}
-        if on_sema and self.sema is not None:
-            locks, lock_of = group_locks(self.sema.waiters(heap), on_sema, self.offsets)
+        if on_sema and sema:
+            locks, lock_of = group_locks(list(sema.values()), on_sema, self.offsets)
         targets = [c.addr for c in channels] + [lk.addr for lk in locks]
         waiting = len({g.id for g in filter(_WAITING_ON, goroutines)}
                       | {gid for gid, addr in lock_of.items() if addr})

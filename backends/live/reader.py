@@ -285,7 +285,10 @@ class LiveReader:
     def _snapshot(self) -> Snapshot:
         self.dropped = 0
         heap = AddressRanges(read_maps(self.pid), "rw")
-        recs = self._read_gs(self._g_addrs(heap))
+        addrs = self._g_addrs(heap)
+        sema = self.blocking.sema_waiters(heap)
+        recs = self._read_gs(addrs)
+        sema.update(self.blocking.sema_waiters(heap))  # the newer read wins
         now = time.monotonic_ns()  # the runtime's nanotime is CLOCK_MONOTONIC
         i = self.decoder.i
         ist, iwr, igopc, istart = i["atomicstatus"], i["waitreason"], i["gopc"], i["startpc"]
@@ -401,7 +404,7 @@ class LiveReader:
         self.system_goids = system
         seen = self._seen
         locks, lock_of, refs = self.blocking.find(
-            out, gaddr, lambda a: seen[a].vals if a in seen else None, system, channels, heap)
+            out, gaddr, lambda a: seen[a].vals if a in seen else None, system, channels, sema)
         self._set_blocking(out, lock_of, refs, shared, gaddr)
         return Snapshot(pid=self.pid, exe=self.exe, go_version=self.facts.go_version,
                         source="live", target_paused_ns=0, goroutines=out, channels=channels,
