@@ -242,33 +242,49 @@ def test_snapshot_json_round_trips_locks_and_refs(views: Views, source: str) -> 
 
 
 def _dump_goroutines(dump: str) -> dict[int, tuple[str, list[str]]]:
-    """goid -> (state, function names of its frames) of a goroutine dump."""
+    """goid -> (state, "function file:line" of its frames) of a goroutine dump."""
     out = {}
     for block in dump.split("\n\n"):
         m = HEADER.search(block)
         if not m:
             continue
         lines = block[m.end():].strip("\n").splitlines()
-        funcs = [ln.rsplit("(", 1)[0] for ln in lines
-                 if ln and not ln.startswith(("\t", "created by"))]
-        out[int(m.group(1))] = (m.group(2), funcs)
+        frames, func = [], ""
+        for ln in lines:
+            if ln.startswith("created by"):
+                break
+            if ln.startswith("\t"):
+                frames.append(f"{func} {ln.strip().split(' +0x')[0]}")
+            elif ln:
+                func = ln.rsplit("(", 1)[0]
+        out[int(m.group(1))] = (m.group(2), frames)
     return out
 
 
-def test_dump_matches_the_runtimes_own(views: Views) -> None:
-    ours = _dump_goroutines(views.live_dump)
+@pytest.mark.parametrize("source", ["live", "delve"])
+def test_dump_matches_the_runtimes_own(views: Views, source: str) -> None:
+    """Goroutine by goroutine: state, and each frame's function and file:line."""
+    if source == "delve" and views.delve is None:
+        pytest.skip("dlv is not installed on this machine")
+    ours = _dump_goroutines(views.live_dump if source == "live"
+                            else to_goroutine_dump(views.delve))
     real = _dump_goroutines(views.runtime_dump)
     dumper = next(g.id for g in views.live[-1].goroutines
                   if g.start.function == "main.dumpOnSignal")
     # The dumper runs in the runtime's dump, and the SIGUSR1 that asks for it wakes
     # os/signal's loop, so those two are caught in another state than in ours.
-    woken = {i for i, (_, funcs) in real.items() if "os/signal.loop" in funcs}
+    woken = {i for i, (_, frames) in real.items()
+             if any(f.startswith("os/signal.loop ") for f in frames)}
     common = (set(ours) & set(real)) - {dumper} - woken
+    if source == "delve":  # Delve stacks a goroutine in a syscall from its thread's
+        # registers (inside the syscall's assembly); the runtime from entersyscall's pc
+        common -= {i for i in common if real[i][0].startswith("syscall")}
     assert len(common) >= 25
     for goid in sorted(common):
         assert ours[goid] == real[goid], goid
     # goroutines the runtime shows that we missed: only leaked ones started after our dump
-    assert all("main.leaked" in real[i][1] for i in set(real) - set(ours) - {dumper})
+    assert all(any(f.startswith("main.leaked ") for f in real[i][1])
+               for i in set(real) - set(ours) - {dumper})
     assert re.search(r"^created by main\.startCycles in goroutine 1$", views.live_dump, re.M)
 
 
@@ -331,3 +347,15 @@ def test_nothing_false_on_healthy_fixtures(name: str, args: tuple[str, ...]) -> 
             waiting = {i for lk in snap.locks if lk.kind == "mutex" for i in lk.waiters}
             total, found = total + len(contenders), found + len(contenders & waiting)
         assert total and found * 10 >= total * 9, (found, total)
+
+
+def test_delve_names_a_parked_goroutines_top_frame_at_the_call(views: Views) -> None:
+    """Delve places frame 0 of a parked goroutine at its saved pc, a return address;
+    gotui names it at the call, as the runtime's traceback does: `mcall(park_m)`."""
+    if views.delve is None:
+        pytest.skip("dlv is not installed on this machine")
+    tops = {(g.stack[0].file, g.stack[0].line) for g in views.delve.goroutines
+            if g.stack and g.stack[0].function == "runtime.gopark"}
+    assert tops
+    for file, line in tops:
+        assert "mcall(" in Path(file).read_text().splitlines()[line - 1], (file, line)

@@ -57,6 +57,7 @@ class DelveBackend:
         self._dlv: DlvProcess | None = None  # `dlv core` (no guard: nothing is traced)
         self._maps: list[cgostack.Mapping] | None = None
         self._frame_index: dict[int, list[int | None]] = {}  # goid -> Delve frame per frame
+        self._park_lines: dict[int, tuple[str, int]] = {}  # cgo_frames.parked_top_line
         self._check_go_version = check_go_version
         self._guard: GuardProcess | None = None  # gotui -> guard -> dlv, see guard.py
         self._rpc: DelveRPC | None = None
@@ -279,7 +280,10 @@ class DelveBackend:
 
     async def stack(self, goid: int, depth: int = 64) -> list[Frame]:
         res = await self.rpc.call("Stacktrace", {"Id": goid, "Depth": depth, "Full": False})
-        delve_frames = [convert.frame(f) for f in res.get("Locations") or []]
+        raws = res.get("Locations") or []
+        delve_frames = [convert.frame(f) for f in raws]
+        if raws:
+            await cgo_frames.parked_top_line(self.rpc, raws[0], delve_frames, self._park_lines)
         frames = delve_frames
         if self._local_clock or self.core:  # the exe and libraries here are the target's
             frames = await self._fill_cgo(goid, delve_frames)

@@ -82,6 +82,29 @@ async def _locate(rpc: DelveRPC, loc: str) -> dict[str, Any] | None:
     return locs[0] if locs else None
 
 
+# Where a parked goroutine's saved pc lies: just after its call to mcall.
+PARK_FUNCS = frozenset({"runtime.gopark", "runtime.Gosched", "runtime.goschedguarded",
+                        "runtime.goyield", "runtime.asyncPreempt2", "runtime.mcall"})
+
+
+async def parked_top_line(rpc: DelveRPC, raw: dict[str, Any], frames: list[Frame],
+                          cache: dict[int, tuple[str, int]]) -> None:
+    """Delve names the top frame of a parked goroutine at its saved pc, a return
+    address; the runtime's traceback (and gotui's live reader) name it at the call
+    (pc-1): proc.go:462 `mcall(park_m)`, not 463. Sets frames[0]'s file and line so;
+    `raw` is Delve's frame 0, `cache` pc -> (file, line)."""
+    top = frames[0] if frames else None
+    fn = raw.get("function") or {}
+    if top is None or top.function not in PARK_FUNCS or not top.pc > int(fn.get("value", 0)):
+        return
+    if top.pc not in cache:
+        loc = await _locate(rpc, f"*{top.pc - 1:#x}") or {}
+        cache[top.pc] = (str(loc.get("file", "")), int(loc.get("line", 0) or 0))
+    file, line = cache[top.pc]
+    if file and line:
+        top.file, top.line = file, line
+
+
 async def fill_callback(rpc: DelveRPC, exe: str, goid: int, frames: list[Frame],
                         depth: int = 32) -> list[Frame]:
     """`frames` (Delve's) with the C frames of a parked callback put back."""

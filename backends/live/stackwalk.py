@@ -43,7 +43,7 @@ def walk(mem: ProcessMemory, symbols: Symbols, start: StackStart, depth: int) ->
     """The whole stack (up to `depth` frames) of one parked goroutine, one read."""
     if depth <= 0 or not start.pc:
         return []
-    frames = list(symbols.frames(start.pc, call=False))
+    frames = list(symbols.frames(start.pc, symbols.resumes_after_call(start.pc)))
     size = min(start.hi - start.sp, MAX_WINDOW)
     data = mem.read(start.sp, size) if 0 < size else None
     bp, prev = start.bp, start.sp - 1
@@ -83,7 +83,8 @@ def user_frames(mem: ProcessMemory, symbols: Symbols,
     for i, (pc, sp, bp, hi, _) in enumerate(tops):
         t = top.get(pc)
         if t is None:
-            t = top[pc] = (symbols.location(pc), symbols.user_location(pc, call=False))
+            call = symbols.resumes_after_call(pc)
+            t = top[pc] = (symbols.location(pc, call), symbols.user_location(pc, call))
         loc, usr = t
         current.append(loc)
         user.append(usr or loc)
@@ -117,7 +118,8 @@ def walk_many(mem: ProcessMemory, symbols: Symbols, starts: list[StackStart],
               depth: int) -> list[list[Frame]]:
     """Whole stacks (up to `depth` frames) of many parked goroutines: one batched
     16-byte read per stack level for all of them (no per-goroutine syscalls)."""
-    frames = [list(symbols.frames(s.pc, call=False)) if s.pc and depth > 0 else []
+    frames = [list(symbols.frames(s.pc, symbols.resumes_after_call(s.pc)))
+              if s.pc and depth > 0 else []
               for s in starts]
     active = [i for i, s in enumerate(starts)
               if frames[i] and len(frames[i]) < depth and not _ends(frames[i])

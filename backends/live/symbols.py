@@ -65,6 +65,14 @@ class Symbols:
             self._frames[key] = frames
         return frames
 
+    def resumes_after_call(self, pc: int) -> bool:
+        """A parked goroutine's saved pc (g.sched.pc, g.syscallpc) is the return address
+        of the call it stopped in (gopark's mcall, entersyscall), except for a goroutine
+        that never ran: its pc is its function's entry. As the runtime's traceback
+        does, the line of a return address is the call's (pc-1)."""
+        fi = self.facts.func_at(pc - self.bias) if pc else None
+        return fi is not None and pc - self.bias > fi.entry
+
     def location(self, pc: int, call: bool = False) -> Location:
         """Location of the innermost logical frame at pc."""
         f = self.frames(pc, call)[0]
