@@ -37,7 +37,7 @@ ReadMem = Callable[[int, int], "bytes | None"]  # (link-time address, size) -> b
 
 # Globals located by code heuristics when .symtab is missing (see runtime_vars).
 HEURISTIC_SYMBOLS = ("runtime.allgs", "runtime.allgptr", "runtime.allglen",
-                     "runtime.waitReasonStrings")
+                     "runtime.waitReasonStrings", "runtime.semtable")
 _MAX_WAIT_REASONS = 128
 _CLOSURE_RE = re.compile(r"\.func\d+(\.\d+)*$")
 _FUNCID_WRAPPER_UNTIL_121 = 21  # funcID_wrapper in Go 1.18-1.21 (22 in 1.22-1.24, 23 since)
@@ -150,7 +150,8 @@ class BinaryFacts:
     def symbol(self, name: str) -> int | None:
         """Link-time address of a data or function symbol (e.g. "runtime.allgs").
         Stripped binaries: functions from .gopclntab; runtime.firstmoduledata,
-        runtime.allgs/allgptr/allglen and runtime.waitReasonStrings by heuristics."""
+        runtime.allgs/allgptr/allglen, runtime.waitReasonStrings and runtime.semtable
+        by heuristics."""
         addr = self._syms.get(name)
         if addr is not None:
             return addr
@@ -174,6 +175,12 @@ class BinaryFacts:
         code = self._function_code("runtime.allgadd")
         if code is not None:
             out.update(runtime_vars.find_allg_vars(*code, md.bss, md.noptrbss))
+        acquire = self._function_code("runtime.semacquire1")
+        release = self._function_code("runtime.semrelease1")
+        if acquire is not None and release is not None:
+            sem = runtime_vars.find_semtable(acquire, release, md.bss)
+            if sem is not None:
+                out["runtime.semtable"] = sem
         code = self._function_code("runtime.waitReason.String")
         if code is not None:
             found = runtime_vars.find_wait_reason_strings(*code, md.data)

@@ -15,6 +15,8 @@ Go 1.19, 1.26 and 1.27, debug, optimized, PIE and cgo builds.
   .bss target; allglen the non-.bss target written with XCHG (atomic store on amd64).
 - runtime.waitReasonStrings: from runtime.waitReason.String, which bounds-checks the
   reason with `CMP AL, $len` and indexes the array (`LEAQ waitReasonStrings(SB)`).
+- runtime.semtable: the one .bss address both runtime.semacquire1 and
+  runtime.semrelease1 take with LEAQ (`semtable.rootFor(addr)`, inlined in both).
 """
 
 from __future__ import annotations
@@ -108,3 +110,12 @@ def find_wait_reason_strings(code: bytes, base: int, data: Range) -> tuple[int, 
             count = code[i + 1]
             break
     return targets[0], count or 0
+
+
+def find_semtable(acquire: tuple[bytes, int], release: tuple[bytes, int],
+                  bss: Range) -> int | None:
+    """runtime.semtable: the only .bss LEAQ target of both semacquire1 and semrelease1."""
+    def leas(code: bytes, base: int) -> set[int]:
+        return {r.target for r in rip_refs(code, base) if r.opcode == _LEA and _in(bss, r.target)}
+    both = leas(*acquire) & leas(*release)
+    return both.pop() if len(both) == 1 else None

@@ -110,7 +110,7 @@ def test_data_symbol_heuristics_match_symtab(toolchain: str, optimize: bool) -> 
     facts = BinaryFacts.load(str(build("basic", toolchain, optimize=optimize)))
     found = facts.heuristic_data_symbols()
     for name in ("runtime.allgs", "runtime.allgptr", "runtime.allglen",
-                 "runtime.waitReasonStrings"):
+                 "runtime.waitReasonStrings", "runtime.semtable"):
         assert found.get(name) == facts.symbol(name), name
         assert facts.symbol_sources[name] == "symtab"
     assert facts.moduledata is not None
@@ -232,7 +232,7 @@ def test_pie_binary(fixture: str, toolchain: str) -> None:
     assert full.pie and stripped.pie
     found = full.heuristic_data_symbols()
     for name in ("runtime.allgs", "runtime.allgptr", "runtime.allglen",
-                 "runtime.waitReasonStrings"):
+                 "runtime.waitReasonStrings", "runtime.semtable"):
         assert found.get(name) == full.symbol(name), name
         assert stripped.symbol(name) is not None
     assert full.moduledata is not None and full.moduledata.text == full.symbol("runtime.text")
