@@ -378,7 +378,7 @@ def blocking_groups(goroutines: list[Goroutine], locks: list[Lock]) -> list[Bloc
     by_kind: dict[str, list[int]] = defaultdict(list)
     for g in users:
         kind = blocking_kind(g)
-        if kind:
+        if kind and not g.blocked_on_lock:  # else listed under its lock (a Cond's)
             by_kind[kind].append(g.id)
     groups += [BlockGroup(k, k, sorted(ids)) for k, ids in by_kind.items()]
     for grp in groups:

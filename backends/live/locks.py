@@ -7,8 +7,13 @@ waiters on the same address chained by sudog.waitlink. Each waiting sudog's g gi
 goroutine. The address of the sync object is the sema word's address minus the offset
 of that word in the object, which the wait reason tells (sync.Mutex.Lock: Mutex.sema,
 sync.RWMutex.RLock: readerSem...), offsets read from the binary's DWARF with fallbacks
-for stripped binaries. sync.Cond waiters sleep on a notifyList that no g or table
-points to: they are reported by wait reason only.
+for stripped binaries.
+
+Since Go 1.26 (for its goroutine-leak GC) a goroutine parked on a semaphore or a
+sync.Cond also points at its sudog (g.waiting), whose elem is the sema word or the
+Cond's notifyList. That is read with the g record, so it does not race the table, and
+it is the only way to a Cond's address: before 1.26 a notifyList is in no table a g
+points to, and Cond waiters are reported by wait reason only.
 
 stack_refs: for the wait-for analysis, which goroutines hold the address of a channel or
 lock that another goroutine waits on in their stack (Go has no callee-saved registers:
@@ -47,6 +52,7 @@ REASON_KIND: dict[str, tuple[str, str]] = {
     "sync.RWMutex.Lock": ("rwmutex", "rwmutex.writerSem"),
     "sync.WaitGroup.Wait": ("waitgroup", "waitgroup.sema"),
     "sync.WaitGroup.Wait (durable)": ("waitgroup", "waitgroup.sema"),
+    "sync.Cond.Wait": ("cond", "cond.notify"),  # through g.waiting only (Go 1.26+)
 }
 SEMA_REASONS = frozenset({*REASON_KIND, "semacquire"})
 
@@ -54,7 +60,7 @@ SEMA_REASONS = frozenset({*REASON_KIND, "semacquire"})
 # against DWARF in tests/live/test_locks.py). Go 1.19's WaitGroup kept its sema in
 # state1/state2 depending on alignment, so its WaitGroups are reported by sema word.
 FALLBACK = {"semaRoot.treap": 8, "mutex.sema": 4, "rwmutex.readerSem": 12,
-            "rwmutex.writerSem": 8, "waitgroup.sema": 8}
+            "rwmutex.writerSem": 8, "waitgroup.sema": 8, "cond.notify": 16}
 # offset key -> (DWARF struct names to try, member paths to try)
 _DWARF: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "semaRoot.treap": (("runtime.semaRoot",), ("treap",)),
@@ -62,6 +68,7 @@ _DWARF: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "rwmutex.readerSem": (("sync.RWMutex",), ("readerSem",)),
     "rwmutex.writerSem": (("sync.RWMutex",), ("writerSem",)),
     "waitgroup.sema": (("sync.WaitGroup",), ("sema",)),
+    "cond.notify": (("sync.Cond",), ("notify",)),
 }
 
 
@@ -99,9 +106,10 @@ class SemaWaiter:
 
 
 class SemaReader:
-    """Reads runtime.semtable: semaphore address -> addresses of the waiting g's."""
+    """Reads runtime.semtable (semaphore address -> addresses of the waiting g's), and
+    the sudogs that g.waiting points to since Go 1.26."""
 
-    def __init__(self, mem: ProcessMemory, semtable: int, sudog: StructLayout,
+    def __init__(self, mem: ProcessMemory, semtable: int | None, sudog: StructLayout,
                  offsets: dict[str, int], go_minor: int) -> None:
         self.mem = mem
         self.semtable = semtable
@@ -114,7 +122,24 @@ class SemaReader:
         self.sg_size = max(self.sg_g, self.sg_prev, self.sg_next, self.sg_waitlink,
                            self.sg_elem + (8 if self.wrapped else 0)) + 8
 
+    def from_waiting(self, gs: list[tuple[int, int]]) -> list[SemaWaiter]:
+        """(g address, g.waiting) of goroutines parked on a sema or Cond -> the address
+        each sleeps on (sudog.elem), where the sudog still names that g (Go 1.26+)."""
+        if not self.wrapped or not gs:
+            return []
+        buf, ok = self.mem.read_same_size([w for _, w in gs], self.sg_size)
+        out = []
+        for j, (gaddr, _) in enumerate(gs):
+            rec = buf[j * self.sg_size:(j + 1) * self.sg_size]
+            if ok[j] and _u64(rec, self.sg_g) == gaddr:
+                elem = _u64(rec, self.sg_elem) or _u64(rec, self.sg_elem + 8)
+                if elem:
+                    out.append(SemaWaiter(gaddr, elem))
+        return out
+
     def waiters(self, heap: AddressRanges) -> list[SemaWaiter]:
+        if self.semtable is None:
+            return []
         raw = self.mem.read(self.semtable, SEMTAB_SIZE * self.stride)
         if raw is None:
             return []
@@ -247,6 +272,7 @@ class BlockingReader:
         self.sema = sema
         self.offsets = offsets
         self.i_status, self.i_sp = g_index["atomicstatus"], g_index["sched.sp"]
+        self.i_waiting = g_index["waiting"]
         self.i_lo, self.i_hi = g_index["stack.lo"], g_index["stack.hi"]
         self.parked = parked
         self.scanner = StackScanner(mem)
@@ -272,7 +298,14 @@ class BlockingReader:
                    if g.wait_reason in SEMA_REASONS and g.status == "waiting"}
         locks: list[Lock] = []
         lock_of: dict[int, str] = {}
-        if on_sema and sema:
+        if on_sema and self.sema is not None:
+            direct = []
+            for a in on_sema:
+                v = vals_of(a)
+                if v is not None and v[self.i_waiting]:
+                    direct.append((a, v[self.i_waiting]))
+            # what g.waiting says wins over the table (read at another moment)
+            sema = {**sema, **{w.gaddr: w for w in self.sema.from_waiting(direct)}}
             locks, lock_of = group_locks(list(sema.values()), on_sema, self.offsets)
         targets = [c.addr for c in channels] + [lk.addr for lk in locks]
         waiting = len({g.id for g in filter(_WAITING_ON, goroutines)}

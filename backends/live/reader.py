@@ -440,9 +440,8 @@ class LiveReader:
         semtable = facts.symbol("runtime.semtable")
         sema = None
         with contextlib.suppress(KeyError, GotuiError):  # no sudog layout: no locks
-            if semtable is not None:
-                sema = SemaReader(self.mem, semtable + self.bias, facts.layouts["runtime.sudog"],
-                                  offsets, facts.go_minor)
+            sema = SemaReader(self.mem, semtable + self.bias if semtable is not None else None,
+                              facts.layouts["runtime.sudog"], offsets, facts.go_minor)
         return BlockingReader(self.mem, sema, offsets, self.decoder.i, _PARKED)
 
     def _stack_start(self, g: G) -> StackStart | None:

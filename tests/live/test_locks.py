@@ -33,13 +33,18 @@ def test_fallback_offsets_match_dwarf(toolchain: str) -> None:
         assert dwarf[key] == off, key
 
 
+SYNC = {"mutex", "rwmutex", "waitgroup"}
+WAITERS = {"main.transfer", "main.mutexWaiter", "main.rwReader", "main.wgWaiter"}
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize(("toolchain", "kinds", "stripped"), [
-    ("go1.26", {"mutex", "rwmutex", "waitgroup"}, False),
-    ("go1.27", {"mutex", "rwmutex", "waitgroup"}, False),
+    # Go 1.26+: g.waiting names a Cond waiter's notifyList too
+    ("go1.26", {*SYNC, "cond"}, False),
+    ("go1.27", {*SYNC, "cond"}, False),
     ("go1.19", {"sema"}, False),  # Go 1.19 parks every sync wait as "semacquire"
     # -ldflags=-s -w: runtime.semtable found from semacquire1's code, offsets fallbacks
-    ("go1.26", {"mutex", "rwmutex", "waitgroup"}, True),
+    ("go1.26", {*SYNC, "cond"}, True),
     ("go1.19", {"sema"}, True),
 ])
 def test_lock_kinds_by_version(toolchain: str, kinds: set[str], stripped: bool) -> None:
@@ -51,8 +56,8 @@ def test_lock_kinds_by_version(toolchain: str, kinds: set[str], stripped: bool) 
     assert {lk.kind for lk in snap.locks} == kinds
     waiters = {i for lk in snap.locks for i in lk.waiters}
     starts = {g.id: g.start.function for g in snap.goroutines}
-    assert {starts[i] for i in waiters} == {"main.transfer", "main.mutexWaiter",
-                                            "main.rwReader", "main.wgWaiter"}
+    want = WAITERS | ({"main.condWaiter"} if "cond" in kinds else set())
+    assert {starts[i] for i in waiters} == want
 
 
 def test_stack_refs_reads_aligned_words_only(monkeypatch: pytest.MonkeyPatch) -> None:
