@@ -27,7 +27,6 @@ import json
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import attrgetter
 
 from backends.live.binary_types import StructLayout
 from backends.live.dwarf_layouts import CACHE_DIR, TypeFinder, _dwarf_info, _field_offset
@@ -43,7 +42,6 @@ MAX_STACK_SCAN = 32 << 20
 MAX_SCANNED_GOROUTINES = 10_000
 MAX_STACK = 1 << 30
 _U64 = struct.Struct("<Q")
-_WAITING_ON = attrgetter("waiting_on")
 
 # wait reason -> (lock kind, offset key of the sema word in the object)
 REASON_KIND: dict[str, tuple[str, str]] = {
@@ -286,16 +284,17 @@ class BlockingReader:
             return {}
         return {w.gaddr: w for w in self.sema.waiters(heap)}
 
-    def find(self, goroutines: list[Goroutine], gaddr: dict[int, int],
+    def find(self, goroutines: list[Goroutine], on_sema_gs: list[Goroutine],
+             chan_waiting: int, gaddr: dict[int, int],
              vals_of: Callable[[int], tuple[int, ...] | None], system: set[int],
              channels: list[Channel], sema: dict[int, SemaWaiter]
              ) -> tuple[list[Lock], dict[int, str], dict[int, list[str]]]:
         """The locks with waiters, goid -> address of the lock it waits on, and goid ->
-        its stack_refs (goroutines not named: "" and []). `sema`: sema_waiters() read
-        around the g records. Reads only the goroutines' id, status, wait_reason and
-        waiting_on: it does not change them."""
-        on_sema = {gaddr[g.id]: (g.id, g.wait_reason) for g in goroutines
-                   if g.wait_reason in SEMA_REASONS and g.status == "waiting"}
+        its stack_refs (goroutines not named: "" and []). `on_sema_gs`: the goroutines
+        parked with a reason in SEMA_REASONS; `chan_waiting`: how many wait on a known
+        channel; `sema`: sema_waiters() read around the g records. Reads only the
+        goroutines' id and wait_reason: it does not change them."""
+        on_sema = {gaddr[g.id]: (g.id, g.wait_reason) for g in on_sema_gs}
         locks: list[Lock] = []
         lock_of: dict[int, str] = {}
         if on_sema and self.sema is not None:
@@ -308,8 +307,7 @@ class BlockingReader:
             sema = {**sema, **{w.gaddr: w for w in self.sema.from_waiting(direct)}}
             locks, lock_of = group_locks(list(sema.values()), on_sema, self.offsets)
         targets = [c.addr for c in channels] + [lk.addr for lk in locks]
-        waiting = len({g.id for g in filter(_WAITING_ON, goroutines)}
-                      | {gid for gid, addr in lock_of.items() if addr})
+        waiting = chan_waiting + sum(1 for addr in lock_of.values() if addr)
         if waiting < 2:  # a wait cycle needs two waiters
             return locks, lock_of, {}
         if len(goroutines) - len(system) > MAX_SCANNED_GOROUTINES:

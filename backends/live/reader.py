@@ -24,7 +24,7 @@ from typing import NamedTuple
 from backends.live.binary import BinaryFacts
 from backends.live.channels import ChannelReader, ChanWait, chan_op
 from backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
-from backends.live.locks import BlockingReader, SemaReader, sync_offsets
+from backends.live.locks import SEMA_REASONS, BlockingReader, SemaReader, sync_offsets
 from backends.live.memory import (
     AddressRanges,
     ProcessMemory,
@@ -59,6 +59,7 @@ class _Kind(NamedTuple):
     start: Location
     system: bool
     op: str | None
+    on_sema: bool  # parked on a semaphore or a sync.Cond: locks.BlockingReader looks
 
 
 class _Rec:
@@ -259,7 +260,7 @@ class LiveReader:
                      sym.location(gopc, call=True) if gopc else _NOLOC,
                      sym.start(startpc) if startpc else _NOLOC,
                      raw_start.startswith("runtime.") and raw_start != "runtime.main",
-                     chan_op(reason) if reason else None)
+                     chan_op(reason) if reason else None, reason in SEMA_REASONS)
 
     # ------------------------------------------------------------ LiveSource
     def goroutine_count(self) -> int:
@@ -310,6 +311,7 @@ class LiveReader:
         has_syscallbp = self._has_syscallbp
         append = out.append
         shared: set[int] = set()  # goids whose Goroutine the last snapshot holds too
+        sema_at: list[int] = []  # where in `out` the goroutines parked on a sema are
         new = _new
         # (indexes, not attribute names: this is the per-goroutine hot path)
         for r in recs:
@@ -335,6 +337,8 @@ class LiveReader:
                 append(made)
                 if k[4]:
                     system.add(goid)
+                if k[6]:
+                    sema_at.append(len(out) - 1)
                 continue
             top = None
             if not r.done:
@@ -368,6 +372,8 @@ class LiveReader:
                            v[ipar] if ipar >= 0 else 0, None, [], 0, [])
             r.gr = gr
             append(gr)
+            if k[6]:
+                sema_at.append(len(out) - 1)
             if top is not None:
                 tops.append(top)
                 walked.append((r, gr))
@@ -403,29 +409,38 @@ class LiveReader:
         self._gaddr = gaddr
         self.system_goids = system
         seen = self._seen
+        chan_waiting = sum(1 for gr in waiters if gr.waiting_on)
         locks, lock_of, refs = self.blocking.find(
-            out, gaddr, lambda a: seen[a].vals if a in seen else None, system, channels, sema)
-        self._set_blocking(out, lock_of, refs, shared, gaddr)
+            out, [out[j] for j in sema_at], chan_waiting, gaddr,
+            lambda a: seen[a].vals if a in seen else None, system, channels, sema)
+        self._set_blocking(out, lock_of, refs, shared, gaddr, sema_at)
         return Snapshot(pid=self.pid, exe=self.exe, go_version=self.facts.go_version,
                         source="live", target_paused_ns=0, goroutines=out, channels=channels,
                         locks=locks)
 
     def _set_blocking(self, out: list[Goroutine], lock_of: dict[int, str],
                       refs: dict[int, list[str]], shared: set[int],
-                      gaddr: dict[int, int]) -> None:
+                      gaddr: dict[int, int], sema_at: list[int]) -> None:
         """Sets blocked_on_lock and stack_refs where they differ from what the goroutine
         object holds: new objects and reused ones that had some last time (copied
-        first if the last snapshot holds them too)."""
+        first if the last snapshot holds them too). Only the goroutines parked on a
+        sema (`sema_at`, indexes in `out`) are visited when no others can need it: no
+        stack_refs now, and no reused object outside them marked last time (a new
+        object starts unmarked; a reused one has an unchanged record, so it is still
+        parked where it was)."""
         marked = {gid for gid, addr in lock_of.items() if addr}
         marked.update(gid for gid, found in refs.items() if found)
         touched = marked | self._marked
         self._marked = marked
         if not touched:
             return
-        for j, g in enumerate(out):
+        at = {out[j].id: j for j in sema_at}
+        if not refs and not (touched - at.keys()) & shared:
+            where = [(at[gid], out[at[gid]]) for gid in touched if gid in at]
+        else:
+            where = [(j, g) for j, g in enumerate(out) if g.id in touched]
+        for j, g in where:
             gid = g.id
-            if gid not in touched:
-                continue
             lock, found = lock_of.get(gid, ""), refs.get(gid, [])
             if g.blocked_on_lock == lock and g.stack_refs == found:
                 continue
