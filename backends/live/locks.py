@@ -257,6 +257,15 @@ def stack_refs(mem: ProcessMemory, stacks: list[tuple[int, int, int]],
     return StackScanner(mem).refs([(g, lo, hi, None) for g, lo, hi in stacks], targets)
 
 
+def _sync_reason(g: Goroutine) -> str:
+    """The wait reason, or what it would be in Go 1.24+: before that, WaitGroup.Wait
+    parks as plain "semacquire", but it is the only caller of sync.runtime_Semacquire
+    (checked in the sources of Go 1.19-1.23)."""
+    if g.wait_reason == "semacquire" and g.user_current.function == "sync.runtime_Semacquire":
+        return "sync.WaitGroup.Wait"
+    return g.wait_reason
+
+
 def _u64(data: bytes | bytearray, off: int) -> int:
     return int(_U64.unpack_from(data, off)[0])
 
@@ -294,7 +303,7 @@ class BlockingReader:
         parked with a reason in SEMA_REASONS; `chan_waiting`: how many wait on a known
         channel; `sema`: sema_waiters() read around the g records. Reads only the
         goroutines' id and wait_reason: it does not change them."""
-        on_sema = {gaddr[g.id]: (g.id, g.wait_reason) for g in on_sema_gs}
+        on_sema = {gaddr[g.id]: (g.id, _sync_reason(g)) for g in on_sema_gs}
         locks: list[Lock] = []
         lock_of: dict[int, str] = {}
         if on_sema and self.sema is not None:

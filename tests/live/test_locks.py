@@ -43,6 +43,10 @@ WAITERS = {"main.transfer", "main.mutexWaiter", "main.rwReader", "main.wgWaiter"
     ("go1.26", {*SYNC, "cond"}, False),
     ("go1.27", {*SYNC, "cond"}, False),
     ("go1.19", {"sema"}, False),  # Go 1.19 parks every sync wait as "semacquire"
+    # Go 1.20-1.23 park WaitGroup.Wait as "semacquire": known by its sync.runtime_Semacquire
+    # frame (these two run where the toolchains are in the Go module cache)
+    ("go1.20", SYNC, False),
+    ("go1.23", SYNC, True),
     # -ldflags=-s -w: runtime.semtable found from semacquire1's code, offsets fallbacks
     ("go1.26", {*SYNC, "cond"}, True),
     ("go1.19", {"sema"}, True),
