@@ -77,8 +77,17 @@ def tracer_of(pid: int) -> int:
 
 
 def exe_path_for_reading(pid: int) -> str:
-    """A path that reads the process's binary even if it was replaced on disk."""
-    return f"/proc/{pid}/exe"
+    """A path to read the binary the process runs: its own path while that is still
+    the same file, else /proc/<pid>/exe, which reads the running image even when the
+    file was deleted or replaced on disk (a deploy) or lives in another mount
+    namespace (a container). A running executable cannot be written in place."""
+    proc = f"/proc/{pid}/exe"
+    try:
+        path = os.readlink(proc)
+        ours, theirs = os.stat(path), os.stat(proc)
+    except OSError:
+        return proc
+    return path if (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino) else proc
 
 
 def require_untraced(facts: ProcessFacts) -> None:

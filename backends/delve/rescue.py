@@ -30,10 +30,12 @@ every ms, or an eBPF conditional tracepoint (evaluated in the kernel, no ptrace)
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+
+from backends.live import memory
+from backends.procinfo import exe_path_for_reading
 
 INT3 = 0xCC
 
@@ -46,12 +48,7 @@ def load_bias(pid: int, exe: str) -> int:
             return 0
         first_vaddr = min(seg["p_vaddr"] - seg["p_offset"] for seg in elf.iter_segments()
                           if seg["p_type"] == "PT_LOAD")
-    real = Path(exe).resolve()
-    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
-        parts = line.split(maxsplit=5)
-        if len(parts) == 6 and Path(parts[5]) == real and int(parts[2], 16) == 0:
-            return int(parts[0].split("-")[0], 16) - first_vaddr
-    return 0
+    return memory.load_bias(pid, exe, first_vaddr=first_vaddr)
 
 
 def original_bytes(exe: str, addrs: list[int]) -> dict[int, int]:
@@ -75,6 +72,7 @@ def restore_code(pid: int, exe: str, addrs: list[int]) -> int:
     restored = 0
     if not exe or not addrs:
         return 0
+    exe = exe_path_for_reading(pid)  # the running image, even if replaced on disk
     try:
         bias = load_bias(pid, exe)
         originals = original_bytes(exe, [a - bias for a in addrs])

@@ -96,15 +96,18 @@ class GoBinary:
 
     @staticmethod
     @lru_cache(maxsize=16)
-    def _cached(path: str, mtime: float) -> GoBinary:
+    def _cached(path: str, file: tuple[int, int, float]) -> GoBinary:
         return GoBinary(path)
 
     @classmethod
     def load(cls, path: str) -> GoBinary:
+        """Cached per file (device, inode, mtime). `path` is opened as given: a
+        /proc/<pid>/exe link opens the running image even if its file was deleted."""
         try:
-            return cls._cached(os.path.realpath(path), os.stat(path).st_mtime)
+            st = os.stat(path)
         except FileNotFoundError as e:
             raise GotuiError(f"{path}: no such file") from e
+        return cls._cached(path, (st.st_dev, st.st_ino, st.st_mtime))
 
     @property
     def stripped(self) -> bool:

@@ -34,6 +34,7 @@ from backends.ebpf.loader import check_environment
 from backends.ebpf.probes import Probe, ProbeSet
 from backends.ebpf.symbols import GoBinary
 from backends.model import Event, GotuiError
+from backends.procinfo import exe_path_for_reading
 
 RATE_WINDOW = 1.0  # seconds of hit history behind a rate
 NEWPROC1_CALLERS = ("runtime.newproc.func1", "runtime.debugCallWrap.func1", "runtime.newcoro",
@@ -82,11 +83,12 @@ class Tracer:
 
     def start(self) -> None:
         check_environment()
-        try:
-            self.exe = os.path.realpath(f"/proc/{self.pid}/exe")
-        except OSError as e:
-            raise GotuiError(f"no process {self.pid}") from e
-        if not os.path.exists(f"/proc/{self.pid}") or not os.path.exists(self.exe):
+        if not os.path.exists(f"/proc/{self.pid}"):
+            raise GotuiError(f"no process {self.pid}")
+        # uprobes attach by inode: /proc/<pid>/exe names the running image even when
+        # the file was replaced on disk or is in another mount namespace
+        self.exe = exe_path_for_reading(self.pid)
+        if not os.path.exists(self.exe):
             raise GotuiError(f"no process {self.pid} (or its executable is gone)")
         self.binary = GoBinary.load(self.exe)
         if not self.binary.go_version and not self.binary.symbol("runtime.goexit0"):

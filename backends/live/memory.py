@@ -40,6 +40,7 @@ class Mapping:
     perms: str
     offset: int
     path: str
+    inode: int = 0
 
 
 def read_maps(pid: int) -> list[Mapping]:
@@ -56,7 +57,8 @@ def read_maps(pid: int) -> list[Mapping]:
             continue
         lo, hi = parts[0].split("-")
         maps.append(Mapping(int(lo, 16), int(hi, 16), parts[1], int(parts[2], 16),
-                            parts[5] if len(parts) > 5 else ""))
+                            parts[5] if len(parts) > 5 else "",
+                            int(parts[4]) if parts[4].isdigit() else 0))
     return maps
 
 
@@ -78,9 +80,16 @@ def load_bias(pid: int, exe: str, maps: list[Mapping] | None = None,
 
     `first_vaddr` is the lowest PT_LOAD p_vaddr (page aligned); 0 for Go PIE builds,
     0x400000 for non-PIE ones (whose bias is then 0)."""
+    maps = maps if maps is not None else read_maps(pid)
+    try:  # by inode: exe may be /proc/<pid>/exe, whose name is not in the maps
+        inode = os.stat(exe).st_ino
+    except OSError:
+        inode = 0
     real = os.path.realpath(exe)
-    for m in maps if maps is not None else read_maps(pid):
-        if m.offset == 0 and m.path and os.path.realpath(m.path.removesuffix(" (deleted)")) == real:
+    for m in maps:
+        if m.offset == 0 and m.path and (
+                (inode and m.inode == inode)
+                or os.path.realpath(m.path.removesuffix(" (deleted)")) == real):
             return m.start - (first_vaddr & ~0xFFF)
     return 0
 

@@ -43,6 +43,7 @@ from backends.model import (
     TargetInfo,
     status_name,
 )
+from backends.procinfo import exe_path_for_reading
 
 _SLICE = struct.Struct("<QQ")
 MAX_GOROUTINES = 50_000_000
@@ -103,13 +104,12 @@ def _with_wait(g: Goroutine, wait_ns: int) -> Goroutine:
 
 def _exe_path(pid: int) -> str:
     try:
-        path = os.readlink(f"/proc/{pid}/exe")
+        os.readlink(f"/proc/{pid}/exe")
     except FileNotFoundError:
         raise GotuiError(f"process {pid} is gone") from None
     except PermissionError:
         raise GotuiError(f"cannot read /proc/{pid}/exe: need root or the process's user") from None
-    path = path.removesuffix(" (deleted)")
-    return path if os.path.exists(path) else f"/proc/{pid}/exe"
+    return exe_path_for_reading(pid)
 
 
 def load_facts(path: str) -> Facts:
