@@ -230,13 +230,17 @@ def elf_type(path: str) -> int:
 
 def locator(maps: Sequence[Mapping]) -> Locate:
     """pc -> (CFI table of the file mapped there, its load bias)."""
-    bases: dict[str, int] = {}
+    files: dict[str, tuple[str, int]] = {}  # path -> (file to read, load bias)
     for m in maps:
-        bases.setdefault(m.path, 0 if elf_type(m.path) == ET_EXEC else m.start - m.offset)
+        src = m.source or m.path
+        files.setdefault(m.path, (src, 0 if elf_type(src) == ET_EXEC else m.start - m.offset))
 
     def locate(pc: int) -> tuple[CfiTable, int] | None:
         path = library_for_pc(maps, pc)
-        return (table(path), bases[path]) if path else None
+        if not path:
+            return None
+        src, bias = files[path]
+        return table(src), bias
 
     return locate
 

@@ -122,11 +122,15 @@ class Mapping:
     start: int
     end: int
     offset: int
-    path: str
+    path: str  # as the process names it (shown to users)
+    source: str = ""  # where to read the file from, if not `path`
 
 
 def read_maps(pid: int) -> list[Mapping]:
-    """Executable file mappings of a live process, sorted by start address."""
+    """Executable file mappings of a live process, sorted by start address. Each is read
+    through /proc/<pid>/map_files (root): the very file mapped, even if it was deleted
+    or replaced on disk since (a library upgraded under a running service) or lives in
+    another mount namespace (a container)."""
     out: list[Mapping] = []
     try:
         text = Path(f"/proc/{pid}/maps").read_text()
@@ -137,7 +141,9 @@ def read_maps(pid: int) -> list[Mapping]:
         if len(parts) < 6 or "x" not in parts[1] or not parts[5].startswith("/"):
             continue
         lo, hi = (int(x, 16) for x in parts[0].split("-"))
-        out.append(Mapping(lo, hi, int(parts[2], 16), parts[5].removesuffix(" (deleted)")))
+        mapped = f"/proc/{pid}/map_files/{parts[0]}"
+        out.append(Mapping(lo, hi, int(parts[2], 16), parts[5].removesuffix(" (deleted)"),
+                           mapped if os.access(mapped, os.R_OK) else ""))
     out.sort(key=lambda m: m.start)
     return out
 

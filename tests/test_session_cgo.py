@@ -99,3 +99,30 @@ async def test_live_stack_of_a_goroutine_in_c_reads_the_c_frames_without_a_stop(
         libc = frames[names.index("sleep")]
         assert libc.kind == "c" and libc.note.startswith("sleep+0x") and "libc" in libc.note
         assert f"thread {tid}" in libc.note and "best-effort" in libc.note
+
+
+async def test_live_c_frames_read_the_library_mapped_not_the_file_now_on_disk(
+        tmp_path: Path) -> None:
+    """A library upgraded under a running service: the target runs a private copy of
+    libc that is then replaced on disk by another file. The C frames come from the
+    mapped file (/proc/<pid>/map_files), so libc's `sleep` is still named."""
+    libc = Path("/lib/x86_64-linux-gnu/libc.so.6")
+    if not libc.exists():
+        pytest.skip(f"{libc} not found on this machine")
+    copy = tmp_path / "libc.so.6"
+    shutil.copy(libc, copy)
+    exe = gofixtures.build("cgo_callback")
+    with gofixtures.run(exe, env={"LD_LIBRARY_PATH": str(tmp_path)}) as target:
+        maps = Path(f"/proc/{target.pid}/maps").read_text()
+        assert str(copy) in maps  # it runs our copy
+        copy.unlink()
+        shutil.copy("/bin/ls", copy)  # the "upgrade": another ELF file at that path
+        session = factory.attach_session(target.pid)
+        await session.start()
+        try:
+            snap = await session.snapshot()
+            g = next(g for g in snap.goroutines if g.start.function == "main.sleepFP")
+            names = [f.function for f in await session.stack(g.id)]
+        finally:
+            await session.close()
+    assert names.index("sleep") < names.index("c_inner_fp") < names.index("main.sleepFP")
