@@ -28,7 +28,7 @@ it cannot, and so what each finding claims:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from backends.model import Finding, Goroutine, Lock, Snapshot, frame_kind
@@ -222,32 +222,55 @@ def _one_sided(snap: Snapshot) -> dict[tuple[str, str], set[int]]:
     return out
 
 
-def _busy_sites(runs: list[Snapshot]) -> set[str]:
+def _busy_sites(snap: Snapshot) -> set[str]:
     """Creation sites with a goroutine seen not parked on a channel or lock."""
-    busy = set()
-    for s in runs:
-        timers = _timer_chans(s)
-        busy.update(g.go_statement.short() for g in user_goroutines(s)
-                    if g.go_statement.function and not is_stuck(g, timers))
-    return busy
+    timers = _timer_chans(snap)
+    return {g.go_statement.short() for g in user_goroutines(snap)
+            if g.go_statement.function and not is_stuck(g, timers)}
 
 
-def orphan_waits(snap: Snapshot, history: list[Snapshot]) -> list[Finding]:
+@dataclass(frozen=True)
+class Summary:
+    """What the history rules (leaks, orphan waits) need of an earlier snapshot: a few
+    sets and counts instead of 100k goroutines (a UI keeping the last snapshots whole
+    kept hundreds of MB alive at 100k goroutines)."""
+
+    pid: int
+    taken_at: float
+    one_sided: dict[tuple[str, str], set[int]]
+    busy: set[str]
+    parked: dict[str, int]  # creation site -> goroutines parked there
+
+
+def summarize(snap: Snapshot) -> Summary:
+    return Summary(snap.pid, snap.taken_at, _one_sided(snap), _busy_sites(snap),
+                   {site: len(gs) for site, gs in _parked_by_site(snap).items()})
+
+
+History = Sequence[Snapshot | Summary]
+
+
+def _summaries(history: History) -> list[Summary]:
+    return [h if isinstance(h, Summary) else summarize(h) for h in history]
+
+
+def orphan_waits(snap: Snapshot, history: History) -> list[Finding]:
     """Needs history: the same goroutines waiting on one side in every snapshot.
 
     Waits of one creation site on one side are one finding (a leak of many goroutines,
     each on its own channel, is one line). An idle worker pool looks the same in any
     one snapshot; a pool with a member seen at work in any snapshot is left out, and a
     single goroutine parked in every sample is still only a hint."""
-    runs = [*history, snap]
-    if len(runs) < 2:
+    past = _summaries(history)
+    runs = len(past) + 1
+    if runs < 2:
         return []
     skip = {c.addr for c in snap.channels if c.closed} | _timer_chans(snap)
     elem = {c.addr: c.elem_type for c in snap.channels}
     by_id = {g.id: g for g in snap.goroutines}
-    earlier = [_one_sided(s) for s in history]
-    span = snap.taken_at - runs[0].taken_at
-    busy = _busy_sites(runs)
+    earlier = [h.one_sided for h in past]
+    span = snap.taken_at - past[0].taken_at
+    busy = _busy_sites(snap).union(*(h.busy for h in past))
     groups: dict[tuple[str, str], tuple[set[int], set[str]]] = {}
     for (chan, op), ids in sorted(_one_sided(snap).items()):
         stuck = set(ids)
@@ -275,7 +298,7 @@ def orphan_waits(snap: Snapshot, history: list[Snapshot]) -> list[Finding]:
             "orphan-wait", "hint",
             f"{_plural(len(gs), 'goroutine')} stuck {verb} {what}"
             + ("" if site in chans else f" (go {site})"),
-            f"Waited in all {len(runs)} snapshots ({span:.1f} s) and no {other} was ever "
+            f"Waited in all {runs} snapshots ({span:.1f} s) and no {other} was ever "
             f"seen; a running goroutine may still {'receive' if op == 'send' else 'send'}, "
             "so this is a hint, not a proof.",
             sorted(gs), sorted(chans)))
@@ -291,13 +314,13 @@ def _parked_by_site(snap: Snapshot) -> dict[str, list[Goroutine]]:
     return sites
 
 
-def leaks(snap: Snapshot, history: list[Snapshot]) -> list[Finding]:
+def leaks(snap: Snapshot, history: History) -> list[Finding]:
     """Sites whose parked count never fell across the history and grew by LEAK_GROWTH:
     refreshes faster than the leak see equal counts between steps."""
-    runs = [*history, snap]
-    if len(runs) < LEAK_MIN_SNAPSHOTS:
+    counts = [h.parked for h in _summaries(history)]
+    runs = len(counts) + 1
+    if runs < LEAK_MIN_SNAPSHOTS:
         return []
-    counts = [{site: len(gs) for site, gs in _parked_by_site(s).items()} for s in runs[:-1]]
     findings = []
     for site, gs in _parked_by_site(snap).items():
         series = [c.get(site, 0) for c in counts] + [len(gs)]
@@ -310,17 +333,18 @@ def leaks(snap: Snapshot, history: list[Snapshot]) -> list[Finding]:
             "leak", "warning",
             f"leak? {site}: {_plural(len(gs), 'parked goroutine')} (+{growth})",
             f"Goroutines created here and parked ({gs[0].wait_reason}) grew, never fell, "
-            f"across the last {len(runs)} snapshots ({' → '.join(map(str, series))}); a hint, not a "
+            f"across the last {runs} snapshots ({' → '.join(map(str, series))}); a hint, not a "
             "proof: they may still be woken.",
             _ids(gs), chans))
     findings.sort(key=lambda f: -len(f.goroutines))
     return findings
 
 
-def findings(snap: Snapshot, history: list[Snapshot] | None = None) -> list[Finding]:
+def findings(snap: Snapshot, history: History | None = None) -> list[Finding]:
     """Every finding on `snap`, most severe first. `history`: earlier snapshots of the
-    same process, oldest first (the leak and orphan rules need them)."""
-    history = [s for s in history or [] if s.pid == snap.pid and s is not snap]
+    same process (or their summarize()), oldest first (the leak and orphan rules need
+    them)."""
+    history = _summaries([s for s in history or [] if s.pid == snap.pid and s is not snap])
     leaked = leaks(snap, history)
     whole = global_deadlock(snap)
     cycles = [] if whole else wait_cycles(snap)

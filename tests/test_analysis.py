@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from backends.analysis import blocking_groups, findings
+from backends.analysis import blocking_groups, findings, summarize
 from backends.live.reader import LiveReader
 from backends.model import BlockedOn, Channel, Goroutine, Location, Lock, Snapshot
 from tests import gofixtures
@@ -124,6 +124,20 @@ def test_growing_site_is_a_leak_and_hides_its_own_orphan_hints() -> None:
     assert (f.kind, f.severity) == ("leak", "warning")
     assert f.goroutines == list(range(100, 107)) and len(f.channels) == 7
     assert "main.leakLoop main.go:60" in f.title and "2 → 4 → 7" in f.message
+
+
+def test_summaries_stand_in_for_whole_snapshots_in_the_history() -> None:
+    """The TUI keeps summarize()d snapshots, not 100k goroutines each."""
+    leak = [leak_snap(2, 1), leak_snap(4, 2)]
+    assert findings(leak_snap(7, 3), [summarize(s) for s in leak]) == findings(
+        leak_snap(7, 3), leak)
+    pool = [snap([main_g(), g(5, "chan receive", "0xa"), g(6, "sleep")],
+                 [Channel("0xa", "int")]), snap([main_g(), g(5, "chan receive", "0xa"),
+                                                  g(6, "chan receive", "0xa")],
+                                                 [Channel("0xa", "int")])]
+    assert findings(pool[1], [summarize(pool[0])]) == findings(pool[1], pool[:1]) == []
+    mixed = [leak[0], summarize(leak[1])]
+    assert [f.kind for f in findings(leak_snap(7, 3), mixed)] == ["leak"]
 
 
 def test_a_count_that_falls_or_barely_grows_is_no_leak() -> None:

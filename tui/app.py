@@ -25,7 +25,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 
-from backends.analysis import findings
+from backends.analysis import Summary, findings, summarize
 from backends.model import (
     Breakpoint,
     Channel,
@@ -156,7 +156,8 @@ class GotuiApp(App[None]):
         self.state: TargetState = session.state
         self.breakpoint_list: list[Breakpoint] = []
         self.channels: dict[str, Channel] = {}  # by address, from the last snapshot
-        self.history: deque[Snapshot] = deque(maxlen=HISTORY)
+        self.history: deque[Summary] = deque(maxlen=HISTORY)
+        self._analysis_input: tuple[Snapshot, Summary] | None = None
         self.selected_goid = 0
         self.selected_frame = 0
         self.active_pane = "goroutines"
@@ -496,6 +497,7 @@ class GotuiApp(App[None]):
             previous = self.index.data if self.index.data.items else None
             data = await asyncio.to_thread(prepare, snap.goroutines, previous)
             digest = await asyncio.to_thread(self.ebpf_view.digest, snap)
+            summary = await asyncio.to_thread(summarize, snap)
         except Exception as exc:
             message = str(exc) or type(exc).__name__
             if message != self._last_error:
@@ -514,7 +516,10 @@ class GotuiApp(App[None]):
         self.ebpf_view.add_digest(digest)
         self.goroutine_pane.refresh_view()
         self.show_lineage()
-        self.show_analysis(snap)
+        # the worker takes its input from here, not as an argument: a finished or
+        # cancelled worker object lives on until the cyclic GC, and so would a snapshot
+        self._analysis_input = (snap, summary)
+        self.show_analysis()
         if self._follow_goid:
             self.goroutine_pane.list.jump_to(self._follow_goid)
             self._follow_goid = 0
@@ -527,9 +532,13 @@ class GotuiApp(App[None]):
 
     @work(exclusive=True, group="analysis")
     @widgets_may_be_gone
-    async def show_analysis(self, snap: Snapshot) -> None:
+    async def show_analysis(self) -> None:
+        if self._analysis_input is None:
+            return
+        snap, summary = self._analysis_input
+        self._analysis_input = None
         history = list(self.history)
-        self.history.append(snap)  # before the await: a newer refresh may cancel this one
+        self.history.append(summary)  # before the await: a newer refresh may cancel this one
         found = await asyncio.to_thread(findings, snap, history)
         if self.closing:
             return

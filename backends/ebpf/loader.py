@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from backends.heap import return_freed_memory
 from backends.model import GotuiError
 
 
@@ -54,6 +55,9 @@ def compile_program(text: str) -> Any:
             lines = err.read().decode(errors="replace").splitlines()
             detail = next((ln for ln in lines if "error" in ln), str(e))
             raise GotuiError(f"BPF program failed to compile or load: {detail.strip()}") from e
+        finally:
+            return_freed_memory()  # clang's heap, freed but kept by glibc
+
 
 
 @contextlib.contextmanager

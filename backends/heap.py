@@ -1,0 +1,28 @@
+"""Giving freed memory back to the OS.
+
+glibc keeps what a library frees in its arenas. clang inside libbcc allocates ~90 MB
+to compile a BPF program and frees most of it: malloc_trim(0) hands ~30 MB of that back
+per compile (measured: 197 -> 166 MB after the first compile; before, each tracepoint
+added ~40 MB). Trimming after every 100k-goroutine refresh was tried too: no
+measurable gain in steady state, so it is not done."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+def return_freed_memory() -> None:
+    libc = _libc()
+    if libc is not None:
+        with contextlib.suppress(AttributeError):  # not glibc
+            libc.malloc_trim(0)
