@@ -49,6 +49,8 @@ def build_breakpoint(base: Breakpoint, location: str, cond: str, hit_cond: str,
 class BreakpointEditScreen(FormScreen[Breakpoint | None]):
     """Dismisses with the breakpoint the session returned, or None on cancel."""
 
+    AUTO_FOCUS = "#bp-location"
+
     def __init__(self, submit: Submit, breakpoint: Breakpoint | None = None) -> None:
         super().__init__()
         self.submit = submit
@@ -71,9 +73,6 @@ class BreakpointEditScreen(FormScreen[Breakpoint | None]):
             with Horizontal():
                 yield Button("Save", id="bp-save", variant="primary")
                 yield Button("Cancel", id="bp-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#bp-location", Input).focus()
 
     def value(self, widget_id: str) -> str:
         return self.query_one(widget_id, Input).value

@@ -12,7 +12,20 @@ ResultT = TypeVar("ResultT")
 
 
 class FormScreen(ModalScreen[ResultT]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    """Subclasses name their first field in AUTO_FOCUS.
+
+    Tab is a priority binding here. Textual hands each key to the focused widget's own
+    queue as it arrives, and a plain Tab binding only moves the focus once the Input
+    has worked through its queue. So with fast typing (a paste, a flaky SSH link
+    delivering keys in one burst, a loaded host), everything typed after the Tab had
+    already been queued to the field being left and landed there: `main.hoti < 0`.
+    As a priority binding, the App moves the focus the moment the Tab arrives."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
+    ]
     DEFAULT_CSS = """
     FormScreen { align: center middle; }
     FormScreen > Vertical {

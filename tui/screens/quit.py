@@ -19,6 +19,8 @@ CHOICES = (
 class QuitScreen(ModalScreen[str]):
     """Dismisses with "resume", "keep", "kill" or "cancel"."""
 
+    AUTO_FOCUS = "#quit-resume"  # set as the screen composes (on_mount .focus() is deferred)
+
     BINDINGS = [
         Binding("escape", "choose('cancel')", "Cancel"),
         Binding("up,left", "app.focus_previous", show=False),
@@ -41,9 +43,6 @@ class QuitScreen(ModalScreen[str]):
             yield Static(f"Leave gotui? The target is {state}.")
             for choice, label, variant in CHOICES:
                 yield Button(label, id=f"quit-{choice}", variant=variant)  # type: ignore[arg-type]
-
-    def on_mount(self) -> None:
-        self.query_one("#quit-resume", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

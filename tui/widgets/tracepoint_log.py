@@ -146,6 +146,7 @@ class TracepointFormScreen(FormScreen[str | None]):
     """Function + condition. Calls `submit(function, cond)`; stays open with the
     error (a caret under the bad token) when it raises GotuiError."""
 
+    AUTO_FOCUS = "#tp-function"  # a prefilled name is selected
     DEFAULT_CSS = "TracepointFormScreen > Vertical { width: 76; }"
 
     def __init__(self, submit: Submit, function: str = "") -> None:
@@ -165,9 +166,6 @@ class TracepointFormScreen(FormScreen[str | None]):
             with Horizontal():
                 yield Button("Add", id="tp-ok", variant="primary")
                 yield Button("Cancel", id="tp-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#tp-function", Input).focus()  # a prefilled name is selected
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "tp-ok":
