@@ -22,8 +22,9 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
+from textual.widgets import Input
 
 from backends.analysis import Summary, findings, summarize
 from backends.model import (
@@ -83,6 +84,7 @@ from tui.widgets.variables import VariablesView
 NARROW_WIDTH = 120
 MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
 HALT_HINT = "halt to read locals (F6 / Shift+F5 / h)"
+PRIORITY_TEXT_ACTIONS = frozenset({"focus_eval"})
 HISTORY = 6  # earlier snapshots kept for the leak / stuck-wait findings
 SELECTION_SHARE = 0.25  # s between checks of the driver's selection (sent on change)
 ANALYSIS_PANES = ("channels", "findings")
@@ -312,7 +314,14 @@ class GotuiApp(App[None]):
     def action_show_pane(self, name: str) -> None:
         self.active_pane = name
         self.apply_layout()
-        self.pane_focus_target(name).focus()
+        self.screen.set_focus(self.pane_focus_target(name))  # now: see tui/keymap.py
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # priority bindings (tui/keymap.py) are text while a field has the focus
+        if action in PRIORITY_TEXT_ACTIONS and (isinstance(self.focused, Input)
+                                                or isinstance(self.screen, ModalScreen)):
+            return False
+        return True
 
     # ------------------------------------------------------------ start / stop
     def on_mount(self) -> None:

@@ -30,6 +30,11 @@ class KeySpec:
 
 
 # scope -> specs. "app" bindings work everywhere; the others when that pane has focus.
+# Keys that open a text field are priority bindings: the App moves the focus the moment
+# the key arrives, so the keys typed after it in one burst (a paste, an SSH link that
+# caught up) go into the field. Otherwise they were already queued to the widget that
+# had the focus and ran its bindings: "/net.worker" typed while halted stepped the
+# target ("n"). Such bindings step aside while a text field has the focus.
 SPECS: dict[str, tuple[KeySpec, ...]] = {
     "app": (
         KeySpec("continue", "c,f5", "cont", "Continue"),
@@ -37,7 +42,7 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
         KeySpec("next", "n,f10", "next", "Next"),
         KeySpec("step", "s,f11", "step", "Step"),
         KeySpec("step_out", "o,f,f23", "step_out", "Step out"),
-        KeySpec("eval", "e,colon", "focus_eval", "Eval"),
+        KeySpec("eval", "e,colon", "focus_eval", "Eval", priority=True),
         KeySpec("breakpoint.add", "b", "add_breakpoint", "Breakpoint"),
         KeySpec("breakpoint.toggle_here", "f9", "toggle_breakpoint_here",
                 "Toggle breakpoint at source line", show=False),
@@ -72,8 +77,8 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
                 "Hand over / take back the wheel", show=False),
     ),
     "goroutines": (
-        KeySpec("goroutines.filter", "slash", "filter", "Filter"),
-        KeySpec("goroutines.jump", "g", "jump", "Jump to id"),
+        KeySpec("goroutines.filter", "slash", "filter", "Filter", priority=True),
+        KeySpec("goroutines.jump", "g", "jump", "Jump to id", priority=True),
         KeySpec("goroutines.group", "G", "cycle_group", "Group"),
         KeySpec("goroutines.sort", "S", "cycle_sort", "Sort"),
         KeySpec("goroutines.clear_filter", "escape", "clear_filter", "Clear filter", show=False),

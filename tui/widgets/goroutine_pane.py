@@ -119,11 +119,17 @@ class GoroutinePane(Vertical):
                               if mode == "filter" else "jump to goroutine id")
         prompt.value = self.index.filter_text if mode == "filter" else ""
         prompt.add_class("-open")
-        prompt.focus()
+        self.screen.set_focus(prompt)  # now, not deferred like .focus(): see tui/keymap.py
 
     def close_prompt(self) -> None:
         self.prompt.remove_class("-open")
-        self.list.focus()
+        self.screen.set_focus(self.list)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "/" and "g" are priority bindings: while the prompt is open they are text
+        if action in ("filter", "jump") and self.screen.focused is self.prompt:
+            return False
+        return True
 
     def action_filter(self) -> None:
         self.open_prompt("filter")
