@@ -141,7 +141,7 @@ def read_maps(pid: int) -> list[Mapping]:
         if len(parts) < 6 or "x" not in parts[1] or not parts[5].startswith("/"):
             continue
         lo, hi = (int(x, 16) for x in parts[0].split("-"))
-        mapped = f"/proc/{pid}/map_files/{parts[0]}"
+        mapped = f"/proc/{pid}/map_files/{lo:x}-{hi:x}"  # unpadded, unlike the maps
         out.append(Mapping(lo, hi, int(parts[2], 16), parts[5].removesuffix(" (deleted)"),
                            mapped if os.access(mapped, os.R_OK) else ""))
     out.sort(key=lambda m: m.start)

@@ -19,6 +19,7 @@ from backends.cgostack import (
     stitch,
 )
 from backends.model import Frame, frame_kind
+from tests import gofixtures
 
 
 def F(function: str, pc: int) -> Frame:  # noqa: N802 - reads like a table row
@@ -113,6 +114,18 @@ def test_library_for_pc_from_proc_maps() -> None:
     frames = [Frame(function="C.nanosleep", pc=libc.start + 1, kind="c")]
     annotate_libraries(frames, os.getpid())
     assert frames[0].note.endswith(f"({Path(libc.path).name})")
+
+
+def test_every_executable_mapping_is_read_through_map_files(basic_exe: Path) -> None:
+    """Also a non-PIE Go binary at 0x400000, which /proc/<pid>/maps prints zero-padded
+    (00400000-...) and map_files names without padding (400000-...)."""
+    with gofixtures.run(basic_exe) as t:
+        maps = read_maps(t.pid)
+        exe = [m for m in maps if m.path == str(basic_exe)]
+        assert exe and exe[0].start < 0x10000000  # the padded case
+        for m in maps:
+            assert m.source == f"/proc/{t.pid}/map_files/{m.start:x}-{m.end:x}", m
+            assert os.path.samefile(m.source, m.path), m
 
 
 def test_cfi_rules_of_c_with_and_without_frame_pointers() -> None:
