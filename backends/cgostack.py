@@ -15,9 +15,9 @@ import bisect
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from backends.model import CGO_BOUNDARY_FUNCS, Frame, frame_kind
+from backends.live.memory import read_maps as proc_maps
+from backends.model import CGO_BOUNDARY_FUNCS, Frame, GotuiError, frame_kind
 
 BOUNDARY_NOTE = "cgo boundary"
 GOEXIT = "runtime.goexit"
@@ -131,18 +131,16 @@ def read_maps(pid: int) -> list[Mapping]:
     through /proc/<pid>/map_files (root): the very file mapped, even if it was deleted
     or replaced on disk since (a library upgraded under a running service) or lives in
     another mount namespace (a container)."""
-    out: list[Mapping] = []
     try:
-        text = Path(f"/proc/{pid}/maps").read_text()
-    except OSError:
-        return out
-    for line in text.splitlines():
-        parts = line.split(maxsplit=5)
-        if len(parts) < 6 or "x" not in parts[1] or not parts[5].startswith("/"):
+        maps = proc_maps(pid)
+    except (GotuiError, OSError):
+        return []
+    out: list[Mapping] = []
+    for m in maps:
+        if "x" not in m.perms or not m.path.startswith("/"):
             continue
-        lo, hi = (int(x, 16) for x in parts[0].split("-"))
-        mapped = f"/proc/{pid}/map_files/{lo:x}-{hi:x}"  # unpadded, unlike the maps
-        out.append(Mapping(lo, hi, int(parts[2], 16), parts[5].removesuffix(" (deleted)"),
+        mapped = f"/proc/{pid}/map_files/{m.start:x}-{m.end:x}"  # unpadded, unlike the maps
+        out.append(Mapping(m.start, m.end, m.offset, m.path.removesuffix(" (deleted)"),
                            mapped if os.access(mapped, os.R_OK) else ""))
     out.sort(key=lambda m: m.start)
     return out
@@ -181,7 +179,6 @@ def core_exe_problem(exe: str, core: str) -> str:
     build id must be exe's."""
     from backends.live.buildinfo import build_id
     from backends.live.elffile import ElfFile
-    from backends.model import GotuiError
 
     maps = core_maps(core)
     if not maps:

@@ -197,7 +197,7 @@ class DelveBackend:
             return  # the guard rescues (it outlives us and sees dlv die first)
         if self._detached or not self._local_clock or not self.info.pid or not self.info.exe:
             return
-        self.rescued = restore_code(self.info.pid, self.info.exe, self._code_addrs)
+        self.rescued = restore_code(self.info.pid, self._code_addrs)
         release_stopped_target(self.info.pid)
 
     async def _shutdown_process(self) -> None:

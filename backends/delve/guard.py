@@ -51,8 +51,8 @@ _BREAKPOINT_METHODS = frozenset({"CreateBreakpoint", "ClearBreakpoint", "AmendBr
 
 
 class Guard:
-    def __init__(self, pid: int, exe: str, dlv: DlvProcess, rpc: DelveRPC) -> None:
-        self.pid, self.exe, self.dlv, self.rpc = pid, exe, dlv, rpc
+    def __init__(self, pid: int, dlv: DlvProcess, rpc: DelveRPC) -> None:
+        self.pid, self.dlv, self.rpc = pid, dlv, rpc
         self.detached = False  # the client asked Delve to detach
         self.done = asyncio.Event()
         self.addrs: list[int] = []
@@ -94,7 +94,7 @@ class Guard:
 
     def _dlv_lost(self) -> None:
         if not self.detached:
-            restore_code(self.pid, self.exe, self.addrs)
+            restore_code(self.pid, self.addrs)
             release_stopped_target(self.pid)
         self.done.set()
 
@@ -133,10 +133,7 @@ async def run_guard(pid: int, sockdir: str, check_go_version: bool) -> int:
         print(f"{ERROR_PREFIX} {await dlv.failure()}", flush=True)
         await dlv.stop()
         return 1
-    exe = ""
-    with contextlib.suppress(OSError):  # the target may already be gone
-        exe = os.readlink(f"/proc/{pid}/exe")
-    guard = Guard(pid, exe, dlv, rpc)
+    guard = Guard(pid, dlv, rpc)
     try:
         guard.addrs = await code_addrs(rpc)  # answers once the attach is done
     except GotuiError:

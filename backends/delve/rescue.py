@@ -66,13 +66,14 @@ def original_bytes(exe: str, addrs: list[int]) -> dict[int, int]:
     return out
 
 
-def restore_code(pid: int, exe: str, addrs: list[int]) -> int:
-    """Write back the original byte wherever an int3 of ours is still in place.
-    `addrs` are runtime addresses as Delve reports them. Returns how many."""
+def restore_code(pid: int, addrs: list[int]) -> int:
+    """Write back the original byte wherever an int3 of ours is still in place, read
+    from the running image (even if its file was replaced on disk). `addrs` are
+    runtime addresses as Delve reports them. Returns how many."""
     restored = 0
-    if not exe or not addrs:
+    if not addrs:
         return 0
-    exe = exe_path_for_reading(pid)  # the running image, even if replaced on disk
+    exe = exe_path_for_reading(pid)
     try:
         bias = load_bias(pid, exe)
         originals = original_bytes(exe, [a - bias for a in addrs])

@@ -59,7 +59,6 @@ def compile_program(text: str) -> Any:
             return_freed_memory()  # clang's heap, freed but kept by glibc
 
 
-
 @contextlib.contextmanager
 def _captured_fd2() -> Iterator[tempfile._TemporaryFileWrapper[bytes]]:
     """Send file descriptor 2 (where clang and libbpf write) to a temp file."""

@@ -43,7 +43,7 @@ def walk(mem: ProcessMemory, symbols: Symbols, start: StackStart, depth: int) ->
     """The whole stack (up to `depth` frames) of one parked goroutine, one read."""
     if depth <= 0 or not start.pc:
         return []
-    frames = list(symbols.frames(start.pc, symbols.resumes_after_call(start.pc)))
+    frames = list(symbols.top_frames(start.pc))
     size = min(start.hi - start.sp, MAX_WINDOW)
     data = mem.read(start.sp, size) if 0 < size else None
     bp, prev = start.bp, start.sp - 1
@@ -118,9 +118,7 @@ def walk_many(mem: ProcessMemory, symbols: Symbols, starts: list[StackStart],
               depth: int) -> list[list[Frame]]:
     """Whole stacks (up to `depth` frames) of many parked goroutines: one batched
     16-byte read per stack level for all of them (no per-goroutine syscalls)."""
-    frames = [list(symbols.frames(s.pc, symbols.resumes_after_call(s.pc)))
-              if s.pc and depth > 0 else []
-              for s in starts]
+    frames = [list(symbols.top_frames(s.pc)) if s.pc and depth > 0 else [] for s in starts]
     active = [i for i, s in enumerate(starts)
               if frames[i] and len(frames[i]) < depth and not _ends(frames[i])
               and _next_ok(s.bp, s.sp - 1, s)]

@@ -43,6 +43,7 @@ class Symbols:
         self._user: dict[int, Location | None] = {}
         self._start: dict[int, Location] = {}
         self._func: dict[int, str] = {}
+        self._after_call: dict[int, bool] = {}
 
     def func_name(self, pc: int) -> str:
         """Name of the (physical) function containing a runtime pc ("" if unknown)."""
@@ -69,9 +70,16 @@ class Symbols:
         """A parked goroutine's saved pc (g.sched.pc, g.syscallpc) is the return address
         of the call it stopped in (gopark's mcall, entersyscall), except for a goroutine
         that never ran: its pc is its function's entry. As the runtime's traceback
-        does, the line of a return address is the call's (pc-1)."""
-        fi = self.facts.func_at(pc - self.bias) if pc else None
-        return fi is not None and pc - self.bias > fi.entry
+        does, the line of a return address is the call's (pc-1). Cached per pc."""
+        after = self._after_call.get(pc)
+        if after is None:
+            fi = self.facts.func_at(pc - self.bias) if pc else None
+            after = self._after_call[pc] = fi is not None and pc - self.bias > fi.entry
+        return after
+
+    def top_frames(self, pc: int) -> list[Frame]:
+        """frames() of a parked goroutine's saved pc (see resumes_after_call)."""
+        return self.frames(pc, self.resumes_after_call(pc))
 
     def location(self, pc: int, call: bool = False) -> Location:
         """Location of the innermost logical frame at pc."""
