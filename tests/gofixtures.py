@@ -21,7 +21,21 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 CACHE = ROOT / ".cache" / "fixtures"
 
-# toolchain name -> (go binary, extra env)
+# The one place that decides which Go toolchains the tests may use. Each entry says how
+# to find it; whether it is there is decided on this machine (toolchain_available).
+# go1.26 (the system Go), go1.27 (GOTOOLCHAIN, fetched by tools/setup.sh) and go1.19
+# (Debian's golang-1.19-go) are installed by `make setup`. Go 1.20-1.25 are optional:
+# used when their toolchain is already in the Go module cache
+# (`GOTOOLCHAIN=go1.2x.y go version` puts it there); tests never download one.
+MAIN_TOOLCHAINS = ("go1.19", "go1.26", "go1.27")
+# Releases whose DWARF generated the rows of backends/live/layout_table.py.
+OPTIONAL_RELEASES = {
+    "go1.20": "go1.20.14", "go1.21": "go1.21.13", "go1.22": "go1.22.12",
+    "go1.23": "go1.23.12", "go1.24": "go1.24.13", "go1.25": "go1.25.14",
+}
+ALL_TOOLCHAINS = ("go1.19", *OPTIONAL_RELEASES, "go1.26", "go1.27")
+
+# toolchain name -> (go binary, extra env), for the installed ones only
 TOOLCHAINS: dict[str, tuple[str, dict[str, str]]] = {
     "go1.26": ("go", {"GOTOOLCHAIN": "local"}),
     "go1.27": ("go", {"GOTOOLCHAIN": "go1.27.3"}),
@@ -29,7 +43,43 @@ TOOLCHAINS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
+def _modcache() -> Path:
+    try:
+        out = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True,
+                             env={**os.environ, "GOTOOLCHAIN": "local"}, timeout=60).stdout
+    except (subprocess.SubprocessError, OSError):
+        out = ""
+    return Path(out.strip() or Path.home() / "go/pkg/mod")
+
+
+def _register_optional() -> None:
+    cache = _modcache()
+    for name, release in OPTIONAL_RELEASES.items():
+        go = cache / f"golang.org/toolchain@v0.0.1-{release}.linux-amd64/bin/go"
+        if go.exists():
+            TOOLCHAINS[name] = (str(go), {"GOTOOLCHAIN": "local"})
+
+
+_register_optional()
+_available: dict[str, bool] = {}
+
+
+def skip_reason(name: str) -> str:
+    """The one wording of a missing toolchain (tests/skip_allowlist.txt matches it)."""
+    return f"Go toolchain {name} is not installed on this machine"
+
+
 def toolchain_available(name: str) -> bool:
+    """Whether toolchain `name` can build here; False (never an error) for one that is
+    unknown or missing."""
+    if name not in _available:
+        _available[name] = _probe(name)
+    return _available[name]
+
+
+def _probe(name: str) -> bool:
+    if name not in TOOLCHAINS:
+        return False
     go, env = TOOLCHAINS[name]
     if shutil.which(go) is None:
         return False
@@ -41,12 +91,21 @@ def toolchain_available(name: str) -> bool:
     return True
 
 
+def need_toolchain(name: str) -> None:
+    """Skip the calling test, with the standard reason, when `name` is not installed."""
+    if not toolchain_available(name):
+        import pytest
+
+        pytest.skip(skip_reason(name))
+
+
 def build(name: str, *, toolchain: str = "go1.26", stripped: bool = False,
           cgo: bool | None = None, optimize: bool = False) -> Path:
     """Build tests/fixtures/<name> and return the binary path.
 
     Debug builds (-gcflags=all=-N -l) unless optimize=True, so Delve sees locals."""
     src = FIXTURES / name
+    need_toolchain(toolchain)
     go, env_extra = TOOLCHAINS[toolchain]
     h = hashlib.sha256()
     for p in sorted(src.rglob("*")):

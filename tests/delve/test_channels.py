@@ -14,8 +14,7 @@ pytestmark = [pytest.mark.integration, requires_dlv]
 
 @pytest.mark.parametrize("toolchain", ["go1.26", "go1.27"])
 async def test_select_and_wrapped_buffers(toolchain: str) -> None:
-    if not gofixtures.toolchain_available(toolchain):
-        pytest.skip(f"{toolchain} is not installed on this machine")
+    gofixtures.need_toolchain(toolchain)
     exe = gofixtures.build("dlv_chans", toolchain=toolchain)
     with gofixtures.run(exe) as t:
         b = DelveBackend.for_pid(t.pid)

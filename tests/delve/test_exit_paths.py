@@ -232,8 +232,7 @@ def test_dlv_not_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 async def test_go_version_outside_delves_range() -> None:
-    if not gofixtures.toolchain_available("go1.19"):
-        pytest.skip("go1.19 is not installed on this machine")
+    gofixtures.need_toolchain("go1.19")
     exe = gofixtures.build("basic", toolchain="go1.19")
     with gofixtures.run(exe) as t:
         with pytest.raises(GotuiError) as err:

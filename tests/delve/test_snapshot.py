@@ -83,8 +83,7 @@ async def test_wait_reasons_come_from_the_target(backend: DelveBackend) -> None:
 @requires_dlv
 @pytest.mark.parametrize("toolchain", ["go1.19", "go1.27"])
 async def test_other_go_versions(toolchain: str) -> None:
-    if not gofixtures.toolchain_available(toolchain):
-        pytest.skip(f"{toolchain} is not installed on this machine")
+    gofixtures.need_toolchain(toolchain)
     exe = gofixtures.build("basic", toolchain=toolchain)
     with gofixtures.run(exe) as t:
         # Delve 1.27 supports Go 1.25..1.27: 1.19 needs the user's opt-in

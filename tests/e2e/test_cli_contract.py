@@ -115,8 +115,7 @@ def test_ps_json_names_the_tracer(gotui: Path, traced_target: Target) -> None:
 def test_live_snapshot_across_builds(gotui: Path, toolchain: str, stripped: bool) -> None:
     """Other Go versions and a stripped (-s -w) binary: the live view still finds the
     parked goroutines by their start function."""
-    if not gofixtures.toolchain_available(toolchain):
-        pytest.skip(f"Go toolchain {toolchain} is not installed on this machine")
+    gofixtures.need_toolchain(toolchain)
     exe = gofixtures.build("basic", toolchain=toolchain, stripped=stripped)
     with gofixtures.run(exe) as target:
         snap = snapshot_json(gotui, target.pid, "live")

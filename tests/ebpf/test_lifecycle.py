@@ -18,8 +18,7 @@ BATCH = 100
 
 @pytest.mark.parametrize("toolchain", TOOLCHAINS)
 def test_created_and_exited_are_exact(need_bpf: None, toolchain: str) -> None:
-    if not gofixtures.toolchain_available(toolchain):
-        pytest.skip(f"{toolchain} is not installed on this host")
+    gofixtures.need_toolchain(toolchain)
     exe = gofixtures.build("ebpf_spawn", toolchain=toolchain)
     with gofixtures.run(exe, "-batch", str(BATCH)) as target:
         spawner = int(target.ready_line.split("spawner=")[1])

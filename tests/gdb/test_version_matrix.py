@@ -33,8 +33,7 @@ def in_order(stack: list[str], wanted: list[str]) -> bool:
 
 @pytest.mark.parametrize("toolchain", ["go1.19", "go1.27"])
 async def test_cgo_stacks_on_other_go_versions(toolchain: str) -> None:
-    if not gofixtures.toolchain_available(toolchain):
-        pytest.skip(f"{toolchain} toolchain is not available on this machine")
+    gofixtures.need_toolchain(toolchain)
     exe = gofixtures.build("cgo_callback", toolchain=toolchain)
     with gofixtures.run(exe) as target:
         b = await attached(target.pid)

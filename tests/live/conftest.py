@@ -1,8 +1,7 @@
 """Fixtures for the live backend tests: Go binaries built per toolchain and variant.
 
-Besides the toolchains of tests/gofixtures.py (go1.19, go1.26, go1.27), the Go 1.20-1.25
-toolchains are used when they are already in the Go module cache (`GOTOOLCHAIN=go1.2x.y
-go version` downloads them); tests never trigger a download.
+Which toolchains exist is decided in tests/gofixtures.py (one place); a test for one that
+is missing skips with its standard reason.
 """
 
 from __future__ import annotations
@@ -16,44 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests import gofixtures
+from tests.gofixtures import ALL_TOOLCHAINS, MAIN_TOOLCHAINS, need_toolchain
 
-MAIN_TOOLCHAINS = ("go1.19", "go1.26", "go1.27")
-# Releases whose DWARF generated the rows of backends/live/layout_table.py.
-CACHED_TOOLCHAINS = {
-    "go1.20": "go1.20.14", "go1.21": "go1.21.13", "go1.22": "go1.22.12",
-    "go1.23": "go1.23.12", "go1.24": "go1.24.13", "go1.25": "go1.25.14",
-}
-ALL_TOOLCHAINS = ("go1.19", *CACHED_TOOLCHAINS, "go1.26", "go1.27")
-
-
-@functools.cache
-def _modcache() -> Path:
-    out = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True,
-                         env={**os.environ, "GOTOOLCHAIN": "local"}, timeout=60)
-    return Path(out.stdout.strip() or Path.home() / "go/pkg/mod")
-
-
-def _register_cached_toolchains() -> None:
-    for name, release in CACHED_TOOLCHAINS.items():
-        go = _modcache() / f"golang.org/toolchain@v0.0.1-{release}.linux-amd64/bin/go"
-        if go.exists():
-            gofixtures.TOOLCHAINS.setdefault(name, (str(go), {"GOTOOLCHAIN": "local"}))
-
-
-_register_cached_toolchains()
-
-
-@functools.cache
-def toolchain_ok(name: str) -> bool:
-    return name in gofixtures.TOOLCHAINS and gofixtures.toolchain_available(name)
-
-
-def need_toolchain(name: str) -> None:
-    if not toolchain_ok(name):
-        pytest.skip(f"Go toolchain {name} is not installed on this machine")
+__all__ = ["ALL_TOOLCHAINS", "MAIN_TOOLCHAINS", "build", "build_pie", "go_env", "go_tool",
+           "goroot", "need_toolchain"]
 
 
 def go_env(toolchain: str) -> tuple[str, dict[str, str]]:
+    need_toolchain(toolchain)
     go, extra = gofixtures.TOOLCHAINS[toolchain]
     return go, {**os.environ, **extra}
 

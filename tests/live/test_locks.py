@@ -21,8 +21,7 @@ TOOLCHAINS = ["go1.19", "go1.26", "go1.27"]
 @pytest.mark.integration
 @pytest.mark.parametrize("toolchain", TOOLCHAINS)
 def test_fallback_offsets_match_dwarf(toolchain: str) -> None:
-    if not gofixtures.toolchain_available(toolchain):
-        pytest.skip(f"Go toolchain {toolchain} is not installed on this machine")
+    gofixtures.need_toolchain(toolchain)
     exe = gofixtures.build("blocking", toolchain=toolchain)
     minor = int(toolchain.split(".")[1])
     dwarf = sync_offsets(ElfFile(str(exe)), "", minor)  # "" = no cache
@@ -52,8 +51,7 @@ WAITERS = {"main.transfer", "main.mutexWaiter", "main.rwReader", "main.wgWaiter"
     ("go1.19", {"sema"}, True),
 ])
 def test_lock_kinds_by_version(toolchain: str, kinds: set[str], stripped: bool) -> None:
-    if not gofixtures.toolchain_available(toolchain):
-        pytest.skip(f"Go toolchain {toolchain} is not installed on this machine")
+    gofixtures.need_toolchain(toolchain)
     exe = gofixtures.build("blocking", toolchain=toolchain, stripped=stripped)
     with gofixtures.run(exe) as t:
         snap = LiveReader(t.pid).snapshot()

@@ -27,8 +27,7 @@ USER_STARTS = {"main.receiver": 3, "main.sender": 2, "main.sleeper": 2, "main.lo
 def target(request: pytest.FixtureRequest) -> Iterator[tuple[gofixtures.Target, LiveReader,
                                                              Snapshot]]:
     toolchain, stripped = request.param
-    if not gofixtures.toolchain_available(toolchain):
-        pytest.skip(f"Go toolchain {toolchain} is not installed on this machine")
+    gofixtures.need_toolchain(toolchain)
     exe = gofixtures.build("basic", toolchain=toolchain, stripped=stripped)
     with gofixtures.run(exe) as t:
         reader = LiveReader(t.pid)
@@ -271,8 +270,7 @@ def test_a_changed_record_among_unchanged_ones_is_seen(target, monkeypatch) -> N
 
 
 def test_stripped_gives_the_same_names() -> None:
-    if not gofixtures.toolchain_available("go1.26"):
-        pytest.skip("Go toolchain go1.26 is not installed on this machine")
+    gofixtures.need_toolchain("go1.26")
     names = []
     for stripped in (False, True):
         exe = gofixtures.build("basic", stripped=stripped)

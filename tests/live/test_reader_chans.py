@@ -18,8 +18,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module", params=["go1.26", "go1.19", "go1.27"])
 def snap(request: pytest.FixtureRequest) -> Iterator[Snapshot]:
-    if not gofixtures.toolchain_available(request.param):
-        pytest.skip(f"Go toolchain {request.param} is not installed on this machine")
+    gofixtures.need_toolchain(request.param)
     exe = gofixtures.build("live_chans", toolchain=request.param)
     with gofixtures.run(exe) as t:
         reader = LiveReader(t.pid)
