@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from backends.model import Finding, Goroutine, Lock, Snapshot, frame_kind
+from gotui.backends.model import Finding, Goroutine, Lock, Snapshot, frame_kind
 
 # Wait reasons that only another goroutine can end.
 CHAN_REASONS = frozenset({"chan receive", "chan send", "select"})

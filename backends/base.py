@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from backends.model import (
+from gotui.backends.model import (
     Breakpoint,
     Channel,
     Frame,

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from elftools.common.exceptions import DWARFError, ELFError
 from elftools.dwarf.callframe import FDE, CallFrameInfo, CFARule, RegisterRule
 from elftools.elf.elffile import ELFFile
-
-from backends.cgostack import Mapping, RawFrame, library_for_pc, make_frame
-from backends.model import Frame
+from gotui.backends.cgostack import Mapping, RawFrame, library_for_pc, make_frame
+from gotui.backends.model import Frame
 
 RSP, RBP, RA = 7, 6, 16  # DWARF register numbers on amd64
 ReadU64 = Callable[[int], int | None]

@@ -16,8 +16,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backends.live.memory import read_maps as proc_maps
-from backends.model import CGO_BOUNDARY_FUNCS, Frame, GotuiError, frame_kind
+from gotui.backends.live.memory import read_maps as proc_maps
+from gotui.backends.model import CGO_BOUNDARY_FUNCS, Frame, GotuiError, frame_kind
 
 BOUNDARY_NOTE = "cgo boundary"
 GOEXIT = "runtime.goexit"
@@ -177,8 +177,8 @@ def core_exe_problem(exe: str, core: str) -> str:
     """Why `core` was not written by `exe` ("" if it was, or if that cannot be told):
     the core names the program it came from (NT_FILE); when that file is here, its
     build id must be exe's."""
-    from backends.live.buildinfo import build_id
-    from backends.live.elffile import ElfFile
+    from gotui.backends.live.buildinfo import build_id
+    from gotui.backends.live.elffile import ElfFile
 
     maps = core_maps(core)
     if not maps:

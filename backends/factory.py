@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 import psutil
-
-from backends.base import LiveSource, StopBackend
-from backends.model import GoProcess, GotuiError, Snapshot, TargetInfo, UsageError
-from backends.procinfo import is_go_binary, process_facts, require_go, require_untraced
-from backends.session import Session
+from gotui.backends.base import LiveSource, StopBackend
+from gotui.backends.model import GoProcess, GotuiError, Snapshot, TargetInfo, UsageError
+from gotui.backends.procinfo import is_go_binary, process_facts, require_go, require_untraced
+from gotui.backends.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------- backends by name
 
 def open_live(pid: int) -> LiveSource:
-    from backends.live.reader import LiveReader
+    from gotui.backends.live.reader import LiveReader
 
     return LiveReader(pid)
 
@@ -34,18 +33,18 @@ async def open_stop(pid: int, backend: str = "delve", *,
                     check_go_version: bool = True) -> StopBackend:
     """A stop-the-world backend for `pid`, not started yet (Session.start does it)."""
     if backend == "gdb":
-        from backends.gdb import GdbBackend
+        from gotui.backends.gdb import GdbBackend
 
         return GdbBackend.for_pid(pid)
     if backend != "delve":
         raise GotuiError(f"unknown stop-the-world backend {backend!r}")
-    from backends.delve.backend import DelveBackend
+    from gotui.backends.delve.backend import DelveBackend
 
     return DelveBackend.for_pid(pid, check_go_version=check_go_version)
 
 
 async def connect_stop(address: str) -> StopBackend:
-    from backends.delve.backend import DelveBackend
+    from gotui.backends.delve.backend import DelveBackend
 
     return DelveBackend.for_address(address)
 
@@ -70,8 +69,8 @@ def attach_session(pid: int, *, backend: str = "delve",
 def open_core(exe: str, core: str, backend: str = "delve", *,
               check_go_version: bool = True) -> StopBackend:
     """A stop backend on a core file, not started yet."""
-    from backends.cfi import ET_CORE, elf_type
-    from backends.cgostack import core_exe_problem
+    from gotui.backends.cfi import ET_CORE, elf_type
+    from gotui.backends.cgostack import core_exe_problem
 
     for path in (exe, core):
         if not os.path.isfile(path):
@@ -84,12 +83,12 @@ def open_core(exe: str, core: str, backend: str = "delve", *,
     if problem:
         raise GotuiError(problem)
     if backend == "gdb":
-        from backends.gdb import GdbBackend
+        from gotui.backends.gdb import GdbBackend
 
         return GdbBackend.for_core(exe, core)
     if backend != "delve":
         raise UsageError(f"unknown backend {backend!r} for core files (delve or gdb)")
-    from backends.delve.backend import DelveBackend
+    from gotui.backends.delve.backend import DelveBackend
 
     return DelveBackend.for_core(exe, core, check_go_version=check_go_version)
 
@@ -133,7 +132,7 @@ async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
         try:
             snap = live.snapshot()
             if stacks:
-                from backends.live.cgo_thread import with_c_frames
+                from gotui.backends.live.cgo_thread import with_c_frames
 
                 by_id = live.stacks([g.id for g in snap.goroutines])  # type: ignore[attr-defined]
                 for g in snap.goroutines:

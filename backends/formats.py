@@ -10,8 +10,8 @@ import json
 import re
 from collections import Counter
 
-from backends.analysis import is_system
-from backends.model import Goroutine, Snapshot, to_json
+from gotui.backends.analysis import is_system
+from gotui.backends.model import Goroutine, Snapshot, to_json
 
 _GO_WRAPPER = re.compile(r"\.gowrap\d+$|·dwrap·")
 

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.model import GotuiError
+from gotui.backends.model import GotuiError
 
 BUILDINFO_MAGIC = b"\xff Go buildinf:"
 

@@ -19,9 +19,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from backends import cgostack
-from backends.base import LiveSource, StopBackend
-from backends.model import (
+from gotui.backends import cgostack
+from gotui.backends.base import LiveSource, StopBackend
+from gotui.backends.model import (
     Breakpoint,
     Event,
     Frame,
@@ -33,7 +33,7 @@ from backends.model import (
 )
 
 if TYPE_CHECKING:
-    from backends.ebpf.feed import EbpfFeed
+    from gotui.backends.ebpf.feed import EbpfFeed
 
 Listener = Callable[[str, Any], None]
 StopFactory = Callable[[], Awaitable[StopBackend]]
@@ -234,7 +234,7 @@ class Session(Publisher):
             tid = self._thread_of(goid)
             if tid and frames and frames[0].kind == "cgo":
                 # in a cgo call: the C frames from its thread, without stopping it
-                from backends.live.cgo_thread import with_c_frames
+                from gotui.backends.live.cgo_thread import with_c_frames
 
                 frames = await asyncio.to_thread(with_c_frames, self.info.pid, tid,
                                                  self.info.exe, frames)

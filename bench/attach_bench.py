@@ -15,10 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backends.delve.backend import DelveBackend  # noqa: E402
-from backends.factory import attach_session  # noqa: E402
+from gotui.backends.delve.backend import DelveBackend  # noqa: E402
+from gotui.backends.factory import attach_session  # noqa: E402
+from gotui.tui.app import GotuiApp  # noqa: E402
+
 from tests import gofixtures  # noqa: E402
-from tui.app import GotuiApp  # noqa: E402
 
 
 async def gotui_first_paint(pid: int) -> float:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backends.ebpf.trace import Tracer  # noqa: E402
+from gotui.backends.ebpf.trace import Tracer  # noqa: E402
+
 from tests import gofixtures  # noqa: E402
 
 DLV = "/root/go/bin/dlv"

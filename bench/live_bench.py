@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backends.live.reader import LiveReader  # noqa: E402
+from gotui.backends.live.reader import LiveReader  # noqa: E402
+
 from tests import gofixtures  # noqa: E402
 
 DLV = os.environ.get("GOTUI_DLV", "/root/go/bin/dlv")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from gotui.backends.analysis import blocking_groups, findings, summarize
+from gotui.backends.live.reader import LiveReader
+from gotui.backends.model import BlockedOn, Channel, Goroutine, Location, Lock, Snapshot
 
-from backends.analysis import blocking_groups, findings, summarize
-from backends.live.reader import LiveReader
-from backends.model import BlockedOn, Channel, Goroutine, Location, Lock, Snapshot
 from tests import gofixtures
 
 SITE = Location("main.main", "/src/main.go", 40)

@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from gotui.backends.analysis import blocking_groups, findings
+from gotui.backends.delve.backend import DelveBackend
+from gotui.backends.formats import to_goroutine_dump, to_json_text
+from gotui.backends.live.reader import LiveReader
+from gotui.backends.model import Goroutine, Snapshot, snapshot_from_json, to_json
+from gotui.tui.widgets.channels import ChannelRow, channel_rows
 
-from backends.analysis import blocking_groups, findings
-from backends.delve.backend import DelveBackend
-from backends.formats import to_goroutine_dump, to_json_text
-from backends.live.reader import LiveReader
-from backends.model import Goroutine, Snapshot, snapshot_from_json, to_json
 from tests import gofixtures
 from tests.delve.conftest import dlv_path
-from tui.widgets.channels import ChannelRow, channel_rows
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.gofixtures import ROOT
 
-GOTUI = [sys.executable, "-m", "tui.cli"]
+GOTUI = [sys.executable, "-m", "gotui.tui.cli"]
 
 
 def gotui(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

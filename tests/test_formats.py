@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import re
 
-from backends.formats import (
+from gotui.backends.formats import (
     human_duration,
     shown_by_runtime,
     to_goroutine_dump,
     to_json_text,
     to_text,
 )
-from backends.model import (
+from gotui.backends.model import (
     BlockedOn,
     Channel,
     Frame,

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gotui.backends.ebpf.loader import unavailable_reason
+from gotui.backends.procinfo import exe_path_for_reading
 
-from backends.ebpf.loader import unavailable_reason
-from backends.procinfo import exe_path_for_reading
 from tests import gofixtures
 from tests.delve.conftest import dlv_path
 from tests.live.conftest import build_pie

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from gotui.backends import factory
 
-from backends import factory
 from tests import gofixtures
 
 pytestmark = [

@@ -10,9 +10,9 @@ import signal
 from typing import Any
 
 import pytest
+from gotui.tui import cli
 
 from tests.remote.conftest import make_host
-from tui import cli
 
 HANG_S = 10.0  # upper bound for something that must finish; a hang detector, not a timing
 

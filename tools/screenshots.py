@@ -19,13 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gotui.backends.factory import DEMO_SRC, attach_session, start_demo  # noqa: E402
+from gotui.backends.model import GotuiError  # noqa: E402
+from gotui.backends.session import Session  # noqa: E402
+from gotui.tui.app import GotuiApp  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
-from backends.factory import DEMO_SRC, attach_session, start_demo  # noqa: E402
-from backends.model import GotuiError  # noqa: E402
-from backends.session import Session  # noqa: E402
 from tests.gofixtures import tracer_pid  # noqa: E402
-from tui.app import GotuiApp  # noqa: E402
 
 OUT = ROOT / "screenshots"
 DEMO_ADDR = "127.0.0.1:8089"

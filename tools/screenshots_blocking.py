@@ -22,15 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gotui.backends.factory import start_demo  # noqa: E402
+from gotui.tui.app import GotuiApp  # noqa: E402
+from gotui.tui.widgets.channels import ChannelsTable  # noqa: E402
+from gotui.tui.widgets.findings import FindingsTable  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
-from backends.factory import start_demo  # noqa: E402
 from tests import gofixtures  # noqa: E402
 from tests.gofixtures import tracer_pid  # noqa: E402
 from tools.screenshots import DEMO_ADDR, live_view, shoot, until  # noqa: E402
-from tui.app import GotuiApp  # noqa: E402
-from tui.widgets.channels import ChannelsTable  # noqa: E402
-from tui.widgets.findings import FindingsTable  # noqa: E402
 
 
 async def drive_blocking(app: GotuiApp, pilot: Pilot[None]) -> None:

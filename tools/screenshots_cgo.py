@@ -23,13 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gotui.backends.factory import attach_session, core_session  # noqa: E402
+from gotui.backends.session import Session  # noqa: E402
+from gotui.tui.app import GotuiApp  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
-from backends.factory import attach_session, core_session  # noqa: E402
-from backends.session import Session  # noqa: E402
 from tests import gofixtures  # noqa: E402
 from tools.screenshots import OUT, prepare_terminal, until  # noqa: E402
-from tui.app import GotuiApp  # noqa: E402
 
 
 def on_goroutine(start: str, frame: str) -> object:

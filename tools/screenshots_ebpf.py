@@ -21,17 +21,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gotui.backends.ebpf.feed import EbpfFeed  # noqa: E402
+from gotui.backends.factory import attach_session, start_demo  # noqa: E402
+from gotui.backends.model import GotuiError  # noqa: E402
+from gotui.tui.app import GotuiApp  # noqa: E402
+from gotui.tui.widgets.probe_status import ProbeStatus  # noqa: E402
+from gotui.tui.widgets.tracepoint_log import TracepointFormScreen  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
-from backends.ebpf.feed import EbpfFeed  # noqa: E402
-from backends.factory import attach_session, start_demo  # noqa: E402
-from backends.model import GotuiError  # noqa: E402
 from tests import gofixtures  # noqa: E402
 from tests.gofixtures import tracer_pid  # noqa: E402
 from tools.screenshots import DEMO_ADDR, OUT, Drive, prepare_terminal, until  # noqa: E402
-from tui.app import GotuiApp  # noqa: E402
-from tui.widgets.probe_status import ProbeStatus  # noqa: E402
-from tui.widgets.tracepoint_log import TracepointFormScreen  # noqa: E402
 
 TRACE_FUNCTION = "main.process"
 TRACE_COND = "j.ID % 3 == 0"

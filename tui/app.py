@@ -17,17 +17,8 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-from textual import events, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
-from textual.screen import ModalScreen, Screen
-from textual.widget import Widget
-from textual.widgets import Input
-
-from backends.analysis import Summary, findings, summarize
-from backends.model import (
+from gotui.backends.analysis import Summary, findings, summarize
+from gotui.backends.model import (
     Breakpoint,
     Channel,
     Event,
@@ -37,11 +28,11 @@ from backends.model import (
     TargetInfo,
     TargetState,
 )
-from backends.session import Session
-from tui import keymap
-from tui.ebpf_view import HITS_FLUSH, LIFECYCLE_REDRAW, EbpfView
-from tui.goroutine_index import GoroutineIndex, prepare
-from tui.messages import (
+from gotui.backends.session import Session
+from gotui.tui import keymap
+from gotui.tui.ebpf_view import HITS_FLUSH, LIFECYCLE_REDRAW, EbpfView
+from gotui.tui.goroutine_index import GoroutineIndex, prepare
+from gotui.tui.messages import (
     BackendChanged,
     BreakpointAction,
     DriverSelected,
@@ -54,32 +45,40 @@ from tui.messages import (
     SessionEvent,
     StateChanged,
 )
-from tui.screens.breakpoint_edit import BreakpointEditScreen, location_text
-from tui.screens.help import HelpScreen
-from tui.screens.quit import QuitScreen
-from tui.sharing import FROM_WIRE, ShareControls
-from tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
-from tui.widgets.breakpoints import BreakpointsTable
-from tui.widgets.channels import ChannelChosen, ChannelsTable
-from tui.widgets.eval_bar import EvalPane
-from tui.widgets.findings import FindingChosen, FindingsTable
-from tui.widgets.footer import GotuiFooter
-from tui.widgets.goroutine_list import GoroutineList
-from tui.widgets.goroutine_pane import GoroutinePane
-from tui.widgets.header import HeaderBar
-from tui.widgets.lifecycle import LifecyclePane, LifecycleTable, SiteChosen
-from tui.widgets.pane_tabs import PANES, PaneTabs
-from tui.widgets.presence import PresenceBar
-from tui.widgets.probe_status import ProbeStatus
-from tui.widgets.source_view import SourceView
-from tui.widgets.stack_view import StackView
-from tui.widgets.tracepoint_log import (
+from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen, location_text
+from gotui.tui.screens.help import HelpScreen
+from gotui.tui.screens.quit import QuitScreen
+from gotui.tui.sharing import FROM_WIRE, ShareControls
+from gotui.tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
+from gotui.tui.widgets.breakpoints import BreakpointsTable
+from gotui.tui.widgets.channels import ChannelChosen, ChannelsTable
+from gotui.tui.widgets.eval_bar import EvalPane
+from gotui.tui.widgets.findings import FindingChosen, FindingsTable
+from gotui.tui.widgets.footer import GotuiFooter
+from gotui.tui.widgets.goroutine_list import GoroutineList
+from gotui.tui.widgets.goroutine_pane import GoroutinePane
+from gotui.tui.widgets.header import HeaderBar
+from gotui.tui.widgets.lifecycle import LifecyclePane, LifecycleTable, SiteChosen
+from gotui.tui.widgets.pane_tabs import PANES, PaneTabs
+from gotui.tui.widgets.presence import PresenceBar
+from gotui.tui.widgets.probe_status import ProbeStatus
+from gotui.tui.widgets.source_view import SourceView
+from gotui.tui.widgets.stack_view import StackView
+from gotui.tui.widgets.tracepoint_log import (
     TracepointChosen,
     TracepointFormScreen,
     TracepointPane,
     TracepointTable,
 )
-from tui.widgets.variables import VariablesView
+from gotui.tui.widgets.variables import VariablesView
+from textual import events, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Input
 
 NARROW_WIDTH = 120
 MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0

@@ -15,14 +15,14 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from backends import factory
-from backends.formats import to_goroutine_dump, to_json_text, to_text
-from backends.model import GotuiError, Snapshot, UsageError, to_json
-from backends.procinfo import process_facts, require_go
-from backends.session import Session
+from gotui.backends import factory
+from gotui.backends.formats import to_goroutine_dump, to_json_text, to_text
+from gotui.backends.model import GotuiError, Snapshot, UsageError, to_json
+from gotui.backends.procinfo import process_facts, require_go
+from gotui.backends.session import Session
 
 if TYPE_CHECKING:
-    from backends.ebpf.feed import EbpfFeed
+    from gotui.backends.ebpf.feed import EbpfFeed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,8 +159,8 @@ def print_snapshot(snap: Snapshot, fmt: str) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     if args.cond and not args.trace_func:
         raise UsageError("--cond needs --func")
-    from backends.ebpf.decode import event_to_json_line
-    from backends.ebpf.trace import trace_events
+    from gotui.backends.ebpf.decode import event_to_json_line
+    from gotui.backends.ebpf.trace import trace_events
 
     facts = process_facts(args.pid)
     require_go(facts)
@@ -185,7 +185,7 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
 def ebpf_feed(pid: int, *, off: bool = False, deep: bool = False) -> EbpfFeed:
     """The session's eBPF feed; one that only says why when eBPF cannot or must not run."""
-    from backends.ebpf.feed import EbpfFeed
+    from gotui.backends.ebpf.feed import EbpfFeed
 
     if off:
         return EbpfFeed.disabled(pid, "disabled by --no-ebpf")
@@ -205,7 +205,7 @@ def cmd_join(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("GOTUI_TOKEN", "")
     if not token:
         raise UsageError("no token: pass --token or set GOTUI_TOKEN")
-    from backends.remote import join
+    from gotui.backends.remote import join
 
     async def make() -> Session:
         return await join(args.url, token)  # type: ignore[return-value]
@@ -260,7 +260,7 @@ async def _open(source: SessionSource, delve_upfront: bool) -> Session:
 
 
 async def _serve(session: Session, listen: str, args: argparse.Namespace) -> Any:
-    from backends.remote import serve_session
+    from gotui.backends.remote import serve_session
 
     server = await serve_session(session, listen, tls_cert=getattr(args, "tls_cert", None),
                                  tls_key=getattr(args, "tls_key", None),
@@ -270,7 +270,7 @@ async def _serve(session: Session, listen: str, args: argparse.Namespace) -> Any
 
 async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfront: bool,
                    share: str | None) -> int:
-    from tui.app import GotuiApp  # Textual is only imported when a TUI is wanted
+    from gotui.tui.app import GotuiApp  # Textual is only imported when a TUI is wanted
 
     tune_gc()
     loop = asyncio.get_running_loop()

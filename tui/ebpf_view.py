@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from backends.model import Event, GotuiError, Snapshot
-from tui.lifecycle_model import LifecycleModel, SnapshotDigest
-from tui.widgets.lifecycle import LifecyclePane
-from tui.widgets.probe_status import ProbeStatus
-from tui.widgets.tracepoint_log import LOG_LINES, Tracepoint, TracepointPane
+from gotui.backends.model import Event, GotuiError, Snapshot
+from gotui.tui.lifecycle_model import LifecycleModel, SnapshotDigest
+from gotui.tui.widgets.lifecycle import LifecyclePane
+from gotui.tui.widgets.probe_status import ProbeStatus
+from gotui.tui.widgets.tracepoint_log import LOG_LINES, Tracepoint, TracepointPane
 
 if TYPE_CHECKING:
-    from backends.session import Session
+    from gotui.backends.session import Session
 
 LIFECYCLE_TYPES = ("created", "exited", "blocked", "unblocked")
 LIFECYCLE_REDRAW = 1.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from backends.model import Goroutine, Location
+from gotui.backends.model import Goroutine, Location
 
 SORT_KEYS = ("id", "wait", "status")
 GROUP_MODES = ("none", "location", "go", "start", "label")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.model import Event, Location, Snapshot
+from gotui.backends.model import Event, Location, Snapshot
 
 RATE_WINDOW = 10  # seconds behind created/s and exited/s
 TIMELINE_SECONDS = 300  # buckets kept (one per second)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from gotui.backends.model import Breakpoint, Event, Frame, TargetInfo, TargetState
 from textual.message import Message
-
-from backends.model import Breakpoint, Event, Frame, TargetInfo, TargetState
 
 
 class StateChanged(Message):

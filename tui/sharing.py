@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from backends.remote.client import RemoteSession
-from backends.remote.server import HOST, ShareServer
-from backends.session import Session
+from gotui.backends.remote.client import RemoteSession
+from gotui.backends.remote.server import HOST, ShareServer
+from gotui.backends.session import Session
 
 # app pane name <-> protocol pane name (protocol.PANES); app panes not listed travel as ""
 TO_WIRE = {"goroutines": "goroutines", "stack": "stack", "variables": "locals",

@@ -15,16 +15,16 @@ import re
 import time
 from typing import Any
 
-from backends import cgostack, waitreasons
-from backends.delve import cgo_frames, convert
-from backends.delve.channels import read_channels, read_locks, read_stack_refs
-from backends.delve.guard import GuardProcess
-from backends.delve.process import DlvProcess, check_target, release_stopped_target
-from backends.delve.release import code_addrs, release
-from backends.delve.rescue import restore_code
-from backends.delve.rpc import DelveRPC
-from backends.live.buildinfo import go_version_of_file
-from backends.model import (
+from gotui.backends import cgostack, waitreasons
+from gotui.backends.delve import cgo_frames, convert
+from gotui.backends.delve.channels import read_channels, read_locks, read_stack_refs
+from gotui.backends.delve.guard import GuardProcess
+from gotui.backends.delve.process import DlvProcess, check_target, release_stopped_target
+from gotui.backends.delve.release import code_addrs, release
+from gotui.backends.delve.rescue import restore_code
+from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.live.buildinfo import go_version_of_file
+from gotui.backends.model import (
     Breakpoint,
     Channel,
     Frame,

@@ -18,9 +18,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from backends import cfi, cgostack
-from backends.delve.rpc import DelveRPC
-from backends.model import Frame, GotuiError
+from gotui.backends import cfi, cgostack
+from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.model import Frame, GotuiError
 
 _SCAN_WORDS = 16  # words above g0.sched.sp searched for the return into crosscall2
 _CHUNK = 512

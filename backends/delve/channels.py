@@ -23,10 +23,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.delve.convert import render_value, variable
-from backends.delve.rpc import DelveRPC
-from backends.live.pclntab import uvarint
-from backends.model import BlockedOn, Channel, ChanOp, Frame, Goroutine, GotuiError, Lock
+from gotui.backends.delve.convert import render_value, variable
+from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.live.pclntab import uvarint
+from gotui.backends.model import BlockedOn, Channel, ChanOp, Frame, Goroutine, GotuiError, Lock
 
 _OPS: dict[str, ChanOp] = {"chan receive": "recv", "chan send": "send", "select": "select"}
 _MAX_SELECT_CASES = 64

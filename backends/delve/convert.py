@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backends.model import (
+from gotui.backends.model import (
     Breakpoint,
     Frame,
     Goroutine,

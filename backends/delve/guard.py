@@ -18,7 +18,7 @@ and exits. If dlv dies instead, the guard puts back the int3s
 Delve left in the code (rescue.py) and exits. Started in its own session, so a signal
 for gotui's process group does not reach it.
 
-Run as: python -m backends.delve.guard --pid PID --dir DIR [--no-check-go-version]
+Run as: python -m gotui.backends.delve.guard --pid PID --dir DIR [--no-check-go-version]
 It prints one line: "GUARD listening at: unix:PATH" or "GUARD error: MESSAGE", and
 before exiting after dlv failed, "GUARD exit: MESSAGE".
 """
@@ -36,11 +36,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from backends.delve.process import DlvProcess, release_stopped_target
-from backends.delve.release import code_addrs, release
-from backends.delve.rescue import restore_code
-from backends.delve.rpc import DelveRPC
-from backends.model import GotuiError
+from gotui.backends.delve.process import DlvProcess, release_stopped_target
+from gotui.backends.delve.release import code_addrs, release
+from gotui.backends.delve.rescue import restore_code
+from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.model import GotuiError
 
 LISTEN_PREFIX = "GUARD listening at:"
 ERROR_PREFIX = "GUARD error:"
@@ -172,7 +172,7 @@ class GuardProcess:
     async def spawn(cls, pid: int, *, check_go_version: bool = True,
                     timeout: float = 60.0) -> GuardProcess:
         sockdir = tempfile.mkdtemp(prefix="gotui-guard-")
-        args = [sys.executable, "-m", "backends.delve.guard", "--pid", str(pid),
+        args = [sys.executable, "-m", "gotui.backends.delve.guard", "--pid", str(pid),
                 "--dir", sockdir]
         if not check_go_version:
             args.append("--no-check-go-version")
@@ -226,7 +226,7 @@ class GuardProcess:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m backends.delve.guard")
+    ap = argparse.ArgumentParser(prog="python -m gotui.backends.delve.guard")
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--dir", required=True, help="private directory for the socket")
     ap.add_argument("--no-check-go-version", action="store_true")

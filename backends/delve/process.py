@@ -26,10 +26,9 @@ from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
-
-from backends.live.buildinfo import go_version_of_file
-from backends.model import GotuiError
-from backends.procinfo import process_facts, require_untraced, tracer_of
+from gotui.backends.live.buildinfo import go_version_of_file
+from gotui.backends.model import GotuiError
+from gotui.backends.procinfo import process_facts, require_untraced, tracer_of
 
 DLV_INSTALL_HINT = ("dlv not found: run `make demo` or "
                     "`go install github.com/go-delve/delve/cmd/dlv@v1.27.2`")

@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from backends.delve.process import sigtrap_pending
-from backends.delve.rpc import DelveRPC
-from backends.model import GotuiError
+from gotui.backends.delve.process import sigtrap_pending
+from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.model import GotuiError
 
 
 async def release(rpc: DelveRPC, pid: int, *, kill: bool = False, local: bool = True) -> None:

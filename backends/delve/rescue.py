@@ -33,9 +33,8 @@ import contextlib
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
-
-from backends.live import memory
-from backends.procinfo import exe_path_for_reading
+from gotui.backends.live import memory
+from gotui.backends.procinfo import exe_path_for_reading
 
 INT3 = 0xCC
 

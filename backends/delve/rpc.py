@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from backends.model import GotuiError
+from gotui.backends.model import GotuiError
 
 # Commands that resume the target: Delve replies to them only when it stops again.
 RESUMING_COMMANDS = frozenset({

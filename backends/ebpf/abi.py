@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from elftools.dwarf.die import DIE
-
-from backends.model import GotuiError
+from gotui.backends.model import GotuiError
 
 INT_REGS = ("ax", "bx", "cx", "di", "si", "r8", "r9", "r10", "r11")  # pt_regs names
 N_FLOAT_REGS = 15

@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from backends.ebpf.abi import FloatReg, GoType, Mem, Param, Place, Reg, RegStruct
-from backends.model import GotuiError
+from gotui.backends.ebpf.abi import FloatReg, GoType, Mem, Param, Place, Reg, RegStruct
+from gotui.backends.model import GotuiError
 
 MAX_LITERAL = 64
 

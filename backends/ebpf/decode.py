@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.ebpf.cond import Capture
-from backends.ebpf.program import TP_NSTRS, TP_NVALS, TP_STRLEN
-from backends.ebpf.symbols import GoBinary
-from backends.model import Event, Location, to_json
+from gotui.backends.ebpf.cond import Capture
+from gotui.backends.ebpf.program import TP_NSTRS, TP_NVALS, TP_STRLEN
+from gotui.backends.ebpf.symbols import GoBinary
+from gotui.backends.model import Event, Location, to_json
 
 EV_CREATED, EV_EXITED, EV_BLOCKED, EV_UNBLOCKED, EV_TRACEPOINT = 1, 2, 3, 4, 5
 _LIFE = struct.Struct("<IIQQQQQQII")

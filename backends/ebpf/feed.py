@@ -25,9 +25,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from backends.ebpf.loader import unavailable_reason
-from backends.ebpf.trace import Tracer, tracer_status
-from backends.model import Event, GotuiError
+from gotui.backends.ebpf.loader import unavailable_reason
+from gotui.backends.ebpf.trace import Tracer, tracer_status
+from gotui.backends.model import Event, GotuiError
 
 Publish = Callable[[str, Any], None]
 STATUS_EVERY = 1.0  # seconds between two `probes` events

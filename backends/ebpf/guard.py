@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from backends.model import Event
+from gotui.backends.model import Event
 
 DEFAULT_PER_HIT_NS = 5000.0
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from backends.heap import return_freed_memory
-from backends.model import GotuiError
+from gotui.backends.heap import return_freed_memory
+from gotui.backends.model import GotuiError
 
 
 def unavailable_reason() -> str | None:

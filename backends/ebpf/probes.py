@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.ebpf.loader import compile_program
-from backends.model import GotuiError
+from gotui.backends.ebpf.loader import compile_program
+from gotui.backends.model import GotuiError
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.ebpf.cond import Compiled
-from backends.ebpf.symbols import Offsets
+from gotui.backends.ebpf.cond import Compiled
+from gotui.backends.ebpf.symbols import Offsets
 
 BPF_DIR = Path(__file__).resolve().parent.parent.parent / "bpf"
 

@@ -18,9 +18,8 @@ from typing import Any
 
 from elftools.dwarf.die import DIE
 from elftools.elf.elffile import ELFFile
-
-from backends.live.buildinfo import go_version_of_file
-from backends.model import GotuiError, Location
+from gotui.backends.live.buildinfo import go_version_of_file
+from gotui.backends.model import GotuiError, Location
 
 # The g/m/sudog fields the BPF programs read, as (struct, dotted field) pairs.
 G_FIELDS = ("goid", "parentGoid", "gopc", "startpc", "waitreason", "waiting", "m")
@@ -51,7 +50,7 @@ class Offsets:
 def _facts(path: str) -> Any | None:
     """The live reader's BinaryFacts for `path`, or None while it is not usable."""
     try:
-        from backends.live.binary import BinaryFacts
+        from gotui.backends.live.binary import BinaryFacts
 
         return BinaryFacts.load(path)
     except Exception:

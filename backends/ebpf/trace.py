@@ -25,16 +25,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from backends.ebpf import program
-from backends.ebpf.abi import INT_REGS, function_params
-from backends.ebpf.cond import Capture, Compiled, compile_condition
-from backends.ebpf.decode import Decoder, TracepointInfo
-from backends.ebpf.guard import GuardConfig, OverheadGuard, calibrate
-from backends.ebpf.loader import check_environment
-from backends.ebpf.probes import Probe, ProbeSet
-from backends.ebpf.symbols import GoBinary
-from backends.model import Event, GotuiError
-from backends.procinfo import exe_path_for_reading
+from gotui.backends.ebpf import program
+from gotui.backends.ebpf.abi import INT_REGS, function_params
+from gotui.backends.ebpf.cond import Capture, Compiled, compile_condition
+from gotui.backends.ebpf.decode import Decoder, TracepointInfo
+from gotui.backends.ebpf.guard import GuardConfig, OverheadGuard, calibrate
+from gotui.backends.ebpf.loader import check_environment
+from gotui.backends.ebpf.probes import Probe, ProbeSet
+from gotui.backends.ebpf.symbols import GoBinary
+from gotui.backends.model import Event, GotuiError
+from gotui.backends.procinfo import exe_path_for_reading
 
 RATE_WINDOW = 1.0  # seconds of hit history behind a rate
 NEWPROC1_CALLERS = ("runtime.newproc.func1", "runtime.debugCallWrap.func1", "runtime.newcoro",

@@ -1,5 +1,5 @@
 """gdb backend (pygdbmi): stop-the-world debugging of live pids and core files."""
 
-from backends.gdb.backend import GdbBackend, open_core
+from gotui.backends.gdb.backend import GdbBackend, open_core
 
 __all__ = ["GdbBackend", "open_core"]

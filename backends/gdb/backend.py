@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.gdb import convert
-from backends.gdb.mi import GdbMI, MIResult, StopRecord
-from backends.model import (
+from gotui.backends.gdb import convert
+from gotui.backends.gdb.mi import GdbMI, MIResult, StopRecord
+from gotui.backends.model import (
     Breakpoint,
     Channel,
     Frame,
@@ -36,7 +36,7 @@ from backends.model import (
     TargetState,
     Variable,
 )
-from backends.procinfo import process_facts, require_untraced
+from gotui.backends.procinfo import process_facts, require_untraced
 
 GDBSIDE = Path(__file__).with_name("gdbside.py")
 # Signals the Go runtime uses on its own (preemption, profiling, ...): never stop on them.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from backends.cgostack import RawFrame, make_frame, stitch
-from backends.model import (
+from gotui.backends.cgostack import RawFrame, make_frame, stitch
+from gotui.backends.model import (
     BlockedOn,
     Channel,
     ChanOp,

@@ -17,10 +17,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from gotui.backends.model import GotuiError
 from pygdbmi.gdbcontroller import GdbController
 from pygdbmi.IoManager import IoManager
-
-from backends.model import GotuiError
 
 PR_SET_PDEATHSIG = 1
 GDB = "gdb"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from backends.model import GotuiError
+from gotui.backends.model import GotuiError
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from backends.live.elffile import ElfFile
-from backends.live.pclntab import uvarint
+from gotui.backends.live.elffile import ElfFile
+from gotui.backends.live.pclntab import uvarint
 
 MAGIC = b"\xff Go buildinf:"
 FLAG_INLINE = 0x2
@@ -65,7 +65,7 @@ def read_buildinfo(elf: ElfFile) -> BuildInfo | None:
 
 def go_version_of_file(path: str) -> str:
     """Go version of the binary at path ("go1.26.8"), "" if unknown or not Go."""
-    from backends.model import GotuiError
+    from gotui.backends.model import GotuiError
 
     try:
         info = read_buildinfo(ElfFile(path))

@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from backends import cfi, cgostack
-from backends.model import Frame
+from gotui.backends import cfi, cgostack
+from gotui.backends.model import Frame
 
 NOTE_READ = "C frame read without stopping (thread {tid} in a syscall; CFI walk, best-effort)"
 NOTE_NEED_STOP = "goroutine in C on thread {tid}: C frames need a stop (press h)"

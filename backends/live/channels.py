@@ -12,9 +12,9 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from backends.live.binary import StructLayout
-from backends.live.memory import AddressRanges, ProcessMemory
-from backends.model import BlockedOn, Channel
+from gotui.backends.live.binary import StructLayout
+from gotui.backends.live.memory import AddressRanges, ProcessMemory
+from gotui.backends.model import BlockedOn, Channel
 
 MAX_SELECT_CASES = 1024  # runtime limit is 65536 cases; deeper chains are torn
 MAX_QUEUE_WALK = 4096  # sudogs followed per channel queue to place select waiters

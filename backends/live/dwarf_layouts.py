@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backends.live.binary_types import StructLayout
-from backends.live.elffile import ElfFile
+from gotui.backends.live.binary_types import StructLayout
+from gotui.backends.live.elffile import ElfFile
 
 if TYPE_CHECKING:  # pyelftools costs ~0.1 s to import: only when DWARF is not cached
     from elftools.dwarf.die import DIE

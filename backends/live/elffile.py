@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.model import GotuiError
+from gotui.backends.model import GotuiError
 
 ET_DYN = 3
 EM_X86_64 = 62

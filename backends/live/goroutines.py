@@ -10,8 +10,8 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from backends.live.binary import StructLayout
-from backends.model import STATUS_NAMES
+from gotui.backends.live.binary import StructLayout
+from gotui.backends.model import STATUS_NAMES
 
 # (name in the layout, struct code); missing optional fields decode as 0
 _G_FIELDS: list[tuple[str, str, bool]] = [

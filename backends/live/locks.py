@@ -28,11 +28,11 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from backends.live.binary_types import StructLayout
-from backends.live.dwarf_layouts import CACHE_DIR, TypeFinder, _dwarf_info, _field_offset
-from backends.live.elffile import ElfFile
-from backends.live.memory import AddressRanges, ProcessMemory
-from backends.model import Channel, Goroutine, Lock
+from gotui.backends.live.binary_types import StructLayout
+from gotui.backends.live.dwarf_layouts import CACHE_DIR, TypeFinder, _dwarf_info, _field_offset
+from gotui.backends.live.elffile import ElfFile
+from gotui.backends.live.memory import AddressRanges, ProcessMemory
+from gotui.backends.model import Channel, Goroutine, Lock
 
 SEMTAB_SIZE = 251  # runtime.semTabSize, unchanged since Go 1.9
 MAX_TREAP_NODES = 65536

@@ -17,7 +17,7 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.model import GotuiError
+from gotui.backends.model import GotuiError
 
 IOV_MAX = 1024
 # Above this no user-space address exists (x86-64, even with 5-level paging): a torn

@@ -21,19 +21,19 @@ import time
 from operator import attrgetter
 from typing import NamedTuple
 
-from backends.live.binary import BinaryFacts
-from backends.live.channels import ChannelReader, ChanWait, chan_op
-from backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
-from backends.live.locks import SEMA_REASONS, BlockingReader, SemaReader, sync_offsets
-from backends.live.memory import (
+from gotui.backends.live.binary import BinaryFacts
+from gotui.backends.live.channels import ChannelReader, ChanWait, chan_op
+from gotui.backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
+from gotui.backends.live.locks import SEMA_REASONS, BlockingReader, SemaReader, sync_offsets
+from gotui.backends.live.memory import (
     AddressRanges,
     ProcessMemory,
     load_bias,
     read_maps,
 )
-from backends.live.stackwalk import StackStart, user_frames, walk, walk_many
-from backends.live.symbols import Facts, Symbols
-from backends.model import (
+from gotui.backends.live.stackwalk import StackStart, user_frames, walk, walk_many
+from gotui.backends.live.symbols import Facts, Symbols
+from gotui.backends.model import (
     Channel,
     Frame,
     Goroutine,
@@ -43,7 +43,7 @@ from backends.model import (
     TargetInfo,
     status_name,
 )
-from backends.procinfo import exe_path_for_reading
+from gotui.backends.procinfo import exe_path_for_reading
 
 _SLICE = struct.Struct("<QQ")
 MAX_GOROUTINES = 50_000_000

@@ -13,9 +13,9 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from backends.live.memory import ProcessMemory
-from backends.live.symbols import Symbols
-from backends.model import Frame, Location
+from gotui.backends.live.memory import ProcessMemory
+from gotui.backends.live.symbols import Symbols
+from gotui.backends.model import Frame, Location
 
 _PAIR = struct.Struct("<QQ")
 MAX_WINDOW = 256 * 1024  # bytes of one goroutine's stack read at once by `walk`

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from backends.live.binary import FuncInfo, PCInfo, StructLayout
-from backends.model import Frame, Location, frame_kind
+from gotui.backends.live.binary import FuncInfo, PCInfo, StructLayout
+from gotui.backends.model import Frame, Location, frame_kind
 
 NOTE = "frame-pointer walk"
 

@@ -21,10 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-
-from backends.model import (
+from gotui.backends.model import (
     Breakpoint,
     Frame,
     Goroutine,
@@ -40,8 +37,8 @@ from backends.model import (
     to_json,
     variable_from_json,
 )
-from backends.remote.compression import client_deflate
-from backends.remote.protocol import (
+from gotui.backends.remote.compression import client_deflate
+from gotui.backends.remote.protocol import (
     MAX_OUTBOUND,
     PROTOCOL_VERSION,
     ProtocolError,
@@ -51,8 +48,10 @@ from backends.remote.protocol import (
     parse_server_message,
     state_from_json,
 )
-from backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
-from backends.session import Listener, Publisher
+from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
+from gotui.backends.session import Listener, Publisher
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 HOST_GONE = "host gone"
 READ_ONLY = "read-only: you are a viewer; press D to ask the driver for the wheel"

@@ -77,7 +77,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.model import Event, Location, TargetInfo, TargetState
+from gotui.backends.model import Event, Location, TargetInfo, TargetState
 
 PROTOCOL_VERSION = 1
 # An inbound message above this gets a `too_large` error and the connection survives;

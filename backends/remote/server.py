@@ -23,12 +23,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
-
-from backends.model import (
+from gotui.backends.model import (
     Event,
     GotuiError,
     Snapshot,
@@ -36,8 +31,8 @@ from backends.model import (
     breakpoint_from_json,
     to_json,
 )
-from backends.remote.compression import server_deflate
-from backends.remote.protocol import (
+from gotui.backends.remote.compression import server_deflate
+from gotui.backends.remote.protocol import (
     HARD_MAX_INBOUND,
     PROTOCOL_VERSION,
     READ_ONLY_COMMANDS,
@@ -47,8 +42,12 @@ from backends.remote.protocol import (
     error_message,
     parse_client_message,
 )
-from backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
-from backends.session import Session
+from gotui.backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
+from gotui.backends.session import Session
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 HOST = "host"  # the driver id of the person at the host's own TUI
 MAX_OUTBOX = 256  # queued events/results per client before events are dropped

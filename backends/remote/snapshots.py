@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from backends.model import BlockedOn, Frame, Goroutine, Location, Snapshot, to_json
-from backends.remote.protocol import ProtocolError, encode
+from gotui.backends.model import BlockedOn, Frame, Goroutine, Location, Snapshot, to_json
+from gotui.backends.remote.protocol import ProtocolError, encode
 
 # (locks ride with the meta fields: one small entry per lock with waiters)
 SNAPSHOT_META = ("pid", "exe", "go_version", "source", "taken_at", "target_paused_ns",

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from gotui.backends.delve.backend import DelveBackend
+from gotui.backends.delve.process import find_dlv
+from gotui.backends.model import GotuiError
 
-from backends.delve.backend import DelveBackend
-from backends.delve.process import find_dlv
-from backends.model import GotuiError
 from tests import gofixtures
 
 

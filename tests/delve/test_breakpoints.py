@@ -6,9 +6,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
-from backends.delve.backend import DelveBackend
-from backends.model import Breakpoint, GotuiError, TargetState
+from gotui.backends.delve.backend import DelveBackend
+from gotui.backends.model import Breakpoint, GotuiError, TargetState
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +51,7 @@ async def test_conditional_breakpoint_stops_only_on_matching_hits(b_hot: tuple) 
 
 
 def render(v) -> str:  # noqa: ANN001 - model.Variable
-    from backends.delve.convert import render_value
+    from gotui.backends.delve.convert import render_value
     return render_value(v)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from gotui.backends.delve.backend import DelveBackend
 
-from backends.delve.backend import DelveBackend
 from tests import gofixtures
 
 from .conftest import requires_dlv

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from backends.delve import convert
-from backends.delve.backend import go_version_problem
-from backends.delve.channels import chan_op, decode_abi_name
-from backends.delve.process import dlv_error_line
+from gotui.backends.delve import convert
+from gotui.backends.delve.backend import go_version_problem
+from gotui.backends.delve.channels import chan_op, decode_abi_name
+from gotui.backends.delve.process import dlv_error_line
 
 API_GOROUTINE = {  # shape of api.Goroutine as dlv 1.27.2 sends it
     "id": 21,

@@ -12,18 +12,18 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from backends.delve.backend import DelveBackend
-from backends.delve.guard import GuardProcess
-from backends.delve.process import (
+from gotui.backends.delve.backend import DelveBackend
+from gotui.backends.delve.guard import GuardProcess
+from gotui.backends.delve.process import (
     DlvProcess,
     check_target,
     find_dlv,
     sigtrap_pending,
     tracer_of,
 )
-from backends.delve.rpc import DelveRPC
-from backends.model import Breakpoint, GotuiError
+from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.model import Breakpoint, GotuiError
+
 from tests import gofixtures
 
 from .conftest import requires_dlv
@@ -86,9 +86,9 @@ async def test_detach_twice_is_harmless(backend: DelveBackend, target: gofixture
 CLIENT = textwrap.dedent("""
     import asyncio, sys, time
     sys.path.insert(0, {root!r})
-    from backends.delve.backend import DelveBackend
-    from backends.delve.process import tracer_of
-    from backends.model import Breakpoint
+    from gotui.backends.delve.backend import DelveBackend
+    from gotui.backends.delve.process import tracer_of
+    from gotui.backends.model import Breakpoint
 
     async def main():
         b = DelveBackend.for_pid({pid})
@@ -353,7 +353,7 @@ def test_guard_released_when_gotui_dies_before_connecting(target: gofixtures.Tar
     code = textwrap.dedent(f"""
         import os, subprocess, sys
         guard = subprocess.Popen(
-            [sys.executable, "-m", "backends.delve.guard", "--pid", "{target.pid}",
+            [sys.executable, "-m", "gotui.backends.delve.guard", "--pid", "{target.pid}",
              "--dir", "{sockdir}"], stdout=subprocess.PIPE, text=True,
             start_new_session=True, cwd="{ROOT}")
         print(guard.pid, guard.stdout.readline().strip(), flush=True)

@@ -8,11 +8,11 @@ import signal
 import socket
 
 import pytest
+from gotui.backends.delve.backend import DelveBackend
+from gotui.backends.delve.process import tracer_of
+from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.model import GotuiError
 
-from backends.delve.backend import DelveBackend
-from backends.delve.process import tracer_of
-from backends.delve.rpc import DelveRPC
-from backends.model import GotuiError
 from tests import gofixtures
 
 from .progress import counter_advancing

@@ -1,14 +1,14 @@
-"""backends.session.Session driving the real Delve backend (attach on demand)."""
+"""gotui.backends.session.Session driving the real Delve backend (attach on demand)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from gotui.backends.delve.backend import DelveBackend
+from gotui.backends.model import Breakpoint, TargetInfo
+from gotui.backends.session import Session
 
-from backends.delve.backend import DelveBackend
-from backends.model import Breakpoint, TargetInfo
-from backends.session import Session
 from tests import gofixtures
 
 from .conftest import requires_dlv

@@ -7,10 +7,10 @@ import json
 from collections import Counter
 
 import pytest
+from gotui.backends import waitreasons
+from gotui.backends.delve.backend import DelveBackend
+from gotui.backends.model import snapshot_from_json, to_json
 
-from backends import waitreasons
-from backends.delve.backend import DelveBackend
-from backends.model import snapshot_from_json, to_json
 from tests import gofixtures
 
 from .conftest import requires_dlv

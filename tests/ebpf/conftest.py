@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from gotui.backends.ebpf.loader import unavailable_reason
+from gotui.backends.ebpf.trace import Tracer
+from gotui.backends.model import Event
 
-from backends.ebpf.loader import unavailable_reason
-from backends.ebpf.trace import Tracer
-from backends.model import Event
 from tests import gofixtures
 
 TOOLCHAINS = ["go1.19", "go1.26", "go1.27"]

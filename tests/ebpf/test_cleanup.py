@@ -12,9 +12,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from gotui.backends.ebpf.trace import Tracer
+from gotui.backends.model import GotuiError
 
-from backends.ebpf.trace import Tracer
-from backends.model import GotuiError
 from tests import gofixtures
 from tests.ebpf.conftest import alive_and_untraced, collect
 
@@ -56,7 +56,7 @@ def test_sigkilled_tracer_leaves_nothing(need_bpf: None) -> None:
     before_events = UPROBE_EVENTS.read_text()
     script = textwrap.dedent("""
         import sys, time
-        from backends.ebpf.trace import Tracer
+        from gotui.backends.ebpf.trace import Tracer
         t = Tracer(int(sys.argv[1]), deep=True)
         t.start()
         t.add_tracepoint("main.hot", "i >= 0")

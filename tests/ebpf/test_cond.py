@@ -4,11 +4,11 @@ against the real DWARF of a fixture, and the Go register ABI assignment."""
 from __future__ import annotations
 
 import pytest
+from gotui.backends.ebpf.abi import FloatReg, Mem, Reg, function_params
+from gotui.backends.ebpf.cond import compile_condition, parse
+from gotui.backends.ebpf.symbols import GoBinary
+from gotui.backends.model import GotuiError
 
-from backends.ebpf.abi import FloatReg, Mem, Reg, function_params
-from backends.ebpf.cond import compile_condition, parse
-from backends.ebpf.symbols import GoBinary
-from backends.model import GotuiError
 from tests import gofixtures
 
 
@@ -93,7 +93,7 @@ def test_precedence() -> None:
 
 
 def test_stack_assigned_arguments_are_memory_places() -> None:
-    from backends.ebpf.abi import GoType, _Assigner
+    from gotui.backends.ebpf.abi import GoType, _Assigner
 
     asg = _Assigner()
     i64 = GoType("int", "int", 8)

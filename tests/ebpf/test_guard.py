@@ -3,8 +3,9 @@ ping-pong where probes on scheduler paths would cost far over budget."""
 
 from __future__ import annotations
 
-from backends.ebpf.guard import GuardConfig, OverheadGuard
-from backends.ebpf.trace import Tracer
+from gotui.backends.ebpf.guard import GuardConfig, OverheadGuard
+from gotui.backends.ebpf.trace import Tracer
+
 from tests import gofixtures
 from tests.ebpf.conftest import collect
 

@@ -8,8 +8,8 @@ import os
 import signal
 
 import pytest
+from gotui.backends.ebpf.trace import Tracer
 
-from backends.ebpf.trace import Tracer
 from tests import gofixtures
 from tests.ebpf.conftest import TOOLCHAINS, alive_and_untraced, collect
 

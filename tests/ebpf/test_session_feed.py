@@ -8,14 +8,15 @@ import os
 import signal
 import time
 
-from backends.ebpf.feed import EbpfFeed
-from backends.factory import attach_session
+from gotui.backends.ebpf.feed import EbpfFeed
+from gotui.backends.factory import attach_session
+from gotui.tui.app import GotuiApp
+from gotui.tui.widgets.lifecycle import LifecycleTable
+
 from tests import gofixtures
 from tests.ebpf.conftest import alive_and_untraced
 from tests.ebpf.test_cleanup import UPROBE_EVENTS, our_programs
 from tests.tui.test_app import until
-from tui.app import GotuiApp
-from tui.widgets.lifecycle import LifecycleTable
 
 BATCH = 100
 

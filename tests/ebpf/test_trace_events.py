@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from gotui.backends.ebpf import loader
+from gotui.backends.ebpf.decode import event_to_json_line
+from gotui.backends.ebpf.trace import trace_events
+from gotui.backends.model import Event, GotuiError
 
-from backends.ebpf import loader
-from backends.ebpf.decode import event_to_json_line
-from backends.ebpf.trace import trace_events
-from backends.model import Event, GotuiError
 from tests import gofixtures
 
 

@@ -4,9 +4,9 @@ the arguments, count hits in the kernel even when the condition is false."""
 from __future__ import annotations
 
 import pytest
+from gotui.backends.ebpf.trace import Tracer
+from gotui.backends.model import GotuiError
 
-from backends.ebpf.trace import Tracer
-from backends.model import GotuiError
 from tests import gofixtures
 from tests.ebpf.conftest import TOOLCHAINS, collect
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from gotui.backends.gdb import GdbBackend
 
-from backends.gdb import GdbBackend
 from tests import gofixtures
 
 

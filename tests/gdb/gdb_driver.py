@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from backends.gdb import GdbBackend
+from gotui.backends.gdb import GdbBackend
 
 
 async def main(pid: int, mode: str) -> None:

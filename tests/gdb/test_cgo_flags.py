@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gotui.backends import factory
+from gotui.backends.model import Frame
 
-from backends import factory
-from backends.model import Frame
 from tests import gofixtures
 
 DLV_MISSING = not Path("/root/go/bin/dlv").exists() and shutil.which("dlv") is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from backends.cgostack import (
+from gotui.backends.cgostack import (
     BOUNDARY_NOTE,
     RawFrame,
     annotate_libraries,
@@ -18,7 +18,8 @@ from backends.cgostack import (
     read_maps,
     stitch,
 )
-from backends.model import Frame, frame_kind
+from gotui.backends.model import Frame, frame_kind
+
 from tests import gofixtures
 
 
@@ -131,7 +132,8 @@ def test_every_executable_mapping_is_read_through_map_files(basic_exe: Path) -> 
 def test_cfi_rules_of_c_with_and_without_frame_pointers() -> None:
     """fp.c keeps rbp (CFA from rbp), nofp.c is -O2 -fomit-frame-pointer (CFA from
     rsp); crosscall2's rule comes from Go's .debug_frame, with rbp at CFA-16."""
-    from backends import cfi
+    from gotui.backends import cfi
+
     from tests import gofixtures
 
     tab = cfi.table(str(gofixtures.build("cgo_callback")))
@@ -149,7 +151,8 @@ def test_cfi_rules_of_c_with_and_without_frame_pointers() -> None:
 
 
 def test_cfi_unwind_walks_a_fake_stack_and_stops() -> None:
-    from backends import cfi
+    from gotui.backends import cfi
+
     from tests import gofixtures
 
     tab = cfi.table(str(gofixtures.build("cgo_callback")))
@@ -167,8 +170,8 @@ def test_cfi_unwind_walks_a_fake_stack_and_stops() -> None:
 def test_live_c_frames_need_a_stop_when_the_thread_is_not_readable() -> None:
     import os
 
-    from backends.live.cgo_thread import with_c_frames
-    from backends.model import Frame
+    from gotui.backends.live.cgo_thread import with_c_frames
+    from gotui.backends.model import Frame
 
     go = [Frame("runtime.cgocall", kind="cgo"), Frame("main.f", kind="go")]
     out = with_c_frames(os.getpid(), 999_999_999, "/nonexistent", go)

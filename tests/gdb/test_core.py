@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gotui.backends import factory
+from gotui.backends.gdb import open_core
+from gotui.backends.model import Goroutine, GotuiError
 
-from backends import factory
-from backends.gdb import open_core
-from backends.model import Goroutine, GotuiError
 from tests import gofixtures
 
 DLV_MISSING = not Path("/root/go/bin/dlv").exists() and shutil.which("dlv") is None
@@ -188,7 +188,7 @@ async def test_core_session_refuses_to_run_and_never_signals_the_old_pid(
 @pytest.mark.parametrize("backend", [pytest.param("delve", marks=needs_dlv), "gdb"])
 def test_cli_core_json_prints_the_snapshot(cgo_core: tuple[Path, Path], backend: str) -> None:
     exe, core = cgo_core
-    res = subprocess.run([sys.executable, "-m", "tui.cli", "core", str(exe), str(core),
+    res = subprocess.run([sys.executable, "-m", "gotui.tui.cli", "core", str(exe), str(core),
                           "--backend", backend, "--json"],
                          capture_output=True, text=True, timeout=120, cwd=gofixtures.ROOT)
     assert res.returncode == 0, res.stderr
@@ -200,7 +200,7 @@ def test_cli_core_json_prints_the_snapshot(cgo_core: tuple[Path, Path], backend:
 
 
 def test_cli_core_errors_are_one_line(tmp_path: Path) -> None:
-    res = subprocess.run([sys.executable, "-m", "tui.cli", "core", str(tmp_path / "nope"),
+    res = subprocess.run([sys.executable, "-m", "gotui.tui.cli", "core", str(tmp_path / "nope"),
                           str(tmp_path / "core"), "--json"],
                          capture_output=True, text=True, timeout=60, cwd=gofixtures.ROOT)
     assert res.returncode == 1
@@ -258,9 +258,9 @@ async def test_open_core_errors_are_one_line(tmp_path: Path, cgo_core: tuple[Pat
 @needs_dlv
 async def test_tui_on_a_core_says_core_refuses_to_run_and_quits_at_once(
         cgo_core: tuple[Path, Path]) -> None:
-    from tui.app import GotuiApp
-    from tui.screens.quit import QuitScreen
-    from tui.widgets.header import state_text
+    from gotui.tui.app import GotuiApp
+    from gotui.tui.screens.quit import QuitScreen
+    from gotui.tui.widgets.header import state_text
 
     exe, core = cgo_core
     session = factory.core_session(str(exe), str(core))

@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from gotui.backends.cgostack import ASMCGOCALL, stitch
+from gotui.backends.model import Frame
 
-from backends.cgostack import ASMCGOCALL, stitch
-from backends.model import Frame
 from tests import gofixtures
 from tests.gdb.conftest import attached
 
@@ -39,7 +39,7 @@ def go_part(frames: list[Frame]) -> list[Frame]:
 
 async def test_stitch_repairs_delve_stacks_of_goroutines_in_c(
         cgo_target: gofixtures.Target) -> None:
-    delve_backend = pytest.importorskip("backends.delve.backend")
+    delve_backend = pytest.importorskip("gotui.backends.delve.backend")
     gdb = await attached(cgo_target.pid)
     try:
         by_gdb = {g.id: g for g in (await gdb.snapshot(stacks=True)).goroutines}

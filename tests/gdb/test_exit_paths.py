@@ -11,8 +11,8 @@ import sys
 import time
 
 import pytest
+from gotui.backends.gdb import GdbBackend
 
-from backends.gdb import GdbBackend
 from tests import gofixtures
 from tests.gdb.conftest import attached
 

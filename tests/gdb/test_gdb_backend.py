@@ -6,10 +6,10 @@ import asyncio
 import shutil
 
 import pytest
+from gotui.backends.base import StopBackend
+from gotui.backends.gdb import GdbBackend
+from gotui.backends.model import Breakpoint, Goroutine, GotuiError
 
-from backends.base import StopBackend
-from backends.gdb import GdbBackend
-from backends.model import Breakpoint, Goroutine, GotuiError
 from tests import gofixtures
 
 pytestmark = [pytest.mark.integration,

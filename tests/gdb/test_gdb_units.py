@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gotui.backends.gdb import convert
+from gotui.backends.gdb.backend import _breakpoint, _ignore_count, runtime_gdb_dir
+from gotui.backends.model import GotuiError
 
-from backends.gdb import convert
-from backends.gdb.backend import _breakpoint, _ignore_count, runtime_gdb_dir
-from backends.model import GotuiError
 from tests import gofixtures
 
 

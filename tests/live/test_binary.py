@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from gotui.backends.live.binary import BinaryFacts
+from gotui.backends.live.layout_table import table_layouts
+from gotui.backends.model import GotuiError
 
-from backends.live.binary import BinaryFacts
-from backends.live.layout_table import table_layouts
-from backends.model import GotuiError
 from tests import gofixtures
 from tests.live.conftest import (
     ALL_TOOLCHAINS,
@@ -173,8 +173,7 @@ def test_type_names(toolchain: str) -> None:
     """Names of runtime type descriptors; DWARF's DW_AT_go_runtime_type gives each type's
     descriptor as an offset from moduledata.types (0 when the linker dropped it)."""
     from elftools.elf.elffile import ELFFile
-
-    from backends.live.dwarf_layouts import TypeFinder
+    from gotui.backends.live.dwarf_layouts import TypeFinder
 
     exe = build("basic", toolchain)
     facts = BinaryFacts.load(str(exe))

@@ -6,12 +6,12 @@ import json
 import time
 
 import pytest
+from gotui.backends.live import dwarf_layouts
+from gotui.backends.live.binary import BinaryFacts
+from gotui.backends.live.dwarf_layouts import SPEC, layouts_from_dwarf
+from gotui.backends.live.layout_table import TABLE, table_layouts
+from gotui.backends.model import GotuiError
 
-from backends.live import dwarf_layouts
-from backends.live.binary import BinaryFacts
-from backends.live.dwarf_layouts import SPEC, layouts_from_dwarf
-from backends.live.layout_table import TABLE, table_layouts
-from backends.model import GotuiError
 from tests.live.conftest import ALL_TOOLCHAINS, MAIN_TOOLCHAINS, build
 
 # Fields every supported version has (parentGoid appeared in Go 1.21, syscallbp in 1.23).
@@ -62,7 +62,7 @@ def test_sudog_wrapper_flattened() -> None:
 def test_unknown_version_raises_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """A stripped binary of a Go version the table does not know: layouts are empty and
     asking for one is a one-line GotuiError, both via layout() and via indexing."""
-    from backends.live import binary
+    from gotui.backends.live import binary
 
     assert table_layouts(99) == {}
     monkeypatch.setattr(binary, "table_layouts", lambda minor: {})

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from gotui.backends.live.binary import BinaryFacts, PCInfo
 
-from backends.live.binary import BinaryFacts, PCInfo
 from tests import gofixtures
 from tests.live.conftest import MAIN_TOOLCHAINS, build, build_pie
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import struct
 
+from gotui.backends.live.moduledata import TFLAG_EXTRA_STAR, ModuleData, read_type_name
+from gotui.backends.live.pclntab import uvarint
+from gotui.backends.live.runtime_vars import call_sites, rip_refs
 from hypothesis import given
 from hypothesis import strategies as st
-
-from backends.live.moduledata import TFLAG_EXTRA_STAR, ModuleData, read_type_name
-from backends.live.pclntab import uvarint
-from backends.live.runtime_vars import call_sites, rip_refs
 
 
 def _encode_uvarint(n: int) -> bytes:

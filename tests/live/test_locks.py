@@ -8,11 +8,11 @@ import os
 import struct
 
 import pytest
+from gotui.backends.live.elffile import ElfFile
+from gotui.backends.live.locks import FALLBACK, SemaWaiter, group_locks, stack_refs, sync_offsets
+from gotui.backends.live.memory import ProcessMemory
+from gotui.backends.live.reader import LiveReader
 
-from backends.live.elffile import ElfFile
-from backends.live.locks import FALLBACK, SemaWaiter, group_locks, stack_refs, sync_offsets
-from backends.live.memory import ProcessMemory
-from backends.live.reader import LiveReader
 from tests import gofixtures
 
 TOOLCHAINS = ["go1.19", "go1.26", "go1.27"]
@@ -72,7 +72,7 @@ def test_stack_refs_reads_aligned_words_only(monkeypatch: pytest.MonkeyPatch) ->
     targets = ["0xc000123450", "0xc000999990", "0xdead"]
     assert stack_refs(mem, [(7, base, base + 64)], targets) == {7: ["0xc000123450"]}
     # over the budget nothing is returned: a partial scan could invent a cycle
-    monkeypatch.setattr("backends.live.locks.MAX_STACK_SCAN", 32)
+    monkeypatch.setattr("gotui.backends.live.locks.MAX_STACK_SCAN", 32)
     assert stack_refs(mem, [(7, base, base + 64)], targets) == {}
 
 

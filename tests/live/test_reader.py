@@ -9,10 +9,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from gotui.backends.base import LiveSource
+from gotui.backends.live.reader import LiveReader
+from gotui.backends.model import Goroutine, GotuiError, Snapshot, to_json
 
-from backends.base import LiveSource
-from backends.live.reader import LiveReader
-from backends.model import Goroutine, GotuiError, Snapshot, to_json
 from tests import gofixtures
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from gotui.backends.live.reader import LiveReader
+from gotui.backends.model import Goroutine, Location, Snapshot
 
-from backends.live.reader import LiveReader
-from backends.model import Goroutine, Location, Snapshot
 from tests import gofixtures
 
 pytestmark = pytest.mark.integration

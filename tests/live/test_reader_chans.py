@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from gotui.backends.analysis import findings
+from gotui.backends.live.channels import chan_op
+from gotui.backends.live.reader import LiveReader
+from gotui.backends.model import Snapshot
 
-from backends.analysis import findings
-from backends.live.channels import chan_op
-from backends.live.reader import LiveReader
-from backends.model import Snapshot
 from tests import gofixtures
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,7 @@ import subprocess
 import sys
 
 import pytest
-
-from backends.live.memory import (
+from gotui.backends.live.memory import (
     IOV_MAX,
     AddressRanges,
     ProcessMemory,
@@ -18,7 +17,7 @@ from backends.live.memory import (
     permission_message,
     read_maps,
 )
-from backends.model import GotuiError
+from gotui.backends.model import GotuiError
 
 
 @pytest.fixture()
@@ -90,8 +89,8 @@ def test_permission_error_is_one_line() -> None:
     try:
         code = (
             "import os, sys\n"
-            "from backends.live.memory import ProcessMemory\n"
-            "from backends.model import GotuiError\n"
+            "from gotui.backends.live.memory import ProcessMemory\n"
+            "from gotui.backends.model import GotuiError\n"
             "os.setgid(65534); os.setuid(65534)\n"
             f"try:\n    ProcessMemory({target.pid}).read(0x400000, 8)\n"
             "except GotuiError as e:\n    print(e)\n"

@@ -8,10 +8,10 @@ import random
 from collections.abc import Iterator
 
 import pytest
+from gotui.backends.live.memory import ProcessMemory
+from gotui.backends.live.reader import LiveReader
+from gotui.backends.model import STATUS_NAMES, GotuiError, Snapshot
 
-from backends.live.memory import ProcessMemory
-from backends.live.reader import LiveReader
-from backends.model import STATUS_NAMES, GotuiError, Snapshot
 from tests import gofixtures
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from gotui.backends.live.reader import LiveReader
 
-from backends.live.reader import LiveReader
 from tests import gofixtures
 from tests.live.conftest import ALL_TOOLCHAINS, MAIN_TOOLCHAINS, build, build_pie
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from gotui.backends.model import TargetInfo
+from gotui.backends.remote.server import ShareServer
+from gotui.backends.session import Session
 from websockets.asyncio.client import ClientConnection, connect
 
-from backends.model import TargetInfo
-from backends.remote.server import ShareServer
-from backends.session import Session
 from tests.remote.fakes import FakeLive, FakeStop
 
 WAIT_S = 20.0  # generous upper bound for things that must happen; never asserted as a time

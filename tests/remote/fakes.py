@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from backends.model import (
+from gotui.backends.model import (
     Breakpoint,
     Channel,
     Frame,

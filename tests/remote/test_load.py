@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 import psutil
 import pytest
+from gotui.backends.live.reader import LiveReader
+from gotui.backends.remote.compression import client_deflate
 from websockets.asyncio.client import ClientConnection, connect
 
-from backends.live.reader import LiveReader
-from backends.remote.compression import client_deflate
 from bench.live_bench import max_gap_ns, reset_gap
 from tests import gofixtures
 

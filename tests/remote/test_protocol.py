@@ -7,11 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from backends.model import BlockedOn, Frame, Location, Snapshot, snapshot_from_json, to_json
-from backends.remote.protocol import (
+from gotui.backends.model import BlockedOn, Frame, Location, Snapshot, snapshot_from_json, to_json
+from gotui.backends.remote.protocol import (
     COMMANDS,
     MAX_INBOUND,
     ProtocolError,
@@ -19,7 +16,7 @@ from backends.remote.protocol import (
     parse_client_message,
     parse_server_message,
 )
-from backends.remote.snapshots import (
+from gotui.backends.remote.snapshots import (
     WAIT_TOLERANCE_NS,
     BodyCache,
     PartsAssembler,
@@ -30,6 +27,9 @@ from backends.remote.snapshots import (
     full_texts,
     snapshot_json,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.remote.fakes import make_goroutine
 
 json_values = st.recursive(

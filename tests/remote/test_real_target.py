@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from gotui.backends.model import Breakpoint, GotuiError, TargetInfo, to_json
+from gotui.backends.remote.client import join
+from gotui.backends.remote.server import ShareServer
+from gotui.backends.remote.snapshots import snapshot_json
+from gotui.backends.session import Session
 
-from backends.model import Breakpoint, GotuiError, TargetInfo, to_json
-from backends.remote.client import join
-from backends.remote.server import ShareServer
-from backends.remote.snapshots import snapshot_json
-from backends.session import Session
 from tests import gofixtures
 from tests.remote.conftest import wait_for
 
@@ -38,7 +38,7 @@ def basic() -> Iterator[gofixtures.Target]:
 
 async def test_viewer_sees_the_live_goroutines_of_a_real_target(
         basic: gofixtures.Target) -> None:
-    live_reader = _backend_class("backends.live.reader", "LiveReader")
+    live_reader = _backend_class("gotui.backends.live.reader", "LiveReader")
     live = live_reader(basic.pid)
     session = Session(live.info, live=live)
     await session.start()
@@ -68,7 +68,7 @@ async def test_driver_breaks_and_continues_a_real_target_through_delve(
         basic: gofixtures.Target) -> None:
     if not shutil.which("dlv") and not shutil.which("/root/go/bin/dlv"):
         pytest.skip("dlv is not installed on this machine")
-    delve = _backend_class("backends.delve.backend", "DelveBackend")
+    delve = _backend_class("gotui.backends.delve.backend", "DelveBackend")
 
     async def make_stop() -> Any:
         return delve.for_pid(basic.pid)

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gotui.backends.model import Breakpoint, Event, GotuiError, TargetInfo
+from gotui.backends.remote.client import HOST_GONE, READ_ONLY, RemoteSession, join
+from gotui.backends.remote.protocol import MAX_INBOUND
+from gotui.backends.remote.server import HOST, ShareServer, serve_session
+from gotui.backends.session import Session
 from websockets.exceptions import InvalidStatus
 
-from backends.model import Breakpoint, Event, GotuiError, TargetInfo
-from backends.remote.client import HOST_GONE, READ_ONLY, RemoteSession, join
-from backends.remote.protocol import MAX_INBOUND
-from backends.remote.server import HOST, ShareServer, serve_session
-from backends.session import Session
 from tests.remote.conftest import Host, make_host, raw_connect, wait_for
 from tests.remote.fakes import FakeLive, FakeStop
 
@@ -515,10 +515,9 @@ async def test_join_errors_are_one_line() -> None:
 
 
 async def test_a_garbled_host_message_does_not_end_the_joiners_session() -> None:
+    from gotui.backends.model import TargetState, to_json
+    from gotui.backends.remote.protocol import PROTOCOL_VERSION, encode
     from websockets.asyncio.server import ServerConnection, serve
-
-    from backends.model import TargetState, to_json
-    from backends.remote.protocol import PROTOCOL_VERSION, encode
 
     async def handler(ws: ServerConnection) -> None:
         await ws.send(encode({"type": "hello", "protocol": PROTOCOL_VERSION, "role": "viewer",

@@ -7,10 +7,11 @@ import asyncio
 import socket
 from typing import Any
 
-from backends.model import Event, to_json
-from backends.remote.client import join
-from backends.remote.server import MAX_INFLIGHT, MAX_OUTBOX
-from backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
+from gotui.backends.model import Event, to_json
+from gotui.backends.remote.client import join
+from gotui.backends.remote.server import MAX_INFLIGHT, MAX_OUTBOX
+from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
+
 from tests.remote.conftest import Raw, make_host, raw_connect, wait_for
 
 

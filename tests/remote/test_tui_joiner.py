@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from gotui.backends.remote.client import join
 
-from backends.remote.client import join
 from tests.remote.conftest import make_host
 
 WIDE = (160, 48)
@@ -16,9 +16,9 @@ WIDE = (160, 48)
 
 def _app_class() -> Any:
     try:
-        return importlib.import_module("tui.app").GotuiApp
+        return importlib.import_module("gotui.tui.app").GotuiApp
     except (ImportError, AttributeError) as exc:
-        pytest.skip(f"tui.app.GotuiApp is not available in this checkout yet ({exc})")
+        pytest.skip(f"gotui.tui.app.GotuiApp is not available in this checkout yet ({exc})")
 
 
 async def until(pilot: Any, cond: Callable[[], bool], what: str) -> None:

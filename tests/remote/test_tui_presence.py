@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from backends.remote.client import join
-from backends.remote.server import HOST
+from gotui.backends.remote.client import join
+from gotui.backends.remote.server import HOST
+from gotui.tui.widgets.presence import PresenceBar
+
 from tests.remote.conftest import make_host
 from tests.remote.test_tui_joiner import WIDE, _app_class, notes, until
-from tui.widgets.presence import PresenceBar
 
 
 def presence_line(app: Any) -> str:

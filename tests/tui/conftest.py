@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from gotui.tui.app import GotuiApp
 
 from tests.tui.fakes import STABLE_ENV, UNSET_ENV, RecordingSession, make_session
-from tui.app import GotuiApp
 
 FIXED_NOW = 1_700_000_042.0  # 42 s after FakeStop halts
 

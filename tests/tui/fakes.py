@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
-from backends.model import (
+from gotui.backends.model import (
     BlockedOn,
     Breakpoint,
     Channel,
@@ -24,7 +24,7 @@ from backends.model import (
     TargetState,
     Variable,
 )
-from backends.session import Session, pid_alive
+from gotui.backends.session import Session, pid_alive
 
 # the environment of TUI tests and screenshots: a fixed time zone, a 256-colour terminal
 STABLE_ENV = {"TZ": "UTC", "TERM": "xterm-256color"}

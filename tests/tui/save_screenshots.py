@@ -11,10 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from backends.model import Breakpoint
+from gotui.backends.model import Breakpoint
+from gotui.tui.app import GotuiApp
+
 from tests.tui.conftest import FIXED_NOW
 from tests.tui.fakes import STABLE_ENV, UNSET_ENV, FakeStop, make_session
-from tui.app import GotuiApp
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "screenshots"

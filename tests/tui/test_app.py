@@ -6,20 +6,20 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import gotui.backends.session
 import pytest
+from gotui.backends.model import Breakpoint, Event, TargetState
+from gotui.tui.app import GotuiApp
+from gotui.tui.keymap import all_ids
+from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
+from gotui.tui.screens.help import HelpScreen
+from gotui.tui.screens.quit import QuitScreen
+from gotui.tui.widgets.goroutine_list import GoroutineList
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Static
 
-import backends.session
-from backends.model import Breakpoint, Event, TargetState
 from tests.tui.conftest import make_app
 from tests.tui.fakes import FakeLive, FakeStop, RecordingSession, make_session
-from tui.app import GotuiApp
-from tui.keymap import all_ids
-from tui.screens.breakpoint_edit import BreakpointEditScreen
-from tui.screens.help import HelpScreen
-from tui.screens.quit import QuitScreen
-from tui.widgets.goroutine_list import GoroutineList
 
 WIDE = (160, 48)
 
@@ -515,7 +515,7 @@ async def test_cursor_on_a_group_header_survives_refreshes(session: RecordingSes
 
 async def test_header_stops_saying_halted_when_the_debugger_dies(
         session: RecordingSession, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backends.session, "LOST_POLL_SECONDS", 0.05)
+    monkeypatch.setattr(gotui.backends.session, "LOST_POLL_SECONDS", 0.05)
     app = make_app(session)
     async with app.run_test(size=WIDE) as pilot:
         await loaded(pilot, app)

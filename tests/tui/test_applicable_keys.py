@@ -7,25 +7,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gotui.backends.analysis import blocking_groups
+from gotui.backends.model import Goroutine, Location, TargetState
+from gotui.backends.remote.client import join
+from gotui.tui.app import GotuiApp
+from gotui.tui.ebpf_view import CORE_NOTE
+from gotui.tui.screens.help import HelpScreen
+from gotui.tui.screens.quit import QuitScreen
+from gotui.tui.widgets.channels import ChannelsTable, unplaced_lock_rows
+from gotui.tui.widgets.findings import NOTHING_FOUND, FindingsTable
+from gotui.tui.widgets.pane_tabs import PaneTabs
+from gotui.tui.widgets.probe_status import rate
+from gotui.tui.widgets.tracepoint_log import TracepointPane
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
-from backends.analysis import blocking_groups
-from backends.model import Goroutine, Location, TargetState
-from backends.remote.client import join
 from tests.remote.conftest import make_host
 from tests.tui.conftest import make_app
 from tests.tui.fakes import FakeStop, RecordingSession, make_session
 from tests.tui.test_app import WIDE, halted, loaded, until
-from tui.app import GotuiApp
-from tui.ebpf_view import CORE_NOTE
-from tui.screens.help import HelpScreen
-from tui.screens.quit import QuitScreen
-from tui.widgets.channels import ChannelsTable, unplaced_lock_rows
-from tui.widgets.findings import NOTHING_FOUND, FindingsTable
-from tui.widgets.pane_tabs import PaneTabs
-from tui.widgets.probe_status import rate
-from tui.widgets.tracepoint_log import TracepointPane
 
 EXEC_KEYS = {"h", "c", "n", "s", "o", "b"}
 

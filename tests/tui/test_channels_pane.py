@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable
-
-from backends.factory import attach_session
-from backends.model import BlockedOn, Channel, Goroutine, Location
-from tests import gofixtures
-from tests.tui.conftest import make_app
-from tests.tui.fakes import JOBS_CHAN, FakeLive, RecordingSession
-from tests.tui.test_app import WIDE, fake_live, halted, loaded, until, visible_ids
-from tui.widgets.channels import (
+from gotui.backends.factory import attach_session
+from gotui.backends.model import BlockedOn, Channel, Goroutine, Location
+from gotui.tui.widgets.channels import (
     FOLD_MIN,
     ChannelsTable,
     FoldRow,
@@ -20,8 +14,14 @@ from tui.widgets.channels import (
     fold_cells,
     fold_rows,
 )
-from tui.widgets.findings import FindingsTable
-from tui.widgets.pane_tabs import PaneTabs
+from gotui.tui.widgets.findings import FindingsTable
+from gotui.tui.widgets.pane_tabs import PaneTabs
+from textual.widgets import DataTable
+
+from tests import gofixtures
+from tests.tui.conftest import make_app
+from tests.tui.fakes import JOBS_CHAN, FakeLive, RecordingSession
+from tests.tui.test_app import WIDE, fake_live, halted, loaded, until, visible_ids
 
 NARROW = (80, 24)
 

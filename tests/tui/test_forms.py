@@ -4,6 +4,7 @@ next key is handed out (priority bindings, tui/keymap.py), and so does a Tab."""
 
 from __future__ import annotations
 
+from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
 from textual import events
 from textual.keys import _character_to_key
 from textual.widgets import Input
@@ -11,7 +12,6 @@ from textual.widgets import Input
 from tests.tui.conftest import make_app
 from tests.tui.fakes import RecordingSession
 from tests.tui.test_app import loaded, until
-from tui.screens.breakpoint_edit import BreakpointEditScreen
 
 
 def burst(app: object, *fields: str) -> None:

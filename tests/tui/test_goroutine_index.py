@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from gotui.backends.formats import human_duration as format_ns
+from gotui.backends.model import Goroutine, Location
+from gotui.tui.goroutine_index import GoroutineIndex, prepare, sparkline
 
-from backends.formats import human_duration as format_ns
-from backends.model import Goroutine, Location
 from tests.tui.fakes import make_goroutine
-from tui.goroutine_index import GoroutineIndex, prepare, sparkline
 
 SRC = "/src/app/main.go"
 

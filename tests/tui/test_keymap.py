@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tui.keymap import SPECS, all_ids, load_keymap
-from tui.theme import terminal_prefers_ansi
+from gotui.tui.keymap import SPECS, all_ids, load_keymap
+from gotui.tui.theme import terminal_prefers_ansi
 
 
 def test_every_binding_has_a_unique_id() -> None:

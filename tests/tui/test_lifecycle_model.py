@@ -3,13 +3,13 @@ and the pure renderers of the panes built on it."""
 
 from __future__ import annotations
 
-from backends.model import Event, Goroutine, Location, Snapshot
-from tui.ebpf_view import EbpfView
-from tui.lifecycle_model import NO_SITE, LifecycleModel, site_key, timeline_row
-from tui.widgets.lifecycle import lifetime_text, site_cells
-from tui.widgets.probe_status import status_text
-from tui.widgets.timeline import cell, timeline_lines
-from tui.widgets.tracepoint_log import error_with_caret, hit_line
+from gotui.backends.model import Event, Goroutine, Location, Snapshot
+from gotui.tui.ebpf_view import EbpfView
+from gotui.tui.lifecycle_model import NO_SITE, LifecycleModel, site_key, timeline_row
+from gotui.tui.widgets.lifecycle import lifetime_text, site_cells
+from gotui.tui.widgets.probe_status import status_text
+from gotui.tui.widgets.timeline import cell, timeline_lines
+from gotui.tui.widgets.tracepoint_log import error_with_caret, hit_line
 
 T0 = 1_700_000_000.0
 SPAWN = {"function": "main.spawner", "file": "/src/main.go", "line": 42, "pc": 0}

@@ -9,17 +9,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gotui.backends.ebpf.feed import EbpfFeed
+from gotui.backends.ebpf.trace import ProbeStats
+from gotui.backends.model import Event, GotuiError
+from gotui.tui.widgets.lifecycle import LifecycleTable
+from gotui.tui.widgets.probe_status import ProbeStatus
+from gotui.tui.widgets.tracepoint_log import TracepointFormScreen, TracepointTable
 from textual.widgets import RichLog
 
-from backends.ebpf.feed import EbpfFeed
-from backends.ebpf.trace import ProbeStats
-from backends.model import Event, GotuiError
 from tests.tui.conftest import make_app
 from tests.tui.fakes import RecordingSession, make_session
 from tests.tui.test_app import WIDE, loaded, until, visible_ids
-from tui.widgets.lifecycle import LifecycleTable
-from tui.widgets.probe_status import ProbeStatus
-from tui.widgets.tracepoint_log import TracepointFormScreen, TracepointTable
 
 NARROW = (80, 24)
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import gc
 
-from backends.analysis import Summary
-from backends.model import Snapshot
+from gotui.backends.analysis import Summary
+from gotui.backends.model import Snapshot
+from gotui.tui.app import HISTORY
+
 from tests.tui.conftest import make_app
 from tests.tui.fakes import RecordingSession
 from tests.tui.test_app import fake_live, until
-from tui.app import HISTORY
 
 
 def live_snapshots() -> int:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from gotui.backends.model import Frame
+from gotui.tui.widgets.source_view import SourceView
+from gotui.tui.widgets.stack_view import StackView
 from textual.app import App, ComposeResult
-
-from backends.model import Frame
-from tui.widgets.source_view import SourceView
-from tui.widgets.stack_view import StackView
 
 WALK = "frame-pointer walk"
 

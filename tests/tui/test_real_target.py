@@ -7,14 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from gotui.backends.factory import attach_session
+from gotui.backends.live.symbols import NOTE as WALK_NOTE
+from gotui.backends.session import Session
+from gotui.tui.app import GotuiApp
 
-from backends.factory import attach_session
-from backends.live.symbols import NOTE as WALK_NOTE
-from backends.session import Session
 from tests import gofixtures
 from tests.tui.conftest import make_app
 from tests.tui.test_app import until
-from tui.app import GotuiApp
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from gotui.backends.model import Breakpoint
+from gotui.tui.app import GotuiApp
 from textual.pilot import Pilot
 
-from backends.model import Breakpoint
 from tests.tui.conftest import make_app
 from tests.tui.fakes import FakeStop, make_session
-from tui.app import GotuiApp
 
 SnapCompare = Callable[..., bool]
 

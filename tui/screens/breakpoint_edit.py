@@ -9,13 +9,12 @@ import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 
+from gotui.backends.model import Breakpoint, GotuiError
+from gotui.tui.screens.form import FormScreen
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Static
-
-from backends.model import Breakpoint, GotuiError
-from tui.screens.form import FormScreen
 
 Submit = Callable[[Breakpoint], Awaitable[Breakpoint]]
 HIT_COND = re.compile(r"^\s*(==|!=|>=|<=|>|<|%)\s*\d+\s*$")

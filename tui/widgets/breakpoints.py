@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from gotui.backends.model import Breakpoint
+from gotui.tui import keymap
+from gotui.tui.messages import BreakpointAction
 from textual.widgets import DataTable
-
-from backends.model import Breakpoint
-from tui import keymap
-from tui.messages import BreakpointAction
 
 COLUMNS = ("id", "on", "location", "cond", "hit cond", "per-g", "hits")
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gotui.backends.analysis import BlockGroup, blocking_groups, is_system
+from gotui.backends.formats import human_duration as format_ns
+from gotui.backends.model import Channel, Goroutine, Lock
 from textual.message import Message
 from textual.widgets import DataTable
-
-from backends.analysis import BlockGroup, blocking_groups, is_system
-from backends.formats import human_duration as format_ns
-from backends.model import Channel, Goroutine, Lock
 
 # "waiting": how many goroutines wait (and, on lock and group rows, which)
 COLUMNS = ("address", "type", "waiting", "len/cap", "closed", "send", "recv", "select",

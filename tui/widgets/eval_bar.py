@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from gotui.backends.model import Variable
+from gotui.tui import keymap
+from gotui.tui.messages import EvalRequested
+from gotui.tui.widgets.variables import variable_label
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, RichLog
-
-from backends.model import Variable
-from tui import keymap
-from tui.messages import EvalRequested
-from tui.widgets.variables import variable_label
 
 
 class EvalPane(Vertical):

@@ -4,10 +4,9 @@ Enter on a finding jumps to its first goroutine in the goroutine list."""
 
 from __future__ import annotations
 
+from gotui.backends.model import Finding
 from textual.message import Message
 from textual.widgets import DataTable
-
-from backends.model import Finding
 
 COLUMNS = ("severity", "goroutines", "finding")  # the long column last
 NOTHING_FOUND = "nothing found: no deadlock, leak or orphaned wait"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from gotui.backends.formats import human_duration as format_ns
+from gotui.backends.model import Goroutine
+from gotui.tui import keymap
+from gotui.tui.goroutine_index import GoroutineIndex, labels_text, where
+from gotui.tui.messages import GoroutineActivated, GoroutineSelected
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -9,12 +14,6 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-
-from backends.formats import human_duration as format_ns
-from backends.model import Goroutine
-from tui import keymap
-from tui.goroutine_index import GoroutineIndex, labels_text, where
-from tui.messages import GoroutineActivated, GoroutineSelected
 
 STATUS_CLASSES = {
     "running": "goroutine-list--running",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from gotui.tui import keymap
+from gotui.tui.goroutine_index import GROUP_TITLES, GoroutineIndex, sparkline
+from gotui.tui.widgets.goroutine_list import GoroutineList, header_line
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Input, Static
-
-from tui import keymap
-from tui.goroutine_index import GROUP_TITLES, GoroutineIndex, sparkline
-from tui.widgets.goroutine_list import GoroutineList, header_line
 
 STATUS_STYLES = {"running": "green", "runnable": "yellow", "syscall": "cyan",
                  "waiting": "blue", "gone": "dim"}

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from gotui.backends.model import TargetInfo, TargetState
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
-
-from backends.model import TargetInfo, TargetState
 
 
 def duration(seconds: float) -> str:

@@ -4,15 +4,14 @@ lifetime) over the state timeline. Enter on a site filters the goroutine list to
 
 from __future__ import annotations
 
+from gotui.backends.formats import human_duration
+from gotui.tui import keymap
+from gotui.tui.lifecycle_model import LifecycleModel, SiteRow
+from gotui.tui.widgets.timeline import TimelineView
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable
-
-from backends.formats import human_duration
-from tui import keymap
-from tui.lifecycle_model import LifecycleModel, SiteRow
-from tui.widgets.timeline import TimelineView
 
 COLUMNS = ("live", "created/s", "exited/s", "mean life", "go statement", "start")
 SORTS = ("live", "created")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gotui.backends.model import Event
 from rich.text import Text
 from textual.widget import Widget
-
-from backends.model import Event
 
 SHORT = {"created": "new", "exited": "exit", "blocked": "block", "unblocked": "ready"}
 

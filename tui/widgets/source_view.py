@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from gotui.tui import keymap
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-
-from tui import keymap
 
 
 class SourceView(ScrollView, can_focus=True):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+from gotui.backends.model import Frame
+from gotui.tui import keymap
+from gotui.tui.messages import FrameSelected
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
-
-from backends.model import Frame
-from tui import keymap
-from tui.messages import FrameSelected
 
 KIND_STYLES = {"go": "", "runtime": "dim", "cgo": "magenta", "c": "yellow"}
 

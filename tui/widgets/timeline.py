@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import math
 
+from gotui.tui.lifecycle_model import TIMELINE_ROWS, LifecycleModel
 from rich.text import Text
 from textual.widget import Widget
-
-from tui.lifecycle_model import TIMELINE_ROWS, LifecycleModel
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 ROW_STYLES = {"running": "green", "runnable": "yellow", "syscall": "cyan",

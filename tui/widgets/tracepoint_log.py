@@ -10,17 +10,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from gotui.backends.model import Event, GotuiError
+from gotui.tui import keymap
+from gotui.tui.screens.form import FormScreen
+from gotui.tui.widgets.probe_status import rate
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, RichLog, Static
-
-from backends.model import Event, GotuiError
-from tui import keymap
-from tui.screens.form import FormScreen
-from tui.widgets.probe_status import rate
 
 LOG_LINES = 1000
 KEYS_LINE = "a add · d remove · x clear · eBPF: the target never stops"

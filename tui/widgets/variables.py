@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from gotui.backends.model import Variable
 from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
-
-from backends.model import Variable
 
 
 def variable_label(v: Variable) -> Text:
