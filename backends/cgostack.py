@@ -177,8 +177,8 @@ def core_exe_problem(exe: str, core: str) -> str:
     """Why `core` was not written by `exe` ("" if it was, or if that cannot be told):
     the core names the program it came from (NT_FILE); when that file is here, its
     build id must be exe's."""
-    from gotui.backends.live.buildinfo import build_id
-    from gotui.backends.live.elffile import ElfFile
+    from gotui.backends.gobinary.buildinfo import build_id
+    from gotui.backends.gobinary.elffile import ElfFile
 
     maps = core_maps(core)
     if not maps:

@@ -28,7 +28,7 @@ CACHE = ROOT / ".cache" / "fixtures"
 # used when their toolchain is already in the Go module cache
 # (`GOTOOLCHAIN=go1.2x.y go version` puts it there); tests never download one.
 MAIN_TOOLCHAINS = ("go1.19", "go1.26", "go1.27")
-# Releases whose DWARF generated the rows of backends/live/layout_table.py.
+# Releases whose DWARF generated the rows of backends/gobinary/layout_table.py.
 OPTIONAL_RELEASES = {
     "go1.20": "go1.20.14", "go1.21": "go1.21.13", "go1.22": "go1.22.12",
     "go1.23": "go1.23.12", "go1.24": "go1.24.13", "go1.25": "go1.25.14",

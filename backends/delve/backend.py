@@ -23,7 +23,7 @@ from gotui.backends.delve.process import DlvProcess, check_target, release_stopp
 from gotui.backends.delve.release import code_addrs, release
 from gotui.backends.delve.rescue import restore_code
 from gotui.backends.delve.rpc import DelveRPC
-from gotui.backends.live.buildinfo import go_version_of_file
+from gotui.backends.gobinary.buildinfo import go_version_of_file
 from gotui.backends.model import (
     Breakpoint,
     Channel,

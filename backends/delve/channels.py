@@ -25,7 +25,7 @@ from typing import Any
 
 from gotui.backends.delve.convert import render_value, variable
 from gotui.backends.delve.rpc import DelveRPC
-from gotui.backends.live.pclntab import uvarint
+from gotui.backends.gobinary.pclntab import uvarint
 from gotui.backends.model import BlockedOn, Channel, ChanOp, Frame, Goroutine, GotuiError, Lock
 
 _OPS: dict[str, ChanOp] = {"chan receive": "recv", "chan send": "send", "select": "select"}

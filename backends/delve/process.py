@@ -26,7 +26,7 @@ from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
-from gotui.backends.live.buildinfo import go_version_of_file
+from gotui.backends.gobinary.buildinfo import go_version_of_file
 from gotui.backends.model import GotuiError
 from gotui.backends.procinfo import process_facts, require_untraced, tracer_of
 

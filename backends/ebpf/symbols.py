@@ -18,7 +18,7 @@ from typing import Any
 
 from elftools.dwarf.die import DIE
 from elftools.elf.elffile import ELFFile
-from gotui.backends.live.buildinfo import go_version_of_file
+from gotui.backends.gobinary.buildinfo import go_version_of_file
 from gotui.backends.model import GotuiError, Location
 
 # The g/m/sudog fields the BPF programs read, as (struct, dotted field) pairs.
@@ -50,7 +50,7 @@ class Offsets:
 def _facts(path: str) -> Any | None:
     """The live reader's BinaryFacts for `path`, or None while it is not usable."""
     try:
-        from gotui.backends.live.binary import BinaryFacts
+        from gotui.backends.gobinary.binary import BinaryFacts
 
         return BinaryFacts.load(path)
     except Exception:

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gotui.backends.live.binary import StructLayout
+from gotui.backends.gobinary.binary import StructLayout
 from gotui.backends.live.memory import AddressRanges, ProcessMemory
 from gotui.backends.model import BlockedOn, Channel
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from gotui.backends.live.binary import StructLayout
+from gotui.backends.gobinary.binary import StructLayout
 from gotui.backends.model import STATUS_NAMES
 
 # (name in the layout, struct code); missing optional fields decode as 0

@@ -28,9 +28,9 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gotui.backends.live.binary_types import StructLayout
-from gotui.backends.live.dwarf_layouts import CACHE_DIR, TypeFinder, _dwarf_info, _field_offset
-from gotui.backends.live.elffile import ElfFile
+from gotui.backends.gobinary.binary_types import StructLayout
+from gotui.backends.gobinary.dwarf_layouts import CACHE_DIR, TypeFinder, dwarf_info, field_offset
+from gotui.backends.gobinary.elffile import ElfFile
 from gotui.backends.live.memory import AddressRanges, ProcessMemory
 from gotui.backends.model import Channel, Goroutine, Lock
 
@@ -81,13 +81,13 @@ def sync_offsets(elf: ElfFile | None, build_id: str, go_minor: int) -> dict[str,
         with contextlib.suppress(OSError, ValueError):
             return {**fallback, **{k: int(v) for k, v in json.loads(cache.read_text()).items()}}
     found: dict[str, int] = {}
-    dwarf = _dwarf_info(elf) if elf is not None else None
+    dwarf = dwarf_info(elf) if elf is not None else None
     if dwarf is not None:
         finder = TypeFinder(dwarf)
         for key, (names, paths) in _DWARF.items():
             die = next((d for d in map(finder.struct, names) if d is not None), None)
             off = next((o for p in paths if die is not None
-                        and (o := _field_offset(die, p)) is not None), None)
+                        and (o := field_offset(die, p)) is not None), None)
             if off is not None:
                 found[key] = off
         if build_id:

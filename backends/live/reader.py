@@ -21,7 +21,8 @@ import time
 from operator import attrgetter
 from typing import NamedTuple
 
-from gotui.backends.live.binary import BinaryFacts
+from gotui.backends.gobinary.binary import BinaryFacts
+from gotui.backends.gobinary.symbols import Facts, Symbols
 from gotui.backends.live.channels import ChannelReader, ChanWait, chan_op
 from gotui.backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
 from gotui.backends.live.locks import SEMA_REASONS, BlockingReader, SemaReader, sync_offsets
@@ -32,7 +33,6 @@ from gotui.backends.live.memory import (
     read_maps,
 )
 from gotui.backends.live.stackwalk import StackStart, user_frames, walk, walk_many
-from gotui.backends.live.symbols import Facts, Symbols
 from gotui.backends.model import (
     Channel,
     Frame,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
+from gotui.backends.gobinary.symbols import Symbols
 from gotui.backends.live.memory import ProcessMemory
-from gotui.backends.live.symbols import Symbols
 from gotui.backends.model import Frame, Location
 
 _PAIR = struct.Struct("<QQ")

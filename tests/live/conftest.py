@@ -77,6 +77,6 @@ def build_pie(name: str, toolchain: str, *, stripped: bool = False) -> Path:
 def _private_layout_cache(tmp_path_factory: pytest.TempPathFactory,
                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the DWARF layout cache of the tests out of ~/.cache (and start it empty)."""
-    from gotui.backends.live import dwarf_layouts
+    from gotui.backends.gobinary import dwarf_layouts
 
     monkeypatch.setattr(dwarf_layouts, "CACHE_DIR", tmp_path_factory.mktemp("gotui-cache"))

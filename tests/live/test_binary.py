@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gotui.backends.live.binary import BinaryFacts
-from gotui.backends.live.layout_table import table_layouts
+from gotui.backends.gobinary.binary import BinaryFacts
+from gotui.backends.gobinary.layout_table import table_layouts
 from gotui.backends.model import GotuiError
 
 from tests import gofixtures
@@ -173,7 +173,7 @@ def test_type_names(toolchain: str) -> None:
     """Names of runtime type descriptors; DWARF's DW_AT_go_runtime_type gives each type's
     descriptor as an offset from moduledata.types (0 when the linker dropped it)."""
     from elftools.elf.elffile import ELFFile
-    from gotui.backends.live.dwarf_layouts import TypeFinder
+    from gotui.backends.gobinary.dwarf_layouts import TypeFinder
 
     exe = build("basic", toolchain)
     facts = BinaryFacts.load(str(exe))

@@ -6,10 +6,10 @@ import json
 import time
 
 import pytest
-from gotui.backends.live import dwarf_layouts
-from gotui.backends.live.binary import BinaryFacts
-from gotui.backends.live.dwarf_layouts import SPEC, layouts_from_dwarf
-from gotui.backends.live.layout_table import TABLE, table_layouts
+from gotui.backends.gobinary import dwarf_layouts
+from gotui.backends.gobinary.binary import BinaryFacts
+from gotui.backends.gobinary.dwarf_layouts import SPEC, layouts_from_dwarf
+from gotui.backends.gobinary.layout_table import TABLE, table_layouts
 from gotui.backends.model import GotuiError
 
 from tests.live.conftest import ALL_TOOLCHAINS, MAIN_TOOLCHAINS, build
@@ -62,7 +62,7 @@ def test_sudog_wrapper_flattened() -> None:
 def test_unknown_version_raises_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """A stripped binary of a Go version the table does not know: layouts are empty and
     asking for one is a one-line GotuiError, both via layout() and via indexing."""
-    from gotui.backends.live import binary
+    from gotui.backends.gobinary import binary
 
     assert table_layouts(99) == {}
     monkeypatch.setattr(binary, "table_layouts", lambda minor: {})

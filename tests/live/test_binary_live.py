@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from gotui.backends.live.binary import BinaryFacts, PCInfo
+from gotui.backends.gobinary.binary import BinaryFacts, PCInfo
 
 from tests import gofixtures
 from tests.live.conftest import MAIN_TOOLCHAINS, build, build_pie

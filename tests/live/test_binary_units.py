@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from gotui.backends.live.moduledata import TFLAG_EXTRA_STAR, ModuleData, read_type_name
-from gotui.backends.live.pclntab import uvarint
-from gotui.backends.live.runtime_vars import call_sites, rip_refs
+from gotui.backends.gobinary.moduledata import TFLAG_EXTRA_STAR, ModuleData, read_type_name
+from gotui.backends.gobinary.pclntab import uvarint
+from gotui.backends.gobinary.runtime_vars import call_sites, rip_refs
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -8,7 +8,7 @@ import os
 import struct
 
 import pytest
-from gotui.backends.live.elffile import ElfFile
+from gotui.backends.gobinary.elffile import ElfFile
 from gotui.backends.live.locks import FALLBACK, SemaWaiter, group_locks, stack_refs, sync_offsets
 from gotui.backends.live.memory import ProcessMemory
 from gotui.backends.live.reader import LiveReader

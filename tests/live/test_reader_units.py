@@ -5,9 +5,9 @@ from __future__ import annotations
 import struct
 
 import pytest
-from gotui.backends.live.binary import FuncInfo, PCInfo, StructLayout
+from gotui.backends.gobinary.binary import FuncInfo, PCInfo, StructLayout
+from gotui.backends.gobinary.symbols import Symbols
 from gotui.backends.live.goroutines import GDecoder
-from gotui.backends.live.symbols import Symbols
 
 G_OFFSETS = {  # Go 1.26 amd64
     "stack.lo": 0, "stack.hi": 8, "m": 48, "sched.sp": 56, "sched.pc": 64, "sched.bp": 96,

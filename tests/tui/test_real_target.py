@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gotui.backends.factory import attach_session
-from gotui.backends.live.symbols import NOTE as WALK_NOTE
+from gotui.backends.gobinary.symbols import NOTE as WALK_NOTE
 from gotui.backends.session import Session
 from gotui.tui.app import GotuiApp
 

@@ -12,8 +12,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from gotui.backends.live.elffile import ElfFile
-from gotui.backends.live.pclntab import uvarint
+from gotui.backends.gobinary.elffile import ElfFile
+from gotui.backends.gobinary.pclntab import uvarint
 
 MAGIC = b"\xff Go buildinf:"
 FLAG_INLINE = 0x2

@@ -3,7 +3,7 @@
 Every row was generated from the DWARF of a real build of tests/fixtures/basic with that
 toolchain (go1.19.8, go1.20.14, go1.21.13, go1.22.12, go1.23.12, go1.24.13, go1.25.14,
 go1.26.8, go1.27.3; linux/amd64) by running
-    python -m gotui.backends.live.layout_table <binary>...
+    python -m gotui.backends.gobinary.layout_table <binary>...
 and tests/live/test_binary_layouts.py re-checks each row whose toolchain is installed.
 Layouts do not change within a minor release (runtime struct changes are not backported).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from gotui.backends.live.binary_types import StructLayout
+from gotui.backends.gobinary.binary_types import StructLayout
 
 # minor -> layout name -> (size, {field: offset})
 TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
@@ -118,9 +118,9 @@ def table_layouts(go_minor: int) -> dict[str, StructLayout]:
 
 
 def _generate(paths: list[str]) -> str:
-    from gotui.backends.live.buildinfo import read_buildinfo
-    from gotui.backends.live.dwarf_layouts import layouts_from_dwarf
-    from gotui.backends.live.elffile import ElfFile
+    from gotui.backends.gobinary.buildinfo import read_buildinfo
+    from gotui.backends.gobinary.dwarf_layouts import layouts_from_dwarf
+    from gotui.backends.gobinary.elffile import ElfFile
 
     lines = []
     for path in paths:

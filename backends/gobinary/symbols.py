@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from gotui.backends.live.binary import FuncInfo, PCInfo, StructLayout
+from gotui.backends.gobinary.binary import FuncInfo, PCInfo, StructLayout
 from gotui.backends.model import Frame, Location, frame_kind
 
 NOTE = "frame-pointer walk"
 
 
 class Facts(Protocol):
-    """What the live reader uses of backends.live.binary.BinaryFacts."""
+    """What the live reader uses of backends.gobinary.binary.BinaryFacts."""
 
     path: str
     go_version: str

@@ -21,14 +21,14 @@ import re
 import struct
 from collections.abc import Callable
 
-from gotui.backends.live import runtime_vars
-from gotui.backends.live.binary_types import FuncInfo, Layouts, PCInfo, StructLayout
-from gotui.backends.live.buildinfo import BuildInfo, build_id, go_build_id, read_buildinfo
-from gotui.backends.live.dwarf_layouts import cached_layouts_from_dwarf
-from gotui.backends.live.elffile import STT_FUNC, ElfFile, ElfSymbol
-from gotui.backends.live.layout_table import table_layouts
-from gotui.backends.live.moduledata import ModuleData, find_moduledata, read_type_name
-from gotui.backends.live.pclntab import MAGIC_118, MAGIC_120, Pclntab, parse_header
+from gotui.backends.gobinary import runtime_vars
+from gotui.backends.gobinary.binary_types import FuncInfo, Layouts, PCInfo, StructLayout
+from gotui.backends.gobinary.buildinfo import BuildInfo, build_id, go_build_id, read_buildinfo
+from gotui.backends.gobinary.dwarf_layouts import cached_layouts_from_dwarf
+from gotui.backends.gobinary.elffile import STT_FUNC, ElfFile, ElfSymbol
+from gotui.backends.gobinary.layout_table import table_layouts
+from gotui.backends.gobinary.moduledata import ModuleData, find_moduledata, read_type_name
+from gotui.backends.gobinary.pclntab import MAGIC_118, MAGIC_120, Pclntab, parse_header
 from gotui.backends.model import RUNTIME_PREFIXES, GotuiError
 
 __all__ = ["BinaryFacts", "FuncInfo", "Layouts", "PCInfo", "StructLayout", "ReadMem"]

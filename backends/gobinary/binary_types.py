@@ -1,4 +1,4 @@
-"""Plain value types returned by BinaryFacts (re-exported by backends.live.binary)."""
+"""Plain value types returned by BinaryFacts (re-exported by backends.gobinary.binary)."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gotui.backends.live.binary_types import StructLayout
-from gotui.backends.live.elffile import ElfFile
+from gotui.backends.gobinary.binary_types import StructLayout
+from gotui.backends.gobinary.elffile import ElfFile
 
 if TYPE_CHECKING:  # pyelftools costs ~0.1 s to import: only when DWARF is not cached
     from elftools.dwarf.die import DIE
@@ -141,7 +141,7 @@ def _flatten(type_die: DIE) -> int:
     return total
 
 
-def _field_offset(struct: DIE, path: str) -> int | None:
+def field_offset(struct: DIE, path: str) -> int | None:
     total, die = 0, struct
     parts = path.split(".")
     for i, part in enumerate(parts):
@@ -155,7 +155,7 @@ def _field_offset(struct: DIE, path: str) -> int | None:
     return total
 
 
-def _dwarf_info(elf: ElfFile) -> DWARFInfo | None:
+def dwarf_info(elf: ElfFile) -> DWARFInfo | None:
     """A pyelftools DWARFInfo over just the sections type DIEs need. pyelftools' own
     get_dwarf_info() decompresses and relocates every debug section (line tables, frames,
     location lists): ~0.25 s on a 20 MB binary, for data we never read."""
@@ -185,7 +185,7 @@ def _dwarf_info(elf: ElfFile) -> DWARFInfo | None:
 def layouts_from_dwarf(path: str | ElfFile) -> dict[str, StructLayout]:
     """Layouts found in the DWARF of a binary ({} if it has no DWARF)."""
     elf = path if isinstance(path, ElfFile) else ElfFile(path)
-    dwarf = _dwarf_info(elf)
+    dwarf = dwarf_info(elf)
     if dwarf is None:
         return {}
     finder = TypeFinder(dwarf)
@@ -197,7 +197,7 @@ def layouts_from_dwarf(path: str | ElfFile) -> dict[str, StructLayout]:
         offsets: dict[str, int] = {}
         for field_name, alternatives in fields.items():
             for alt in alternatives:
-                off = _field_offset(die, alt)
+                off = field_offset(die, alt)
                 if off is not None:
                     offsets[field_name] = off
                     break

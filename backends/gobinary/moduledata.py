@@ -15,8 +15,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gotui.backends.live.elffile import PF_W, SHF_WRITE, SHT_NOBITS, ElfFile
-from gotui.backends.live.pclntab import uvarint
+from gotui.backends.gobinary.elffile import PF_W, SHF_WRITE, SHT_NOBITS, ElfFile
+from gotui.backends.gobinary.pclntab import uvarint
 
 _TEXT_OFF = 176
 _ETEXT_OFF = 184
