@@ -10,11 +10,11 @@ import pytest
 from gotui.backends import factory
 
 from tests import gofixtures
+from tests.needs import requires_dlv
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not Path("/root/go/bin/dlv").exists() and shutil.which("dlv") is None,
-                       reason="dlv is not installed"),
+    requires_dlv,
 ]
 
 

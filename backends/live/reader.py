@@ -120,11 +120,12 @@ def load_facts(path: str) -> Facts:
 
 
 class LiveReader:
-    def __init__(self, pid: int, facts: Facts | None = None) -> None:
+    def __init__(self, pid: int, facts: Facts | None = None,
+                 mem: ProcessMemory | None = None) -> None:
         self.pid = pid
         self.exe = _exe_path(pid)
         self.facts = facts if facts is not None else load_facts(self.exe)
-        self.mem = ProcessMemory(pid)
+        self.mem = mem if mem is not None else ProcessMemory(pid)  # every read goes here
         maps = read_maps(pid)
         self.bias = load_bias(pid, self.exe, maps, self.facts.load_base)
         self.symbols = Symbols(self.facts, self.bias)

@@ -8,20 +8,11 @@ from pathlib import Path
 
 import pytest
 from gotui.backends.delve.backend import DelveBackend
-from gotui.backends.delve.process import find_dlv
-from gotui.backends.model import GotuiError
 
 from tests import gofixtures
+from tests.needs import dlv_path, need_dlv, requires_dlv
 
-
-def dlv_path() -> str | None:
-    try:
-        return find_dlv()
-    except GotuiError:
-        return None
-
-
-requires_dlv = pytest.mark.skipif(dlv_path() is None, reason="dlv is not installed here")
+__all__ = ["dlv_path", "requires_dlv"]
 
 
 @pytest.fixture
@@ -32,8 +23,7 @@ def target(basic_exe: Path) -> Iterator[gofixtures.Target]:
 
 @pytest.fixture
 async def backend(target: gofixtures.Target) -> AsyncIterator[DelveBackend]:
-    if dlv_path() is None:
-        pytest.skip("dlv is not installed here")
+    need_dlv()
     b = DelveBackend.for_pid(target.pid)
     await b.start()
     try:

@@ -8,13 +8,16 @@ as root) shows that the user code itself is running.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
+from gotui.backends.base import StopBackend
 
 
 @cache
@@ -47,3 +50,32 @@ def counter_advancing(pid: int, exe: str | Path, within: float = 5.0) -> bool:
         if read_counter(pid, exe) != start:
             return True
     return False
+
+
+async def until_running(backend: StopBackend, pid: int, exe: str | Path,
+                        timeout: float = 10.0) -> None:
+    """After a continue: wait until the debugger says the target runs and the target's own
+    code moves (main.counter), instead of sleeping and hoping it did."""
+    deadline = time.monotonic() + timeout
+    while not (await backend.state()).running:
+        if time.monotonic() > deadline:
+            raise AssertionError("the debugger never said the target runs")
+        await asyncio.sleep(0.02)
+    if not await asyncio.to_thread(counter_advancing, pid, exe, timeout):
+        raise AssertionError("the target's main.counter does not move")
+
+
+def signal_pending(pid: int, sig: int) -> bool:
+    """Whether `sig` is pending (thread or process shared) for pid, or it already stopped."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    pending = int(fields["SigPnd"], 16) | int(fields["ShdPnd"], 16)
+    return bool(pending & (1 << (sig - 1))) or fields["State"].startswith(("t", "T"))
+
+
+async def until(cond: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.02)

@@ -9,6 +9,8 @@ import pytest
 from gotui.backends.delve.backend import DelveBackend
 from gotui.backends.model import Breakpoint, GotuiError, TargetState
 
+from .progress import until_running
+
 pytestmark = pytest.mark.integration
 
 MAIN_GO = Path(__file__).resolve().parent.parent / "fixtures" / "basic" / "main.go"
@@ -78,7 +80,7 @@ async def test_hit_condition_greater_than(b_hot: tuple) -> None:
 
 
 async def test_amend_keeps_the_rest_of_the_breakpoint(b_hot: tuple) -> None:
-    b, _ = b_hot
+    b, target = b_hot
     bp = await b.create_breakpoint(Breakpoint(function="main.hot", name="hotbp"))
     bp.cond = "i % 10 == 3"
     amended = await b.amend_breakpoint(bp)
@@ -90,7 +92,7 @@ async def test_amend_keeps_the_rest_of_the_breakpoint(b_hot: tuple) -> None:
     assert not disabled.enabled and disabled.cond.replace(" ", "") == "i%10==3"
     hits = disabled.total_hits
     run = asyncio.create_task(b.cont())
-    await asyncio.sleep(0.5)
+    await until_running(b, target.pid, target.exe)  # main.hot ran: the breakpoint was passed
     st = await b.halt()
     await asyncio.wait_for(run, 10)
     assert st.breakpoint_id == 0

@@ -27,7 +27,7 @@ from gotui.backends.model import Breakpoint, GotuiError
 from tests import gofixtures
 
 from .conftest import requires_dlv
-from .progress import counter_advancing
+from .progress import counter_advancing, signal_pending, until, until_running
 
 pytestmark = [pytest.mark.integration, requires_dlv]
 
@@ -43,7 +43,7 @@ def assert_released(target: gofixtures.Target) -> None:
 
 async def test_detach_after_halt(backend: DelveBackend, target: gofixtures.Target) -> None:
     run = asyncio.create_task(backend.cont())
-    await asyncio.sleep(0.3)
+    await until_running(backend, target.pid, target.exe)
     await backend.halt()
     await asyncio.wait_for(run, 10)
     await backend.detach()
@@ -56,11 +56,10 @@ async def test_detach_while_running_with_breakpoint(backend: DelveBackend,
     # a breakpoint that never stops (hit condition far away) is hit every millisecond
     await backend.create_breakpoint(Breakpoint(function="main.hot", hit_cond="> 1000000"))
     run = asyncio.create_task(backend.cont())
-    await asyncio.sleep(0.5)
+    await until_running(backend, target.pid, target.exe)  # main.hot runs: hit every ms
     await backend.detach()  # halts, detaches (Delve removes its breakpoints)
     assert run.done()
-    assert_released(target)
-    await asyncio.sleep(0.3)
+    assert_released(target)  # the counter moves: main.hot ran past its old int3
     assert target.proc.poll() is None  # no stray int3 left to kill it
 
 
@@ -97,7 +96,8 @@ CLIENT = textwrap.dedent("""
             await b.create_breakpoint(Breakpoint(function="main.hot", hit_cond="> 1000000"))
         if {running}:
             asyncio.get_running_loop().create_task(b.cont())
-            await asyncio.sleep(0.3)
+            while not (await b.state()).running:
+                await asyncio.sleep(0.02)
         print("ATTACHED", tracer_of({pid}), b._guard.proc.pid, flush=True)
         await asyncio.sleep(3600)
 
@@ -135,7 +135,7 @@ async def test_guard_signalled_releases_the_target(target: gofixtures.Target,
     try:
         await b.create_breakpoint(Breakpoint(function="main.hot", hit_cond="> 1000000"))
         run = asyncio.create_task(b.cont())
-        await asyncio.sleep(0.3)
+        await until_running(b, target.pid, target.exe)
         assert b._guard is not None
         os.kill(b._guard.proc.pid, sig)
         with contextlib.suppress(GotuiError):
@@ -165,7 +165,8 @@ async def test_dlv_killed(target: gofixtures.Target, sig: signal.Signals, runnin
     await b.start()
     try:
         run = asyncio.create_task(b.cont()) if running else None
-        await asyncio.sleep(0.3)
+        if running:
+            await until_running(b, target.pid, target.exe)
         os.kill(tracer_of(target.pid), sig)
         if run is not None:
             try:
@@ -291,7 +292,7 @@ async def test_target_left_in_group_stop_is_continued(target: gofixtures.Target)
     await b.start()
     dlv = tracer_of(target.pid)
     os.kill(target.pid, signal.SIGSTOP)
-    await asyncio.sleep(0.2)
+    await until(lambda: signal_pending(target.pid, signal.SIGSTOP), "SIGSTOP queued")
     os.kill(dlv, signal.SIGKILL)
     await b.detach()
     assert_released(target)
@@ -300,7 +301,7 @@ async def test_target_left_in_group_stop_is_continued(target: gofixtures.Target)
 async def test_target_exit_while_continuing(backend: DelveBackend,
                                             target: gofixtures.Target) -> None:
     run = asyncio.create_task(backend.cont())
-    await asyncio.sleep(0.3)
+    await until_running(backend, target.pid, target.exe)
     os.kill(target.pid, signal.SIGTERM)  # Delve passes it on; the Go program dies of it
     st = await asyncio.wait_for(run, 20)
     assert st.exited and not st.running
@@ -330,7 +331,8 @@ async def test_int3_put_back_when_dlv_is_killed(target: gofixtures.Target,
         [addr] = bp.addrs
         assert code_byte(target.pid, addr) == 0xCC
         run = asyncio.create_task(b.cont()) if running else None
-        await asyncio.sleep(0.2)
+        if running:
+            await until_running(b, target.pid, target.exe)
         os.kill(tracer_of(target.pid), signal.SIGKILL)
         with pytest.raises(GotuiError):  # the guard rescues, then closes on us
             if run is not None:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from gotui.backends import factory
 from gotui.backends.model import Frame
 
 from tests import gofixtures
+from tests.needs import requires_dlv
 
-DLV_MISSING = not Path("/root/go/bin/dlv").exists() and shutil.which("dlv") is None
 pytestmark = [pytest.mark.integration]
 LIBS = {"main.inFP": "fp", "main.inNoFP": "nofp", "main.inNoDebug": "nodebug"}
 
@@ -88,7 +87,7 @@ async def test_gdb_stitches_every_library(target: gofixtures.Target) -> None:
         check(start, frames, lines=True)
 
 
-@pytest.mark.skipif(DLV_MISSING, reason="dlv is not installed")
+@requires_dlv
 async def test_delve_stacks_keep_c_frames_without_debug_info(
         target: gofixtures.Target) -> None:
     """Delve names C frames without DWARF "" (and gotui's stitching used to drop them):

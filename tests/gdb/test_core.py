@@ -20,11 +20,11 @@ from gotui.backends.gdb import open_core
 from gotui.backends.model import Goroutine, GotuiError
 
 from tests import gofixtures
+from tests.needs import requires_dlv
 
-DLV_MISSING = not Path("/root/go/bin/dlv").exists() and shutil.which("dlv") is None
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("gcore") is None, reason="gcore (gdb) missing")]
-needs_dlv = pytest.mark.skipif(DLV_MISSING, reason="dlv is not installed")
+needs_dlv = requires_dlv
 STARTS = {"main.sleepNoFP", "main.sleepFP", "main.callbackFP", "main.callbackNoFP",
           "main.ticker"}
 

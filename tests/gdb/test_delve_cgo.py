@@ -9,21 +9,20 @@ g.sched walk would give them)."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from gotui.backends.cgostack import ASMCGOCALL, stitch
+from gotui.backends.delve.backend import DelveBackend
 from gotui.backends.model import Frame
 
 from tests import gofixtures
 from tests.gdb.conftest import attached
+from tests.needs import requires_dlv
 
-DLV = Path("/root/go/bin/dlv")
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed"),
-    pytest.mark.skipif(not DLV.exists() and shutil.which("dlv") is None,
-                       reason="dlv is not installed"),
+    requires_dlv,
 ]
 
 
@@ -39,7 +38,6 @@ def go_part(frames: list[Frame]) -> list[Frame]:
 
 async def test_stitch_repairs_delve_stacks_of_goroutines_in_c(
         cgo_target: gofixtures.Target) -> None:
-    delve_backend = pytest.importorskip("gotui.backends.delve.backend")
     gdb = await attached(cgo_target.pid)
     try:
         by_gdb = {g.id: g for g in (await gdb.snapshot(stacks=True)).goroutines}
@@ -47,7 +45,7 @@ async def test_stitch_repairs_delve_stacks_of_goroutines_in_c(
         await gdb.detach()
     assert gofixtures.wait_untraced(cgo_target.pid)
 
-    dlv = delve_backend.DelveBackend.for_pid(cgo_target.pid, check_go_version=False)
+    dlv = DelveBackend.for_pid(cgo_target.pid, check_go_version=False)
     await dlv.start()
     try:
         by_dlv = {g.id: g for g in (await dlv.snapshot(stacks=True)).goroutines}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from gotui.backends.delve.backend import DelveBackend
+from gotui.backends.live.reader import LiveReader
 from gotui.backends.model import Breakpoint, GotuiError, TargetInfo, to_json
 from gotui.backends.remote.client import join
 from gotui.backends.remote.server import ShareServer
@@ -15,22 +15,14 @@ from gotui.backends.remote.snapshots import snapshot_json
 from gotui.backends.session import Session
 
 from tests import gofixtures
+from tests.needs import need_dlv
 from tests.remote.conftest import wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def _backend_class(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        pytest.skip(f"{module}.{name} is not available in this checkout yet ({exc})")
-
-
 @pytest.fixture
 def basic() -> Iterator[gofixtures.Target]:
-    if shutil.which("go") is None:
-        pytest.skip("the Go toolchain is not installed on this machine")
     exe = gofixtures.build("basic")
     with gofixtures.run(exe, "-recv", "3", "-sleep", "2") as target:
         yield target
@@ -38,8 +30,7 @@ def basic() -> Iterator[gofixtures.Target]:
 
 async def test_viewer_sees_the_live_goroutines_of_a_real_target(
         basic: gofixtures.Target) -> None:
-    live_reader = _backend_class("gotui.backends.live.reader", "LiveReader")
-    live = live_reader(basic.pid)
+    live = LiveReader(basic.pid)
     session = Session(live.info, live=live)
     await session.start()
     server = ShareServer(session, host_drives=True, snapshot_interval=0.2)
@@ -66,12 +57,10 @@ async def test_viewer_sees_the_live_goroutines_of_a_real_target(
 
 async def test_driver_breaks_and_continues_a_real_target_through_delve(
         basic: gofixtures.Target) -> None:
-    if not shutil.which("dlv") and not shutil.which("/root/go/bin/dlv"):
-        pytest.skip("dlv is not installed on this machine")
-    delve = _backend_class("gotui.backends.delve.backend", "DelveBackend")
+    need_dlv()
 
     async def make_stop() -> Any:
-        return delve.for_pid(basic.pid)
+        return DelveBackend.for_pid(basic.pid)
 
     session = Session(TargetInfo(pid=basic.pid, exe=str(basic.exe)), stop_factory=make_stop)
     await session.start()

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from gotui.backends.remote.client import join
+from gotui.tui.app import GotuiApp
 
 from tests.remote.conftest import make_host
 
 WIDE = (160, 48)
-
-
-def _app_class() -> Any:
-    try:
-        return importlib.import_module("gotui.tui.app").GotuiApp
-    except (ImportError, AttributeError) as exc:
-        pytest.skip(f"gotui.tui.app.GotuiApp is not available in this checkout yet ({exc})")
 
 
 async def until(pilot: Any, cond: Callable[[], bool], what: str) -> None:
@@ -34,10 +26,9 @@ def notes(app: Any) -> list[str]:
 
 
 async def test_viewer_tui_shows_the_host_and_refuses_to_drive() -> None:
-    app_class = _app_class()
     h = await make_host(count=7)
     viewer = await join(h.url, h.server.viewer_token)
-    app = app_class(viewer, refresh_interval=0.2)
+    app = GotuiApp(viewer, refresh_interval=0.2)
     try:
         async with app.run_test(size=WIDE) as pilot:
             await until(pilot, lambda: len(app.index.items) == 7, "the host's goroutines")
@@ -59,11 +50,10 @@ async def test_viewer_tui_shows_the_host_and_refuses_to_drive() -> None:
 
 
 async def test_driver_tui_halts_the_host() -> None:
-    app_class = _app_class()
     h = await make_host(count=3)
     await h.session.cont()
     driver = await join(h.url, h.server.driver_token)
-    app = app_class(driver, refresh_interval=0.2)
+    app = GotuiApp(driver, refresh_interval=0.2)
     try:
         async with app.run_test(size=WIDE) as pilot:
             await until(pilot, lambda: len(app.index.items) == 3, "the host's goroutines")

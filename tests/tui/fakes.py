@@ -254,6 +254,7 @@ class FakeStop:
         self._stopped.set()
 
     async def halt(self) -> TargetState:
+        self.calls.append("halt")
         self.running = False
         self._stopped.set()
         return self._state("halt")

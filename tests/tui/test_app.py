@@ -326,9 +326,11 @@ async def test_keymap_file_rebinds_by_id(session: RecordingSession, tmp_path: Pa
     app = make_app(session, keymap_path=str(path))
     async with app.run_test(size=WIDE) as pilot:
         await loaded(pilot, app)
-        await pilot.press("h")
-        await pilot.pause(0.3)
-        assert app.state.running  # h is no longer halt
+        await pilot.press("h", "question_mark")  # keys are handled in order
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help after h")
+        await app.workers.wait_for_complete()  # whatever h started has finished
+        assert app.state.running and "halt" not in session.stop.calls  # h is not halt
+        await pilot.press("escape")
         await pilot.press("f8")
         await until(pilot, lambda: not app.state.running, "halt on f8")
         await pilot.press("1", "ctrl+f")

@@ -3,9 +3,6 @@ source + locals, then `q` → resume and detach leaves the target running and un
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from gotui.backends.factory import attach_session
 from gotui.backends.gobinary.symbols import NOTE as WALK_NOTE
@@ -13,15 +10,13 @@ from gotui.backends.session import Session
 from gotui.tui.app import GotuiApp
 
 from tests import gofixtures
+from tests.needs import requires_dlv
 from tests.tui.conftest import make_app
 from tests.tui.test_app import until
 
 pytestmark = pytest.mark.integration
 
-DLV = Path("/root/go/bin/dlv")
-
-
-@pytest.mark.skipif(not (DLV.exists() or shutil.which("dlv")), reason="dlv is not installed")
+@requires_dlv
 async def test_live_list_halt_and_quit_on_a_real_target() -> None:
     exe = gofixtures.build("basic")
     with gofixtures.run(exe, "-recv", "5", "-sleep", "3") as target:

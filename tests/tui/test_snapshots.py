@@ -21,10 +21,14 @@ SnapCompare = Callable[..., bool]
 
 
 async def settle(pilot: Pilot[None], cond: Callable[[], bool]) -> None:
-    for _ in range(100):
+    """Wait until the screen shows what the snapshot is of; never screenshot a screen
+    that did not get there."""
+    for _ in range(200):
         if cond():
             break
         await pilot.pause(0.05)
+    else:
+        raise AssertionError("the screen never reached the state this snapshot is of")
     await pilot.pause(0.2)
     await pilot.wait_for_scheduled_animations()
 
