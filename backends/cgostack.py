@@ -59,10 +59,6 @@ def make_frame(raw: RawFrame) -> Frame:
                  pc=raw.pc, kind=kind, note=note)
 
 
-def make_frames(raws: Sequence[RawFrame]) -> list[Frame]:
-    return [make_frame(r) for r in raws]
-
-
 def _index(frames: Sequence[Frame], names: Sequence[str] | str) -> int | None:
     wanted = (names,) if isinstance(names, str) else tuple(names)
     for i, f in enumerate(frames):
@@ -199,21 +195,6 @@ def library_for_pc(maps: Sequence[Mapping], pc: int) -> str:
     if i >= 0 and maps[i].start <= pc < maps[i].end:
         return maps[i].path
     return ""
-
-
-def annotate_libraries(frames: list[Frame], pid: int, exe: str = "") -> list[Frame]:
-    """For frames without a source file (C without debug info), note the library that
-    holds the pc: `name (libc.so.6)`. For backends (Delve) that do not report it."""
-    maps = read_maps(pid)
-    if not maps:
-        return frames
-    for f in frames:
-        if f.file or f.note or f.kind not in ("c", "cgo"):
-            continue
-        lib = library_for_pc(maps, f.pc)
-        if lib and lib != exe:
-            f.note = f"{f.function.removeprefix('C.')} ({os.path.basename(lib)})"
-    return frames
 
 
 def classify(frames: list[Frame]) -> list[Frame]:

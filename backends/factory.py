@@ -1,6 +1,6 @@
-"""Builds Sessions and one-shot views from a pid or an address: backends chosen by name.
-
-This is the only module that knows which concrete backend classes exist.
+"""Builds Sessions and one-shot views from a pid, a core file or an address, with the
+stop-the-world backend chosen by name ("delve" or "gdb"): the CLI and the TUI ask for
+sessions here instead of constructing backends themselves.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """The one data shape that crosses boundaries: backends -> session -> CLI / TUI / wire.
 
-Every type is a plain dataclass that serialises to JSON with `to_json()` and back with
-`from_json()`. Field names follow the snapshot contract in DESIGN.md §3; new fields may
-be added, existing ones are never renamed.
+Every type is a plain dataclass that serialises to JSON with `to_json()` (the one
+serialiser, JsonConverter) and back with the `*_from_json()` functions. Field names
+follow the snapshot contract in DESIGN.md §3; new fields may be added, existing ones
+are never renamed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -248,17 +250,78 @@ class Snapshot:
     locks: list[Lock] = field(default_factory=list)  # sync objects with waiters
 
 
-# ----------------------------------------------------------------- JSON helpers
+# ----------------------------------------------------------------- JSON
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_TEXT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class JsonConverter:
+    """The one serialiser of model objects (CLI, TUI, wire): dataclasses -> JSON-ready
+    dicts and lists. Field names are cached per class, scalars go inline, and the small
+    value objects the live reader shares between goroutines (Location, Frame, BlockedOn)
+    are converted once per converter: their dicts are then shared too, so treat what
+    comes out as read-only."""
+
+    SHARED = (Location, Frame, BlockedOn)
+
+    def __init__(self) -> None:
+        self.memo: dict[int, Any] = {}
+        self.texts: dict[Any, str] = {}  # JSON text by id() of shared objects, by str
+
+    def text(self, obj: Any) -> str:
+        """The compact JSON text of value(obj)."""
+        cls = obj.__class__
+        if cls is str:
+            done = self.texts.get(obj)
+            if done is None:
+                done = self.texts[obj] = _TEXT.encode(obj)
+            return done
+        if cls is int:
+            return int.__repr__(obj)
+        if cls in self.SHARED:
+            done = self.texts.get(id(obj))
+            if done is None:
+                done = self.texts[id(obj)] = _TEXT.encode(self.value(obj))
+            return done
+        if not obj and (cls is list or cls is dict):
+            return "[]" if cls is list else "{}"
+        return _TEXT.encode(self.value(obj))
+
+    def value(self, obj: Any) -> Any:
+        cls = obj.__class__
+        if cls in _SCALARS:
+            return obj
+        names = _FIELDS.get(cls)
+        if names is None:
+            names = _FIELDS[cls] = (tuple(f.name for f in dataclasses.fields(obj))
+                                    if dataclasses.is_dataclass(obj) else ())
+        if names:
+            if cls in self.SHARED:
+                done = self.memo.get(id(obj))
+                if done is None:
+                    done = self.memo[id(obj)] = self._object(obj, names)
+                return done
+            return self._object(obj, names)
+        if isinstance(obj, list | tuple):
+            return [v if v.__class__ in _SCALARS else self.value(v) for v in obj]
+        if isinstance(obj, dict):
+            return {str(k): v if v.__class__ in _SCALARS else self.value(v)
+                    for k, v in obj.items()}
+        return obj
+
+    def _object(self, obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+        out = {}
+        for n in names:
+            v = getattr(obj, n)
+            out[n] = v if v.__class__ in _SCALARS else self.value(v)
+        return out
+
 
 def to_json(obj: Any) -> Any:
     """Dataclass (or list/dict of them) -> JSON-compatible structure."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, list | tuple):
-        return [to_json(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): to_json(v) for k, v in obj.items()}
-    return obj
+    return JsonConverter().value(obj)
 
 
 def _loc(d: dict[str, Any] | None) -> Location:
@@ -327,6 +390,21 @@ class GotuiError(Exception):
     """An expected failure with a one-line message for the user (exit code 1)."""
 
     exit_code = 1
+
+
+UserAction = Literal["halt", "drive"]
+# A frame note saying that more frames need the target stopped (the TUI names the key).
+NEEDS_STOP_NOTE = "C frames need a stop"
+
+
+class NeedsAction(GotuiError):
+    """The operation needs something the user can do first: `action` "halt" (stop the
+    target) or "drive" (ask the driver for the wheel). Backends say what is needed; the
+    TUI adds the key that does it in the user's keymap."""
+
+    def __init__(self, message: str, action: UserAction) -> None:
+        super().__init__(message)
+        self.action: UserAction = action
 
 
 class UsageError(GotuiError):

@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from gotui.backends import cgostack
 from gotui.backends.base import LiveSource, StopBackend
+from gotui.backends.logs import LOG
 from gotui.backends.model import (
     Breakpoint,
     Event,
     Frame,
     GotuiError,
+    NeedsAction,
     Snapshot,
     TargetInfo,
     TargetState,
@@ -54,8 +56,8 @@ class Publisher:
         for listener in list(self._listeners):
             try:
                 listener(kind, payload)
-            except Exception:  # a broken listener must not break the session
-                pass
+            except Exception:  # a broken listener must not break the session: logged
+                LOG.exception("session listener %r failed on %r", listener, kind)
 
 
 class Session(Publisher):
@@ -260,7 +262,7 @@ class Session(Publisher):
 
     def _halted_stop(self, what: str) -> StopBackend:
         if self.stop is None or self.state.running:
-            raise GotuiError(f"halt the target to {what} (F6 / Shift+F5 or 'h')")
+            raise NeedsAction(f"halt the target to {what}", "halt")
         return self.stop
 
     def read_source(self, path: str) -> list[str]:

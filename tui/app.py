@@ -24,6 +24,7 @@ from gotui.backends.model import (
     Event,
     Frame,
     Goroutine,
+    NeedsAction,
     Snapshot,
     TargetInfo,
     TargetState,
@@ -203,8 +204,8 @@ class GotuiApp(App[None]):
                 yield LifecyclePane(id="pane-lifecycle", classes="pane")
                 yield TracepointPane(id="pane-tracepoints", classes="pane")
         yield EvalPane(id="pane-eval", classes="pane")
-        # shown on sessions with an eBPF feed (local attach): what the probes cost, or why off
-        yield PresenceBar(self.share.line(), id="presence")
+        yield PresenceBar(self.share.line(), id="presence")  # shared sessions: who is there
+        # sessions with an eBPF feed (local attach): what the probes cost, or why off
         yield ProbeStatus(id="probe-status")
         yield GotuiFooter()
 
@@ -334,6 +335,7 @@ class GotuiApp(App[None]):
         self.header.state = self.state
         self.update_refresh_label()
         self.stack_view.border_title = "2 Stack"
+        self.stack_view.halt_hint = keymap.action_hint("halt", self.user_keymap)
         self.variables_view.border_title = "3 Variables"
         self.source_view.border_title = "4 Source"
         self.breakpoints_table.border_title = "5 Breakpoints"
@@ -656,7 +658,8 @@ class GotuiApp(App[None]):
             frames = await self.session.stack(goid)
         except Exception as exc:
             frames = []
-            self.notify(f"stack of goroutine {goid}: {exc}", severity="warning")
+            self.notify(f"stack of goroutine {goid}: {self.error_text(exc)}",
+                        severity="warning")
         if not frames:
             g = self._goroutine(goid)
             frames = list(g.stack) if g is not None else []
@@ -713,13 +716,14 @@ class GotuiApp(App[None]):
             args = await self.session.args(goid, frame)
             local_vars = await self.session.locals(goid, frame)
         except Exception as exc:
-            self.variables_view.show_hint(str(exc))
+            self.variables_view.show_hint(self.error_text(exc))
             return
         self.variables_view.show_variables(args, local_vars)
 
     def on_goroutine_activated(self, message: GoroutineActivated) -> None:
         if self.state.running:
-            self.notify("halt the target to switch goroutine (F6 / h)", severity="warning")
+            hint = keymap.action_hint("halt", self.user_keymap)
+            self.notify(f"halt the target to switch goroutine ({hint})", severity="warning")
             return
         self._exec("switch goroutine", partial(self.session.switch_goroutine, message.goid))
 
@@ -730,12 +734,20 @@ class GotuiApp(App[None]):
         try:
             await call()
         except Exception as exc:
-            self.notify(f"{what}: {exc}", severity="error", timeout=8)
+            self.notify(f"{what}: {self.error_text(exc)}", severity="error", timeout=8)
         finally:
             if self.header.busy == what:
                 self.header.busy = ""
             if self._executing == what:
                 self._executing = ""
+
+    def error_text(self, exc: BaseException) -> str:
+        """One line for an error; what the user can do about it with their keys."""
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, NeedsAction):
+            hint = keymap.action_hint(exc.action, self.user_keymap)
+            return f"{text} ({hint})" if hint else text
+        return text
 
     def _exec(self, what: str, call: Callable[[], Any]) -> None:
         if not self.session.can_stop:
@@ -780,7 +792,7 @@ class GotuiApp(App[None]):
         try:
             result = await self.session.eval(expr, goid, frame)
         except Exception as exc:
-            self.eval_pane.add_error(where, expr, str(exc) or type(exc).__name__)
+            self.eval_pane.add_error(where, expr, self.error_text(exc))
             return
         self.eval_pane.add_result(where, expr, result)
 
@@ -795,7 +807,7 @@ class GotuiApp(App[None]):
         try:
             listed = await self.session.breakpoints()
         except Exception as exc:
-            self.notify(f"breakpoints: {exc}", severity="error")
+            self.notify(f"breakpoints: {self.error_text(exc)}", severity="error")
             return
         if version != self._bp_version:
             return  # an add/edit/delete finished meanwhile: this list is older than ours

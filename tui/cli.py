@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from gotui.backends import factory
 from gotui.backends.formats import to_goroutine_dump, to_json_text, to_text
+from gotui.backends.logs import log_to_file
 from gotui.backends.model import GotuiError, Snapshot, UsageError, to_json
 from gotui.backends.procinfo import process_facts, require_go
 from gotui.backends.session import Session
@@ -388,6 +389,7 @@ def _sixteen_colours() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    log_to_file()
     try:
         return int(args.func(args) or 0)
     except GotuiError as exc:

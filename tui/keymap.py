@@ -125,6 +125,24 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
 }
 
 
+# What a backend may say the user needs to do (model.NeedsAction.action) -> the binding
+# that does it.
+ACTION_BINDINGS = {"halt": "halt", "drive": "share.request_drive"}
+
+
+def spec(binding_id: str) -> KeySpec:
+    return next(s for specs in SPECS.values() for s in specs if s.id == binding_id)
+
+
+def action_hint(action: str, keymap: dict[str, str]) -> str:
+    """'press h' for a NeedsAction action, with the user's first key for it."""
+    binding_id = ACTION_BINDINGS.get(action)
+    if binding_id is None:
+        return ""
+    first = keys_for(spec(binding_id), keymap).split(",")[0].strip()
+    return f"press {first}" if first else ""
+
+
 def bindings(scope: str) -> list[Binding]:
     return [Binding(s.keys, s.action, s.description, show=s.show, id=s.id,
                     priority=s.priority) for s in SPECS[scope]]

@@ -11,7 +11,6 @@ again once a window shows it fits. Every change is reported as a `guard` Event.
 from __future__ import annotations
 
 import ctypes
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,10 +146,3 @@ def calibrate(attach: Callable[[], None], detach: Callable[[], None],
     if hits() - before < calls:
         return None
     return max(100.0, (probed - base) / calls)
-
-
-def pid_cpu_seconds(pid: int) -> float:
-    """utime+stime of a process in seconds (for benchmarks and tests)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -132,12 +132,6 @@ class ElfFile:
         out = zlib.decompress(data[24:])
         return out if len(out) == ch_size else None
 
-    def section_at(self, addr: int) -> Section | None:
-        for s in self.sections:
-            if s.addr and s.addr <= addr < s.end:
-                return s
-        return None
-
     def file_offset(self, addr: int) -> int | None:
         """File offset of a link-time address, None if not backed by file bytes."""
         for s in self.segments:

@@ -63,15 +63,6 @@ class Pclntab:
         self._funcoffs: list[int] = ftab[1::2].tolist()
         self._names: dict[int, str] = {}
 
-    @property
-    def min_pc(self) -> int:
-        return self.text_start + self._entryoffs[0]
-
-    @property
-    def max_pc(self) -> int:
-        """End of the last function (the functab's sentinel entry)."""
-        return self.text_start + self._entryoffs[-1]
-
     def find(self, pc: int) -> int | None:
         """Index of the function containing pc, or None."""
         off = pc - self.text_start

@@ -15,10 +15,10 @@ import os
 from pathlib import Path
 
 from gotui.backends import cfi, cgostack
-from gotui.backends.model import Frame
+from gotui.backends.model import NEEDS_STOP_NOTE, Frame
 
 NOTE_READ = "C frame read without stopping (thread {tid} in a syscall; CFI walk, best-effort)"
-NOTE_NEED_STOP = "goroutine in C on thread {tid}: C frames need a stop (press h)"
+NOTE_NEED_STOP = "goroutine in C on thread {tid}: " + NEEDS_STOP_NOTE
 
 
 def syscall_regs(pid: int, tid: int) -> tuple[int, int] | None:

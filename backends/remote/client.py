@@ -26,6 +26,7 @@ from gotui.backends.model import (
     Frame,
     Goroutine,
     GotuiError,
+    NeedsAction,
     Snapshot,
     TargetInfo,
     TargetState,
@@ -54,7 +55,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 HOST_GONE = "host gone"
-READ_ONLY = "read-only: you are a viewer; press D to ask the driver for the wheel"
+READ_ONLY = "read-only: you are a viewer; ask the driver for the wheel"
 BIG_MESSAGE = 64 << 10  # decode messages above this (bytes) in a worker thread
 COMMAND_TIMEOUT_S = 120.0
 PREFETCH_FILES = 6
@@ -226,7 +227,8 @@ class RemoteSession(Publisher):
             self.publish("error", text if msg["code"] == "session" else f"host: {text}")
             return
         if not fut.done():
-            fut.set_exception(GotuiError(READ_ONLY if msg["code"] == "forbidden" else text))
+            fut.set_exception(NeedsAction(READ_ONLY, "drive") if msg["code"] == "forbidden"
+                              else GotuiError(text))
 
     async def _on_snapshot(self, msg: dict[str, Any]) -> None:
         if not msg["full"] and (self._wire is None or msg.get("base") != self._wire.seq):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from gotui.backends.model import BlockedOn, Frame, Goroutine, Location, Snapshot, to_json
+from gotui.backends.model import Goroutine, JsonConverter, Snapshot
 from gotui.backends.remote.protocol import ProtocolError, encode
 
 # (locks ride with the meta fields: one small entry per lock with waiters)
@@ -48,7 +48,7 @@ class TextSnapshot:
         other than wait_ns are unchanged are not encoded again."""
         if cache is None:
             cache = BodyCache()
-        conv = _Converter()
+        conv = JsonConverter()
         old_keys, old_bodies = cache.keys, cache.bodies
         keys: dict[int, tuple[Any, ...]] = {}
         bodies: dict[int, str] = {}
@@ -97,7 +97,7 @@ class BodyCache:
         self.files: set[str] = set()  # every source file named so far
 
 
-def _encode_body(conv: _Converter, g: Goroutine, key: tuple[Any, ...],
+def _encode_body(conv: JsonConverter, g: Goroutine, key: tuple[Any, ...],
                  files: set[str]) -> str:
     """encode(to_json(g)) without wait_ns and braces, from the texts of its fields (a
     Location shared by many goroutines is encoded once); adds its source files."""
@@ -163,76 +163,6 @@ def _parts_field(count: int, chunk: int) -> str:
 def _part_texts(seq: int, items: list[str], chunk: int) -> list[str]:
     return [f'{{"type":"snapshot_part","seq":{seq},"index":{i // chunk + 1},'
             f'"items":[{",".join(items[i:i + chunk])}]}}' for i in range(0, len(items), chunk)]
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-# small value objects the live reader shares between goroutines: converted once
-_SHARED = (Location, Frame, BlockedOn)
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-class _Converter:
-    """model.to_json, faster: field names cached per class, scalars inline, shared
-    objects converted once (their dicts are then shared too: do not mutate them)."""
-
-    def __init__(self) -> None:
-        self.memo: dict[int, Any] = {}
-        self.texts: dict[Any, str] = {}  # JSON text by id() of shared objects, by str
-
-    def text(self, obj: Any) -> str:
-        """encode(model.to_json(obj))."""
-        cls = obj.__class__
-        if cls is str:
-            done = self.texts.get(obj)
-            if done is None:
-                done = self.texts[obj] = encode(obj)
-            return done
-        if cls is int:
-            return int.__repr__(obj)
-        if cls in _SHARED:
-            done = self.texts.get(id(obj))
-            if done is None:
-                done = self.texts[id(obj)] = encode(self.value(obj))
-            return done
-        if not obj and (cls is list or cls is dict):
-            return "[]" if cls is list else "{}"
-        return encode(self.value(obj))
-
-    def value(self, obj: Any) -> Any:
-        cls = obj.__class__
-        if cls in _SCALARS:
-            return obj
-        names = _FIELDS.get(cls)
-        if names is None:
-            names = _FIELDS[cls] = (tuple(f.name for f in dataclasses.fields(obj))
-                                    if dataclasses.is_dataclass(obj) else ())
-        if names:
-            if cls in _SHARED:
-                done = self.memo.get(id(obj))
-                if done is None:
-                    done = self.memo[id(obj)] = self._object(obj, names)
-                return done
-            return self._object(obj, names)
-        if cls is list or cls is tuple:
-            return [v if v.__class__ in _SCALARS else self.value(v) for v in obj]
-        if cls is dict:
-            return {str(k): v if v.__class__ in _SCALARS else self.value(v)
-                    for k, v in obj.items()}
-        return to_json(obj)
-
-    def _object(self, obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
-        out = {}
-        for n in names:
-            v = getattr(obj, n)
-            out[n] = v if v.__class__ in _SCALARS else self.value(v)
-        return out
-
-
-def snapshot_json(snap: Snapshot) -> dict[str, Any]:
-    """model.to_json(snap), faster (see _Converter)."""
-    out = _Converter().value(snap)
-    assert isinstance(out, dict)
-    return out
 
 
 # ----------------------------------------------------------------- client side

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from gotui.backends.delve.backend import DelveBackend
 from gotui.backends.live.reader import LiveReader
-from gotui.backends.model import Breakpoint, GotuiError, TargetInfo, to_json
+from gotui.backends.model import Breakpoint, GotuiError, TargetInfo, snapshot_from_json, to_json
 from gotui.backends.remote.client import join
 from gotui.backends.remote.server import ShareServer
-from gotui.backends.remote.snapshots import snapshot_json
 from gotui.backends.session import Session
 
 from tests import gofixtures
@@ -40,7 +39,7 @@ async def test_viewer_sees_the_live_goroutines_of_a_real_target(
         snap = await viewer.snapshot()
         assert snap.pid == basic.pid
         host_snap = live.snapshot()
-        assert snapshot_json(host_snap) == to_json(host_snap)
+        assert snapshot_from_json(to_json(host_snap)) == host_snap
         starts = [g.start.function for g in snap.goroutines]
         assert starts.count("main.receiver") == 3 and starts.count("main.sleeper") == 2
         receivers = [g for g in snap.goroutines if g.start.function == "main.receiver"]

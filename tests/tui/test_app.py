@@ -207,7 +207,7 @@ async def test_eval_result_error_and_running_hint(session: RecordingSession) -> 
         log = app.eval_pane.log_view
         await pilot.press("e", *"id", "enter")
         await until(pilot, lambda: len(log.lines) == 1, "eval while running")
-        assert "halt the target to evaluate" in log.lines[0].text
+        assert "halt the target to evaluate (press h)" in log.lines[0].text
         await pilot.press("escape", "1")
         await halted(pilot, app)
         await pilot.press("colon", *"id", "enter")
@@ -341,6 +341,20 @@ async def test_keymap_file_rebinds_by_id(session: RecordingSession, tmp_path: Pa
         table = app.screen.query_one(DataTable)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert ["f8", "Halt", "anywhere", "halt"] in rows
+
+
+async def test_hints_name_the_users_keys(session: RecordingSession, tmp_path: Path) -> None:
+    """Backends say what is needed (NeedsAction); the TUI names the user's own key."""
+    path = tmp_path / "keymap.toml"
+    path.write_text('halt = "f8"\n')
+    app = make_app(session, keymap_path=str(path))
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        log = app.eval_pane.log_view
+        await pilot.press("e", *"id", "enter")
+        await until(pilot, lambda: len(log.lines) == 1, "eval while running")
+        assert "halt the target to evaluate (press f8)" in log.lines[0].text
+        assert app.stack_view.halt_hint == "press f8"
 
 
 async def test_bad_keymap_keeps_defaults(session: RecordingSession, tmp_path: Path) -> None:

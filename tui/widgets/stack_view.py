@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gotui.backends.model import Frame
+from gotui.backends.model import NEEDS_STOP_NOTE, Frame
 from gotui.tui import keymap
 from gotui.tui.messages import FrameSelected
 from rich.text import Text
@@ -14,7 +14,13 @@ from textual.widgets.option_list import Option
 KIND_STYLES = {"go": "", "runtime": "dim", "cgo": "magenta", "c": "yellow"}
 
 
-def frame_text(depth: int, frame: Frame, shown_notes: frozenset[str] = frozenset()) -> Text:
+def note_text(note: str, halt_hint: str) -> str:
+    """A frame note; one that says more frames need a stop names the key that halts."""
+    return f"{note} ({halt_hint})" if halt_hint and note.endswith(NEEDS_STOP_NOTE) else note
+
+
+def frame_text(depth: int, frame: Frame, shown_notes: frozenset[str] = frozenset(),
+               halt_hint: str = "") -> Text:
     """One line for `frame`; a note already in `shown_notes` is left out."""
     text = Text(style=KIND_STYLES.get(frame.kind, ""), no_wrap=True, overflow="ellipsis")
     text.append(f"{depth:>2} ")
@@ -23,7 +29,7 @@ def frame_text(depth: int, frame: Frame, shown_notes: frozenset[str] = frozenset
     if frame.file:
         text.append(f"  {frame.file.rsplit('/', 1)[-1]}:{frame.line}")
     if frame.note and frame.note not in shown_notes:
-        text.append(f"  ({frame.note})", style="dim")
+        text.append(f"  ({note_text(frame.note, halt_hint)})", style="dim")
     return text
 
 
@@ -56,6 +62,7 @@ class StackView(OptionList):
         self._depths: list[int] = []
         self.blocked = ""  # what the goroutine waits on, set by the app
         self._notes: list[str] = []  # shared frame notes, shown in the subtitle
+        self.halt_hint = "press h"  # the user's key for halt, set by the app
 
     def show(self, goid: int, frames: list[Frame], select: int | None = None) -> None:
         depth = first_user_frame(frames) if select is None else select
@@ -77,7 +84,8 @@ class StackView(OptionList):
         notes = stack_notes(self.frames)
         shown = frozenset(notes)
         self.clear_options()
-        self.add_options([Option(frame_text(d, self.frames[d], shown)) for d in self._depths])
+        self.add_options([Option(frame_text(d, self.frames[d], shown, self.halt_hint))
+                          for d in self._depths])
         if self._depths:
             nearest = min(range(len(self._depths)),
                           key=lambda i: abs(self._depths[i] - select_depth))
@@ -92,7 +100,8 @@ class StackView(OptionList):
         self._set_subtitle()
 
     def _set_subtitle(self) -> None:
-        self.border_subtitle = " · ".join(p for p in [self.blocked, *self._notes] if p)
+        notes = [note_text(n, self.halt_hint) for n in self._notes]
+        self.border_subtitle = " · ".join(p for p in [self.blocked, *notes] if p)
 
     @property
     def selected_depth(self) -> int:
