@@ -6,10 +6,11 @@ from typing import Any
 
 from gotui.backends.remote.client import join
 from gotui.backends.remote.server import HOST
+from gotui.tui.app import GotuiApp
 from gotui.tui.widgets.presence import PresenceBar
 
 from tests.remote.conftest import make_host
-from tests.remote.test_tui_joiner import WIDE, _app_class, notes, until
+from tests.remote.test_tui_joiner import WIDE, notes, until
 
 
 def presence_line(app: Any) -> str:
@@ -18,11 +19,10 @@ def presence_line(app: Any) -> str:
 
 
 async def test_joiner_sees_presence_follows_the_driver_and_gets_the_wheel() -> None:
-    app_class = _app_class()
     h = await make_host(count=7)  # headless: the first driver-token client drives
     driver = await join(h.url, h.server.driver_token, user="alice")
     viewer = await join(h.url, h.server.viewer_token, user="bob")
-    app = app_class(viewer, refresh_interval=0.2)
+    app = GotuiApp(viewer, refresh_interval=0.2)
     try:
         async with app.run_test(size=WIDE) as pilot:
             await until(pilot, lambda: len(app.index.items) == 7, "the host's goroutines")
@@ -54,7 +54,6 @@ async def test_joiner_sees_presence_follows_the_driver_and_gets_the_wheel() -> N
 
 
 async def test_driver_tui_sends_its_selection_to_followers() -> None:
-    app_class = _app_class()
     h = await make_host(count=7)
     driver = await join(h.url, h.server.driver_token)
     follower = await join(h.url, h.server.viewer_token)
@@ -62,7 +61,7 @@ async def test_driver_tui_sends_its_selection_to_followers() -> None:
     follower.subscribe(lambda kind, payload: selects.append(payload) if kind == "select"
                        else None)
     await follower.follow(True)
-    app = app_class(driver, refresh_interval=0.2)
+    app = GotuiApp(driver, refresh_interval=0.2)
     try:
         async with app.run_test(size=WIDE) as pilot:
             await until(pilot, lambda: len(app.index.items) == 7, "the host's goroutines")
@@ -81,9 +80,8 @@ async def test_driver_tui_sends_its_selection_to_followers() -> None:
 
 
 async def test_host_tui_is_prompted_and_grants_with_ctrl_g() -> None:
-    app_class = _app_class()
     h = await make_host(count=3, host_drives=True)
-    app = app_class(h.session, refresh_interval=0.2)
+    app = GotuiApp(h.session, refresh_interval=0.2)
     app.share.server = h.server
     viewer = await join(h.url, h.server.viewer_token, user="carol")
     try:
