@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gotui.backends import cgostack
 from gotui.backends.base import LiveSource, StopBackend
@@ -292,6 +293,12 @@ class Session(Publisher):
         stop = await self.ensure_stop()
         await self._while_stoppable(lambda: stop.clear_breakpoint(bp_id))
 
+    async def move_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        """Breakpoint `bp.id`, moved to `bp`'s location with all of `bp`'s settings
+        (see replace_breakpoint); returns the new breakpoint (a new id)."""
+        stop = await self.ensure_stop()
+        return await self._while_stoppable(lambda: replace_breakpoint(stop, bp))
+
     async def _while_stoppable(self, op: Callable[[], Awaitable[Any]]) -> Any:
         """Delve only takes most calls while halted: halt, do it, resume."""
         if not self.state.running or self.stop is None:
@@ -385,6 +392,33 @@ class Session(Publisher):
         st = await stop.switch_goroutine(goid)
         self._set_state(st)
         return st
+
+
+class BreakpointOps(Protocol):
+    async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint: ...
+    async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint: ...
+    async def clear_breakpoint(self, bp_id: int) -> None: ...
+
+
+async def replace_breakpoint(ops: BreakpointOps, bp: Breakpoint) -> Breakpoint:
+    """Move breakpoint `bp.id` to `bp`'s location, keeping `bp`'s name, condition, hit
+    condition (per goroutine or not), tracepoint flag and enabled state.
+
+    No backend can move a breakpoint: make the new one, drop the old one. Names are
+    unique (Delve refuses a second one), so the new one gets the name last. If the old
+    one cannot be dropped, the new one goes and the old one stays as it was."""
+    moved = dataclasses.replace(bp, id=0, name="", total_hits=0, hits_per_goroutine={},
+                                addrs=[])
+    created = await ops.create_breakpoint(moved)
+    try:
+        await ops.clear_breakpoint(bp.id)
+    except Exception:
+        with contextlib.suppress(Exception):
+            await ops.clear_breakpoint(created.id)
+        raise
+    if bp.name:
+        created = await ops.amend_breakpoint(dataclasses.replace(created, name=bp.name))
+    return created
 
 
 def pid_alive(pid: int) -> bool:

@@ -843,12 +843,7 @@ class GotuiApp(App[None]):
     async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
         old = next((b for b in self.breakpoint_list if b.id == bp.id), None)
         if old is not None and location_text(old) != location_text(bp):
-            # a breakpoint cannot move: make the new one, then drop the old one
-            created = await self.session.create_breakpoint(
-                Breakpoint(file=bp.file, line=bp.line, function=bp.function, cond=bp.cond,
-                           hit_cond=bp.hit_cond, hit_cond_per_g=bp.hit_cond_per_g,
-                           enabled=bp.enabled))
-            await self.session.clear_breakpoint(bp.id)
+            created = await self.session.move_breakpoint(bp)
             self._replace_breakpoint(bp.id, None)
             self._replace_breakpoint(created.id, created)
             return created

@@ -50,7 +50,7 @@ from gotui.backends.remote.protocol import (
     state_from_json,
 )
 from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
-from gotui.backends.session import Listener, Publisher
+from gotui.backends.session import Listener, Publisher, replace_breakpoint
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -426,6 +426,9 @@ class RemoteSession(Publisher):
 
     async def clear_breakpoint(self, bp_id: int) -> None:
         await self._call("clear_breakpoint", id=bp_id)
+
+    async def move_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        return await replace_breakpoint(self, bp)
 
     # ------------------------------------------------------------ execution
     async def cont(self) -> None:

@@ -578,3 +578,25 @@ async def test_debugger_dying_while_running_is_forgotten(session: RecordingSessi
         await until(pilot, lambda: any("went away" in n for n in notes(app)), "a notice")
         assert app.state.running and "RUNNING" in str(app.header.render())
         assert not any("continue failed" in n for n in notes(app))
+
+
+async def test_moving_a_breakpoint_keeps_its_name_conditions_and_tracepoint_flag(
+        session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        stop = fake_stop(session)
+        await app.create_breakpoint(Breakpoint(file="main.go", line=22, name="hot",
+                                               cond="j > 1", hit_cond="% 3",
+                                               hit_cond_per_g=True, tracepoint=True))
+        await until(pilot, lambda: app.breakpoints_table.row_count == 1, "table row")
+        await pilot.press("5", "E")
+        screen = await fill_breakpoint_form(pilot, "main.go:23", "j > 2", "% 3")
+        await submit_form(pilot, screen)
+        await until(pilot, lambda: app.screen is not screen, "form closed")
+        assert [(b.name, b.file, b.line, b.cond, b.hit_cond, b.hit_cond_per_g, b.tracepoint,
+                 b.enabled) for b in stop.bps.values()] == [
+            ("hot", "main.go", 23, "j > 2", "% 3", True, True, True)]
+        await until(pilot, lambda: app.breakpoints_table.get_row_at(0)[2] == "main.go:23 (trace)",
+                    "the moved breakpoint shown")
+        assert [b.name for b in app.breakpoint_list] == ["hot"]
