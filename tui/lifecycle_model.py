@@ -15,11 +15,12 @@ Pure data: no Textual, no clock of its own (every call takes `now` in seconds).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gotui.backends.model import Event, Location, Snapshot
+from gotui.backends.model import Event, Goroutine, Location, Snapshot
+from gotui.tui.snapshot_changes import snapshot_changes
 
 RATE_WINDOW = 10  # seconds behind created/s and exited/s
 TIMELINE_SECONDS = 300  # buckets kept (one per second)
@@ -136,51 +137,108 @@ def timeline_row(status: str, wait_reason: str) -> str:
 
 @dataclass
 class SnapshotDigest:
-    """What the model needs of a snapshot, computed off the event loop (`digest`)."""
+    """What the model needs of a snapshot, made off the event loop (Digester) from what
+    changed since the previous one."""
 
     taken: float
-    sites: dict[int, str]  # goid -> site key
-    site_locs: dict[str, tuple[Location, Location]]  # site key -> (go statement, start)
-    rows: dict[int, str]  # goid -> timeline row
-    counts: dict[str, int]  # timeline row -> goroutines
-    parents: dict[int, int]  # goid -> parent goid (Go >= 1.21 records it)
+    added: dict[int, str]  # goid -> site key: in this snapshot, not in the previous one
+    removed: list[int]  # in the previous snapshot, not in this one
+    site_locs: Mapping[str, tuple[Location, Location]]  # site key -> (go statement, start)
+    rows: dict[int, str]  # goid -> timeline row, of the added and changed goroutines
+    counts: dict[str, int]  # timeline row -> goroutines (all of them)
+    parents: dict[int, int]  # goid -> parent goid (0: none) of the added and changed
+    # every goroutine of the snapshot: goid -> site key, and goid -> timeline row (the
+    # Digester's own: read them before it makes the next digest)
+    sites: Mapping[int, str] = field(default_factory=dict)
+    all_rows: Mapping[int, str] = field(default_factory=dict)
 
 
 class Digester:
-    """Builds SnapshotDigests with memoised per-location and per-reason work (100k
-    goroutines share a few hundred sites and a few dozen wait reasons)."""
+    """Builds SnapshotDigests from what changed between snapshots, with memoised
+    per-location and per-reason work (100k goroutines share a few hundred sites and a
+    few dozen wait reasons). Keeps every goroutine's site and row: a refresh costs work
+    per changed goroutine."""
 
     def __init__(self) -> None:
         self._keys: dict[tuple[str, str, int], str] = {}
         self._rows: dict[tuple[str, str], str] = {}
+        self.sites: dict[int, str] = {}
+        self.rows: dict[int, str] = {}
+        self.counts: dict[str, int] = {}
+        self.site_locs: dict[str, tuple[Location, Location]] = {}
+        self._previous: dict[int, Goroutine] = {}
 
     def digest(self, snap: Snapshot, now: float) -> SnapshotDigest:
-        sites: dict[int, str] = {}
-        site_locs: dict[str, tuple[Location, Location]] = {}
-        rows: dict[int, str] = {}
-        counts: dict[str, int] = {}
+        """A digest of a whole snapshot (diffed against the last one digested here)."""
+        changes = snapshot_changes(self._previous, snap.goroutines)
+        self._previous = changes.by_id
+        return self.update(changes.added, changes.changed, changes.gone, now)
+
+    def update(self, added: Iterable[Goroutine], changed: Iterable[tuple[Goroutine, Goroutine]],
+               gone: Iterable[Goroutine], now: float) -> SnapshotDigest:
+        sites, rows, counts = self.sites, self.rows, self.counts
+        new_sites: dict[int, str] = {}
+        removed: list[int] = []
+        site_locs = self.site_locs
+        row_changes: dict[int, str] = {}
         parents: dict[int, int] = {}
-        keys, row_of = self._keys, self._rows
-        for g in snap.goroutines:
-            if g.status == "dead":
+        for g in gone:
+            if sites.pop(g.id, None) is not None:
+                removed.append(g.id)
+                self._count(rows.pop(g.id), -1)
+        for old, g in changed:
+            if old.status == "dead" or g.status == "dead":  # (the live reader skips them)
+                if sites.pop(old.id, None) is not None:
+                    removed.append(old.id)
+                    self._count(rows.pop(old.id), -1)
+                if g.status != "dead":
+                    self._add(g, new_sites, site_locs, row_changes, parents)
                 continue
-            loc = g.go_statement
-            k = (loc.function, loc.file, loc.line)
-            key = keys.get(k)
-            if key is None:
-                key = keys[k] = site_key(loc)
-            sites[g.id] = key
-            if key not in site_locs:
-                site_locs[key] = (loc, g.start)
-            r = (g.status, g.wait_reason)
-            row = row_of.get(r)
-            if row is None:
-                row = row_of[r] = timeline_row(*r)
-            rows[g.id] = row
-            counts[row] = counts.get(row, 0) + 1
-            if g.parent_id:
+            key = self._site(g)
+            if key != sites[g.id]:  # (a goid is never reused: only its fields move)
+                sites[g.id] = key
+                site_locs.setdefault(key, (g.go_statement, g.start))
+            row = self._row(g)
+            if row != rows[g.id]:
+                self._count(rows[g.id], -1)
+                self._count(row, 1)
+                rows[g.id] = row_changes[g.id] = row
+            if g.parent_id != old.parent_id:
                 parents[g.id] = g.parent_id
-        return SnapshotDigest(now, sites, site_locs, rows, counts, parents)
+        for g in added:
+            if g.status != "dead":
+                self._add(g, new_sites, site_locs, row_changes, parents)
+        return SnapshotDigest(now, new_sites, removed, site_locs, row_changes,
+                              {r: n for r, n in counts.items() if n}, parents, sites, rows)
+
+    def _add(self, g: Goroutine, new_sites: dict[int, str],
+             site_locs: dict[str, tuple[Location, Location]], row_changes: dict[int, str],
+             parents: dict[int, int]) -> None:
+        key = self._site(g)
+        self.sites[g.id] = new_sites[g.id] = key
+        site_locs.setdefault(key, (g.go_statement, g.start))
+        row = self.rows[g.id] = row_changes[g.id] = self._row(g)
+        self._count(row, 1)
+        if g.parent_id:
+            parents[g.id] = g.parent_id
+
+    def _site(self, g: Goroutine) -> str:
+        loc = g.go_statement
+        k = (loc.function, loc.file, loc.line)
+        key = self._keys.get(k)
+        if key is None:
+            key = self._keys[k] = site_key(loc)
+        return key
+
+    def _row(self, g: Goroutine) -> str:
+        r = (g.status, g.wait_reason)
+        row = self._rows.get(r)
+        if row is None:
+            row = self._rows[r] = timeline_row(*r)
+        return row
+
+    def _count(self, row: str, delta: int) -> None:
+        self.counts[row] = self.counts.get(row, 0) + delta
 
 
 class LifecycleModel:
@@ -313,7 +371,14 @@ class LifecycleModel:
         first = self._snapshots == 0
         self._snapshots += 1
         events = self.source == "events"
-        for goid in d.sites.keys() - self.lives.keys():
+        if events:
+            # eBPF events moved `lives` since the last snapshot: reconcile with all of it
+            appeared: Iterable[int] = d.sites.keys() - self.lives.keys()
+            disappeared: Iterable[int] = self.lives.keys() - d.sites.keys()
+        else:  # only snapshots move `lives`: what changed between them is enough
+            appeared = [goid for goid in d.added if goid not in self.lives]
+            disappeared = [goid for goid in d.removed if goid in self.lives]
+        for goid in appeared:
             key = d.sites[goid]
             site = self.sites.get(key) or self._site(*d.site_locs[key])
             if first or events:
@@ -322,7 +387,7 @@ class LifecycleModel:
                 self.lives[goid] = key
             else:
                 self._born(goid, site, now)
-        for goid in self.lives.keys() - d.sites.keys():
+        for goid in disappeared:
             born = self.born.get(goid)
             # an event-born goroutine younger than this snapshot may just not be in it
             if events and born is not None and born > now - 2.0:
@@ -334,9 +399,21 @@ class LifecycleModel:
                 self.born.pop(goid, None)
             else:
                 self._died(goid, site, now)
-        self.snapshot_parents = d.parents
+        parents = self.snapshot_parents
+        for goid in d.removed:
+            parents.pop(goid, None)
+        for goid, parent in d.parents.items():
+            if parent:
+                parents[goid] = parent
+            else:
+                parents.pop(goid, None)
         # the timeline: exact counts at this moment; deep mode goes on from here
-        self.states = dict(d.rows) if self.deep else d.rows
+        if self.deep:
+            self.states = dict(d.all_rows)
+        else:
+            for goid in d.removed:
+                self.states.pop(goid, None)
+            self.states.update(d.rows)
         self.counts = dict(d.counts)
         bucket = self.timeline.setdefault(int(now), {})
         for row, n in d.counts.items():

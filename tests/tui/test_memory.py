@@ -12,7 +12,7 @@ import gc
 
 from gotui.backends.analysis import Summary
 from gotui.backends.model import Snapshot
-from gotui.tui.app import HISTORY
+from gotui.tui.refresh_model import HISTORY
 
 from tests.tui.conftest import make_app
 from tests.tui.fakes import RecordingSession
@@ -29,6 +29,6 @@ async def test_refreshes_keep_summaries_not_snapshots(session: RecordingSession)
     async with app.run_test(size=(160, 48)) as pilot:
         live = fake_live(session)
         await until(pilot, lambda: live.snapshots > HISTORY + 4, "refreshes")
-        await until(pilot, lambda: len(app.history) == HISTORY, "a full history")
-        assert all(isinstance(h, Summary) for h in app.history)
+        await until(pilot, lambda: len(app.refresher.model.history) == HISTORY, "a full history")
+        assert all(isinstance(h, Summary) for h in app.refresher.model.history)
         assert live_snapshots() <= 3  # the current one, perhaps one in flight, one prepared

@@ -34,7 +34,7 @@ async def settle(pilot: Pilot[None], cond: Callable[[], bool]) -> None:
 
 
 def loaded(app: GotuiApp) -> Callable[[], bool]:
-    return lambda: len(app.index.items) > 0 and app.stack_view.goid != 0
+    return lambda: len(app.index.data) > 0 and app.stack_view.goid != 0
 
 
 def halted(app: GotuiApp) -> Callable[[], bool]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from gotui.backends.analysis import BlockGroup, blocking_groups, is_system
 from gotui.backends.formats import human_duration as format_ns
 from gotui.backends.model import Channel, Goroutine, Lock
-from textual.message import Message
+from gotui.tui.messages import ChannelChosen
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 # "waiting": how many goroutines wait (and, on lock and group rows, which)
@@ -201,51 +202,98 @@ def elements_text(chan: Channel) -> str:
     return "elements: [" + ", ".join(map(str, chan.elements)) + "]"
 
 
-class ChannelChosen(Message):
-    """Enter on a row: show its waiting goroutines (`addr` is the goroutine filter: a
-    channel or lock address, or a group's filter text)."""
+@dataclass(frozen=True)
+class BlockingRows:
+    """The Blocking pane's rows, made off the event loop (blocking_rows)."""
 
-    def __init__(self, addr: str) -> None:
-        super().__init__()
-        self.addr = addr
+    channels: list[ChannelRow] = field(default_factory=list)  # every channel row (unfolded)
+    groups: list[GroupRow] = field(default_factory=list)  # locks and other blocking groups
+    table: list[Row] = field(default_factory=list)  # as shown: channels (folded), then groups
+
+    @property
+    def title(self) -> str:
+        n_locks = sum(1 for r in self.groups if r.group.key.startswith("0x"))
+        return (f"7 Blocking: {_plural(len(self.channels), 'channel')}, "
+                f"{_plural(n_locks, 'lock')}, {len(self.groups) - n_locks} other")
+
+
+def blocking_rows(channels: list[Channel], goroutines: list[Goroutine], touched_by: int = 0,
+                  locks: list[Lock] | None = None,
+                  groups: list[BlockGroup] | None = None) -> BlockingRows:
+    """Rows for `channels` and what `goroutines` wait on. `groups`: the blocking groups
+    when the caller has them (BlockingTracker.groups, with `goroutines` then only those
+    that wait on a channel or a lock), else blocking_groups(goroutines, locks)."""
+    shown = channel_rows(channels, goroutines, touched_by)
+    if groups is None:
+        groups = blocking_groups(goroutines, locks or [])
+    grouped = [*unplaced_lock_rows(goroutines, groups), *(GroupRow(g) for g in groups)]
+    return BlockingRows(shown, grouped, [*fold_rows(shown, goroutines), *grouped])
 
 
 class ChannelsTable(DataTable[str]):
     def __init__(self, **kwargs: str) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.rows_shown: list[ChannelRow] = []  # every channel row (unfolded)
-        self.groups_shown: list[GroupRow] = []  # locks and other blocking groups
-        self.table_rows: list[Row] = []  # as in the table: channels (folded), then groups
+        self.blocking = BlockingRows()
+        self._drawn: BlockingRows | None = None
+        self._cells: list[tuple[str, ...]] = []
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
         self.border_title = "7 Blocking"
         self.border_subtitle = ""
 
-    def show(self, channels: list[Channel], goroutines: list[Goroutine],
-             touched_by: int = 0, locks: list[Lock] | None = None) -> None:
-        current = self.current_row
-        self.rows_shown = channel_rows(channels, goroutines, touched_by)
-        groups = blocking_groups(goroutines, locks or [])
-        self.groups_shown = [*unplaced_lock_rows(goroutines, groups),
-                             *(GroupRow(g) for g in groups)]
-        self.table_rows = [*fold_rows(self.rows_shown, goroutines), *self.groups_shown]
+    @property
+    def rows_shown(self) -> list[ChannelRow]:
+        return self.blocking.channels
+
+    @property
+    def groups_shown(self) -> list[GroupRow]:
+        return self.blocking.groups
+
+    @property
+    def table_rows(self) -> list[Row]:
+        return self.blocking.table
+
+    def show(self, rows: BlockingRows) -> None:
+        """New rows; the table itself is redrawn only while it can be seen (catch_up
+        draws it when it shows again): at 100k goroutines the rows change every
+        refresh, and a DataTable redraw is not free."""
+        self.blocking = rows
+        self.border_title = rows.title
+        self.catch_up()
+        if self._drawn is not rows:  # the highlighted row's buffered elements, as now
+            self._show_elements()
+
+    def catch_up(self) -> None:
+        if self._drawn is self.blocking or not self._visible():
+            return
+        current = self.current_row if self._drawn is not None else None
+        self._drawn = rows = self.blocking
+        shown = [cells(row) for row in rows.table]
+        if shown == self._cells:
+            self._show_elements()  # same rows: leave the table (and its cursor) alone
+            return
+        self._cells = shown
         self.clear()
-        for row in self.table_rows:
-            self.add_row(*cells(row), key=row_key(row))
-        keep = next((i for i, r in enumerate(self.table_rows)
+        for row, texts in zip(rows.table, shown, strict=True):
+            self.add_row(*texts, key=row_key(row))
+        keep = next((i for i, r in enumerate(rows.table)
                      if current is not None and row_key(r) == row_key(current)), 0)
-        if self.table_rows:
+        if rows.table:
             self.move_cursor(row=keep)
-        n_locks = sum(1 for r in self.groups_shown if r.group.key.startswith("0x"))
-        self.border_title = (f"7 Blocking: {_plural(len(self.rows_shown), 'channel')}, "
-                             f"{_plural(n_locks, 'lock')}, "
-                             f"{len(self.groups_shown) - n_locks} other")
         self._show_elements()
+
+    def _visible(self) -> bool:
+        node: Widget | None = self
+        while isinstance(node, Widget):
+            if not node.display:
+                return False
+            node = node.parent if isinstance(node.parent, Widget) else None
+        return True
 
     @property
     def current_row(self) -> Row | None:
-        rows = self.table_rows
+        rows = (self._drawn or self.blocking).table
         if not rows or not 0 <= self.cursor_row < len(rows):
             return None
         return rows[self.cursor_row]
@@ -258,6 +306,9 @@ class ChannelsTable(DataTable[str]):
 
     def _show_elements(self) -> None:
         row = self.current_row
+        if row is not None and self._drawn is not self.blocking:
+            key = row_key(row)
+            row = next((r for r in self.blocking.table if row_key(r) == key), None)
         if isinstance(row, ChannelRow):
             self.border_subtitle = elements_text(row.chan)
         elif isinstance(row, FoldRow):

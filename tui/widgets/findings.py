@@ -5,7 +5,7 @@ Enter on a finding jumps to its first goroutine in the goroutine list."""
 from __future__ import annotations
 
 from gotui.backends.model import Finding
-from textual.message import Message
+from gotui.tui.messages import FindingChosen
 from textual.widgets import DataTable
 
 COLUMNS = ("severity", "goroutines", "finding")  # the long column last
@@ -17,14 +17,6 @@ def finding_cells(f: Finding) -> tuple[str, ...]:
     ids = ",".join(map(str, f.goroutines[:4])) + ("…" if len(f.goroutines) > 4 else "")
     return (SEVERITY_MARK.get(f.severity, f.severity),
             f"{len(f.goroutines)}: {ids}" if f.goroutines else "", f.title)
-
-
-class FindingChosen(Message):
-    """Enter on a finding: go to its goroutines."""
-
-    def __init__(self, finding: Finding) -> None:
-        super().__init__()
-        self.finding = finding
 
 
 class FindingsTable(DataTable[str]):

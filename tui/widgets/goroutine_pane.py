@@ -19,7 +19,7 @@ STATUS_STYLES = {"running": "green", "runnable": "yellow", "syscall": "cyan",
 def summary_text(index: GoroutineIndex) -> Text:
     data = index.data
     text = Text()
-    total = sum(data.counts.values())
+    total = len(data.live)
     text.append(f"{total} goroutines ", style="bold")
     text.append(sparkline(index.total_history), style="bold")
     for status, count, spark in index.summary_parts():
@@ -97,7 +97,7 @@ class GoroutinePane(Vertical):
         if idx.group_mode != "none":
             parts.append(f"group: {GROUP_TITLES[idx.group_mode]}")
         if idx.filter_text:
-            parts.append(f"filter: {idx.filter_text!r} {idx.matched}/{len(idx.items)}")
+            parts.append(f"filter: {idx.filter_text!r} {idx.matched}/{len(idx.data)}")
         self.border_title = "1 Goroutines"
         self.border_subtitle = " · ".join(parts)
 

@@ -1,0 +1,107 @@
+"""What changed between two snapshots: the input of every incremental part of a refresh.
+
+The live reader reuses a Goroutine object whose g record did not change (copy on write,
+backends/live/reader.py) and copies it with a new wait_ns when only its wait time
+grew. So most goroutines of a big program are either the same object as last time or
+a copy whose fields other than wait_ns are the same objects. Finding out which ones
+really changed is done in a few C-level passes (map / compress / attrgetter, no
+Python code per goroutine), and only the changed ones are looked at in Python.
+
+"Changed" means any field other than wait_ns differs, or the wait time did not grow
+like everyone else's (the goroutine woke up and parked again between the reads: its
+wait started anew). Pure Python, no Textual: it runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import attrgetter, eq, is_not, lt, ne, sub
+
+from gotui.backends.model import Goroutine
+
+GOID = attrgetter("id")
+WAIT = attrgetter("wait_ns")
+# every field but id and wait_ns, in one C call (tuple == compares `is` first)
+_FIELDS = tuple(f.name for f in dataclasses.fields(Goroutine) if f.name not in ("id", "wait_ns"))
+FIELDS = attrgetter(*_FIELDS)
+# a wait that grew by more or less than the others' by this much started anew
+WAIT_TOLERANCE_NS = 100_000_000
+CHUNK = 65_536  # C-level passes over more than this go in pieces: other threads get the GIL
+_ABSENT = Goroutine(-1, status="\0")  # stands for "not in the previous snapshot"
+
+
+@dataclass(frozen=True)
+class SnapshotChanges:
+    """`by_id`: every goroutine of the new snapshot. `added`: goroutines new since the
+    previous one; `changed`: (before, now) pairs; `gone`: goroutines of the previous
+    snapshot that are not in this one. `wait_growth_ns`: how much the wait of an
+    unchanged waiting goroutine grew (the time between the two reads)."""
+
+    by_id: dict[int, Goroutine]
+    added: list[Goroutine]
+    changed: list[tuple[Goroutine, Goroutine]]
+    gone: list[Goroutine]
+    wait_growth_ns: int = 0
+
+    @property
+    def first(self) -> bool:
+        """The first snapshot: everything is new, nothing is marked."""
+        return not self.changed and not self.gone and len(self.added) == len(self.by_id)
+
+    @property
+    def count(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.gone)
+
+
+def _in_pieces(gs: list[Goroutine]) -> dict[int, Goroutine]:
+    by_id: dict[int, Goroutine] = {}
+    for i in range(0, len(gs), CHUNK):
+        part = gs[i:i + CHUNK]
+        by_id.update(zip(map(GOID, part), part, strict=True))
+    return by_id
+
+
+def snapshot_changes(previous: dict[int, Goroutine], goroutines: list[Goroutine]
+                     ) -> SnapshotChanges:
+    """Compare `goroutines` (a new snapshot) with `previous` (the last one, by id)."""
+    by_id = _in_pieces(goroutines)
+    if not previous:
+        return SnapshotChanges(by_id, list(by_id.values()), [], [])
+    current = list(by_id.values())  # (a goid twice in the list: the reader's last wins)
+    olds: list[Goroutine] = []
+    differs: list[bool] = []
+    for i in range(0, len(current), CHUNK):
+        part = current[i:i + CHUNK]
+        before = list(map(previous.get, map(GOID, part), repeat(_ABSENT)))
+        olds += before
+        differs += map(is_not, part, before)
+    news = list(compress(current, differs))
+    olds = list(compress(olds, differs))
+    same_fields = list(map(eq, map(FIELDS, news), map(FIELDS, olds)))
+    added: list[Goroutine] = []
+    changed: list[tuple[Goroutine, Goroutine]] = []
+    for g, old in zip(compress(news, map(eq, same_fields, repeat(False))),
+                      compress(olds, map(eq, same_fields, repeat(False))), strict=True):
+        if old is _ABSENT:
+            added.append(g)
+        else:
+            changed.append((old, g))
+    # same fields, another object: the wait time is all that moved; did it move like
+    # everyone else's?
+    waited = list(compress(news, same_fields))
+    before = list(compress(olds, same_fields))
+    growth = list(map(sub, map(WAIT, waited), map(WAIT, before)))
+    common = Counter(compress(growth, map(lt, repeat(0), growth))).most_common(1)
+    dt = common[0][0] if common else 0
+    for g, old, grew in zip(compress(waited, map(ne, growth, repeat(dt))),
+                            compress(before, map(ne, growth, repeat(dt))),
+                            compress(growth, map(ne, growth, repeat(dt))), strict=True):
+        if (g.wait_ns == 0) != (old.wait_ns == 0) or (
+                g.wait_ns and abs(grew - dt) > WAIT_TOLERANCE_NS):
+            changed.append((old, g))
+    gone_ids = previous.keys() - by_id.keys()
+    gone = [previous[i] for i in gone_ids]
+    return SnapshotChanges(by_id, added, changed, gone, dt)
