@@ -1,15 +1,22 @@
 """What changed between two snapshots: the input of every incremental part of a refresh.
 
 The live reader reuses a Goroutine object whose g record did not change (copy on write,
-backends/live/reader.py) and copies it with a new wait_ns when only its wait time
-grew. So most goroutines of a big program are either the same object as last time or
-a copy whose fields other than wait_ns are the same objects. Finding out which ones
-really changed is done in a few C-level passes (map / compress / attrgetter, no
-Python code per goroutine), and only the changed ones are looked at in Python.
+backends/live/reader.py), and copies it when only its wait time grew or its lock /
+stack_refs marks moved; the joiner's RemoteSession copies one whose wait time grew.
+So most goroutines of a big program are the same object as last time, or a copy that
+shares the old one's containers. Telling which ones really changed is done in a few
+C-level passes (map / compress / attrgetter, no Python code per goroutine); only the
+changed ones are looked at in Python.
 
-"Changed" means any field other than wait_ns differs, or the wait time did not grow
-like everyone else's (the goroutine woke up and parked again between the reads: its
-wait started anew). Pure Python, no Textual: it runs in a worker thread.
+The contract with snapshot producers (snapshots are read-only once made): a new
+object that shares its predecessor's `labels` dict is a copy of it in which only
+wait_ns (grown by the time between the reads), blocked_on_lock and stack_refs may
+differ; a goroutine that really changed is a new object with containers of its own
+(as the reader, Delve and gdb make them). Objects that are neither the same nor such
+a copy are compared field by field, and a wait that did not grow like everyone
+else's counts as a change (the goroutine woke up and parked again between the reads).
+
+Pure Python, no Textual: it runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import attrgetter, eq, is_not, lt, ne, sub
+from operator import attrgetter, eq, is_, is_not, lt, ne, not_, sub
 
 from gotui.backends.model import Goroutine
 
@@ -27,6 +34,8 @@ WAIT = attrgetter("wait_ns")
 # every field but id and wait_ns, in one C call (tuple == compares `is` first)
 _FIELDS = tuple(f.name for f in dataclasses.fields(Goroutine) if f.name not in ("id", "wait_ns"))
 FIELDS = attrgetter(*_FIELDS)
+LABELS = attrgetter("labels")
+MARKS = attrgetter("blocked_on_lock", "stack_refs")
 # a wait that grew by more or less than the others' by this much started anew
 WAIT_TOLERANCE_NS = 100_000_000
 CHUNK = 65_536  # C-level passes over more than this go in pieces: other threads get the GIL
@@ -80,11 +89,20 @@ def snapshot_changes(previous: dict[int, Goroutine], goroutines: list[Goroutine]
         differs += map(is_not, part, before)
     news = list(compress(current, differs))
     olds = list(compress(olds, differs))
-    same_fields = list(map(eq, map(FIELDS, news), map(FIELDS, olds)))
+    # copies: only their wait time and lock marks may have moved
+    copied = list(map(is_, map(LABELS, news), map(LABELS, olds)))
+    marks_moved = list(map(ne, map(MARKS, compress(news, copied)),
+                           map(MARKS, compress(olds, copied))))
+    changed: list[tuple[Goroutine, Goroutine]] = list(zip(
+        compress(compress(olds, copied), marks_moved),
+        compress(compress(news, copied), marks_moved), strict=True))
+    # the others: field by field
+    others = list(map(not_, copied))
+    news, olds = list(compress(news, others)), list(compress(olds, others))
     added: list[Goroutine] = []
-    changed: list[tuple[Goroutine, Goroutine]] = []
-    for g, old in zip(compress(news, map(eq, same_fields, repeat(False))),
-                      compress(olds, map(eq, same_fields, repeat(False))), strict=True):
+    same_fields = list(map(eq, map(FIELDS, news), map(FIELDS, olds)))
+    for g, old in zip(compress(news, map(not_, same_fields)),
+                      compress(olds, map(not_, same_fields)), strict=True):
         if old is _ABSENT:
             added.append(g)
         else:
@@ -94,8 +112,7 @@ def snapshot_changes(previous: dict[int, Goroutine], goroutines: list[Goroutine]
     waited = list(compress(news, same_fields))
     before = list(compress(olds, same_fields))
     growth = list(map(sub, map(WAIT, waited), map(WAIT, before)))
-    common = Counter(compress(growth, map(lt, repeat(0), growth))).most_common(1)
-    dt = common[0][0] if common else 0
+    dt = _common_growth(growth, current, previous)
     for g, old, grew in zip(compress(waited, map(ne, growth, repeat(dt))),
                             compress(before, map(ne, growth, repeat(dt))),
                             compress(growth, map(ne, growth, repeat(dt))), strict=True):
@@ -105,3 +122,15 @@ def snapshot_changes(previous: dict[int, Goroutine], goroutines: list[Goroutine]
     gone_ids = previous.keys() - by_id.keys()
     gone = [previous[i] for i in gone_ids]
     return SnapshotChanges(by_id, added, changed, gone, dt)
+
+
+def _common_growth(growth: list[int], current: list[Goroutine],
+                   previous: dict[int, Goroutine]) -> int:
+    """How much an unchanged wait grew between the two snapshots: the most common growth
+    (a few of the goroutines compared field by field, or else of a sample of all)."""
+    if not any(growth):
+        sample = [g for g in current[:256] if g.wait_ns]
+        growth = [g.wait_ns - p.wait_ns for g in sample
+                  if (p := previous.get(g.id)) is not None and p.wait_ns]
+    common = Counter(compress(growth, map(lt, repeat(0), growth))).most_common(1)
+    return common[0][0] if common else 0
