@@ -83,6 +83,7 @@ class Session(Publisher):
         self._run_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._closed = False
+        self._started = False
         self.last_snapshot: Snapshot | None = None
         self._source_cache: dict[str, list[str]] = {}
         # eBPF events (lifecycle, tracepoints, probe status); started by start()
@@ -152,8 +153,16 @@ class Session(Publisher):
             self._set_state(await self.stop.state())
         self.info.backend = self.backend_name
         self.publish("backend", self.info)
+        self._started = True
         if self.ebpf is not None:
             self.ebpf.start(self.publish)
+
+    def attach_ebpf(self, feed: EbpfFeed) -> None:
+        """Give the session its eBPF feed (started now if the session is: a TUI adds it
+        after its first paint)."""
+        self.ebpf = feed
+        if self._started and not self._closed:
+            feed.start(self.publish)
 
     async def ensure_stop(self) -> StopBackend:
         """Attach the stop-the-world backend if it is not attached yet.

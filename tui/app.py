@@ -12,12 +12,20 @@ run state, execution commands, eval, sharing, help and quitting.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gotui.backends.model import Channel, Event, NeedsAction, TargetInfo, TargetState
+from gotui.backends.model import (
+    Channel,
+    Event,
+    NeedsAction,
+    Snapshot,
+    TargetInfo,
+    TargetState,
+)
 from gotui.backends.session import Session
 from gotui.tui import keymap
 from gotui.tui.controllers.breakpoints import BreakpointController
@@ -46,14 +54,9 @@ from gotui.tui.refresh_model import RefreshModel, RefreshView
 from gotui.tui.screens.main import LAYOUT_CSS, MainScreen
 from gotui.tui.sharing import FROM_WIRE, ShareControls
 from gotui.tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
-from gotui.tui.widgets.breakpoints import BreakpointsTable
-from gotui.tui.widgets.eval_bar import EvalPane
 from gotui.tui.widgets.goroutine_pane import GoroutinePane
 from gotui.tui.widgets.header import HeaderBar
 from gotui.tui.widgets.presence import PresenceBar
-from gotui.tui.widgets.source_view import SourceView
-from gotui.tui.widgets.stack_view import StackView
-from gotui.tui.widgets.variables import VariablesView
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -61,6 +64,13 @@ from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Input
+
+if TYPE_CHECKING:  # (mounted, and imported, after the first paint)
+    from gotui.tui.widgets.breakpoints import BreakpointsTable
+    from gotui.tui.widgets.eval_bar import EvalPane
+    from gotui.tui.widgets.source_view import SourceView
+    from gotui.tui.widgets.stack_view import StackView
+    from gotui.tui.widgets.variables import VariablesView
 
 PRIORITY_TEXT_ACTIONS = frozenset({"focus_eval"})
 SELECTION_SHARE = 0.25  # s between checks of the driver's selection (sent on change)
@@ -83,9 +93,11 @@ class GotuiApp(App[None]):
         ansi: bool = False,
         clock: Callable[[], float] = time.time,
         start_session: bool = False,
+        first_snapshot: Snapshot | None = None,
     ) -> None:
         """`clock` gives "now" for the HALTED-for display (tests fix it);
-        `start_session` awaits `session.start()` on mount, for callers that have not."""
+        `start_session` awaits `session.start()` on mount, for callers that have not;
+        `first_snapshot`: the first live snapshot, if the caller has read it already."""
         self.use_ansi = ansi or terminal_prefers_ansi()
         super().__init__(ansi_color=True if self.use_ansi else None)
         self.session = session
@@ -103,7 +115,9 @@ class GotuiApp(App[None]):
         self._last_presence: dict[str, Any] = {}
         self.refresher = RefreshController(
             self, RefreshModel(self.index.shapes, self.ebpf_view.model.digester),
-            refresh_interval)
+            refresh_interval, first_snapshot)
+        # called (awaited if they return an awaitable) once the goroutine list is painted
+        self.after_first_paint: list[Callable[[], Any]] = []
         self.breakpoints = BreakpointController(self)
         self.selection = SelectionController(self)
         self.keymap_path = keymap_path or str(keymap.DEFAULT_KEYMAP_PATH)
@@ -195,14 +209,12 @@ class GotuiApp(App[None]):
                         severity="error", timeout=10)
 
     def on_main_ready(self) -> None:
-        """The main screen's panes are mounted: fill them, listen, start refreshing."""
+        """The first screen is mounted: fill it, listen, start refreshing."""
         self.header.info = self.session.info
         self.header.state = self.state
         self.update_refresh_label()
-        self.stack_view.halt_hint = keymap.action_hint("halt", self.user_keymap)
-        self.variables_view.show_hint(HALT_HINT)
         self._unsubscribe = self.session.subscribe(self.on_session_notification)
-        self.main.on_hidden_mounted.append(self.draw_ebpf_panes)
+        self.main.on_panes_ready.append(self.on_panes_ready)
         self.set_interval(LIFECYCLE_REDRAW, self.draw_lifecycle)
         self.set_interval(HITS_FLUSH, self.draw_ebpf_status)
         self.set_interval(SELECTION_SHARE, self.share_selection)
@@ -303,7 +315,8 @@ class GotuiApp(App[None]):
         self.update_refresh_label()
         self.refresh_bindings()  # the footer dims Halt or Continue / Next / Step
         if message.state.running:
-            self.variables_view.show_hint(HALT_HINT)
+            with contextlib.suppress(NoMatches):  # (mounted after the first paint)
+                self.variables_view.show_hint(HALT_HINT)
             return
         # halted (or exited): one fresh exact view, the stop point, breakpoints
         self.refresher.refresh()
@@ -364,6 +377,14 @@ class GotuiApp(App[None]):
         else:
             selection.show_lineage()
 
+    async def first_paint_done(self) -> None:
+        """The goroutine list is on screen: what waited for it may start."""
+        calls, self.after_first_paint = self.after_first_paint, []
+        for call in calls:
+            result = call()
+            if inspect.isawaitable(result):
+                await result
+
     def action_toggle_refresh(self) -> None:
         self.refresher.toggle_pause()
 
@@ -388,7 +409,12 @@ class GotuiApp(App[None]):
             self.ebpf_view.draw_status(self.main.query_one(ProbeStatus))
             self.ebpf_view.draw_tracepoints(self.main.query_one("#pane-tracepoints"))  # type: ignore[arg-type]
 
-    def draw_ebpf_panes(self) -> None:
+    def on_panes_ready(self) -> None:
+        """Every pane is mounted (after the first paint): fill them."""
+        self.stack_view.halt_hint = keymap.action_hint("halt", self.user_keymap)
+        if self.state.running:
+            self.variables_view.show_hint(HALT_HINT)
+        self.breakpoints.show()
         self.draw_lifecycle()
         self.draw_ebpf_status()
 
@@ -541,14 +567,12 @@ class GotuiApp(App[None]):
         targets: dict[str, Widget] = {
             "goroutines": main.goroutine_pane,
             "goroutine_list": main.goroutine_pane.list,
-            "stack": main.stack_view,
-            "source": main.source_view,
-            "breakpoints": main.breakpoints_table,
-            "eval": main.eval_pane,
         }
         with contextlib.suppress(NoMatches):  # mounted after the first paint
-            targets["lifecycle"] = main.query_one("#lifecycle-table")
-            targets["tracepoints"] = main.query_one("#tracepoint-table")
+            targets.update(stack=main.stack_view, source=main.source_view,
+                           breakpoints=main.breakpoints_table, eval=main.eval_pane,
+                           lifecycle=main.query_one("#lifecycle-table"),
+                           tracepoints=main.query_one("#tracepoint-table"))
         for scope, specs in keymap.SPECS.items():
             target = targets.get(scope, self)
             for spec in specs:

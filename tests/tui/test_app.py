@@ -54,7 +54,9 @@ def fake_live(session: RecordingSession) -> FakeLive:
 
 
 async def loaded(pilot: Pilot[None], app: GotuiApp) -> None:
-    await until(pilot, lambda: len(app.index.data) > 0, "first snapshot")
+    """The first snapshot is listed and every pane mounted (after the first paint)."""
+    await until(pilot, lambda: len(app.index.data) > 0 and app.main.panes_ready.is_set(),
+                "first snapshot")
 
 
 async def halted(pilot: Pilot[None], app: GotuiApp) -> None:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from gotui.backends.model import Breakpoint
 from gotui.tui.controllers import widgets_may_be_gone
 from gotui.tui.messages import BreakpointAction
-from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen, location_text
 
 if TYPE_CHECKING:
     from gotui.tui.app import GotuiApp
@@ -34,6 +33,7 @@ class BreakpointController:
             # listing while running would halt the target (Delve): only list when halted
             return
         version = self._version
+        await self.app.main.panes_ready.wait()
         try:
             listed = await session.breakpoints()
         except Exception as exc:
@@ -45,8 +45,9 @@ class BreakpointController:
         self.show()
 
     def show(self) -> None:
-        self.app.main.breakpoints_table.show(self.items)
-        self.show_markers()
+        if self.app.main.panes_ready.is_set():  # (else: shown when they are)
+            self.app.main.breakpoints_table.show(self.items)
+            self.show_markers()
 
     def show_markers(self) -> None:
         """The source gutter marks the lines of the file shown that have breakpoints."""
@@ -75,6 +76,8 @@ class BreakpointController:
 
     async def amend(self, bp: Breakpoint) -> Breakpoint:
         """Change breakpoint `bp.id` into `bp`; a new location moves it (a new id)."""
+        from gotui.tui.screens.breakpoint_edit import location_text
+
         old = next((b for b in self.items if b.id == bp.id), None)
         if old is not None and location_text(old) != location_text(bp):
             moved = await self.app.session.move_breakpoint(bp)
@@ -90,7 +93,10 @@ class BreakpointController:
         self._replace(bp_id, None)
 
     # ------------------------------------------------------------ what the user asks
+    # (the form's module is imported when first needed: not before the first paint)
     def add(self) -> None:
+        from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
+
         if not self.app.session.can_stop:
             self.app.notify("breakpoints need a stop-the-world backend (Delve/gdb)",
                             severity="warning")
@@ -98,6 +104,8 @@ class BreakpointController:
         self.app.push_screen(BreakpointEditScreen(self.create))
 
     def on_action(self, message: BreakpointAction) -> None:
+        from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
+
         bp = message.breakpoint
         if message.action == "edit":
             self.app.push_screen(BreakpointEditScreen(self.amend, bp))

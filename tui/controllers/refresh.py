@@ -20,6 +20,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from gotui.backends.model import Snapshot
 from gotui.tui.controllers import widgets_may_be_gone
 from gotui.tui.refresh_model import RefreshModel
 
@@ -38,9 +39,11 @@ def step_for(seconds: float) -> float:
 
 
 class RefreshController:
-    def __init__(self, app: GotuiApp, model: RefreshModel, interval: float) -> None:
+    def __init__(self, app: GotuiApp, model: RefreshModel, interval: float,
+                 first: Snapshot | None = None) -> None:
         self.app = app
         self.model = model
+        self.first = first  # read before the app started: the first refresh shows it
         self.chosen = min(max(interval, MIN_INTERVAL), MAX_INTERVAL)  # what the user asked
         self.interval = self.chosen  # what runs now
         self.adaptive = True  # False once the user picked an interval with + / -
@@ -139,7 +142,9 @@ class RefreshController:
         if halted:
             header.busy = header.busy or "listing goroutines"
         try:
-            snap = await app.session.snapshot()
+            snap, self.first = self.first, None
+            if snap is None or halted:
+                snap = await app.session.snapshot()
             first = not self.model.data.live
             touched = app.selection.goid
             view = await asyncio.to_thread(self.model.build, snap, app.index.settings,
@@ -158,7 +163,11 @@ class RefreshController:
             return False
         app.show_refresh(view)
         if not view.analysed:  # the list painted first; the rest follows
-            await app.main.mount_hidden_panes()
+            painted = asyncio.Event()
+            app.call_after_refresh(painted.set)
+            await painted.wait()
+            await app.main.mount_panes()
+            await app.first_paint_done()
             view = await asyncio.to_thread(self.model.analyse, view, touched)
             if app.closing:
                 return False

@@ -44,6 +44,7 @@ class SelectionController:
         if delay:
             await asyncio.sleep(delay)  # cursor held down: only the last one loads
         app = self.app
+        await app.main.panes_ready.wait()
         self.show_lineage()
         try:
             frames = await app.session.stack(goid)
@@ -97,7 +98,7 @@ class SelectionController:
         self.frame = index
         self.app.run_worker(partial(self._load_source, frame), group="source", exclusive=True)
         if app.state.running or not app.session.has_stop_backend:
-            app.main.variables_view.show_hint(HALT_HINT)
+            app.main.variables_view.show_hint(HALT_HINT)  # (a frame: the stack is there)
         else:
             self.app.run_worker(partial(self._load_variables, goid, index), group="variables",
                                 exclusive=True)
@@ -105,6 +106,7 @@ class SelectionController:
     @widgets_may_be_gone
     async def _load_source(self, frame: Frame) -> None:
         app = self.app
+        await app.main.panes_ready.wait()
         lines = (await asyncio.to_thread(app.session.read_source, frame.file)
                  if frame.file else [])
         app.main.source_view.show(frame.file, lines, frame.line)
@@ -113,6 +115,7 @@ class SelectionController:
     @widgets_may_be_gone
     async def _load_variables(self, goid: int, frame: int) -> None:
         app = self.app
+        await app.main.panes_ready.wait()
         try:
             args = await app.session.args(goid, frame)
             local_vars = await app.session.locals(goid, frame)

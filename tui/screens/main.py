@@ -1,19 +1,18 @@
 """The main screen: every pane, laid out wide (all at once) or narrow (one at a time).
 
-The panes nobody sees at start (Blocking, Findings, Lifecycle, Tracepoints) are
-mounted after the first paint (`mount_hidden_panes`): the first screen is the
-goroutine list, as fast as possible. A finished refresh is applied to the widgets in
-one step by setting `refresh_view`.
+The first screen is the goroutine list, as fast as possible: only it (and the header,
+tabs and footer) is mounted at start; every other pane is mounted, and its module
+imported, after the first paint (`mount_panes`; `panes_ready` is set then). A finished
+refresh is applied to the widgets in one step by setting `refresh_view`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gotui.tui.goroutine_index import GoroutineIndex
-from gotui.tui.widgets.breakpoints import BreakpointsTable
-from gotui.tui.widgets.eval_bar import EvalPane
 from gotui.tui.widgets.footer import GotuiFooter
 from gotui.tui.widgets.goroutine_list import GoroutineList
 from gotui.tui.widgets.goroutine_pane import GoroutinePane
@@ -21,19 +20,20 @@ from gotui.tui.widgets.header import HeaderBar
 from gotui.tui.widgets.pane_tabs import PANES, PaneTabs
 from gotui.tui.widgets.presence import PresenceBar
 from gotui.tui.widgets.probe_status import ProbeStatus
-from gotui.tui.widgets.source_view import SourceView
-from gotui.tui.widgets.stack_view import StackView
-from gotui.tui.widgets.variables import VariablesView
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
 
 if TYPE_CHECKING:
     from gotui.tui.refresh_model import RefreshView
+    from gotui.tui.widgets.breakpoints import BreakpointsTable
+    from gotui.tui.widgets.eval_bar import EvalPane
+    from gotui.tui.widgets.source_view import SourceView
+    from gotui.tui.widgets.stack_view import StackView
+    from gotui.tui.widgets.variables import VariablesView
 
 NARROW_WIDTH = 120
 ANALYSIS_PANES = ("channels", "findings")
@@ -73,66 +73,77 @@ class MainScreen(Screen[None]):
 
     def __init__(self, index: GoroutineIndex, clock: Callable[[], float],
                  presence: str = "", on_ready: Callable[[], Any] | None = None) -> None:
-        """`on_ready`: called once the panes are mounted."""
+        """`on_ready`: called once the first screen is mounted."""
         super().__init__()
         self.index = index
         self.on_ready = on_ready
         self.clock = clock
         self.presence_line = presence
         self.active_pane = "goroutines"
-        self.hidden_mounted = False
-        self.on_hidden_mounted: list[Callable[[], Any]] = []
+        self.panes_ready = asyncio.Event()  # every pane is mounted
+        self.on_panes_ready: list[Callable[[], Any]] = []
+        self._mounting: asyncio.Task[None] | None = None
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(clock=self.clock, id="header")
         yield PaneTabs()
         with Vertical(id="main"):
             yield GoroutinePane(self.index, id="pane-goroutines", classes="pane")
-            with Horizontal(id="lower"):
-                with Vertical(id="lower-left"):
-                    yield StackView(id="pane-stack", classes="pane")
-                    yield VariablesView(id="pane-variables", classes="pane")
-                with Vertical(id="lower-right"):
-                    yield SourceView(id="pane-source", classes="pane")
-                    yield BreakpointsTable(id="pane-breakpoints", classes="pane")
-            yield Horizontal(id="analysis")  # panes mounted after the first paint
+            with Horizontal(id="lower"):  # panes mounted after the first paint
+                yield Vertical(id="lower-left")
+                yield Vertical(id="lower-right")
+            yield Horizontal(id="analysis")
             yield Horizontal(id="ebpf")
-        yield EvalPane(id="pane-eval", classes="pane")
         yield PresenceBar(self.presence_line, id="presence")  # shared: who is there
         # sessions with an eBPF feed (local attach): what the probes cost, or why off
         yield ProbeStatus(id="probe-status")
         yield GotuiFooter()
 
     def on_mount(self) -> None:
-        for name, title in TITLES.items():
-            self.query_one(f"#pane-{name}").border_title = title
         self.goroutine_pane.refresh_view()
         self.apply_layout()
         self.query_one(GoroutineList).focus()
         if self.on_ready is not None:
             self.on_ready()
 
-    async def mount_hidden_panes(self) -> None:
-        """The panes no first screen shows; their modules are imported only now."""
-        if self.hidden_mounted:
-            return
+    async def mount_panes(self) -> None:
+        """Every pane but the goroutine list (once; callers wait for the same mount)."""
+        if self._mounting is None:
+            self._mounting = asyncio.ensure_future(self._mount_panes())
+        await asyncio.shield(self._mounting)
+
+    async def _mount_panes(self) -> None:
+        from gotui.tui.widgets.breakpoints import BreakpointsTable
         from gotui.tui.widgets.channels import ChannelsTable
+        from gotui.tui.widgets.eval_bar import EvalPane
         from gotui.tui.widgets.findings import FindingsTable
         from gotui.tui.widgets.lifecycle import LifecyclePane
+        from gotui.tui.widgets.source_view import SourceView
+        from gotui.tui.widgets.stack_view import StackView
         from gotui.tui.widgets.tracepoint_log import TracepointPane
+        from gotui.tui.widgets.variables import VariablesView
 
-        self.hidden_mounted = True
+        await self.query_one("#lower-left").mount_all([
+            StackView(id="pane-stack", classes="pane"),
+            VariablesView(id="pane-variables", classes="pane")])
+        await self.query_one("#lower-right").mount_all([
+            SourceView(id="pane-source", classes="pane"),
+            BreakpointsTable(id="pane-breakpoints", classes="pane")])
+        await self.mount(EvalPane(id="pane-eval", classes="pane"), before="#presence")
         await self.query_one("#analysis").mount_all([
             ChannelsTable(id="pane-channels", classes="pane"),
             FindingsTable(id="pane-findings", classes="pane")])
         await self.query_one("#ebpf").mount_all([
             LifecyclePane(id="pane-lifecycle", classes="pane"),
             TracepointPane(id="pane-tracepoints", classes="pane")])
+        for name, title in TITLES.items():
+            self.pane(name).border_title = title
+        self.panes_ready.set()
         self.apply_layout()
         view = self.refresh_view
         if view is not None and view.analysed:
             self.watch_refresh_view(view)
-        for call in self.on_hidden_mounted:
+        for call in self.on_panes_ready:
             call()
 
     # ------------------------------------------------------------ widgets
@@ -144,25 +155,26 @@ class MainScreen(Screen[None]):
     def goroutine_pane(self) -> GoroutinePane:
         return self.query_one(GoroutinePane)
 
+    # (the other panes: mounted after the first paint, NoMatches before)
     @property
     def stack_view(self) -> StackView:
-        return self.query_one(StackView)
+        return self.query_one("#pane-stack")  # type: ignore[return-value]
 
     @property
     def source_view(self) -> SourceView:
-        return self.query_one(SourceView)
+        return self.query_one("#pane-source")  # type: ignore[return-value]
 
     @property
     def variables_view(self) -> VariablesView:
-        return self.query_one(VariablesView)
+        return self.query_one("#pane-variables")  # type: ignore[return-value]
 
     @property
     def breakpoints_table(self) -> BreakpointsTable:
-        return self.query_one(BreakpointsTable)
+        return self.query_one("#pane-breakpoints")  # type: ignore[return-value]
 
     @property
     def eval_pane(self) -> EvalPane:
-        return self.query_one(EvalPane)
+        return self.query_one("#pane-eval")  # type: ignore[return-value]
 
     def pane(self, name: str) -> Widget:
         return self.query_one(f"#pane-{name}")
@@ -193,11 +205,10 @@ class MainScreen(Screen[None]):
         self.set_class(narrow, "-narrow")
         active = self.active_pane
         self.query_one(PaneTabs).active = active
+        ready = self.panes_ready.is_set()
         for name, _ in PANES:
-            try:
+            if ready or name == "goroutines":  # (the others: mounted after the first paint)
                 self.pane(name).display = not narrow or name == active
-            except NoMatches:  # mounted after the first paint
-                pass
         # wide: the channels and findings panes take the lower half while one is active
         on_analysis = active in ANALYSIS_PANES
         on_ebpf = active in EBPF_PANES
@@ -209,15 +220,15 @@ class MainScreen(Screen[None]):
                 ("#ebpf", EBPF_PANES, on_ebpf),
                 ("#main", ("goroutines", *LOWER_PANES, *ANALYSIS_PANES, *EBPF_PANES), True)):
             self.query_one(container).display = active in members if narrow else wide
-        self.eval_pane.log_view.display = not narrow or active == "eval"
-        if self.hidden_mounted:
+        if ready:
             from gotui.tui.widgets.channels import ChannelsTable
 
+            self.eval_pane.log_view.display = not narrow or active == "eval"
             self.query_one(ChannelsTable).catch_up()
 
     async def open_pane(self, name: str) -> None:
-        if name in (*ANALYSIS_PANES, *EBPF_PANES):
-            await self.mount_hidden_panes()  # asked for before the first paint
+        if name != "goroutines":
+            await self.mount_panes()  # asked for before the first paint
         self.show_pane(name)
 
     def show_pane(self, name: str) -> None:
@@ -240,7 +251,7 @@ class MainScreen(Screen[None]):
             return
         self.goroutine_pane.refresh_view()
         self.header.goroutines = len(view.data.live)
-        if not view.analysed or not self.hidden_mounted:
+        if not view.analysed or not self.panes_ready.is_set():
             return
         from gotui.tui.widgets.findings import FindingsTable
 
