@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from gotui.backends import factory
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     de = sub.add_parser("demo", help="build and run the bundled demo service, then attach")
     de.add_argument("--addr", default="127.0.0.1:8089")
     de.add_argument("--delve", action="store_true")
+    de.add_argument("--dir", type=Path, default=None, metavar="DIR",
+                    help="where the demo is built and its pid and log kept "
+                    "(default $XDG_CACHE_HOME/gotui/demo)")
     _tui_options(de)
     de.set_defaults(func=cmd_demo)
 
@@ -229,7 +233,9 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    pid = factory.start_demo(args.addr)
+    from gotui.backends.demo import start_demo
+
+    pid = start_demo(args.addr, args.dir)
     print(f"demo service running: pid {pid}, http://{args.addr}", file=sys.stderr)
     session = factory.attach_session(pid)
     session.ebpf = ebpf_feed(pid)
