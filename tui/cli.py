@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     _tui_options(de)
     de.set_defaults(func=cmd_demo)
 
+    dr = sub.add_parser("doctor", help="check what this host offers gotui, and what to install")
+    dr.add_argument("--pid", type=int, default=None, help="also check this Go process")
+    dr.add_argument("--json", action="store_true")
+    dr.set_defaults(func=cmd_doctor)
+
     tr = sub.add_parser("trace", help="stream eBPF events as JSON lines")
     tr.add_argument("pid", type=int)
     tr.add_argument("--duration", type=float, default=None, metavar="S")
@@ -240,6 +245,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     session = factory.attach_session(pid)
     session.ebpf = ebpf_feed(pid)
     return run_tui(session, args, delve_upfront=args.delve)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Exit 0 when every feature works on this host (and on --pid), 1 otherwise."""
+    from gotui.backends import doctor
+
+    report = doctor.run_checks(args.pid)
+    sys.stdout.write(json.dumps(to_json(report)) + "\n" if args.json else doctor.to_text(report))
+    return 0 if report.ok else 1
 
 
 # ----------------------------------------------------------------- TUI runner
