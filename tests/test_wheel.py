@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,15 +95,20 @@ def _install(venv: Path, base: Path) -> Install:
 
 
 @pytest.fixture(scope="module")
-def distro_install(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Install:
-    """README's way: pipx, the distro's Python, its site packages visible."""
-    base = tmp_path_factory.mktemp("pipx")
-    env = {**_env(base), "PIPX_HOME": str(base / "pipx"), "PIPX_BIN_DIR": str(base / "bin")}
-    res = subprocess.run(["pipx", "install", "--system-site-packages", "--python",
-                          str(SYSTEM_PYTHON), str(wheel)], capture_output=True, text=True,
-                         env=env, cwd=base, timeout=300)
-    assert res.returncode == 0, res.stdout + res.stderr
-    return _install(base / "pipx" / "venvs" / "gotui", base)
+def distro_install(wheel: Path) -> Iterator[Install]:
+    """README's way: pipx, the distro's Python, its site packages visible. In a
+    directory other users can reach, to run it as one of them too."""
+    base = Path(tempfile.mkdtemp(prefix="gotui-wheel-"))
+    try:
+        base.chmod(0o755)
+        env = {**_env(base), "PIPX_HOME": str(base / "pipx"), "PIPX_BIN_DIR": str(base / "bin")}
+        res = subprocess.run(["pipx", "install", "--system-site-packages", "--python",
+                              str(SYSTEM_PYTHON), str(wheel)], capture_output=True, text=True,
+                             env=env, cwd=base, timeout=300)
+        assert res.returncode == 0, res.stdout + res.stderr
+        yield _install(base / "pipx" / "venvs" / "gotui", base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def venv_install(wheel: Path, base: Path, python: str) -> Install:
@@ -188,6 +195,19 @@ def test_doctor(distro_install: Install, demo_pid: int) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     report = json.loads(res.stdout)
     assert report["ok"] and all(c["ok"] for c in report["checks"])
+
+
+def test_doctor_as_another_user(distro_install: Install) -> None:
+    """Not root: the lines say so (tracefs is root's only), no traceback."""
+    res = subprocess.run(hiding([gofixtures.ROOT], [
+        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+        str(distro_install.venv / "bin" / "gotui"), "doctor"]), capture_output=True, text=True,
+        cwd="/", env={**distro_install.env, "HOME": "/nonexistent"}, timeout=60)
+    assert res.returncode == 1 and res.stderr == "", res.stderr
+    fails = {ln.split(":")[0]: ln for ln in res.stdout.splitlines() if ln.startswith("FAIL")}
+    assert "uid 65534 (not root)" in fails["FAIL privileges"]
+    assert "run gotui as root" in fails["FAIL privileges"]
+    assert fails["FAIL tracefs"].startswith("FAIL tracefs: tracefs is not readable by this user")
 
 
 def test_bcc_from_a_python_without_it(wheel: Path, demo_pid: int,

@@ -65,10 +65,18 @@ def headers_problem() -> HostProblem | None:
 def tracefs_problem() -> HostProblem | None:
     """libbcc attaches uprobes through perf_event_open but takes them off through
     tracefs's uprobe_events: without it the probes cannot be removed cleanly."""
-    if not any((d / "uprobe_events").exists() for d in TRACEFS_DIRS):
-        return HostProblem("tracefs is not mounted",
-                           "mount -t tracefs nodev /sys/kernel/tracing")
-    return None
+    denied = False
+    for d in TRACEFS_DIRS:
+        try:
+            (d / "uprobe_events").stat()
+            return None
+        except PermissionError:
+            denied = True
+        except OSError:
+            pass
+    if denied:
+        return HostProblem("tracefs is not readable by this user", "run gotui as root")
+    return HostProblem("tracefs is not mounted", "mount -t tracefs nodev /sys/kernel/tracing")
 
 
 def uprobes_problem() -> HostProblem | None:
