@@ -165,6 +165,9 @@ def test_installed_files_are_used(distro_install: Install) -> None:
         assert Path(path).resolve().is_relative_to(site), path
     assert found["bcc"] == [DISTRO_BCC, "import"]  # --system-site-packages
     assert not any((distro_install.site / name).exists() for name in ("tui", "backends", "bpf"))
+    as_module = distro_install.python_run([str(distro_install.venv / "bin" / "python"), "-m",
+                                           "gotui", "--help"])
+    assert as_module.returncode == 0 and "doctor" in as_module.stdout, as_module.stderr
 
 
 def test_ps_and_snapshots(distro_install: Install, demo_pid: int) -> None:

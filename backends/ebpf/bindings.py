@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import glob
 import importlib.machinery
 import importlib.util
 import os
@@ -32,10 +33,12 @@ from types import ModuleType
 
 from gotui.backends.model import GotuiError
 
-DISTRO_BCC = Path("/usr/lib/python3/dist-packages/bcc")
+DISTRO_BCC = Path("/usr/lib/python3/dist-packages/bcc")  # Debian, Ubuntu: python3-bpfcc
+OTHER_DISTRO_GLOBS = ("/usr/lib/python3*/site-packages/bcc",  # Fedora, RHEL: python3-bcc
+                      "/usr/lib64/python3*/site-packages/bcc")
 _EXTENSION_TAG = re.compile(r"\.(cpython-[^.]+|abi3|pypy[^.]*)\.so$")
-INSTALL = ("install the distro package python3-bpfcc (with libbpfcc); PyPI's 'bcc' is a "
-           "different project")
+INSTALL = ("install the distro package python3-bpfcc (with libbpfcc; Fedora: python3-bcc); "
+           "PyPI's 'bcc' is a different project")
 ON_DISTRO_PYTHON = ("install gotui on the distro's Python: pipx install "
                     "--system-site-packages --python /usr/bin/python3 <gotui wheel>")
 
@@ -105,6 +108,16 @@ def foreign_extension(pkg_dir: Path) -> str | None:
     return None
 
 
+def distro_copy() -> Path:
+    """Where the distro keeps BCC's bindings: Debian's path, else the newest Python's
+    site-packages that has them (Fedora), else Debian's path (to name it)."""
+    if DISTRO_BCC.is_dir():
+        return DISTRO_BCC
+    found = [Path(p) for pattern in OTHER_DISTRO_GLOBS for p in glob.glob(pattern)]
+    found.sort(key=lambda p: [int(x) for x in re.findall(r"\d+", p.parent.parent.name)])
+    return found[-1] if found else DISTRO_BCC
+
+
 def load_from(pkg_dir: Path) -> BccBindings:
     """Load the bcc package in pkg_dir as `bcc` (checks first, see the module doc)."""
     origin = str(pkg_dir)
@@ -141,13 +154,13 @@ def locate() -> BccBindings:
         with _quiet_import():
             import bcc
     except ImportError:
-        return load_from(DISTRO_BCC)
+        return load_from(distro_copy())
     except OSError as exc:  # the bindings are there, libbcc.so.0 is not
         return BccBindings(None, "", "", f"BCC's library does not load ({exc})",
                            "install libbpfcc")
     if getattr(bcc, "__file__", None) is None:  # an empty `bcc` directory (namespace package)
         _forget("bcc")
-        return load_from(DISTRO_BCC)
+        return load_from(distro_copy())
     origin = str(Path(bcc.__file__).resolve().parent)
     if not hasattr(bcc, "BPF"):
         return BccBindings(None, origin, "", f"the 'bcc' module at {origin} is not BCC's "
