@@ -422,3 +422,25 @@ class GoProcess:
     go_version: str = ""
     goroutines: int | None = None  # None when not cheaply readable
     traced_by: int = 0
+
+
+@dataclass
+class HostCheck:
+    """One line of `gotui doctor`: a prerequisite, what this host has, and when it is
+    missing, what to install or change."""
+
+    name: str  # "privileges", "ptrace_scope", "bcc", ..., "target"
+    ok: bool
+    detail: str  # what was found, or what is missing
+    fix: str = ""  # what to run or change ("" when ok)
+    needed_for: str = ""  # the features that need it
+    required: bool = True  # False: its absence does not fail `gotui doctor`
+
+
+@dataclass
+class HostReport:
+    """`gotui doctor --json`: ok is true when every required check passed."""
+
+    ok: bool
+    checks: list[HostCheck] = field(default_factory=list)
+    pid: int | None = None

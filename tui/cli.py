@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from gotui.backends import factory
@@ -72,8 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     de = sub.add_parser("demo", help="build and run the bundled demo service, then attach")
     de.add_argument("--addr", default="127.0.0.1:8089")
     de.add_argument("--delve", action="store_true")
+    de.add_argument("--dir", type=Path, default=None, metavar="DIR",
+                    help="where the demo is built and its pid and log kept "
+                    "(default $XDG_CACHE_HOME/gotui/demo)")
     _tui_options(de)
     de.set_defaults(func=cmd_demo)
+
+    dr = sub.add_parser("doctor", help="check what this host offers gotui, and what to install")
+    dr.add_argument("--pid", type=int, default=None, help="also check this Go process")
+    dr.add_argument("--json", action="store_true")
+    dr.set_defaults(func=cmd_doctor)
 
     tr = sub.add_parser("trace", help="stream eBPF events as JSON lines")
     tr.add_argument("pid", type=int)
@@ -230,11 +239,22 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    pid = factory.start_demo(args.addr)
+    from gotui.backends.demo import start_demo
+
+    pid = start_demo(args.addr, args.dir)
     print(f"demo service running: pid {pid}, http://{args.addr}", file=sys.stderr)
     session = factory.attach_session(pid)
     session.ebpf = ebpf_feed(pid)
     return run_tui(session, args, delve_upfront=args.delve)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Exit 0 when every feature works on this host (and on --pid), 1 otherwise."""
+    from gotui.backends import doctor
+
+    report = doctor.run_checks(args.pid)
+    sys.stdout.write(json.dumps(to_json(report)) + "\n" if args.json else doctor.to_text(report))
+    return 0 if report.ok else 1
 
 
 # ----------------------------------------------------------------- TUI runner
