@@ -21,10 +21,13 @@ import time
 from operator import attrgetter
 from typing import NamedTuple
 
+from gotui.backends.gobinary import disasm
 from gotui.backends.gobinary.binary import BinaryFacts
+from gotui.backends.gobinary.locksites import LockSites
 from gotui.backends.gobinary.symbols import Facts, Symbols
 from gotui.backends.live.channels import ChannelReader, ChanWait, chan_op
 from gotui.backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
+from gotui.backends.live.holders import MAX_WALKED, HolderFinder, eligible
 from gotui.backends.live.locks import SEMA_REASONS, BlockingReader, SemaReader, sync_offsets
 from gotui.backends.live.memory import (
     AddressRanges,
@@ -164,6 +167,7 @@ class LiveReader:
         self._last: _LastRead | None = None
         # goids whose Goroutine got a blocked_on_lock or stack_refs in the last snapshot
         self._marked: set[int] = set()
+        self._holders: HolderFinder | None = None  # made when a lock first has waiters
 
     # ------------------------------------------------------------ g's
     def _g_addrs(self, heap: AddressRanges) -> list[int]:
@@ -278,7 +282,9 @@ class LiveReader:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._snapshot()
+            snap = self._snapshot()
+            self._infer_holders(snap)
+            return snap
         finally:
             if enabled:
                 gc.enable()
@@ -447,6 +453,43 @@ class LiveReader:
             if gid in shared:
                 g = out[j] = self._seen[gaddr[gid]].gr = _with_wait(g, g.wait_ns)
             g.blocked_on_lock, g.stack_refs = lock, found
+
+    def _infer_holders(self, snap: Snapshot) -> None:
+        """Lock.holders of the locks with waiters (backends/live/holders.py)."""
+        if not any(lk.waiters for lk in snap.locks):
+            return
+        if self._holders is None:
+            self._holders = self._holder_finder()
+            if self._holders is None:
+                return
+        goids = eligible(snap.goroutines, self.system_goids)
+        self._holders.annotate(snap, self.stack_starts(goids[:MAX_WALKED + 1]))
+
+    def _holder_finder(self) -> HolderFinder | None:
+        facts = self.facts
+        md = getattr(facts, "moduledata", None)
+        if getattr(facts, "pcln", None) is None or not disasm.available():
+            return None
+        lo = min(md.data[0], md.noptrbss[0], md.bss[0]) if md else 0
+        hi = max(md.data[1], md.noptrbss[1], md.bss[1]) if md else 0
+        return HolderFinder(self.mem, LockSites(facts), self.bias, self.blocking.offsets,
+                            (lo + self.bias, hi + self.bias))
+
+    def stack_starts(self, goids: list[int]) -> dict[int, tuple[StackStart, object]]:
+        """goid -> (where its stack starts, its g record as of the last snapshot: the
+        same record later means the same stack if it is parked, else None) for the
+        goroutines of the last snapshot whose stack is readable without a stop."""
+        out: dict[int, tuple[StackStart, object]] = {}
+        for goid in goids:
+            addr = self._gaddr.get(goid)
+            rec = self._seen.get(addr) if addr is not None else None
+            if rec is None:
+                continue
+            g = self.decoder.make(rec.addr, rec.vals)
+            start = self._stack_start(g) if g.goid == goid else None
+            if start is not None:
+                out[goid] = (start, rec.vals if g.status in _PARKED else None)
+        return out
 
     def _blocking_reader(self) -> BlockingReader:
         facts = self.facts

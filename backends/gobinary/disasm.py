@@ -1,0 +1,86 @@
+"""amd64 instructions of Go functions, decoded with Capstone (linear sweep from the
+function's entry: Go puts no data in its text, so every boundary found is a real one).
+
+Used where a wrong boundary would matter: uprobes must sit on instruction boundaries
+(a probe in the middle of an instruction corrupts the target), and the lock-site
+analysis reads operands (the receiver of an inlined Lock, a CALL's target)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+LOCK_PREFIX = 0xF0
+
+
+@dataclass(frozen=True)
+class Mem:
+    base: str  # register name ("rdx", "rip"...); "" when none
+    index: str
+    scale: int
+    disp: int
+
+
+@dataclass(frozen=True)
+class Insn:
+    addr: int
+    size: int
+    mnemonic: str  # "lock cmpxchg" is "cmpxchg" with lock=True
+    lock: bool
+    mem: Mem | None  # the memory operand, if any
+    target: int | None  # CALL/JMP/Jcc immediate target
+    dest_reg: str  # first operand when it is a register ("" otherwise)
+
+    @property
+    def next(self) -> int:
+        return self.addr + self.size
+
+    def rip_target(self) -> int | None:
+        """Address a RIP-relative memory operand points to."""
+        if self.mem is None or self.mem.base != "rip" or self.mem.index:
+            return None
+        return self.next + self.mem.disp
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Any:
+    import capstone
+
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    md.detail = True
+    return md
+
+
+def available() -> bool:
+    try:
+        _engine()
+    except ImportError:
+        return False
+    return True
+
+
+def instructions(code: bytes, addr: int) -> list[Insn]:
+    """Every instruction of `code` (loaded at `addr`), stopping at the first byte that
+    does not decode."""
+    import capstone.x86 as x86
+
+    md = _engine()
+    out: list[Insn] = []
+    for ins in md.disasm(code, addr):
+        mem = None
+        target = None
+        dest = ""
+        ops = ins.operands
+        for k, op in enumerate(ops):
+            if op.type == x86.X86_OP_MEM and mem is None:
+                m = op.mem
+                mem = Mem(ins.reg_name(m.base) if m.base else "",
+                          ins.reg_name(m.index) if m.index else "", m.scale, m.disp)
+            elif op.type == x86.X86_OP_IMM and ins.group(1) | ins.group(2) | ins.group(7):
+                target = op.imm  # jump, call, relative branch groups
+            if k == 0 and op.type == x86.X86_OP_REG:
+                dest = ins.reg_name(op.reg)
+        out.append(Insn(ins.address, ins.size, ins.mnemonic.removeprefix("lock ").strip(),
+                        LOCK_PREFIX in ins.prefix, mem, target, dest))
+    return out

@@ -1,0 +1,222 @@
+"""Where a Go function takes and releases sync locks: its Lock / Unlock / RLock /
+RUnlock / TryLock sites, inlined or called.
+
+Optimised builds inline the fast paths of sync.(*Mutex).Lock/Unlock, RLock and
+RUnlock into every caller (since Go 1.24 through internal/sync.(*Mutex)); the
+pclntab's inline tree names each inlined body, so a site is a run of pcs whose
+inline chain holds one of these methods (the outermost one names the site: the
+Mutex.Lock inside RWMutex.Lock is part of RWMutex.Lock). Debug builds, and callers
+the compiler did not inline into, CALL the method: a site is that CALL.
+
+An inlined Lock keeps its slow path (the CALL of lockSlow) out of line, often at the
+end of the function: a site is the list of its runs, and execution resumes after the
+first one (`resume`) once the lock is taken.
+
+A site's receiver is known when the code names a global (`LEAQ main.mu(SB), AX;
+CALL sync.(*Mutex).Lock`, or `LOCK CMPXCHGL CX, main.mu(SB)`); otherwise it is a
+pointer the frame holds. All addresses here are link-time ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gotui.backends.gobinary.disasm import Insn, instructions
+from gotui.backends.gobinary.pclntab import PCDATA_INL_TREE_INDEX
+
+SYNC_PACKAGES = ("sync.", "internal/sync.")
+# method (without package) -> (kind, op)
+METHODS: dict[str, tuple[str, str]] = {
+    "(*Mutex).Lock": ("mutex", "lock"), "(*Mutex).TryLock": ("mutex", "trylock"),
+    "(*Mutex).Unlock": ("mutex", "unlock"),
+    "(*RWMutex).Lock": ("rwmutex", "lock"), "(*RWMutex).TryLock": ("rwmutex", "trylock"),
+    "(*RWMutex).Unlock": ("rwmutex", "unlock"),
+    "(*RWMutex).RLock": ("rwmutex", "rlock"), "(*RWMutex).TryRLock": ("rwmutex", "tryrlock"),
+    "(*RWMutex).RUnlock": ("rwmutex", "runlock"),
+}
+ACQUIRE = frozenset({"lock", "trylock", "rlock", "tryrlock"})
+# acquiring op -> the op that releases what it took
+RELEASE_OF = {"lock": "unlock", "trylock": "unlock", "rlock": "runlock", "tryrlock": "runlock"}
+MAX_FUNC = 1 << 20  # bytes of one function disassembled at most
+
+
+def lock_method(name: str) -> tuple[str, str] | None:
+    """(kind, op) of a sync lock method name, e.g. "sync.(*Mutex).Lock" ->
+    ("mutex", "lock"); None for anything else."""
+    for pkg in SYNC_PACKAGES:
+        if name.startswith(pkg):
+            return METHODS.get(name[len(pkg):])
+    return None
+
+
+@dataclass(frozen=True)
+class LockSite:
+    kind: str  # "mutex" | "rwmutex"
+    op: str  # lock | trylock | unlock | rlock | tryrlock | runlock
+    runs: tuple[tuple[int, int], ...]  # pc ranges [start, end), in address order
+    receiver: int | None = None  # link-time address of a global receiver, if named
+    resume: int = 0  # where the function goes on once the lock is taken
+
+    @property
+    def start(self) -> int:
+        return self.runs[0][0]
+
+    def contains(self, pc: int) -> bool:
+        return any(a <= pc < b for a, b in self.runs)
+
+
+@dataclass
+class FunctionSites:
+    entry: int
+    sites: list[LockSite] = field(default_factory=list)
+
+    def held_at(self, pc: int) -> list[LockSite]:
+        """The acquiring sites whose lock is held when the function is at `pc` (a call
+        in progress, or the next instruction): sites that returned before pc with no
+        release of the same family (and the same global, when both name one) between
+        them and pc in address order. A frame inside a site (parked in its lockSlow)
+        is where that site resumes: its own lock is not held yet."""
+        for s in self.sites:
+            if s.contains(pc):
+                pc = s.resume if s.op in ACQUIRE else pc
+                if s.op in ACQUIRE:
+                    return [h for h in self._held(pc) if h is not s]
+        return self._held(pc)
+
+    def _held(self, pc: int) -> list[LockSite]:
+        out = []
+        for s in self.sites:
+            if s.op not in ACQUIRE or s.resume > pc:
+                continue
+            rel = RELEASE_OF[s.op]
+            if not any(u.op == rel and u.kind == s.kind and s.resume <= u.start < pc
+                       and (u.receiver is None or s.receiver is None
+                            or u.receiver == s.receiver)
+                       for u in self.sites):
+                out.append(s)
+        return out
+
+
+class LockSites:
+    """Lock sites per function of one binary (a BinaryFacts), computed on demand and
+    cached per function."""
+
+    def __init__(self, facts: object) -> None:
+        self.facts = facts
+        self._cache: dict[int, FunctionSites] = {}
+        self._methods: dict[int, tuple[str, str]] | None = None  # entry -> (kind, op)
+        self._chains: dict[tuple[int, int], tuple[int, str, str] | None] = {}
+
+    def method_entries(self) -> dict[int, tuple[str, str]]:
+        """Entry of every out-of-line lock method -> (kind, op)."""
+        if self._methods is None:
+            self._methods = {}
+            for fn in self.facts.functions():  # type: ignore[attr-defined]
+                m = lock_method(fn.name)
+                if m is not None:
+                    self._methods[fn.entry] = m
+        return self._methods
+
+    def for_pc(self, pc: int) -> FunctionSites | None:
+        """The sites of the function containing link-time pc (None: unknown pc)."""
+        pcln = self.facts.pcln  # type: ignore[attr-defined]
+        i = pcln.find(pc)
+        if i is None:
+            return None
+        entry = pcln.entry(i)
+        got = self._cache.get(entry)
+        if got is None:
+            got = self._cache[entry] = self._function(i)
+        return got
+
+    def _function(self, i: int) -> FunctionSites:
+        facts = self.facts
+        pcln = facts.pcln  # type: ignore[attr-defined]
+        entry, end = pcln.entry(i), pcln.end(i)
+        out = FunctionSites(entry)
+        if lock_method(pcln.name(i)) is not None:
+            return out  # the lock methods themselves hold nothing
+        inlined: dict[int, tuple[str, str, list[tuple[int, int]]]] = {}
+        for start, stop, ix in pcln.pcdata_runs(i, PCDATA_INL_TREE_INDEX):
+            if ix < 0:
+                continue
+            hit = self._outer_method(i, ix)
+            if hit is None:
+                continue
+            site_ix, kind, op = hit
+            runs = inlined.setdefault(site_ix, (kind, op, []))[2]
+            if runs and runs[-1][1] == start:
+                runs[-1] = (runs[-1][0], stop)
+            else:
+                runs.append((start, stop))
+        code = facts.elf.read(entry, min(end - entry, MAX_FUNC))  # type: ignore[attr-defined]
+        insns = instructions(code, entry) if code else []
+        for kind, op, runs in inlined.values():
+            out.sites.append(LockSite(kind, op, tuple(runs), _inlined_receiver(insns, runs),
+                                      _resume(insns, runs)))
+        methods = self.method_entries()
+        for j, ins in enumerate(insns):
+            if ins.mnemonic == "call" and ins.target in methods:
+                kind, op = methods[ins.target]
+                out.sites.append(LockSite(kind, op, ((ins.addr, ins.next),),
+                                          _call_receiver(insns, j), ins.next))
+        out.sites.sort(key=lambda s: s.start)
+        return out
+
+    def _outer_method(self, i: int, ix: int) -> tuple[int, str, str] | None:
+        """(inline index, kind, op) of the outermost lock method in the inline chain at
+        index ix of function i; None when the chain has none."""
+        key = (i, ix)
+        if key in self._chains:
+            return self._chains[key]
+        facts = self.facts
+        pcln = facts.pcln  # type: ignore[attr-defined]
+        gofunc = facts.moduledata.gofunc if facts.moduledata else 0  # type: ignore[attr-defined]
+        found = None
+        depth = 0
+        while ix is not None and ix >= 0 and depth < 64:
+            rec = pcln.inline_record(i, ix, gofunc, facts.elf.read)  # type: ignore[attr-defined]
+            if rec is None:
+                break
+            m = lock_method(pcln.name_at(rec[0]))
+            if m is not None:
+                found = (ix, *m)
+            ix = pcln.pcdata_value(i, PCDATA_INL_TREE_INDEX, rec[1])
+            depth += 1
+        self._chains[key] = found
+        return found
+
+
+def _resume(insns: list[Insn], runs: list[tuple[int, int]]) -> int:
+    """The end of the run holding the fast path's atomic instruction: the slow path is
+    a branch away, often to the end of the function."""
+    for a, b in runs:
+        if any(ins.lock for ins in insns if a <= ins.addr < b):
+            return b
+    return runs[0][1]
+
+
+def _call_receiver(insns: list[Insn], j: int) -> int | None:
+    """A global receiver loaded into RAX by one of the few instructions before a CALL."""
+    for ins in reversed(insns[max(0, j - 4):j]):
+        if ins.dest_reg in ("rax", "eax"):
+            return ins.rip_target() if ins.mnemonic == "lea" else None
+    return None
+
+
+def _inlined_receiver(insns: list[Insn], runs: list[tuple[int, int]]) -> int | None:
+    """The global an inlined fast path works on: the RIP-relative operand of its
+    atomic instruction, or of the LEAQ that loads its base register."""
+    a, b = runs[0]
+    body = [ins for ins in insns if a <= ins.addr < b]
+    for k, ins in enumerate(body):
+        if not ins.lock or ins.mem is None:
+            continue
+        if ins.mem.base == "rip":
+            return ins.rip_target()
+        for prev in reversed(body[:k]):
+            if prev.dest_reg == ins.mem.base:
+                return (prev.rip_target() if prev.mnemonic == "lea" and not ins.mem.disp
+                        else None)
+        return None
+    return None

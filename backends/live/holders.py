@@ -1,0 +1,278 @@
+"""Who holds a contended sync.Mutex / RWMutex, inferred from the goroutines' stacks,
+without stopping the target (also used on a halted target: its memory is then still).
+
+Go records no owner. A goroutine is inferred to hold lock L when both hold:
+- position: one of its frames sits after an acquiring site (Lock, RLock, TryLock;
+  inlined or called: gobinary.locksites) and before the release of that family in
+  its function (a deferred Unlock counts as a release at the function's exits), and
+  the site's kind fits L (a Mutex site cannot hold an RWMutex);
+- identity: the site names L itself (a global receiver in the code), or, when the
+  receiver is a pointer, that frame (or, weaker, its stack) holds a pointer to L or
+  into the object that contains L (the WINDOW bytes before it).
+Goroutines that only point at the object, or sit outside any locked region, are not
+holders; a goroutine waiting on L is not its holder. Among the candidates, only
+those with the strongest evidence are kept. Holders are always `inferred`: a lock
+can be handed to, or unlocked by, another goroutine, which no stack shows.
+
+Cost: stacks are walked only when some lock has waiters, only for user goroutines
+that are parked or in a syscall (a running goroutine's registers are not readable),
+at most MAX_WALKED of them, and a parked goroutine whose g record did not change
+since the last refresh is not walked again.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gotui.backends.gobinary.locksites import ACQUIRE, FunctionSites, LockSite, LockSites
+from gotui.backends.live.memory import ProcessMemory
+from gotui.backends.live.stackwalk import StackStart
+from gotui.backends.model import (
+    RUNTIME_PREFIXES,
+    Goroutine,
+    Holding,
+    Location,
+    Lock,
+    Snapshot,
+)
+
+WINDOW = 1024  # a pointer this far below a lock may be to the struct that embeds it
+MAX_WALKED = 10_000
+MAX_DEPTH = 64
+MAX_STACK_READ = 256 * 1024
+ARG_SPILL = 64  # a frame's arguments are spilled just above its return address
+_PAIR = struct.Struct("<QQ")
+# strength of the evidence that ties a held site to lock L (lower is stronger)
+TIER_GLOBAL, TIER_FRAME_EXACT, TIER_FRAME, TIER_STACK = range(4)
+TIER_NAMES = {TIER_GLOBAL: "the site locks this global",
+              TIER_FRAME_EXACT: "its frame points at the lock",
+              TIER_FRAME: "its frame points into the object holding the lock",
+              TIER_STACK: "its stack points into the object holding the lock"}
+
+
+@dataclass(frozen=True)
+class PhysFrame:
+    pc: int  # runtime pc: the resume pc of the top frame, a return address otherwise
+    lo: int  # the frame's words: [lo, hi)
+    hi: int
+    top: bool
+
+
+@dataclass
+class HeldFrame:
+    frame: PhysFrame
+    site: LockSite
+
+
+@dataclass
+class Candidate:
+    goid: int
+    tier: int
+    frame: PhysFrame
+    site: LockSite
+
+
+def lock_objects(lock: Lock, sema_offsets: dict[str, int]) -> list[tuple[int, str]]:
+    """(address of the sync object, kind) that lock L may be. A "sema" lock (Go 1.19
+    live: only the semaphore word is known) may be a Mutex or either RWMutex sema."""
+    addr = int(lock.addr, 16)
+    if lock.kind in ("mutex", "rwmutex"):
+        return [(addr, lock.kind)]
+    if lock.kind != "sema":
+        return []
+    sema = int(lock.sema or lock.addr, 16)
+    out = []
+    for key, kind in (("mutex.sema", "mutex"), ("rwmutex.writerSem", "rwmutex"),
+                      ("rwmutex.readerSem", "rwmutex")):
+        off = sema_offsets.get(key)
+        if off is not None:
+            out.append((sema - off, kind))
+    return out
+
+
+class HolderFinder:
+    """Fills Lock.holders / holders_basis / holding of a live reader's snapshots."""
+
+    def __init__(self, mem: ProcessMemory, sites: LockSites, bias: int,
+                 sema_offsets: dict[str, int], globals_range: tuple[int, int]) -> None:
+        self.mem = mem
+        self.sites = sites
+        self.bias = bias
+        self.sema_offsets = sema_offsets
+        self.globals_range = globals_range  # runtime [lo, hi) of the binary's data+bss
+        self._walks: dict[int, tuple[object, list[PhysFrame]]] = {}
+        self.skipped = ""  # why the last annotate inferred nothing, if it did not try
+
+    def annotate(self, snap: Snapshot, starts: dict[int, tuple[StackStart, object]]) -> None:
+        """`starts`: goid -> (where its stack starts, cache key: the g record, None
+        when it may have changed) for the eligible goroutines (see module doc)."""
+        contended = [lk for lk in snap.locks if lk.waiters and lock_objects(lk, self.sema_offsets)]
+        self.skipped = ""
+        if not contended:
+            self._walks.clear()
+            return
+        if len(starts) > MAX_WALKED:
+            self.skipped = (f"{len(starts)} goroutines to walk (over {MAX_WALKED}): "
+                            "holders not inferred")
+            self._walks.clear()
+            return
+        walks = self._walk(starts)
+        held: dict[int, list[HeldFrame]] = {}
+        for goid, frames in walks.items():
+            hf = self._held_frames(frames)
+            if hf:
+                held[goid] = hf
+        by_id = {g.id: g for g in snap.goroutines}
+        stacks = self._stack_words(held, starts)
+        for lock in contended:
+            cands = self._candidates(lock, held, stacks)
+            if not cands:
+                continue
+            best = min(c.tier for c in cands)
+            chosen = sorted((c for c in cands if c.tier == best), key=lambda c: c.goid)
+            lock.holders = [c.goid for c in chosen]
+            lock.holders_basis = "inferred"
+            lock.holding = [self._holding(c, by_id.get(c.goid)) for c in chosen]
+
+    # ------------------------------------------------------------ stacks
+    def _walk(self, starts: dict[int, tuple[StackStart, object]]) -> dict[int, list[PhysFrame]]:
+        out: dict[int, list[PhysFrame]] = {}
+        cache: dict[int, tuple[object, list[PhysFrame]]] = {}
+        todo: list[tuple[int, StackStart]] = []
+        for goid, (st, key) in starts.items():
+            hit = self._walks.get(goid)
+            if key is not None and hit is not None and hit[0] == key:
+                out[goid] = cache[goid] = hit[1]
+            else:
+                todo.append((goid, st))
+        for (goid, _st), frames in zip(todo, self._walk_many([s for _, s in todo]), strict=True):
+            out[goid] = frames
+            key = starts[goid][1]
+            if key is not None:
+                cache[goid] = (key, frames)
+        self._walks = cache
+        return out
+
+    def _walk_many(self, starts: list[StackStart]) -> list[list[PhysFrame]]:
+        """Physical frames by frame-pointer walk, one batched read per level."""
+        frames: list[list[PhysFrame]] = [[] for _ in starts]
+        pcs = [s.pc for s in starts]
+        los = [s.sp for s in starts]
+        active = [i for i, s in enumerate(starts)
+                  if s.pc and s.sp <= s.bp and not s.bp & 7 and s.bp + 16 <= s.hi]
+        addrs = [starts[i].bp for i in active]
+        depth = 0
+        while active and depth < MAX_DEPTH:
+            buf, ok = self.mem.read_same_size(addrs, 16)
+            nxt, nxt_addrs = [], []
+            for i, bp, good, (nextbp, ret) in zip(active, addrs, ok, _PAIR.iter_unpack(buf),
+                                                  strict=True):
+                s = starts[i]
+                frames[i].append(PhysFrame(pcs[i], los[i], bp + 16, not frames[i]))
+                if not good or not ret:
+                    continue
+                pcs[i], los[i] = ret, bp + 16
+                if nextbp > bp and not nextbp & 7 and nextbp + 16 <= s.hi:
+                    nxt.append(i)
+                    nxt_addrs.append(nextbp)
+                else:
+                    frames[i].append(PhysFrame(ret, bp + 16, s.hi, False))
+            active, addrs = nxt, nxt_addrs
+            depth += 1
+        return frames
+
+    def _held_frames(self, frames: list[PhysFrame]) -> list[HeldFrame]:
+        out = []
+        for f in frames:
+            pc = f.pc - self.bias
+            if not f.top:
+                pc -= 1  # the call the frame is in, not the instruction after it
+            fs: FunctionSites | None = self.sites.for_pc(pc)
+            if fs is None or not fs.sites:
+                continue
+            out += [HeldFrame(f, s) for s in fs.held_at(pc)]
+        return out
+
+    def _stack_words(self, held: dict[int, list[HeldFrame]],
+                     starts: dict[int, tuple[StackStart, object]]
+                     ) -> dict[int, tuple[int, tuple[int, ...]]]:
+        """goid -> (address of the first word, the words) of the in-use stack of each
+        goroutine that holds something."""
+        goids = sorted(held)
+        reqs = []
+        for goid in goids:
+            st = starts[goid][0]
+            reqs.append((st.sp & ~7, min(st.hi - (st.sp & ~7), MAX_STACK_READ)))
+        out = {}
+        for goid, (lo, _), data in zip(goids, reqs, self.mem.read_many(reqs), strict=True):
+            if data is not None and not len(data) % 8:
+                out[goid] = (lo, tuple(memoryview(data).cast("Q")))
+        return out
+
+    # ------------------------------------------------------------ matching
+    def _candidates(self, lock: Lock, held: dict[int, list[HeldFrame]],
+                    stacks: dict[int, tuple[int, tuple[int, ...]]]) -> list[Candidate]:
+        objects = lock_objects(lock, self.sema_offsets)
+        waiting = set(lock.waiters)
+        out = []
+        for goid, frames in held.items():
+            if goid in waiting:
+                continue
+            best: Candidate | None = None
+            for hf in frames:
+                for addr, kind in objects:
+                    if hf.site.kind != kind:
+                        continue
+                    tier = self._tier(hf, addr, stacks.get(goid))
+                    if tier is not None and (best is None or tier < best.tier):
+                        best = Candidate(goid, tier, hf.frame, hf.site)
+            if best is not None:
+                out.append(best)
+        return out
+
+    def _tier(self, hf: HeldFrame, addr: int,
+              stack: tuple[int, tuple[int, ...]] | None) -> int | None:
+        if hf.site.receiver is not None:
+            return TIER_GLOBAL if hf.site.receiver + self.bias == addr else None
+        if stack is None:
+            return None
+        base, words = stack
+        lo = max(0, (hf.frame.lo - base) // 8)
+        hi = max(lo, (hf.frame.hi + ARG_SPILL - base) // 8)
+        frame_words = words[lo:hi]
+        if addr in frame_words:
+            return TIER_FRAME_EXACT
+        if any(addr - WINDOW <= w <= addr for w in frame_words):
+            return TIER_FRAME
+        if self.globals_range[0] <= addr < self.globals_range[1]:
+            return None  # a global is named in code, not pointed to by a struct base
+        if any(addr - WINDOW <= w <= addr for w in words):
+            return TIER_STACK
+        return None
+
+    def _holding(self, c: Candidate, g: Goroutine | None) -> Holding:
+        pc = c.frame.pc if c.frame.top else c.frame.pc - 1
+        loc = self._location(pc)
+        held_ns = g.wait_ns if g is not None and g.status == "waiting" else 0
+        return Holding(c.goid, "inferred", held_ns, loc, c.site.op,
+                       TIER_NAMES.get(c.tier, ""))
+
+    def _location(self, pc: int) -> Location:
+        info = self.sites.facts.pc_frames(pc - self.bias)  # type: ignore[attr-defined]
+        if not info:
+            return Location(pc=pc)
+        f = next((i for i in info if not i.function.startswith((*RUNTIME_PREFIXES, "sync."))),
+                 info[-1])
+        return Location(f.function, f.file, f.line, pc)
+
+
+def eligible(goroutines: Iterable[Goroutine], system: set[int]) -> list[int]:
+    """User goroutines whose stack can be read without stopping them."""
+    return [g.id for g in goroutines
+            if g.id not in system and g.status in ("waiting", "runnable", "syscall",
+                                                   "preempted", "idle")]
+
+
+__all__ = ["ACQUIRE", "HolderFinder", "eligible", "lock_objects"]
