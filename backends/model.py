@@ -176,6 +176,34 @@ class Lock:
     holding: list[Holding] = field(default_factory=list)  # per holder: how long, where
 
 
+@dataclass
+class WaitTarget:
+    """What a goroutine waits on in a wait-for chain."""
+
+    kind: str  # mutex | rwmutex | sema | waitgroup | cond | chan
+    addr: str  # "0x.."
+    op: str  # lock | rlock | wait | send | recv | select
+
+
+@dataclass
+class ChainStep:
+    """One goroutine of a wait-for chain: where it is, what it waits on, and who could
+    end that wait (`next`: the holders of the lock, or the goroutines that could send,
+    receive, call Done or Signal), with the basis of that link."""
+
+    goroutine: int
+    status: str = ""
+    wait_reason: str = ""
+    wait_ns: int = 0
+    location: Location = field(default_factory=Location)
+    waits_for: WaitTarget | None = None
+    next: list[int] = field(default_factory=list)
+    basis: str = "unknown"  # of the link to `next`: exact | inferred | unknown
+    held_ns: int = 0  # lock links: how long next[0] has held it, at least (0: unknown)
+    held_at: Location = field(default_factory=Location)  # lock links: where next[0] holds it
+    cycle: bool = False  # next[0] is an earlier step: the chain closes on itself
+
+
 FindingKind = Literal["deadlock", "orphan-wait", "nil-chan", "leak", "mutex-contention"]
 Severity = Literal["error", "warning", "hint"]
 
@@ -193,8 +221,8 @@ class Finding:
     locks: list[str] = field(default_factory=list)  # Lock.addr of the locks involved
     # True only when every step is observed or proven (never for an inference)
     proof: bool = False
-    # the wait-for chain in steps (backends/waitfor.py ChainStep as JSON)
-    chain: list[dict[str, Any]] = field(default_factory=list)
+    # the wait-for chain of its first goroutine, step by step (backends/waitfor.py)
+    chain: list[ChainStep] = field(default_factory=list)
 
 
 @dataclass
