@@ -206,17 +206,28 @@ def _call_receiver(insns: list[Insn], j: int) -> int | None:
 
 def _inlined_receiver(insns: list[Insn], runs: list[tuple[int, int]]) -> int | None:
     """The global an inlined fast path works on: the RIP-relative operand of its
-    atomic instruction, or of the LEAQ that loads its base register."""
-    a, b = runs[0]
-    body = [ins for ins in insns if a <= ins.addr < b]
-    for k, ins in enumerate(body):
-        if not ins.lock or ins.mem is None:
-            continue
-        if ins.mem.base == "rip":
-            return ins.rip_target()
-        for prev in reversed(body[:k]):
-            if prev.dest_reg == ins.mem.base:
-                return (prev.rip_target() if prev.mnemonic == "lea" and not ins.mem.disp
-                        else None)
+    atomic instruction, or of the LEAQ that last set its base register (looked for a
+    few instructions back, also before the inlined body: the caller computes it)."""
+    at = next((k for k, ins in enumerate(insns) if ins.lock and ins.mem is not None
+               and any(a <= ins.addr < b for a, b in runs)), None)
+    if at is None:
         return None
+    mem = insns[at].mem
+    assert mem is not None
+    if mem.base == "rip":
+        return insns[at].rip_target()
+    for prev in reversed(insns[max(0, at - 12):at]):
+        if prev.mnemonic in ("call", "jmp", "ret") or prev.target is not None:
+            return None  # not straight-line code: the register may come from elsewhere
+        if _same_reg(prev.dest_reg, mem.base):
+            return (prev.rip_target() if prev.mnemonic == "lea" and not mem.disp
+                    and not mem.index else None)
     return None
+
+
+def _same_reg(a: str, b: str) -> bool:
+    """rax/eax/ax, r8/r8d... name the same register."""
+    def norm(r: str) -> str:
+        r = r.rstrip("dwb") if r.startswith("r") and r[1:2].isdigit() else r
+        return r[1:] if len(r) == 3 and r[0] in "re" else r
+    return bool(a) and norm(a) == norm(b)

@@ -44,6 +44,7 @@ MAX_DEPTH = 64
 MAX_STACK_READ = 256 * 1024
 ARG_SPILL = 64  # a frame's arguments are spilled just above its return address
 _PAIR = struct.Struct("<QQ")
+SYNC_SIZE = {"mutex": 8, "rwmutex": 24}  # sync.Mutex, sync.RWMutex (Go 1.19-1.27)
 # strength of the evidence that ties a held site to lock L (lower is stronger)
 TIER_GLOBAL, TIER_FRAME_EXACT, TIER_FRAME, TIER_STACK = range(4)
 TIER_NAMES = {TIER_GLOBAL: "the site locks this global",
@@ -234,8 +235,9 @@ class HolderFinder:
 
     def _tier(self, hf: HeldFrame, addr: int,
               stack: tuple[int, tuple[int, ...]] | None) -> int | None:
-        if hf.site.receiver is not None:
-            return TIER_GLOBAL if hf.site.receiver + self.bias == addr else None
+        if hf.site.receiver is not None:  # the word the code works on, in the object
+            inside = 0 <= hf.site.receiver + self.bias - addr < SYNC_SIZE[hf.site.kind]
+            return TIER_GLOBAL if inside else None
         if stack is None:
             return None
         base, words = stack

@@ -465,6 +465,17 @@ class LiveReader:
         goids = eligible(snap.goroutines, self.system_goids)
         self._holders.annotate(snap, self.stack_starts(goids[:MAX_WALKED + 1]))
 
+    def annotate_holders(self, snap: Snapshot) -> None:
+        """Lock.holders of `snap`, a snapshot of this process that a stop-the-world
+        backend took while the process is halted: inferred from the stacks as live
+        (they do not move meanwhile), read with this reader's own records."""
+        self.snapshot()
+        if self._holders is None:
+            self._holders = self._holder_finder()
+        if self._holders is not None:
+            goids = eligible(snap.goroutines, self.system_goids)
+            self._holders.annotate(snap, self.stack_starts(goids[:MAX_WALKED + 1]))
+
     def _holder_finder(self) -> HolderFinder | None:
         facts = self.facts
         md = getattr(facts, "moduledata", None)
