@@ -31,6 +31,8 @@ class Insn:
     mem: Mem | None  # the memory operand, if any
     target: int | None  # CALL/JMP/Jcc immediate target
     dest_reg: str  # first operand when it is a register ("" otherwise)
+    writes: frozenset[str] = frozenset()  # registers it writes, 64-bit names ("rax")
+    src_reg: str = ""  # second operand when it is a register
 
     @property
     def next(self) -> int:
@@ -41,6 +43,24 @@ class Insn:
         if self.mem is None or self.mem.base != "rip" or self.mem.index:
             return None
         return self.next + self.mem.disp
+
+
+ALL_REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+            *(f"r{i}" for i in range(8, 16)))
+_LEGACY = {"a": "rax", "b": "rbx", "c": "rcx", "d": "rdx", "si": "rsi", "di": "rdi",
+           "bp": "rbp", "sp": "rsp"}
+
+
+def reg64(name: str) -> str:
+    """The 64-bit register a register name is part of: eax -> rax, r8d -> r8, sil -> rsi."""
+    if name.startswith("r") and name[1:2].isdigit():
+        return "r" + "".join(ch for ch in name[1:] if ch.isdigit())
+    base = name.removeprefix("r").removeprefix("e")
+    for suffix in ("x", "l", "h"):
+        if len(base) == 2 and base.endswith(suffix) and base[0] in "abcd":
+            return _LEGACY[base[0]]
+    base = base.rstrip("l")
+    return _LEGACY.get(base, name)
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +101,11 @@ def instructions(code: bytes, addr: int) -> list[Insn]:
                 target = op.imm  # jump, call, relative branch groups
             if k == 0 and op.type == x86.X86_OP_REG:
                 dest = ins.reg_name(op.reg)
+        src = ins.reg_name(ops[1].reg) if len(ops) > 1 and ops[1].type == x86.X86_OP_REG else ""
+        try:
+            written = frozenset(reg64(ins.reg_name(r)) for r in ins.regs_access()[1])
+        except Exception:  # noqa: BLE001 - unknown effects: say it writes everything
+            written = frozenset(ALL_REGS)
         out.append(Insn(ins.address, ins.size, ins.mnemonic.removeprefix("lock ").strip(),
-                        LOCK_PREFIX in ins.prefix, mem, target, dest))
+                        LOCK_PREFIX in ins.prefix, mem, target, dest, written, src))
     return out

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gotui.backends.gobinary.disasm import Insn, instructions
+from gotui.backends.gobinary.disasm import Insn, instructions, reg64
 from gotui.backends.gobinary.pclntab import PCDATA_INL_TREE_INDEX
 
 SYNC_PACKAGES = ("sync.", "internal/sync.")
@@ -231,3 +231,175 @@ def _same_reg(a: str, b: str) -> bool:
         r = r.rstrip("dwb") if r.startswith("r") and r[1:2].isdigit() else r
         return r[1:] if len(r) == 3 and r[0] in "re" else r
     return bool(a) and norm(a) == norm(b)
+
+
+# ------------------------------------------------------------ exact tracking sites
+
+# whose atomic instruction takes (CMPXCHG) or releases (XADD) a sync.Mutex
+ACQUIRING = frozenset({f"{p}(*Mutex).{m}" for p in SYNC_PACKAGES for m in ("Lock", "TryLock")})
+RELEASING = frozenset({f"{p}(*Mutex).Unlock" for p in SYNC_PACKAGES})
+SLOW_LOCK = frozenset({f"{p}(*Mutex).lockSlow" for p in SYNC_PACKAGES})
+REG64 = frozenset({"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+                   *(f"r{i}" for i in range(8, 16))})
+
+
+@dataclass(frozen=True)
+class AtomicSite:
+    """Where a probe goes and how it finds the Mutex there: reg + disp, or (reg "")
+    the link-time address `disp` of a global Mutex."""
+
+    at: int  # link-time address of the probed instruction
+    reg: str  # register holding the Mutex's address at `at` ("" for a global)
+    disp: int
+    function: str  # the physical function it sits in
+    deref: bool = False  # the Mutex's address is the word at reg + disp (a spill slot)
+    add: int = 0  # ... plus this
+
+    @property
+    def static(self) -> bool:
+        """reg is "": disp is a link-time address (add the load bias)."""
+        return not self.reg
+
+
+@dataclass
+class MutexSites:
+    """Every place a sync.Mutex changes hands, for exact tracking (eBPF): the CAS of
+    Lock/TryLock (probed just after it: ZF says whether it took the lock), the XADD of
+    Unlock (probed before it: the kernel refuses uprobes on LOCK-prefixed
+    instructions, so on the straight-line instruction before it that lets the
+    address be computed), lockSlow's entry and each of its RETs (the slow path
+    returns holding the lock). `unusable` lists the sites that cannot be probed
+    safely; with any, tracking could miss a hand-over, so it must not claim exact."""
+
+    acquire: list[AtomicSite] = field(default_factory=list)
+    release: list[AtomicSite] = field(default_factory=list)
+    slow_entry: list[int] = field(default_factory=list)
+    slow_ret: list[int] = field(default_factory=list)
+    unusable: list[str] = field(default_factory=list)
+    functions: int = 0  # functions disassembled
+
+
+def mutex_sites(facts: object) -> MutexSites:
+    """Scans the binary (BinaryFacts) for MutexSites. Cost: one pass over the pclntab
+    inline data, plus a disassembly of each function that holds a site."""
+    pcln = facts.pcln  # type: ignore[attr-defined]
+    md = facts.moduledata  # type: ignore[attr-defined]
+    gofunc = md.gofunc if md else 0
+    read = facts.elf.read  # type: ignore[attr-defined]
+    wanted = ACQUIRING | RELEASING
+    out = MutexSites()
+    name_hit: dict[int, bool] = {}  # funcnametab offset -> a wanted name
+    for i in range(pcln.nfunc):
+        name = pcln.name(i)
+        if name in SLOW_LOCK:
+            _slow_sites(facts, i, out)
+            continue
+        own = name in wanted
+        inl: list[tuple[int, int, str]] = []  # (start, end, innermost inlined name)
+        for start, stop, ix in pcln.pcdata_runs(i, PCDATA_INL_TREE_INDEX) if gofunc else []:
+            if ix < 0:
+                continue
+            rec = pcln.inline_record(i, ix, gofunc, read)
+            if rec is None:
+                continue
+            hit = name_hit.get(rec[0])
+            if hit is None:
+                hit = name_hit[rec[0]] = pcln.name_at(rec[0]) in wanted
+            if hit:
+                inl.append((start, stop, pcln.name_at(rec[0])))
+        if not own and not inl:
+            continue
+        _atomic_sites(facts, i, name, own, inl, out)
+    return out
+
+
+def _atomic_sites(facts: object, i: int, name: str, own: bool,
+                  inl: list[tuple[int, int, str]], out: MutexSites) -> None:
+    pcln = facts.pcln  # type: ignore[attr-defined]
+    entry, end = pcln.entry(i), pcln.end(i)
+    code = facts.elf.read(entry, min(end - entry, MAX_FUNC))  # type: ignore[attr-defined]
+    insns = instructions(code, entry) if code else []
+    out.functions += 1
+    if not insns or insns[-1].next < end - 16:
+        out.unusable.append(f"{name}: not fully decoded")
+    targets = {ins.target for ins in insns if ins.target is not None}
+    for k, ins in enumerate(insns):
+        if not ins.lock or ins.mnemonic not in ("cmpxchg", "xadd"):
+            continue
+        inner = next((n for a, b, n in inl if a <= ins.addr < b), name if own else "")
+        if not inner:
+            continue
+        acquire = ins.mnemonic == "cmpxchg" and inner in ACQUIRING
+        release = ins.mnemonic == "xadd" and inner in RELEASING
+        if not acquire and not release:
+            continue
+        mem = ins.mem
+        where = f"{name}+{ins.addr - entry:#x}"
+        if mem is None or mem.base not in REG64 or mem.index:
+            out.unusable.append(f"{where}: operand {mem}")
+            continue
+        if acquire:
+            if ins.next in targets or mem.base in ins.writes:
+                out.unusable.append(f"{where}: cannot read the CAS's result after it")
+                continue
+            out.acquire.append(AtomicSite(ins.next, mem.base, mem.disp, name))
+            continue
+        site = _before(insns, k, targets, mem.base, mem.disp, name)
+        if site is None:
+            out.unusable.append(f"{where}: no probe point before the XADD")
+        else:
+            out.release.append(site)
+
+
+def _before(insns: list[Insn], k: int, targets: set[int], reg: str, disp: int,
+            name: str) -> AtomicSite | None:
+    """A probe point before insns[k] (an XADD on reg+disp) from which execution falls
+    straight into it, and how to compute the Mutex's address there."""
+    if insns[k].addr in targets:
+        return None  # reached by a jump: a probe before it could be skipped
+    j = k - 1
+    while j >= 0 and k - j <= 8:
+        ins = insns[j]
+        if ins.target is not None or ins.mnemonic in ("call", "ret", "jmp"):
+            return None
+        if reg not in ins.writes:
+            return AtomicSite(ins.addr, reg, disp, name)
+        if ins.mnemonic == "lea" and ins.dest_reg and reg64(ins.dest_reg) == reg \
+                and ins.mem is not None and not ins.mem.index:
+            if ins.mem.base == "rip":
+                return AtomicSite(ins.addr, "", ins.next + ins.mem.disp + disp, name)
+            reg, disp = ins.mem.base, disp + ins.mem.disp
+        elif ins.mnemonic == "mov" and ins.src_reg and reg64(ins.dest_reg) == reg \
+                and len(ins.writes - {"rflags", "eflags"}) == 1:
+            reg = reg64(ins.src_reg)
+        elif (ins.mnemonic == "mov" and ins.mem is not None and not ins.mem.index
+              and ins.dest_reg in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp")
+              or ins.mnemonic == "mov" and ins.mem is not None and not ins.mem.index
+              and ins.dest_reg.startswith("r") and ins.dest_reg[1:].isdigit()) \
+                and reg64(ins.dest_reg) == reg:
+            # a 64-bit load of the pointer (from a spill slot, or a global): probe the
+            # load itself and read the word it loads
+            if ins.mem.base == "rip":
+                return AtomicSite(ins.addr, "", ins.next + ins.mem.disp, name, True, disp)
+            if ins.mem.base in REG64 and ins.mem.base not in ins.writes:
+                return AtomicSite(ins.addr, ins.mem.base, ins.mem.disp, name, True, disp)
+            return None
+        else:
+            return None
+        if reg not in REG64 or ins.addr in targets:
+            return None
+        j -= 1
+    return None
+
+
+def _slow_sites(facts: object, i: int, out: MutexSites) -> None:
+    pcln = facts.pcln  # type: ignore[attr-defined]
+    entry, end = pcln.entry(i), pcln.end(i)
+    code = facts.elf.read(entry, min(end - entry, MAX_FUNC))  # type: ignore[attr-defined]
+    insns = instructions(code, entry) if code else []
+    rets = [ins.addr for ins in insns if ins.mnemonic == "ret"]
+    if not rets:
+        out.unusable.append(f"{pcln.name(i)}: no RET found")
+        return
+    out.slow_entry.append(entry)
+    out.slow_ret += rets

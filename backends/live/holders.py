@@ -23,8 +23,10 @@ since the last refresh is not walked again.
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from gotui.backends.gobinary.locksites import ACQUIRE, FunctionSites, LockSite, LockSites
 from gotui.backends.live.memory import ProcessMemory
@@ -45,6 +47,21 @@ MAX_STACK_READ = 256 * 1024
 ARG_SPILL = 64  # a frame's arguments are spilled just above its return address
 _PAIR = struct.Struct("<QQ")
 SYNC_SIZE = {"mutex": 8, "rwmutex": 24}  # sync.Mutex, sync.RWMutex (Go 1.19-1.27)
+MUTEX_LOCKED = 1  # sync.Mutex.state bit
+
+
+class Held(Protocol):
+    goid: int
+    t_ns: int  # CLOCK_MONOTONIC when it was taken
+
+
+class ExactSource(Protocol):
+    """Holders observed taking their Mutex (backends/ebpf/holders.py HolderTracker)."""
+
+    def lookup(self, addrs: list[int]) -> dict[int, Held]: ...
+    def check(self) -> None: ...
+
+
 # strength of the evidence that ties a held site to lock L (lower is stronger)
 TIER_GLOBAL, TIER_FRAME_EXACT, TIER_FRAME, TIER_STACK = range(4)
 TIER_NAMES = {TIER_GLOBAL: "the site locks this global",
@@ -106,11 +123,16 @@ class HolderFinder:
         self._walks: dict[int, tuple[object, list[PhysFrame]]] = {}
         self.skipped = ""  # why the last annotate inferred nothing, if it did not try
 
-    def annotate(self, snap: Snapshot, starts: dict[int, tuple[StackStart, object]]) -> None:
+    def annotate(self, snap: Snapshot, starts: dict[int, tuple[StackStart, object]],
+                 exact: ExactSource | None = None) -> None:
         """`starts`: goid -> (where its stack starts, cache key: the g record, None
-        when it may have changed) for the eligible goroutines (see module doc)."""
+        when it may have changed) for the eligible goroutines (see module doc).
+        `exact`: holders seen taking their lock (eBPF), which win over inference."""
         contended = [lk for lk in snap.locks if lk.waiters and lock_objects(lk, self.sema_offsets)]
         self.skipped = ""
+        if exact is not None and contended:
+            seen = self._exact(snap, contended, exact)
+            contended = [lk for lk in contended if lk not in seen]
         if not contended:
             self._walks.clear()
             return
@@ -136,6 +158,35 @@ class HolderFinder:
             lock.holders = [c.goid for c in chosen]
             lock.holders_basis = "inferred"
             lock.holding = [self._holding(c, by_id.get(c.goid)) for c in chosen]
+
+    def _exact(self, snap: Snapshot, locks: list[Lock], exact: ExactSource) -> list[Lock]:
+        """Locks whose holder was seen taking them (and whose state word still says
+        locked): holders_basis "exact". An RWMutex writer seen holding its `w` while it
+        waits for the readers is not the holder: the readers are."""
+        objects = {id(lk): lock_objects(lk, self.sema_offsets) for lk in locks}
+        found = exact.lookup(sorted({a for objs in objects.values() for a, _ in objs}))
+        if not found:
+            return []
+        by_id = {g.id: g for g in snap.goroutines}
+        states = dict(zip(found, self.mem.read_many([(a, 4) for a in found]), strict=True))
+        now = time.monotonic_ns()
+        done = []
+        for lk in locks:
+            for addr, _kind in objects[id(lk)]:
+                held = found.get(addr)
+                state = states.get(addr)
+                if held is None or state is None or not state[0] & MUTEX_LOCKED:
+                    continue
+                g = by_id.get(held.goid)
+                if g is None or g.status == "dead" or held.goid in lk.waiters:
+                    continue
+                lk.holders, lk.holders_basis = [held.goid], "exact"
+                lk.holding = [Holding(held.goid, "exact", max(0, now - held.t_ns),
+                                      g.user_current if g.user_current.function else g.current,
+                                      "lock", "seen taking it (eBPF)")]
+                done.append(lk)
+                break
+        return done
 
     # ------------------------------------------------------------ stacks
     def _walk(self, starts: dict[int, tuple[StackStart, object]]) -> dict[int, list[PhysFrame]]:

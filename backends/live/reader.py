@@ -27,7 +27,7 @@ from gotui.backends.gobinary.locksites import LockSites
 from gotui.backends.gobinary.symbols import Facts, Symbols
 from gotui.backends.live.channels import ChannelReader, ChanWait, chan_op
 from gotui.backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
-from gotui.backends.live.holders import MAX_WALKED, HolderFinder, eligible
+from gotui.backends.live.holders import MAX_WALKED, ExactSource, HolderFinder, eligible
 from gotui.backends.live.locks import SEMA_REASONS, BlockingReader, SemaReader, sync_offsets
 from gotui.backends.live.memory import (
     AddressRanges,
@@ -168,6 +168,7 @@ class LiveReader:
         # goids whose Goroutine got a blocked_on_lock or stack_refs in the last snapshot
         self._marked: set[int] = set()
         self._holders: HolderFinder | None = None  # made when a lock first has waiters
+        self.exact: ExactSource | None = None  # exact Mutex holders (eBPF), when tracked
 
     # ------------------------------------------------------------ g's
     def _g_addrs(self, heap: AddressRanges) -> list[int]:
@@ -456,6 +457,8 @@ class LiveReader:
 
     def _infer_holders(self, snap: Snapshot) -> None:
         """Lock.holders of the locks with waiters (backends/live/holders.py)."""
+        if self.exact is not None:
+            self.exact.check()
         if not any(lk.waiters for lk in snap.locks):
             return
         if self._holders is None:
@@ -463,7 +466,7 @@ class LiveReader:
             if self._holders is None:
                 return
         goids = eligible(snap.goroutines, self.system_goids)
-        self._holders.annotate(snap, self.stack_starts(goids[:MAX_WALKED + 1]))
+        self._holders.annotate(snap, self.stack_starts(goids[:MAX_WALKED + 1]), self.exact)
 
     def annotate_holders(self, snap: Snapshot) -> None:
         """Lock.holders of `snap`, a snapshot of this process that a stop-the-world
@@ -474,7 +477,7 @@ class LiveReader:
             self._holders = self._holder_finder()
         if self._holders is not None:
             goids = eligible(snap.goroutines, self.system_goids)
-            self._holders.annotate(snap, self.stack_starts(goids[:MAX_WALKED + 1]))
+            self._holders.annotate(snap, self.stack_starts(goids[:MAX_WALKED + 1]), self.exact)
 
     def _holder_finder(self) -> HolderFinder | None:
         facts = self.facts

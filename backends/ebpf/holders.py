@@ -1,0 +1,223 @@
+"""Exact sync.Mutex holders by eBPF: every place a Mutex changes hands is probed
+(backends/gobinary/locksites.py mutex_sites: the CAS of each inlined or called
+Lock/TryLock, the XADD of each Unlock, lockSlow's entry and RETs) and a BPF map keeps
+Mutex address -> (goroutine, when it took it). An RWMutex's writer holds its `w`
+Mutex, at the RWMutex's own address.
+
+What it can claim: a holder is `exact` when the map has the Mutex, the Mutex's state
+word says locked, and tracking ran without a gap since it was taken. It never sees
+locks taken before it started (those stay inferred); if any site cannot be probed,
+tracking does not start (a missed Unlock would leave a wrong holder); if the guard
+finds the probes over budget, they are all detached and the map cleared, so nothing
+stale survives a gap.
+
+Cost: one uprobe hit (~5 us here) per Lock and per Unlock of any Mutex in the target,
+plus two per contended Lock (lockSlow). The guard detaches everything above `budget`
+(default 3 % of one CPU) and tries again after RETRY_S.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+from gotui.backends.ebpf import program
+from gotui.backends.ebpf.guard import DEFAULT_PER_HIT_NS, calibrate
+from gotui.backends.ebpf.loader import check_environment
+from gotui.backends.ebpf.probes import Probe, ProbeSet
+from gotui.backends.ebpf.symbols import GoBinary
+from gotui.backends.gobinary.binary import BinaryFacts
+from gotui.backends.gobinary.locksites import MutexSites, mutex_sites
+from gotui.backends.live.memory import load_bias, read_maps
+from gotui.backends.model import GotuiError
+from gotui.backends.procinfo import exe_path_for_reading
+
+BPF_FILE = program.BPF_DIR / "holders.c"
+ACQ, REL, SLOW_IN, SLOW_OUT, CALIBRATE = range(5)
+RETRY_S = 10.0
+MUTEX_LOCKED = 1
+
+
+@dataclass(frozen=True)
+class Held:
+    goid: int
+    t_ns: int  # CLOCK_MONOTONIC when it was taken
+
+
+REG_INDEX = {r: i for i, r in enumerate(("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
+                                         "rsp", *(f"r{i}" for i in range(8, 16))))}
+REG_NONE = 255
+
+
+def program_text(offsets: object) -> str:
+    parts = program._defines(offsets, 5, False)  # type: ignore[arg-type]
+    parts += [(program.BPF_DIR / "common.h").read_text(), BPF_FILE.read_text()]
+    return "\n".join(parts)
+
+
+def _probes(sites: MutexSites) -> list[Probe]:
+    return [
+        Probe("holders.lock", ACQ, "on_site", sorted({s.at for s in sites.acquire}),
+              f"after the CAS of sync.Mutex Lock/TryLock ({len(sites.acquire)} sites)"),
+        Probe("holders.unlock", REL, "on_site", sorted({s.at for s in sites.release}),
+              f"before the XADD of sync.Mutex Unlock ({len(sites.release)} sites)"),
+        Probe("holders.slow_in", SLOW_IN, "on_slow_in", sites.slow_entry,
+              "sync.Mutex lockSlow entry"),
+        Probe("holders.slow_out", SLOW_OUT, "on_slow_out", sites.slow_ret,
+              "sync.Mutex lockSlow RETs"),
+    ]
+
+
+def _fill_sites(table: object, sites: MutexSites, bias: int) -> None:
+    for kind, group in ((ACQ, sites.acquire), (REL, sites.release)):
+        for s in group:
+            key = table.Key(s.at + bias)  # type: ignore[attr-defined]
+            v = table.Leaf()  # type: ignore[attr-defined]
+            v.kind = kind
+            v.reg = REG_INDEX[s.reg] if s.reg else REG_NONE
+            v.disp = s.disp + bias if s.static else s.disp
+            v.deref = int(s.deref)
+            v.add = s.add
+            table[key] = v  # type: ignore[index]
+
+
+class HolderTracker:
+    """Exact Mutex holders of one process. `start()` compiles and attaches (seconds:
+    call it off the event loop); `lookup()` and `check()` from one thread at a time."""
+
+    def __init__(self, pid: int, *, budget: float = 0.03) -> None:
+        self.pid = pid
+        self.budget = budget
+        self.per_hit_ns = DEFAULT_PER_HIT_NS
+        self.sites: MutexSites | None = None
+        self.pset: ProbeSet | None = None
+        self.probes: list[Probe] = []
+        self.attached = False
+        self.since_ns = 0  # monotonic ns since when every hand-over was seen
+        self.status = "not started"  # one line for the UI
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._hits_at = 0.0
+        self._off_until = 0.0
+
+    def start(self) -> None:
+        check_environment()
+        exe = exe_path_for_reading(self.pid)
+        facts = BinaryFacts.load(exe)
+        sites = mutex_sites(facts)
+        if sites.unusable:
+            raise GotuiError(f"exact lock holders off: {len(sites.unusable)} Mutex sites "
+                             f"cannot be probed safely ({sites.unusable[0]})")
+        if not sites.slow_entry or not (sites.acquire or sites.release):
+            raise GotuiError("exact lock holders off: no sync.Mutex code found")
+        self.sites = sites
+        offsets = GoBinary.load(exe).offsets()
+        self.probes = _probes(sites)
+        bias = load_bias(self.pid, exe, read_maps(self.pid), facts.load_base)
+        with self._lock:
+            self.pset = ProbeSet(program_text(offsets), exe, self.pid, self.probes,
+                                 lambda _raw: None)
+            _fill_sites(self.pset.bpf[b"sites"], sites, bias)
+            cal = self._calibrate()
+            self.per_hit_ns = cal or self.per_hit_ns
+            self._attach()
+
+    def _calibrate(self) -> float | None:
+        pset = self.pset
+        assert pset is not None
+        me = os.getpid()
+        calib = Probe("calibrate", CALIBRATE, "on_calibrate", [])
+        try:
+            return calibrate(
+                lambda: pset.bpf.attach_uprobe(name=b"c", sym=b"labs",
+                                               fn_name=b"on_calibrate", pid=me),
+                lambda: pset.bpf.detach_uprobe(name=b"c", sym=b"labs", pid=me),
+                lambda: pset.hits(calib))
+        except Exception:
+            return None
+
+    def _attach(self) -> None:
+        assert self.pset is not None
+        self.pset.bpf[b"holders"].clear()
+        self.pset.bpf[b"pending"].clear()
+        try:
+            for p in self.probes:
+                self.pset.attach(p)
+        except GotuiError:
+            self._detach()
+            raise
+        self.attached = True
+        self.since_ns = time.monotonic_ns()
+        self._hits, self._hits_at = self._total_hits(), time.monotonic()
+        n = sum(len(p.addrs) for p in self.probes)
+        self.status = f"exact lock holders: {n} probes on sync.Mutex"
+
+    def _detach(self) -> None:
+        assert self.pset is not None
+        for p in self.probes:
+            with contextlib.suppress(Exception):
+                self.pset.detach(p)
+        self.attached = False
+        with contextlib.suppress(Exception):
+            self.pset.bpf[b"holders"].clear()  # a gap: nothing in it can be trusted
+            self.pset.bpf[b"pending"].clear()
+
+    def _total_hits(self) -> int:
+        assert self.pset is not None
+        return sum(int(self.pset.bpf[b"hits"][ctypes.c_int(i)].value) for i in range(4))
+
+    def check(self) -> None:
+        """The guard: over budget, detach everything (and forget the map); retry later."""
+        with self._lock:
+            if self.pset is None:
+                return
+            now = time.monotonic()
+            if not self.attached:
+                if now >= self._off_until:
+                    with contextlib.suppress(GotuiError):
+                        self._attach()
+                return
+            hits = self._total_hits()
+            span = now - self._hits_at
+            if span < 0.5:
+                return
+            rate = (hits - self._hits) / span
+            self._hits, self._hits_at = hits, now
+            cost = rate * self.per_hit_ns / 1e9
+            if cost > self.budget:
+                self._detach()
+                self._off_until = now + RETRY_S
+                self.status = (f"exact lock holders paused: {rate:.0f} Lock/Unlock per s "
+                               f"cost ~{cost:.1%} of a CPU, over the {self.budget:.0%} "
+                               f"budget (retry in {RETRY_S:.0f} s)")
+
+    def overflowed(self) -> bool:
+        assert self.pset is not None
+        return int(self.pset.bpf[b"overflow"][ctypes.c_int(0)].value) > 0
+
+    def lookup(self, addrs: list[int]) -> dict[int, Held]:
+        """Mutex address -> its holder, for those the map has (none while detached)."""
+        with self._lock:
+            if self.pset is None or not self.attached or self.overflowed():
+                return {}
+            table = self.pset.bpf[b"holders"]
+            out = {}
+            for a in addrs:
+                try:
+                    v = table[ctypes.c_uint64(a)]
+                except KeyError:
+                    continue
+                out[a] = Held(int(v.goid), int(v.t_ns))
+            return out
+
+    def close(self) -> None:
+        with self._lock:
+            if self.pset is not None:
+                self.pset.close()
+                self.pset = None
+            self.attached = False
+            self.status = "closed"
