@@ -68,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--check-go-version", action=argparse.BooleanOptionalAction, default=True)
     sn.set_defaults(func=cmd_snapshot)
 
+    ck = sub.add_parser("check", help="the Findings (deadlocks, leaks...) without the TUI; "
+                        "exit 3 when one reaches --fail-on")
+    ck.add_argument("pid", type=int, nargs="?")
+    ck.add_argument("--all", action="store_true", help="every Go process (as `gotui ps`)")
+    ck.add_argument("--format", choices=["json", "text", "prometheus"], default="text")
+    ck.add_argument("--fail-on", choices=["proof", "hint"], default="proof")
+    ck.add_argument("--duration", type=float, default=5.0, metavar="S",
+                    help="watch this long (snapshots every --interval s; 0: one snapshot)")
+    ck.add_argument("--interval", type=float, default=1.0, metavar="S")
+    ck.add_argument("--exact", action="store_true",
+                    help="watch every sync.Mutex hand-over with eBPF meanwhile")
+    ck.set_defaults(func=cmd_check)
+
     de = sub.add_parser("demo", help="build and run the bundled demo service, then attach")
     de.add_argument("--addr", default="127.0.0.1:8089")
     de.add_argument("--delve", action="store_true")
@@ -144,6 +157,19 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         args.pid, source=args.source, stacks=args.stacks or args.format == "goroutine-dump",
         check_go_version=args.check_go_version))
     return print_snapshot(snap, args.format)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from gotui.backends import check
+
+    if (args.pid is None) == (not args.all):
+        raise UsageError("give a pid or --all")
+    if args.duration < 0 or args.interval <= 0:
+        raise UsageError("--duration must be >= 0 and --interval > 0")
+    opts = {"duration": args.duration, "interval": args.interval, "exact": args.exact}
+    results = check.check_all(**opts) if args.all else [check.check_pid(args.pid, **opts)]
+    sys.stdout.write(check.render(results, args.format, many=args.all))
+    return check.exit_code(results, args.fail_on)
 
 
 def print_snapshot(snap: Snapshot, fmt: str) -> int:
