@@ -130,6 +130,10 @@ class Session(Publisher):
 
     # ------------------------------------------------------------ lifecycle
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def has_stop_backend(self) -> bool:
         return self.stop is not None
 

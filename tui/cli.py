@@ -206,7 +206,29 @@ def cmd_attach(args: argparse.Namespace) -> int:
     session = factory.attach_session(args.pid, backend=args.backend,
                                      check_go_version=args.check_go_version)
     session.ebpf = ebpf_feed(args.pid, off=args.no_ebpf, deep=args.deep)
+    if args.deep and not args.no_ebpf:
+        exact_holders(session)
     return run_tui(session, args, delve_upfront=args.delve, share=args.share)
+
+
+def exact_holders(session: Session) -> None:
+    """--deep: exact sync.Mutex holders by eBPF (backends/ebpf/holders.py), started in
+    the background; the live reader uses them once they watch."""
+    from gotui.backends.ebpf.holders import start_in_background
+    from gotui.backends.model import Event
+
+    live = session.live
+
+    def ready(tracker: object) -> None:
+        if live is not None and not session.closed:
+            live.exact = tracker  # type: ignore[attr-defined]
+        else:
+            tracker.close()  # type: ignore[attr-defined]
+
+    def failed(why: str) -> None:
+        session.publish("event", Event(type="log", message=why))
+
+    start_in_background(session.info.pid, ready, failed)
 
 
 def ebpf_feed(pid: int, *, off: bool = False, deep: bool = False) -> EbpfFeed:

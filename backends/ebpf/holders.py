@@ -1,4 +1,4 @@
-"""Exact sync.Mutex holders by eBPF: every place a Mutex changes hands is probed
+"""Exact sync.Mutex holders by eBPF (`gotui attach --deep`, `gotui check --exact`): every place a Mutex changes hands is probed
 (backends/gobinary/locksites.py mutex_sites: the CAS of each inlined or called
 Lock/TryLock, the XADD of each Unlock, lockSlow's entry and RETs) and a BPF map keeps
 Mutex address -> (goroutine, when it took it). An RWMutex's writer holds its `w`
@@ -12,8 +12,9 @@ finds the probes over budget, they are all detached and the map cleared, so noth
 stale survives a gap.
 
 Cost: one uprobe hit (~5 us here) per Lock and per Unlock of any Mutex in the target,
-plus two per contended Lock (lockSlow). The guard detaches everything above `budget`
-(default 3 % of one CPU) and tries again after RETRY_S.
+plus two per contended Lock (lockSlow). The guard (its own thread, every
+GUARD_EVERY_S) detaches everything above `budget` (default 3 % of one CPU) and tries
+again after RETRY_S. Hence opt-in: a hot Mutex pays the trap until the guard acts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import ctypes
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gotui.backends.ebpf import program
@@ -39,6 +41,7 @@ from gotui.backends.procinfo import exe_path_for_reading
 BPF_FILE = program.BPF_DIR / "holders.c"
 ACQ, REL, SLOW_IN, SLOW_OUT, CALIBRATE = range(5)
 RETRY_S = 10.0
+GUARD_EVERY_S = 0.1  # the guard's own thread checks the hit rate this often
 MUTEX_LOCKED = 1
 
 
@@ -103,6 +106,8 @@ class HolderTracker:
         self._hits = 0
         self._hits_at = 0.0
         self._off_until = 0.0
+        self._stop = threading.Event()
+        self._guard: threading.Thread | None = None
 
     def start(self) -> None:
         check_environment()
@@ -125,6 +130,16 @@ class HolderTracker:
             cal = self._calibrate()
             self.per_hit_ns = cal or self.per_hit_ns
             self._attach()
+        self._guard = threading.Thread(target=self._guard_loop, name="gotui-holders-guard",
+                                       daemon=True)
+        self._guard.start()
+
+    def _guard_loop(self) -> None:
+        """A hot Mutex costs a uprobe hit per Lock and Unlock: check often, not only
+        when a snapshot is taken."""
+        while not self._stop.wait(GUARD_EVERY_S):
+            with contextlib.suppress(Exception):
+                self.check()
 
     def _calibrate(self) -> float | None:
         pset = self.pset
@@ -183,7 +198,7 @@ class HolderTracker:
                 return
             hits = self._total_hits()
             span = now - self._hits_at
-            if span < 0.5:
+            if span < GUARD_EVERY_S / 2:
                 return
             rate = (hits - self._hits) / span
             self._hits, self._hits_at = hits, now
@@ -215,9 +230,33 @@ class HolderTracker:
             return out
 
     def close(self) -> None:
+        self._stop.set()
+        if self._guard is not None and self._guard is not threading.current_thread():
+            self._guard.join(2)
         with self._lock:
             if self.pset is not None:
                 self.pset.close()
                 self.pset = None
             self.attached = False
             self.status = "closed"
+
+
+def start_in_background(pid: int, ready: Callable[[HolderTracker], None],
+                        failed: Callable[[str], None]) -> threading.Thread:
+    """Compile and attach off the caller's thread (BCC takes seconds); `ready` gets
+    the tracker once it watches, `failed` the one-line reason when it cannot."""
+
+    def run() -> None:
+        tracker = HolderTracker(pid)
+        try:
+            tracker.start()
+        except Exception as exc:  # noqa: BLE001 - reported, the session goes on
+            tracker.close()
+            failed(str(exc) if isinstance(exc, GotuiError) else
+                   f"exact lock holders off: {type(exc).__name__}: {exc}")
+            return
+        ready(tracker)
+
+    thread = threading.Thread(target=run, name="gotui-holders-start", daemon=True)
+    thread.start()
+    return thread

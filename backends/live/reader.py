@@ -612,6 +612,10 @@ class LiveReader:
         return res
 
     def close(self) -> None:
+        exact, self.exact = self.exact, None
+        close = getattr(exact, "close", None)
+        if close is not None:
+            close()  # its probes go with it
         self._gaddr.clear()
         self._kinds.clear()
         self._seen.clear()
