@@ -33,6 +33,7 @@ class Insn:
     dest_reg: str  # first operand when it is a register ("" otherwise)
     writes: frozenset[str] = frozenset()  # registers it writes, 64-bit names ("rax")
     src_reg: str = ""  # second operand when it is a register
+    imm: int | None = None  # second operand when it is an immediate
 
     @property
     def next(self) -> int:
@@ -102,10 +103,11 @@ def instructions(code: bytes, addr: int) -> list[Insn]:
             if k == 0 and op.type == x86.X86_OP_REG:
                 dest = ins.reg_name(op.reg)
         src = ins.reg_name(ops[1].reg) if len(ops) > 1 and ops[1].type == x86.X86_OP_REG else ""
+        imm = ops[1].imm if len(ops) > 1 and ops[1].type == x86.X86_OP_IMM else None
         try:
             written = frozenset(reg64(ins.reg_name(r)) for r in ins.regs_access()[1])
         except Exception:  # noqa: BLE001 - unknown effects: say it writes everything
             written = frozenset(ALL_REGS)
         out.append(Insn(ins.address, ins.size, ins.mnemonic.removeprefix("lock ").strip(),
-                        LOCK_PREFIX in ins.prefix, mem, target, dest, written, src))
+                        LOCK_PREFIX in ins.prefix, mem, target, dest, written, src, imm))
     return out

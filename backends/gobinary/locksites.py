@@ -288,29 +288,47 @@ def mutex_sites(facts: object) -> MutexSites:
     read = facts.elf.read  # type: ignore[attr-defined]
     wanted = ACQUIRING | RELEASING
     out = MutexSites()
-    name_hit: dict[int, bool] = {}  # funcnametab offset -> a wanted name
+    names: dict[int, str] = {}  # funcnametab offset -> name
     for i in range(pcln.nfunc):
         name = pcln.name(i)
         if name in SLOW_LOCK:
             _slow_sites(facts, i, out)
             continue
         own = name in wanted
-        inl: list[tuple[int, int, str]] = []  # (start, end, innermost inlined name)
+        inl: list[tuple[int, int, str]] = []  # (start, end, innermost wanted name)
+        chains: dict[int, str] = {}
         for start, stop, ix in pcln.pcdata_runs(i, PCDATA_INL_TREE_INDEX) if gofunc else []:
             if ix < 0:
                 continue
-            rec = pcln.inline_record(i, ix, gofunc, read)
-            if rec is None:
-                continue
-            hit = name_hit.get(rec[0])
+            hit = chains.get(ix)
             if hit is None:
-                hit = name_hit[rec[0]] = pcln.name_at(rec[0]) in wanted
+                hit = chains[ix] = _innermost_wanted(pcln, i, ix, gofunc, read, names, wanted)
             if hit:
-                inl.append((start, stop, pcln.name_at(rec[0])))
+                inl.append((start, stop, f"{hit}#{ix}"))
         if not own and not inl:
             continue
         _atomic_sites(facts, i, name, own, inl, out)
     return out
+
+
+def _innermost_wanted(pcln: object, i: int, ix: int, gofunc: int, read: object,
+                      names: dict[int, str], wanted: frozenset[str]) -> str:
+    """The innermost function of the inline chain at index ix that is in `wanted`
+    (the atomic may sit in a helper inlined into Lock), "" if none is."""
+    depth = 0
+    while ix >= 0 and depth < 64:
+        rec = pcln.inline_record(i, ix, gofunc, read)  # type: ignore[attr-defined]
+        if rec is None:
+            return ""
+        name = names.get(rec[0])
+        if name is None:
+            name = names[rec[0]] = pcln.name_at(rec[0])  # type: ignore[attr-defined]
+        if name in wanted:
+            return name
+        nxt = pcln.pcdata_value(i, PCDATA_INL_TREE_INDEX, rec[1])  # type: ignore[attr-defined]
+        ix = nxt if nxt is not None else -1
+        depth += 1
+    return ""
 
 
 def _atomic_sites(facts: object, i: int, name: str, own: bool,
@@ -326,7 +344,8 @@ def _atomic_sites(facts: object, i: int, name: str, own: bool,
     for k, ins in enumerate(insns):
         if not ins.lock or ins.mnemonic not in ("cmpxchg", "xadd"):
             continue
-        inner = next((n for a, b, n in inl if a <= ins.addr < b), name if own else "")
+        inner = (next((n for a, b, n in inl if a <= ins.addr < b), "")
+                 or _between(inl, insns, k) or (name if own else "")).split("#")[0]
         if not inner:
             continue
         acquire = ins.mnemonic == "cmpxchg" and inner in ACQUIRING
@@ -349,6 +368,40 @@ def _atomic_sites(facts: object, i: int, name: str, own: bool,
             out.unusable.append(f"{where}: no probe point before the XADD")
         else:
             out.release.append(site)
+
+
+GAP = 48  # bytes of code between two runs of one inlined body that still belong to it
+
+
+def _between(inl: list[tuple[int, int, str]], insns: list[Insn], k: int) -> str:
+    """Go 1.19 and 1.27 can attribute an inlined Lock's or Unlock's atomic instruction
+    (and its neighbours) to the caller. Such an instruction is taken as the site's
+    when the nearest run of a wanted inlined body is at most GAP bytes away (on either
+    side; both sides must agree) and it has the fast path's exact shape: Lock's
+    CAS(&state, 0, 1) (EAX zeroed, the new value register set to 1 just before) or
+    Unlock's XADD(&state, -1)."""
+    ins = insns[k]
+    before = max((r for r in inl if r[1] <= ins.addr), default=None, key=lambda r: r[1])
+    after = min((r for r in inl if r[0] >= ins.next), default=None, key=lambda r: r[0])
+    near = [r for r in (before, after) if r is not None
+            and (r[1] > ins.addr - GAP if r is before else r[0] < ins.next + GAP)]
+    if not near or len({r[2] for r in near}) != 1:
+        return ""
+    site = near[0][2]
+    wanted = RELEASING if ins.mnemonic == "xadd" else ACQUIRING
+    return site if site.split("#")[0] in wanted and _fast_path_shape(insns, k) else ""
+
+
+def _fast_path_shape(insns: list[Insn], k: int) -> bool:
+    ins = insns[k]
+    src = reg64(ins.src_reg) if ins.src_reg else ""
+    prev = insns[max(0, k - 6):k]
+    src_val = next((p.imm for p in reversed(prev) if src in p.writes), None)
+    if ins.mnemonic == "xadd":
+        return src_val is not None and src_val & 0xFFFFFFFF == 0xFFFFFFFF
+    zeroed = any(p.mnemonic == "xor" and p.dest_reg in ("eax", "rax") and p.src_reg == p.dest_reg
+                 for p in prev)
+    return zeroed and src_val == 1
 
 
 def _before(insns: list[Insn], k: int, targets: set[int], reg: str, disp: int,

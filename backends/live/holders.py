@@ -169,6 +169,14 @@ class HolderFinder:
             return []
         by_id = {g.id: g for g in snap.goroutines}
         states = dict(zip(found, self.mem.read_many([(a, 4) for a in found]), strict=True))
+        # goroutines waiting on each RWMutex (by its address): a writer seen taking
+        # the RWMutex's `w` waits for the readers then (Go 1.19: on another sema word)
+        rw_waiters: dict[int, set[int]] = {}
+        for other in snap.locks:
+            for a, kind in lock_objects(other, self.sema_offsets):
+                if kind == "rwmutex" and (other.kind == "rwmutex" or _is_rw_sema(other, a,
+                                                                                self.sema_offsets)):
+                    rw_waiters.setdefault(a, set()).update(other.waiters)
         now = time.monotonic_ns()
         done = []
         for lk in locks:
@@ -178,7 +186,8 @@ class HolderFinder:
                 if held is None or state is None or not state[0] & MUTEX_LOCKED:
                     continue
                 g = by_id.get(held.goid)
-                if g is None or g.status == "dead" or held.goid in lk.waiters:
+                if (g is None or g.status == "dead" or held.goid in lk.waiters
+                        or held.goid in rw_waiters.get(addr, ())):
                     continue
                 lk.holders, lk.holders_basis = [held.goid], "exact"
                 lk.holding = [Holding(held.goid, "exact", max(0, now - held.t_ns),
@@ -319,6 +328,13 @@ class HolderFinder:
         f = next((i for i in info if not i.function.startswith((*RUNTIME_PREFIXES, "sync."))),
                  info[-1])
         return Location(f.function, f.file, f.line, pc)
+
+
+def _is_rw_sema(lock: Lock, addr: int, offsets: dict[str, int]) -> bool:
+    """A Go 1.19 "sema" lock whose waiters wait on the writerSem of the RWMutex at
+    addr: its wait reason is plain semacquire, so only a writer waits there."""
+    off = offsets.get("rwmutex.writerSem")
+    return lock.kind == "sema" and off is not None and int(lock.sema or lock.addr, 16) - off == addr
 
 
 def eligible(goroutines: Iterable[Goroutine], system: set[int]) -> list[int]:
