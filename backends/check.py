@@ -18,6 +18,7 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +75,8 @@ def fails(r: CheckResult, fail_on: str) -> bool:
 
 
 def check_pid(pid: int, *, duration: float = 5.0, interval: float = 1.0,
-              exact: bool = False) -> CheckResult:
+              exact: bool = False, progress: Callable[[str], None] | None = None
+              ) -> CheckResult:
     """One process: live snapshots over `duration` s, then its findings."""
     from gotui.backends.factory import open_live
     from gotui.backends.procinfo import process_facts, require_go
@@ -87,6 +89,9 @@ def check_pid(pid: int, *, duration: float = 5.0, interval: float = 1.0,
         if exact:
             tracker, result.exact = _tracker(pid)
             live.exact = tracker  # type: ignore[attr-defined]
+            if progress is not None:
+                progress(f"pid {pid}: {result.exact}"
+                         + (f"; watching for {duration:g} s" if tracker is not None else ""))
         history = []
         deadline = time.monotonic() + max(0.0, duration)
         snap = live.snapshot()

@@ -166,7 +166,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("give a pid or --all")
     if args.duration < 0 or args.interval <= 0:
         raise UsageError("--duration must be >= 0 and --interval > 0")
-    opts = {"duration": args.duration, "interval": args.interval, "exact": args.exact}
+    def progress(line: str) -> None:
+        print(f"gotui: {line}", file=sys.stderr, flush=True)
+
+    opts = {"duration": args.duration, "interval": args.interval, "exact": args.exact,
+            "progress": progress}
     results = check.check_all(**opts) if args.all else [check.check_pid(args.pid, **opts)]
     sys.stdout.write(check.render(results, args.format, many=args.all))
     return check.exit_code(results, args.fail_on)
