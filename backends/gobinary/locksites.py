@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from gotui.backends.gobinary.disasm import Insn, instructions, reg64
 from gotui.backends.gobinary.pclntab import PCDATA_INL_TREE_INDEX
+from gotui.backends.gobinary.runtime_vars import call_sites
 
 SYNC_PACKAGES = ("sync.", "internal/sync.")
 # method (without package) -> (kind, op)
@@ -150,11 +151,13 @@ class LockSites:
             else:
                 runs.append((start, stop))
         code = facts.elf.read(entry, min(end - entry, MAX_FUNC))  # type: ignore[attr-defined]
+        methods = self.method_entries()
+        if not inlined and not (code and set(call_sites(code, entry).values()) & methods.keys()):
+            return out  # no lock site (the byte scan may over-match, never under-match)
         insns = instructions(code, entry) if code else []
         for kind, op, runs in inlined.values():
             out.sites.append(LockSite(kind, op, tuple(runs), _inlined_receiver(insns, runs),
                                       _resume(insns, runs)))
-        methods = self.method_entries()
         for j, ins in enumerate(insns):
             if ins.mnemonic == "call" and ins.target in methods:
                 kind, op = methods[ins.target]

@@ -15,16 +15,18 @@ those with the strongest evidence are kept. Holders are always `inferred`: a loc
 can be handed to, or unlocked by, another goroutine, which no stack shows.
 
 Cost: stacks are walked only when some lock has waiters, only for user goroutines
-that are parked or in a syscall (a running goroutine's registers are not readable),
-at most MAX_WALKED of them, and a parked goroutine whose g record did not change
-since the last refresh is not walked again.
+that are parked or in a syscall (a running goroutine's registers are not readable);
+a parked goroutine whose g record did not change since it was walked is not walked
+again, and at most MAX_NEW_WALKS stacks are walked per refresh (with more to walk, no
+holder is inferred until all are: a holder not yet walked could be missed, or a
+weaker candidate taken for it).
 """
 
 from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,7 +43,7 @@ from gotui.backends.model import (
 )
 
 WINDOW = 1024  # a pointer this far below a lock may be to the struct that embeds it
-MAX_WALKED = 10_000
+MAX_NEW_WALKS = 20_000  # stacks walked per refresh at most (~8 us each)
 MAX_DEPTH = 64
 MAX_STACK_READ = 256 * 1024
 ARG_SPILL = 64  # a frame's arguments are spilled just above its return address
@@ -120,35 +122,32 @@ class HolderFinder:
         self.bias = bias
         self.sema_offsets = sema_offsets
         self.globals_range = globals_range  # runtime [lo, hi) of the binary's data+bss
-        self._walks: dict[int, tuple[object, list[PhysFrame]]] = {}
+        # goid -> (its g record when walked, its frames in a locked region)
+        self._cache: dict[int, tuple[object, list[HeldFrame]]] = {}
+        self._held_at: dict[int, list[LockSite]] = {}  # link-time pc -> sites held there
         self.skipped = ""  # why the last annotate inferred nothing, if it did not try
 
-    def annotate(self, snap: Snapshot, starts: dict[int, tuple[StackStart, object]],
+    def annotate(self, snap: Snapshot, keys: dict[int, object],
+                 start_of: Callable[[int], StackStart | None],
                  exact: ExactSource | None = None) -> None:
-        """`starts`: goid -> (where its stack starts, cache key: the g record, None
-        when it may have changed) for the eligible goroutines (see module doc).
-        `exact`: holders seen taking their lock (eBPF), which win over inference."""
+        """`keys`: goid -> cache key (its g record: the same record means the same stack
+        if it is parked; None when it may have moved) of the eligible goroutines (see
+        module doc); `start_of(goid)`: where its stack starts. `exact`: holders seen
+        taking their lock (eBPF), which win over inference."""
         contended = [lk for lk in snap.locks if lk.waiters and lock_objects(lk, self.sema_offsets)]
         self.skipped = ""
         if exact is not None and contended:
             seen = self._exact(snap, contended, exact)
             contended = [lk for lk in contended if lk not in seen]
         if not contended:
-            self._walks.clear()
             return
-        if len(starts) > MAX_WALKED:
-            self.skipped = (f"{len(starts)} goroutines to walk (over {MAX_WALKED}): "
-                            "holders not inferred")
-            self._walks.clear()
+        held, complete = self._held(keys, start_of)
+        if not complete:
+            self.skipped = (f"walking {len(keys)} stacks, {MAX_NEW_WALKS} per refresh: "
+                            "holders inferred once all are read")
             return
-        walks = self._walk(starts)
-        held: dict[int, list[HeldFrame]] = {}
-        for goid, frames in walks.items():
-            hf = self._held_frames(frames)
-            if hf:
-                held[goid] = hf
         by_id = {g.id: g for g in snap.goroutines}
-        stacks = self._stack_words(held, starts)
+        stacks = self._stack_words(held, start_of)
         for lock in contended:
             cands = self._candidates(lock, held, stacks)
             if not cands:
@@ -198,27 +197,40 @@ class HolderFinder:
         return done
 
     # ------------------------------------------------------------ stacks
-    def _walk(self, starts: dict[int, tuple[StackStart, object]]) -> dict[int, list[PhysFrame]]:
-        out: dict[int, list[PhysFrame]] = {}
-        cache: dict[int, tuple[object, list[PhysFrame]]] = {}
-        todo: list[tuple[int, StackStart]] = []
-        for goid, (st, key) in starts.items():
-            hit = self._walks.get(goid)
+    def _held(self, keys: dict[int, object], start_of: Callable[[int], StackStart | None]
+              ) -> tuple[dict[int, list[HeldFrame]], bool]:
+        """goid -> the frames in a locked region (only goroutines with some), and
+        whether every eligible goroutine is known (at most MAX_NEW_WALKS stacks are
+        walked per call; unchanged parked ones come from the cache)."""
+        cache = self._cache
+        out: dict[int, list[HeldFrame]] = {}
+        todo: list[int] = []
+        for goid, key in keys.items():
+            hit = cache.get(goid)
             if key is not None and hit is not None and hit[0] == key:
-                out[goid] = cache[goid] = hit[1]
+                if hit[1]:
+                    out[goid] = hit[1]
             else:
-                todo.append((goid, st))
-        for (goid, _st), frames in zip(todo, self._walk_many([s for _, s in todo]), strict=True):
-            out[goid] = frames
-            key = starts[goid][1]
-            if key is not None:
-                cache[goid] = (key, frames)
-        self._walks = cache
-        return out
+                todo.append(goid)
+        complete = len(todo) <= MAX_NEW_WALKS
+        todo = todo[:MAX_NEW_WALKS]
+        starts = [(g, start_of(g)) for g in todo]
+        starts = [(g, st) for g, st in starts if st is not None]
+        walked = self._walk_many([st for _, st in starts])
+        for (goid, _), frames in zip(starts, walked, strict=True):
+            hf = self._held_frames(frames)
+            if hf:
+                out[goid] = hf
+            if keys[goid] is not None:
+                cache[goid] = (keys[goid], hf)
+        if len(cache) > 2 * len(keys) + 1024:  # goroutines gone since: forget them
+            self._cache = {g: v for g, v in cache.items() if g in keys}
+        return out, complete
 
-    def _walk_many(self, starts: list[StackStart]) -> list[list[PhysFrame]]:
-        """Physical frames by frame-pointer walk, one batched read per level."""
-        frames: list[list[PhysFrame]] = [[] for _ in starts]
+    def _walk_many(self, starts: list[StackStart]) -> list[list[tuple[int, int, int, bool]]]:
+        """Physical frames (pc, lo, hi, top) by frame-pointer walk, one batched read per
+        level (tuples: this runs for every goroutine when a lock has waiters)."""
+        frames: list[list[tuple[int, int, int, bool]]] = [[] for _ in starts]
         pcs = [s.pc for s in starts]
         los = [s.sp for s in starts]
         active = [i for i, s in enumerate(starts)
@@ -230,41 +242,48 @@ class HolderFinder:
             nxt, nxt_addrs = [], []
             for i, bp, good, (nextbp, ret) in zip(active, addrs, ok, _PAIR.iter_unpack(buf),
                                                   strict=True):
-                s = starts[i]
-                frames[i].append(PhysFrame(pcs[i], los[i], bp + 16, not frames[i]))
+                f = frames[i]
+                f.append((pcs[i], los[i], bp + 16, not f))
                 if not good or not ret:
                     continue
                 pcs[i], los[i] = ret, bp + 16
-                if nextbp > bp and not nextbp & 7 and nextbp + 16 <= s.hi:
+                hi = starts[i].hi
+                if nextbp > bp and not nextbp & 7 and nextbp + 16 <= hi:
                     nxt.append(i)
                     nxt_addrs.append(nextbp)
                 else:
-                    frames[i].append(PhysFrame(ret, bp + 16, s.hi, False))
+                    f.append((ret, bp + 16, hi, False))
             active, addrs = nxt, nxt_addrs
             depth += 1
         return frames
 
-    def _held_frames(self, frames: list[PhysFrame]) -> list[HeldFrame]:
+    def _held_frames(self, frames: list[tuple[int, int, int, bool]]) -> list[HeldFrame]:
         out = []
-        for f in frames:
-            pc = f.pc - self.bias
-            if not f.top:
-                pc -= 1  # the call the frame is in, not the instruction after it
-            fs: FunctionSites | None = self.sites.for_pc(pc)
-            if fs is None or not fs.sites:
-                continue
-            out += [HeldFrame(f, s) for s in fs.held_at(pc)]
+        cache = self._held_at
+        for pc, lo, hi, top in frames:
+            # the call the frame is in (a return address is the instruction after it)
+            key = pc - self.bias - (0 if top else 1)
+            held = cache.get(key)
+            if held is None:
+                fs: FunctionSites | None = self.sites.for_pc(key)
+                held = cache[key] = fs.held_at(key) if fs is not None and fs.sites else []
+            if held:
+                frame = PhysFrame(pc, lo, hi, top)
+                out += [HeldFrame(frame, site) for site in held]
         return out
 
     def _stack_words(self, held: dict[int, list[HeldFrame]],
-                     starts: dict[int, tuple[StackStart, object]]
+                     start_of: Callable[[int], StackStart | None]
                      ) -> dict[int, tuple[int, tuple[int, ...]]]:
         """goid -> (address of the first word, the words) of the in-use stack of each
         goroutine that holds something."""
-        goids = sorted(held)
+        goids = []
         reqs = []
-        for goid in goids:
-            st = starts[goid][0]
+        for goid in sorted(held):
+            st = start_of(goid)
+            if st is None:
+                continue
+            goids.append(goid)
             reqs.append((st.sp & ~7, min(st.hi - (st.sp & ~7), MAX_STACK_READ)))
         out = {}
         for goid, (lo, _), data in zip(goids, reqs, self.mem.read_many(reqs), strict=True):

@@ -27,7 +27,7 @@ from gotui.backends.gobinary.locksites import LockSites
 from gotui.backends.gobinary.symbols import Facts, Symbols
 from gotui.backends.live.channels import ChannelReader, ChanWait, chan_op
 from gotui.backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
-from gotui.backends.live.holders import MAX_WALKED, ExactSource, HolderFinder, eligible
+from gotui.backends.live.holders import ExactSource, HolderFinder, eligible
 from gotui.backends.live.locks import SEMA_REASONS, BlockingReader, SemaReader, sync_offsets
 from gotui.backends.live.memory import (
     AddressRanges,
@@ -465,8 +465,8 @@ class LiveReader:
             self._holders = self._holder_finder()
             if self._holders is None:
                 return
-        goids = eligible(snap.goroutines, self.system_goids)
-        self._holders.annotate(snap, self.stack_starts(goids[:MAX_WALKED + 1]), self.exact)
+        keys = self.holder_keys(eligible(snap.goroutines, self.system_goids))
+        self._holders.annotate(snap, keys, self.stack_start_of, self.exact)
 
     def annotate_holders(self, snap: Snapshot) -> None:
         """Lock.holders of `snap`, a snapshot of this process that a stop-the-world
@@ -476,8 +476,11 @@ class LiveReader:
         if self._holders is None:
             self._holders = self._holder_finder()
         if self._holders is not None:
-            goids = eligible(snap.goroutines, self.system_goids)
-            self._holders.annotate(snap, self.stack_starts(goids[:MAX_WALKED + 1]), self.exact)
+            keys = self.holder_keys(eligible(snap.goroutines, self.system_goids))
+            for _ in range(100):  # the process is still: walk until every stack is known
+                self._holders.annotate(snap, keys, self.stack_start_of, self.exact)
+                if not self._holders.skipped:
+                    break
 
     def _holder_finder(self) -> HolderFinder | None:
         facts = self.facts
@@ -489,21 +492,33 @@ class LiveReader:
         return HolderFinder(self.mem, LockSites(facts), self.bias, self.blocking.offsets,
                             (lo + self.bias, hi + self.bias))
 
-    def stack_starts(self, goids: list[int]) -> dict[int, tuple[StackStart, object]]:
-        """goid -> (where its stack starts, its g record as of the last snapshot: the
-        same record later means the same stack if it is parked, else None) for the
-        goroutines of the last snapshot whose stack is readable without a stop."""
-        out: dict[int, tuple[StackStart, object]] = {}
+    def holder_keys(self, goids: list[int]) -> dict[int, object]:
+        """goid -> its g record as of the last snapshot if it is parked (the same record
+        later means the same stack), else None; goids unknown to it are left out."""
+        out: dict[int, object] = {}
+        seen, gaddr, ist = self._seen, self._gaddr, self.decoder.i["atomicstatus"]
         for goid in goids:
-            addr = self._gaddr.get(goid)
-            rec = self._seen.get(addr) if addr is not None else None
-            if rec is None:
-                continue
-            g = self.decoder.make(rec.addr, rec.vals)
-            start = self._stack_start(g) if g.goid == goid else None
-            if start is not None:
-                out[goid] = (start, rec.vals if g.status in _PARKED else None)
+            addr = gaddr.get(goid)
+            rec = seen.get(addr) if addr is not None else None
+            if rec is not None:
+                out[goid] = rec.vals if rec.vals[ist] & ~0x1000 in _PARKED else None
         return out
+
+    def stack_start_of(self, goid: int) -> StackStart | None:
+        """Where a goroutine's stack starts, from the last snapshot's record (None when
+        it is running or unknown)."""
+        addr = self._gaddr.get(goid)
+        rec = self._seen.get(addr) if addr is not None else None
+        if rec is None:
+            return None
+        v, i = rec.vals, self.decoder.i
+        if v[i["goid"]] != goid:
+            return None
+        if v[i["atomicstatus"]] & ~0x1000 in _PARKED:  # (without building a G: 100k calls)
+            pc = v[i["sched.pc"]]
+            return StackStart(pc, v[i["sched.sp"]], v[i["sched.bp"]], v[i["stack.lo"]],
+                              v[i["stack.hi"]]) if pc else None
+        return self._stack_start(self.decoder.make(rec.addr, v))
 
     def _blocking_reader(self) -> BlockingReader:
         facts = self.facts
