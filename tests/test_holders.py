@@ -118,3 +118,30 @@ def test_exact_holders_with_ebpf(toolchain: str, optimize: bool) -> None:
         else:
             assert (s.holders, s.basis) == (s.truth, "exact"), s
     check_findings(snap, truth, exact=True)
+
+
+def test_exact_tracking_pauses_over_budget_and_forgets_what_it_saw() -> None:
+    """The demo's contenders take one Mutex thousands of times a second: at a tiny
+    budget the guard detaches every probe and clears the map (a gap in tracking must
+    not leave a holder that may have changed meanwhile)."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"eBPF unavailable on this host: {reason}")
+    import time
+
+    from gotui.backends.ebpf.holders import HolderTracker
+
+    exe = gofixtures.build("demo")
+    with gofixtures.run(exe, "-addr", "127.0.0.1:0", "-contenders", "8") as t:
+        tracker = HolderTracker(t.pid, budget=0.001)
+        tracker.start()
+        try:
+            deadline = time.monotonic() + 10
+            while tracker.attached and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not tracker.attached and "paused" in tracker.status, tracker.status
+            assert tracker.lookup([1, 2, 3]) == {}
+            assert tracker.pset is not None and len(tracker.pset.bpf[b"holders"]) == 0
+        finally:
+            tracker.close()
+        assert gofixtures.tracer_pid(t.pid) == 0

@@ -24,6 +24,7 @@ import ctypes
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ BPF_FILE = program.BPF_DIR / "holders.c"
 ACQ, REL, SLOW_IN, SLOW_OUT, CALIBRATE = range(5)
 RETRY_S = 10.0
 GUARD_EVERY_S = 0.1  # the guard's own thread checks the hit rate this often
+RATE_WINDOW_S = 1.0  # ...over the last second (start-up bursts are not a hot Mutex)
+BURST = 10  # ...and detaches at once when the last check's rate is this far over
 MUTEX_LOCKED = 1
 
 
@@ -103,8 +106,7 @@ class HolderTracker:
         self.since_ns = 0  # monotonic ns since when every hand-over was seen
         self.status = "not started"  # one line for the UI
         self._lock = threading.Lock()
-        self._hits = 0
-        self._hits_at = 0.0
+        self._history: deque[tuple[float, int]] = deque()
         self._off_until = 0.0
         self._stop = threading.Event()
         self._guard: threading.Thread | None = None
@@ -167,7 +169,7 @@ class HolderTracker:
             raise
         self.attached = True
         self.since_ns = time.monotonic_ns()
-        self._hits, self._hits_at = self._total_hits(), time.monotonic()
+        self._history = deque([(time.monotonic(), self._total_hits())])
         n = sum(len(p.addrs) for p in self.probes)
         self.status = f"exact lock holders: {n} probes on sync.Mutex"
 
@@ -197,18 +199,21 @@ class HolderTracker:
                         self._attach()
                 return
             hits = self._total_hits()
-            span = now - self._hits_at
-            if span < GUARD_EVERY_S / 2:
-                return
-            rate = (hits - self._hits) / span
-            self._hits, self._hits_at = hits, now
+            self._history.append((now, hits))
+            while len(self._history) > 2 and now - self._history[0][0] > RATE_WINDOW_S:
+                self._history.popleft()
+            t0, h0 = self._history[0]
+            t1, h1 = self._history[-2] if len(self._history) > 1 else self._history[0]
+            rate = (hits - h0) / max(now - t0, RATE_WINDOW_S)  # over >= 1 s
+            burst = (hits - h1) / (now - t1) if now > t1 else 0.0  # since the last check
             cost = rate * self.per_hit_ns / 1e9
-            if cost > self.budget:
+            if cost > self.budget or burst * self.per_hit_ns / 1e9 > BURST * self.budget:
                 self._detach()
                 self._off_until = now + RETRY_S
-                self.status = (f"exact lock holders paused: {rate:.0f} Lock/Unlock per s "
-                               f"cost ~{cost:.1%} of a CPU, over the {self.budget:.0%} "
-                               f"budget (retry in {RETRY_S:.0f} s)")
+                self.status = (f"exact lock holders paused: {max(rate, burst):.0f} Lock/Unlock "
+                               f"per s cost ~{max(cost, burst * self.per_hit_ns / 1e9):.1%} "
+                               f"of a CPU, over the {self.budget:.0%} budget "
+                               f"(retry in {RETRY_S:.0f} s)")
 
     def overflowed(self) -> bool:
         assert self.pset is not None

@@ -137,7 +137,7 @@ class HolderFinder:
         contended = [lk for lk in snap.locks if lk.waiters and lock_objects(lk, self.sema_offsets)]
         self.skipped = ""
         if exact is not None and contended:
-            seen = self._exact(snap, contended, exact)
+            seen = self._exact(snap, contended, exact, start_of)
             contended = [lk for lk in contended if lk not in seen]
         if not contended:
             return
@@ -158,7 +158,8 @@ class HolderFinder:
             lock.holders_basis = "inferred"
             lock.holding = [self._holding(c, by_id.get(c.goid)) for c in chosen]
 
-    def _exact(self, snap: Snapshot, locks: list[Lock], exact: ExactSource) -> list[Lock]:
+    def _exact(self, snap: Snapshot, locks: list[Lock], exact: ExactSource,
+               start_of: Callable[[int], StackStart | None]) -> list[Lock]:
         """Locks whose holder was seen taking them (and whose state word still says
         locked): holders_basis "exact". An RWMutex writer seen holding its `w` while it
         waits for the readers is not the holder: the readers are."""
@@ -190,8 +191,8 @@ class HolderFinder:
                     continue
                 lk.holders, lk.holders_basis = [held.goid], "exact"
                 lk.holding = [Holding(held.goid, "exact", max(0, now - held.t_ns),
-                                      g.user_current if g.user_current.function else g.current,
-                                      "lock", "seen taking it (eBPF)")]
+                                      self._where(g, start_of), "lock",
+                                      "seen taking it (eBPF)")]
                 done.append(lk)
                 break
         return done
@@ -339,6 +340,21 @@ class HolderFinder:
         held_ns = g.wait_ns if g is not None and g.status == "waiting" else 0
         return Holding(c.goid, "inferred", held_ns, loc, c.site.op,
                        TIER_NAMES.get(c.tier, ""))
+
+    def _where(self, g: Goroutine, start_of: Callable[[int], StackStart | None]) -> Location:
+        """Where a goroutine holds its lock: its innermost frame in a locked region, else
+        its first frame outside the runtime and sync (it may be parked in another Lock)."""
+        st = start_of(g.id)
+        frames = self._walk_many([st])[0] if st is not None else []
+        held = self._held_frames(frames)
+        if held:
+            f = held[0].frame
+            return self._location(f.pc if f.top else f.pc - 1)
+        for pc, _, _, top in frames:
+            loc = self._location(pc if top else pc - 1)
+            if loc.function and not loc.function.startswith((*RUNTIME_PREFIXES, "sync.")):
+                return loc
+        return g.user_current if g.user_current.function else g.current
 
     def _location(self, pc: int) -> Location:
         info = self.sites.facts.pc_frames(pc - self.bias)  # type: ignore[attr-defined]
