@@ -145,3 +145,44 @@ def test_exact_tracking_pauses_over_budget_and_forgets_what_it_saw() -> None:
         finally:
             tracker.close()
         assert gofixtures.tracer_pid(t.pid) == 0
+
+
+CONCURRENT = """
+import sys, threading
+from gotui.backends.ebpf.holders import HolderTracker
+from gotui.backends.ebpf.trace import Tracer
+pid = int(sys.argv[1])
+errors = []
+def run(make):
+    try:
+        t = make()
+        t.start()
+        t.close()
+    except Exception as exc:
+        errors.append(repr(exc))
+makers = [lambda: HolderTracker(pid), lambda: Tracer(pid, deep=True)] * 2
+threads = [threading.Thread(target=run, args=(m,)) for m in makers]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(errors)
+sys.exit(1 if errors else 0)
+"""
+
+
+def test_exact_tracking_and_the_lifecycle_feed_start_together() -> None:
+    """`attach --deep` compiles the lifecycle probes and the holder probes on two
+    threads at once; BCC's compiler is not thread-safe (gotui died of SIGSEGV)."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"eBPF unavailable on this host: {reason}")
+    import subprocess
+    import sys
+
+    with holders_fixture("go1.26", True) as t:
+        read_truth(t)
+        res = subprocess.run([sys.executable, "-c", CONCURRENT, str(t.pid)],
+                             capture_output=True, text=True, timeout=300)
+        assert gofixtures.tracer_pid(t.pid) == 0
+    assert res.returncode == 0, (res.returncode, res.stdout, res.stderr[-2000:])

@@ -32,7 +32,7 @@ from gotui.backends.ebpf import program
 from gotui.backends.ebpf.guard import DEFAULT_PER_HIT_NS, calibrate
 from gotui.backends.ebpf.loader import check_environment
 from gotui.backends.ebpf.probes import Probe, ProbeSet
-from gotui.backends.ebpf.symbols import GoBinary
+from gotui.backends.ebpf.symbols import G_FIELDS, M_FIELDS, SUDOG_FIELDS, Offsets
 from gotui.backends.gobinary.binary import BinaryFacts
 from gotui.backends.gobinary.locksites import MutexSites, mutex_sites
 from gotui.backends.live.memory import load_bias, read_maps
@@ -91,6 +91,18 @@ def _fill_sites(table: object, sites: MutexSites, bias: int) -> None:
             table[key] = v  # type: ignore[index]
 
 
+def _offsets(facts: BinaryFacts) -> Offsets:
+    """The g/m/sudog offsets the BPF code needs, from this tracker's own BinaryFacts
+    (not the shared, cached GoBinary: the lifecycle feed's thread reads its file at the
+    same time, and its seeks and reads interleave)."""
+    lay = facts.layouts
+    g, m, sg = (lay[n].offsets for n in ("runtime.g", "runtime.m", "runtime.sudog"))
+    return Offsets(g={k: g[k] for k in G_FIELDS if k in g},
+                   m={k: m[k] for k in M_FIELDS if k in m},
+                   sudog={k: sg[k] for k in SUDOG_FIELDS if k in sg},
+                   source=lay["runtime.g"].source)
+
+
 class HolderTracker:
     """Exact Mutex holders of one process. `start()` compiles and attaches (seconds:
     call it off the event loop); `lookup()` and `check()` from one thread at a time."""
@@ -122,7 +134,7 @@ class HolderTracker:
         if not sites.slow_entry or not (sites.acquire or sites.release):
             raise GotuiError("exact lock holders off: no sync.Mutex code found")
         self.sites = sites
-        offsets = GoBinary.load(exe).offsets()
+        offsets = _offsets(facts)
         self.probes = _probes(sites)
         bias = load_bias(self.pid, exe, read_maps(self.pid), facts.load_base)
         with self._lock:
