@@ -141,11 +141,23 @@ async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
     try:
         await stop.start()
         snap = await stop.snapshot(stacks=stacks)
+        annotate_halted(pid, snap)
     finally:
         await stop.detach(kill=False)
     # Attaching halts the target: count the whole attach..detach as an upper bound.
     snap.target_paused_ns = max(snap.target_paused_ns, time.monotonic_ns() - t0)
     return snap
+
+
+def annotate_halted(pid: int, snap: Snapshot) -> None:
+    """Lock holders of a snapshot a stop-the-world backend took of a halted local
+    process (the live reader reads the same still memory); best effort."""
+    with contextlib.suppress(Exception):
+        live = open_live(pid)
+        try:
+            live.annotate_holders(snap)  # type: ignore[attr-defined]
+        finally:
+            live.close()
 
 
 # ----------------------------------------------------------------- ps

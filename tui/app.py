@@ -49,10 +49,11 @@ from gotui.tui.messages import (
 from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen, location_text
 from gotui.tui.screens.help import HelpScreen
 from gotui.tui.screens.quit import QuitScreen
+from gotui.tui.screens.why import WhyScreen
 from gotui.tui.sharing import FROM_WIRE, ShareControls
 from gotui.tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
 from gotui.tui.widgets.breakpoints import BreakpointsTable
-from gotui.tui.widgets.channels import ChannelChosen, ChannelsTable
+from gotui.tui.widgets.channels import ChannelChosen, ChannelsTable, HolderChosen
 from gotui.tui.widgets.eval_bar import EvalPane
 from gotui.tui.widgets.findings import FindingChosen, FindingsTable
 from gotui.tui.widgets.footer import GotuiFooter
@@ -610,13 +611,36 @@ class GotuiApp(App[None]):
         self.action_show_pane("goroutines")
 
     def on_finding_chosen(self, message: FindingChosen) -> None:
-        if not message.finding.goroutines:
-            return
-        goid = message.finding.goroutines[0]
+        if message.finding.goroutines:
+            self.go_to_goroutine(message.finding.goroutines[0])
+
+    def on_holder_chosen(self, message: HolderChosen) -> None:
+        self.go_to_goroutine(message.goid)
+
+    def go_to_goroutine(self, goid: int) -> None:
         if self.index.row_of(goid) is None:
             self.goroutine_pane.set_filter("")  # the filter hides it
         self.action_show_pane("goroutines")
         self.goroutine_pane.list.jump_to(goid)
+
+    @work(group="why", exclusive=True)
+    @widgets_may_be_gone
+    async def action_why_stuck(self) -> None:
+        """The wait-for chain of the selected goroutine (backends/waitfor.py)."""
+        from gotui.backends.waitfor import chain_of
+
+        goid = self.selected_goid
+        snap = getattr(self.session, "last_snapshot", None)
+        if not goid or snap is None:
+            self.notify("select a goroutine first", severity="warning")
+            return
+        steps = await asyncio.to_thread(chain_of, snap, goid)
+
+        def chosen(target: int | None) -> None:
+            if target:
+                self.go_to_goroutine(target)
+
+        self.push_screen(WhyScreen(goid, steps), chosen)
 
     def _restart_timer(self) -> None:
         if self._refresh_timer is not None:

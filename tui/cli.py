@@ -70,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--check-go-version", action=argparse.BooleanOptionalAction, default=True)
     sn.set_defaults(func=cmd_snapshot)
 
+    ck = sub.add_parser("check", help="the Findings (deadlocks, leaks...) without the TUI; "
+                        "exit 3 when one reaches --fail-on")
+    ck.add_argument("pid", type=int, nargs="?")
+    ck.add_argument("--all", action="store_true", help="every Go process (as `gotui ps`)")
+    ck.add_argument("--format", choices=["json", "text", "prometheus"], default="text")
+    ck.add_argument("--fail-on", choices=["proof", "hint"], default="proof")
+    ck.add_argument("--duration", type=float, default=5.0, metavar="S",
+                    help="watch this long (snapshots every --interval s; 0: one snapshot)")
+    ck.add_argument("--interval", type=float, default=1.0, metavar="S")
+    ck.add_argument("--exact", action="store_true",
+                    help="watch every sync.Mutex hand-over with eBPF meanwhile")
+    ck.set_defaults(func=cmd_check)
+
     de = sub.add_parser("demo", help="build and run the bundled demo service, then attach")
     de.add_argument("--addr", default="127.0.0.1:8089")
     de.add_argument("--delve", action="store_true")
@@ -156,6 +169,23 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return print_snapshot(snap, args.format)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from gotui.backends import check
+
+    if (args.pid is None) == (not args.all):
+        raise UsageError("give a pid or --all")
+    if args.duration < 0 or args.interval <= 0:
+        raise UsageError("--duration must be >= 0 and --interval > 0")
+    def progress(line: str) -> None:
+        print(f"gotui: {line}", file=sys.stderr, flush=True)
+
+    opts = {"duration": args.duration, "interval": args.interval, "exact": args.exact,
+            "progress": progress}
+    results = check.check_all(**opts) if args.all else [check.check_pid(args.pid, **opts)]
+    sys.stdout.write(check.render(results, args.format, many=args.all))
+    return check.exit_code(results, args.fail_on)
+
+
 def print_snapshot(snap: Snapshot, fmt: str) -> int:
     if fmt == "json":
         print(to_json_text(snap))
@@ -190,7 +220,29 @@ def cmd_attach(args: argparse.Namespace) -> int:
     session = factory.attach_session(args.pid, backend=args.backend,
                                      check_go_version=args.check_go_version)
     session.ebpf = ebpf_feed(args.pid, off=args.no_ebpf, deep=args.deep)
+    if args.deep and not args.no_ebpf:
+        exact_holders(session)
     return run_tui(session, args, delve_upfront=args.delve, share=args.share)
+
+
+def exact_holders(session: Session) -> None:
+    """--deep: exact sync.Mutex holders by eBPF (backends/ebpf/holders.py), started in
+    the background; the live reader uses them once they watch."""
+    from gotui.backends.ebpf.holders import start_in_background
+    from gotui.backends.model import Event
+
+    live = session.live
+
+    def ready(tracker: object) -> None:
+        if live is not None and not session.closed:
+            live.exact = tracker  # type: ignore[attr-defined]
+        else:
+            tracker.close()  # type: ignore[attr-defined]
+
+    def failed(why: str) -> None:
+        session.publish("event", Event(type="log", message=why))
+
+    start_in_background(session.info.pid, ready, failed)
 
 
 def ebpf_feed(pid: int, *, off: bool = False, deep: bool = False) -> EbpfFeed:

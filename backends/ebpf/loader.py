@@ -7,6 +7,7 @@ import contextlib
 import os
 import platform
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,13 +105,19 @@ def check_environment() -> None:
         raise GotuiError(f"{reason}; {DOCTOR_HINT}")
 
 
+# BCC's compiler (clang/LLVM in libbcc) is not thread-safe: the lifecycle feed and the
+# exact-holder tracker each compile on their own thread; two at once crashed gotui
+# (SIGSEGV). Compile one program at a time. (fd 2 is redirected meanwhile: also global.)
+_COMPILE = threading.Lock()
+
+
 def compile_program(text: str) -> Any:
     """A loaded bcc.BPF for `text`. BCC prints compiler diagnostics on stderr; they are
     captured and the first error line becomes the GotuiError message."""
     check_environment()
     BPF = bindings.load().BPF
 
-    with _captured_fd2() as err:
+    with _COMPILE, _captured_fd2() as err:
         try:
             return BPF(text=text.encode(), cflags=["-Wno-unused-variable", "-Wno-unused-function"])
         except Exception as e:
