@@ -5,6 +5,7 @@ sessions here instead of constructing backends themselves.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
