@@ -19,7 +19,7 @@ setup:
 # `gotui demo` (build + run + attach) when the CLI has it; else the same steps here.
 demo: setup
 	@if $(VENV)/bin/gotui demo --help >/dev/null 2>&1; then \
-		exec $(VENV)/bin/gotui demo --addr $(DEMO_ADDR); \
+		exec $(VENV)/bin/gotui demo --addr $(DEMO_ADDR) --dir $(DEMO_DIR); \
 	else \
 		make --no-print-directory demo-run && exec $(VENV)/bin/gotui attach "$$(cat $(DEMO_PID))"; \
 	fi

@@ -12,9 +12,10 @@ it cannot, and so what each finding claims:
   hold the channel, so this is a hint.
 - leak (hint): a creation site (go statement) whose parked goroutines grew across the
   history and never fell.
-- deadlock cycle (hint): a closed group of parked goroutines that can only wake each
-  other. Go records neither who holds a mutex nor who will use a channel, so "who could
-  wake G" is approximated by Goroutine.stack_refs: the goroutines whose stack holds the
+- deadlock cycle (hint, or proof when every link was observed: backends/waitfor.py):
+  a closed group of parked goroutines that can only wake each other. A lock's waker is
+  its holder (Lock.holders, exact or inferred); without one, and for channels, "who
+  could wake G" is approximated by Goroutine.stack_refs: the goroutines whose stack holds the
   channel's or lock's address (live reader: a scan of the stack words; Delve: the args
   and locals of every frame), other than those waiting on it on the same side.
   A group is reported when every candidate of every wait of every member is itself a
@@ -58,7 +59,7 @@ def user_goroutines(snap: Snapshot) -> list[Goroutine]:
     return [g for g in snap.goroutines if g.status != "dead" and not is_system(g)]
 
 
-def _waits(g: Goroutine) -> list[tuple[str, str]]:
+def waits_of(g: Goroutine) -> list[tuple[str, str]]:
     waits = g.waiting_on or ([g.blocked_on] if g.blocked_on else [])
     return [(w.chan, w.op) for w in waits]
 
@@ -67,10 +68,10 @@ def is_stuck(g: Goroutine, timer_chans: set[str]) -> bool:
     """Parked in a way only another goroutine can end (not sleep, IO, syscall, timer)."""
     if g.status != "waiting" or g.wait_reason not in STUCK_REASONS:
         return False
-    return not any(chan in timer_chans for chan, _ in _waits(g))
+    return not any(chan in timer_chans for chan, _ in waits_of(g))
 
 
-def _timer_chans(snap: Snapshot) -> set[str]:
+def timer_chans(snap: Snapshot) -> set[str]:
     return {c.addr for c in snap.channels if c.elem_type == TIMER_ELEM}
 
 
@@ -84,110 +85,28 @@ def _plural(n: int, word: str) -> str:
 
 def global_deadlock(snap: Snapshot) -> list[Finding]:
     users = user_goroutines(snap)
-    timers = _timer_chans(snap)
+    timers = timer_chans(snap)
     if not users or not all(is_stuck(g, timers) for g in users):
         return []
-    chans = sorted({chan for g in users for chan, _ in _waits(g)})
+    chans = sorted({chan for g in users for chan, _ in waits_of(g)})
     return [Finding(
         "deadlock", "error", f"deadlock: all {_plural(len(users), 'goroutine')} are blocked",
         "Every user goroutine waits on a channel or a lock and none can be woken by a timer, "
         "IO or a syscall (the Go runtime's \"all goroutines are asleep\"): this is a proof, "
         "unless a cgo callback or a signal starts a new goroutine.",
-        _ids(users), chans, sorted({g.blocked_on_lock for g in users if g.blocked_on_lock}))]
-
-
-def _resources(g: Goroutine) -> list[tuple[str, str]]:
-    """(address, how) of everything g waits on: a channel op or a lock."""
-    res = _waits(g)
-    if g.blocked_on_lock:
-        res.append((g.blocked_on_lock, "lock"))
-    return res
+        _ids(users), chans, sorted({g.blocked_on_lock for g in users if g.blocked_on_lock}),
+        proof=True)]
 
 
 def wait_cycles(snap: Snapshot) -> list[Finding]:
     """Closed groups of parked goroutines that only each other could wake (see the
-    module doc: a hint built on Goroutine.stack_refs)."""
+    module doc and backends/waitfor.py: a proof only when every link was observed)."""
+    from gotui.backends.waitfor import WaitGraph
+
     users = user_goroutines(snap)
-    if not any(g.stack_refs for g in users):
+    if not any(g.stack_refs for g in users) and not any(lk.holders for lk in snap.locks):
         return []
-    timers = _timer_chans(snap) | {c.addr for c in snap.channels if c.closed}
-    # the side each goroutine waits on per resource; a select's side comes from the
-    # channel's queues and stays "select" (the same side as every waiter) if unknown
-    side: dict[tuple[str, int], str] = {}
-    for c in snap.channels:
-        side.update({(c.addr, i): "send" for i in c.senders})
-        side.update({(c.addr, i): "recv" for i in c.receivers})
-    same_side: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for g in users:
-        for addr, how in _resources(g):
-            how = side.get((addr, g.id), how)
-            same_side[(addr, how)].add(g.id)
-            if how == "select":  # unknown side: counts as both
-                same_side[(addr, "send")].add(g.id)
-                same_side[(addr, "recv")].add(g.id)
-    for key in [k for k in same_side if k[1] in ("send", "recv")]:
-        same_side[key] |= same_side.get((key[0], "select"), set())
-    holders: dict[str, set[int]] = defaultdict(set)
-    for g in users:
-        for addr in g.stack_refs:
-            holders[addr].add(g.id)
-    # who could wake g: per resource, the goroutines that reference it, minus those
-    # waiting on it on the same side
-    wakers: dict[int, set[int]] = {}
-    for g in users:
-        res = _resources(g)
-        if not res or not is_stuck(g, timers) or any(a in timers for a, _ in res):
-            continue
-        per = [holders[a] - same_side[(a, side.get((a, g.id), how))] - {g.id}
-               for a, how in res]
-        if all(per):
-            wakers[g.id] = set().union(*per)
-    group = set(wakers)
-    while True:  # drop members that someone outside the group could wake
-        keep = {goid for goid in group if wakers[goid] <= group}
-        if keep == group:
-            break
-        group = keep
-    by_id = {g.id: g for g in users}
-    found = []
-    for comp in _components(group, wakers):
-        gs = [by_id[i] for i in sorted(comp)]
-        chans = sorted({a for g in gs for a, how in _resources(g) if how != "lock"})
-        locks = sorted({g.blocked_on_lock for g in gs if g.blocked_on_lock})
-        via = ", ".join([*(f"chan {c}" for c in chans), *(f"lock {x}" for x in locks)])
-        chain = " ↔ ".join(str(g.id) for g in gs[:6]) + (" …" if len(gs) > 6 else "")
-        what = ("mutex" if not chans else "channel" if not locks else "channel/mutex")
-        found.append(Finding(
-            "deadlock", "error", f"{what} deadlock cycle: goroutines {chain} ({via})",
-            "Hint, not a proof: each of these goroutines is parked on a channel or lock "
-            "whose address is held only by the others' stacks, all parked too (e.g. locks "
-            "taken in opposite orders). A goroutine could still reach them through a "
-            "global or a heap object.",
-            [g.id for g in gs], chans, locks))
-    return found
-
-
-def _components(nodes: set[int], edges: dict[int, set[int]]) -> list[set[int]]:
-    """Connected components of the undirected graph over `nodes`."""
-    adj: dict[int, set[int]] = defaultdict(set)
-    for a in nodes:
-        for b in edges[a] & nodes:
-            adj[a].add(b)
-            adj[b].add(a)
-    seen: set[int] = set()
-    out = []
-    for start in sorted(nodes):
-        if start in seen:
-            continue
-        comp, todo = set(), [start]
-        while todo:
-            n = todo.pop()
-            if n not in comp:
-                comp.add(n)
-                todo.extend(adj[n] - comp)
-        seen |= comp
-        out.append(comp)
-    return out
+    return WaitGraph(snap).cycles()
 
 
 def nil_channel_waits(snap: Snapshot) -> list[Finding]:
@@ -198,7 +117,7 @@ def nil_channel_waits(snap: Snapshot) -> list[Finding]:
     return [Finding(
         "nil-chan", "error", f"{_plural(len(gs), 'goroutine')} blocked forever on a nil channel",
         "A send or receive on a nil channel (or an empty select) never completes: "
-        "these goroutines are leaked for good.", _ids(gs))]
+        "these goroutines are leaked for good.", _ids(gs), proof=True)]
 
 
 def _one_sided(snap: Snapshot) -> dict[tuple[str, str], set[int]]:
@@ -208,7 +127,7 @@ def _one_sided(snap: Snapshot) -> dict[tuple[str, str], set[int]]:
     (op "select"), so it counts as a counterpart on both sides and is never an orphan."""
     sides: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     for g in user_goroutines(snap):
-        for chan, op in _waits(g):
+        for chan, op in waits_of(g):
             sides[chan][op].add(g.id)
     for c in snap.channels:
         sides[c.addr]["send"].update(c.senders)
@@ -225,7 +144,7 @@ def _one_sided(snap: Snapshot) -> dict[tuple[str, str], set[int]]:
 
 def _busy_sites(snap: Snapshot) -> set[str]:
     """Creation sites with a goroutine seen not parked on a channel or lock."""
-    timers = _timer_chans(snap)
+    timers = timer_chans(snap)
     return {g.go_statement.short() for g in user_goroutines(snap)
             if g.go_statement.function and not is_stuck(g, timers)}
 
@@ -266,7 +185,7 @@ def orphan_waits(snap: Snapshot, history: History) -> list[Finding]:
     runs = len(past) + 1
     if runs < 2:
         return []
-    skip = {c.addr for c in snap.channels if c.closed} | _timer_chans(snap)
+    skip = {c.addr for c in snap.channels if c.closed} | timer_chans(snap)
     elem = {c.addr: c.elem_type for c in snap.channels}
     by_id = {g.id: g for g in snap.goroutines}
     earlier = [h.one_sided for h in past]
@@ -307,7 +226,7 @@ def orphan_waits(snap: Snapshot, history: History) -> list[Finding]:
 
 
 def _parked_by_site(snap: Snapshot) -> dict[str, list[Goroutine]]:
-    timers = _timer_chans(snap)
+    timers = timer_chans(snap)
     sites: dict[str, list[Goroutine]] = defaultdict(list)
     for g in user_goroutines(snap):
         if g.go_statement.function and is_stuck(g, timers):
@@ -328,7 +247,7 @@ def leaks(snap: Snapshot, history: History) -> list[Finding]:
         if (series[-1] - series[0] < LEAK_GROWTH
                 or any(a > b for a, b in zip(series, series[1:], strict=False))):
             continue
-        chans = sorted({chan for g in gs for chan, _ in _waits(g)})
+        chans = sorted({chan for g in gs for chan, _ in waits_of(g)})
         growth = series[-1] - series[0]
         findings.append(Finding(
             "leak", "warning",
@@ -349,9 +268,17 @@ def findings(snap: Snapshot, history: History | None = None) -> list[Finding]:
     leaked = leaks(snap, history)
     whole = global_deadlock(snap)
     cycles = [] if whole else wait_cycles(snap)
+    from gotui.backends.waitfor import WaitGraph
+
+    graph = WaitGraph(snap)
+    in_cycles = {goid for f in cycles for goid in f.goroutines}
+    stuck = [] if whole else graph.stuck_holders(in_cycles)
     explained = {goid for f in [*leaked, *cycles] for goid in f.goroutines}
     orphans = [f for f in orphan_waits(snap, history) if not set(f.goroutines) <= explained]
-    found = [*whole, *cycles, *nil_channel_waits(snap), *leaked, *orphans]
+    found = [*whole, *cycles, *stuck, *nil_channel_waits(snap), *leaked, *orphans]
+    for f in found:
+        if not f.chain and f.goroutines:
+            f.chain = graph.chain(f.goroutines[0])
     order = {id(f): i for i, f in enumerate(found)}
     return sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, 9),
                                         -len(f.goroutines), order[id(f)]))
@@ -451,12 +378,12 @@ def _listed(ids: Iterable[int], lookup: Lookup) -> list[Goroutine]:
 
 
 def _queued(channels: Iterable[Channel], locks: Iterable[Lock]) -> set[int]:
-    """Goroutines named by channel queues and lock waiter lists."""
+    """Goroutines named by channel queues, and by locks as waiters or holders."""
     ids: set[int] = set()
     for c in channels:
         ids.update(c.senders, c.receivers)
     for lk in locks:
-        ids.update(lk.waiters)
+        ids.update(lk.waiters, lk.holders)
     return ids
 
 

@@ -7,19 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
 import time
-from pathlib import Path
 
 import psutil
 from gotui.backends.base import LiveSource, StopBackend
 from gotui.backends.model import GoProcess, GotuiError, Snapshot, TargetInfo, UsageError
 from gotui.backends.procinfo import is_go_binary, process_facts, require_go, require_untraced
 from gotui.backends.session import Session
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 # ----------------------------------------------------------------- backends by name
 
@@ -148,11 +142,23 @@ async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
     try:
         await stop.start()
         snap = await stop.snapshot(stacks=stacks)
+        annotate_halted(pid, snap)
     finally:
         await stop.detach(kill=False)
     # Attaching halts the target: count the whole attach..detach as an upper bound.
     snap.target_paused_ns = max(snap.target_paused_ns, time.monotonic_ns() - t0)
     return snap
+
+
+def annotate_halted(pid: int, snap: Snapshot) -> None:
+    """Lock holders of a snapshot a stop-the-world backend took of a halted local
+    process (the live reader reads the same still memory); best effort."""
+    with contextlib.suppress(Exception):
+        live = open_live(pid)
+        try:
+            live.annotate_holders(snap)  # type: ignore[attr-defined]
+        finally:
+            live.close()
 
 
 # ----------------------------------------------------------------- ps
@@ -182,57 +188,3 @@ def list_go_processes() -> list[GoProcess]:
             pass
         out.append(entry)
     return out
-
-
-# ----------------------------------------------------------------- demo
-
-DEMO_SRC = ROOT / "tests" / "fixtures" / "demo"
-DEMO_DIR = ROOT / ".cache" / "demo"
-
-
-def build_demo() -> Path:
-    exe = DEMO_DIR / "demo"
-    DEMO_DIR.mkdir(parents=True, exist_ok=True)
-    newest_src = max(p.stat().st_mtime for p in DEMO_SRC.rglob("*") if p.is_file())
-    if exe.exists() and exe.stat().st_mtime >= newest_src:
-        return exe
-    env = {**os.environ, "CGO_ENABLED": "1", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
-    res = subprocess.run(["go", "build", "-gcflags=all=-N -l", "-o", str(exe), "."],
-                         cwd=DEMO_SRC, env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        last = (res.stderr.strip().splitlines() or ["go build failed"])[-1]
-        raise GotuiError(f"building the demo failed: {last}")
-    return exe
-
-
-def start_demo(addr: str) -> int:
-    """Start the demo service (or reuse the running one) and return its pid."""
-    exe = build_demo()
-    pidfile = DEMO_DIR / "demo.pid"
-    log_path = DEMO_DIR / "demo.log"
-    if pidfile.exists():
-        try:
-            pid = int(pidfile.read_text().strip())
-            running = os.readlink(f"/proc/{pid}/exe")
-        except (ValueError, OSError):
-            running = ""
-        if running == str(exe):
-            return pid
-        if running == f"{exe} (deleted)":  # an older build still runs: replace it
-            os.kill(pid, signal.SIGTERM)
-            with contextlib.suppress(psutil.Error):
-                psutil.Process(pid).wait(5)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(exe), "-addr", addr], stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        text = log_path.read_text()
-        if proc.poll() is not None:
-            last = (text.strip().splitlines() or ["no output"])[-1]
-            raise GotuiError(f"the demo exited at start: {last}")
-        if "READY" in text:
-            pidfile.write_text(str(proc.pid))
-            return proc.pid
-        time.sleep(0.05)
-    raise GotuiError("the demo did not become ready within 15 s")

@@ -143,6 +143,24 @@ class Channel:
 
 
 LockKind = Literal["mutex", "rwmutex", "waitgroup", "cond", "sema"]
+HoldersBasis = Literal["exact", "inferred", "unknown"]
+
+
+@dataclass
+class Holding:
+    """One goroutine holding a lock, and why gotui says so."""
+
+    goroutine: int
+    basis: str = "inferred"  # "exact": seen taking it (eBPF); "inferred": from its stack
+    held_ns: int = 0  # holding for at least this long (0: unknown)
+    location: Location = field(default_factory=Location)  # the frame holding it
+    op: str = ""  # the acquiring call: lock | rlock | trylock | tryrlock
+    evidence: str = ""  # what tied the goroutine to the lock
+
+
+def holding_from_json(d: dict[str, Any]) -> Holding:
+    return Holding(int(d["goroutine"]), d.get("basis", "inferred"), int(d.get("held_ns", 0)),
+                   _loc(d.get("location")), d.get("op", ""), d.get("evidence", ""))
 
 
 @dataclass
@@ -154,6 +172,38 @@ class Lock:
     kind: str = "sema"  # one of LockKind
     sema: str = ""  # "0x..": the semaphore word the waiters sleep on
     waiters: list[int] = field(default_factory=list)
+    # the goroutine(s) holding it: one writer, or the readers of an RWMutex
+    holders: list[int] = field(default_factory=list)
+    holders_basis: str = "unknown"  # one of HoldersBasis; "exact" only when observed
+    holding: list[Holding] = field(default_factory=list)  # per holder: how long, where
+
+
+@dataclass
+class WaitTarget:
+    """What a goroutine waits on in a wait-for chain."""
+
+    kind: str  # mutex | rwmutex | sema | waitgroup | cond | chan
+    addr: str  # "0x.."
+    op: str  # lock | rlock | wait | send | recv | select
+
+
+@dataclass
+class ChainStep:
+    """One goroutine of a wait-for chain: where it is, what it waits on, and who could
+    end that wait (`next`: the holders of the lock, or the goroutines that could send,
+    receive, call Done or Signal), with the basis of that link."""
+
+    goroutine: int
+    status: str = ""
+    wait_reason: str = ""
+    wait_ns: int = 0
+    location: Location = field(default_factory=Location)
+    waits_for: WaitTarget | None = None
+    next: list[int] = field(default_factory=list)
+    basis: str = "unknown"  # of the link to `next`: exact | inferred | unknown
+    held_ns: int = 0  # lock links: how long next[0] has held it, at least (0: unknown)
+    held_at: Location = field(default_factory=Location)  # lock links: where next[0] holds it
+    cycle: bool = False  # next[0] is an earlier step: the chain closes on itself
 
 
 FindingKind = Literal["deadlock", "orphan-wait", "nil-chan", "leak", "mutex-contention"]
@@ -171,6 +221,10 @@ class Finding:
     goroutines: list[int] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
     locks: list[str] = field(default_factory=list)  # Lock.addr of the locks involved
+    # True only when every step is observed or proven (never for an inference)
+    proof: bool = False
+    # the wait-for chain of its first goroutine, step by step (backends/waitfor.py)
+    chain: list[ChainStep] = field(default_factory=list)
 
 
 @dataclass
@@ -367,9 +421,14 @@ def snapshot_from_json(d: dict[str, Any]) -> Snapshot:
         target_paused_ns=int(d.get("target_paused_ns", 0)),
         goroutines=[goroutine_from_json(g) for g in d.get("goroutines") or []],
         channels=[channel_from_json(c) for c in d.get("channels") or []],
-        locks=[Lock(**{k: v for k, v in x.items() if k in Lock.__dataclass_fields__})
-               for x in d.get("locks") or []],
+        locks=[lock_from_json(x) for x in d.get("locks") or []],
     )
+
+
+def lock_from_json(d: dict[str, Any]) -> Lock:
+    lock = Lock(**{k: v for k, v in d.items() if k in Lock.__dataclass_fields__})
+    lock.holding = [holding_from_json(h) for h in d.get("holding") or []]
+    return lock
 
 
 def breakpoint_from_json(d: dict[str, Any]) -> Breakpoint:
@@ -422,3 +481,25 @@ class GoProcess:
     go_version: str = ""
     goroutines: int | None = None  # None when not cheaply readable
     traced_by: int = 0
+
+
+@dataclass
+class HostCheck:
+    """One line of `gotui doctor`: a prerequisite, what this host has, and when it is
+    missing, what to install or change."""
+
+    name: str  # "privileges", "ptrace_scope", "bcc", ..., "target"
+    ok: bool
+    detail: str  # what was found, or what is missing
+    fix: str = ""  # what to run or change ("" when ok)
+    needed_for: str = ""  # the features that need it
+    required: bool = True  # False: its absence does not fail `gotui doctor`
+
+
+@dataclass
+class HostReport:
+    """`gotui doctor --json`: ok is true when every required check passed."""
+
+    ok: bool
+    checks: list[HostCheck] = field(default_factory=list)
+    pid: int | None = None

@@ -134,6 +134,10 @@ class Session(Publisher):
 
     # ------------------------------------------------------------ lifecycle
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def has_stop_backend(self) -> bool:
         return self.stop is not None
 
@@ -219,6 +223,11 @@ class Session(Publisher):
         """The current view: the stop backend's while halted, else the live reader's."""
         if self.stop is not None and not self.state.running and not self.state.exited:
             snap = await self.stop.snapshot(stacks=stacks)
+            annotate = getattr(self.live, "annotate_holders", None)
+            if annotate is not None and not self.post_mortem:
+                with contextlib.suppress(Exception):  # holders are extra: never fail the view
+                    async with self._live_lock:
+                        await asyncio.to_thread(annotate, snap)
         elif self.live is not None:
             async with self._live_lock:
                 snap = await asyncio.to_thread(self.live.snapshot)

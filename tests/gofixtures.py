@@ -109,7 +109,7 @@ def build(name: str, *, toolchain: str = "go1.26", stripped: bool = False,
     go, env_extra = TOOLCHAINS[toolchain]
     h = hashlib.sha256()
     for p in sorted(src.rglob("*")):
-        if p.is_file():
+        if p.is_file() and "__pycache__" not in p.parts:  # demo/ is also a Python package
             h.update(p.name.encode())
             h.update(p.read_bytes())
     uses_cgo = cgo if cgo is not None else any(

@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gotui.backends.factory import DEMO_SRC, attach_session, start_demo  # noqa: E402
+from gotui.backends.demo import source_dir, start_demo  # noqa: E402
+from gotui.backends.factory import attach_session  # noqa: E402
 from gotui.backends.model import GotuiError  # noqa: E402
 from gotui.backends.session import Session  # noqa: E402
 from gotui.tui.app import GotuiApp  # noqa: E402
@@ -29,6 +30,7 @@ from tests.gofixtures import tracer_pid  # noqa: E402
 
 OUT = ROOT / "screenshots"
 DEMO_ADDR = "127.0.0.1:8089"
+DEMO_DIR = ROOT / ".cache" / "demo"  # the one `make demo` uses
 LEAK_FUNCTION = "main.leakyFetch"
 BREAK_AFTER = "requests.Add(1)"  # first line of profileHandler after userID is parsed
 
@@ -85,7 +87,7 @@ def variables_text(app: GotuiApp) -> str:
 
 
 async def drive_breakpoint(app: GotuiApp, pilot: Pilot[None]) -> None:
-    main_go = DEMO_SRC / "main.go"
+    main_go = source_dir(DEMO_DIR) / "main.go"
     lines = main_go.read_text().splitlines()
     line = next(i for i, text in enumerate(lines, 1) if text.strip() == BREAK_AFTER)
     await until(pilot, lambda: len(app.index.data) > 0, "live goroutines")
@@ -153,7 +155,7 @@ def prepare_terminal() -> None:
 
 async def main() -> None:
     prepare_terminal()
-    pid = start_demo(DEMO_ADDR)
+    pid = start_demo(DEMO_ADDR, DEMO_DIR)
     print(f"demo pid {pid}")
     try:
         await shoot(pid, "demo-live-80x24.svg", (80, 24), drive_live_narrow)

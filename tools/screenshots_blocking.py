@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gotui.backends.factory import start_demo  # noqa: E402
+from gotui.backends.demo import start_demo  # noqa: E402
 from gotui.tui.app import GotuiApp  # noqa: E402
 from gotui.tui.widgets.channels import ChannelsTable  # noqa: E402
 from gotui.tui.widgets.findings import FindingsTable  # noqa: E402
@@ -30,7 +30,7 @@ from textual.pilot import Pilot  # noqa: E402
 
 from tests import gofixtures  # noqa: E402
 from tests.gofixtures import tracer_pid  # noqa: E402
-from tools.screenshots import DEMO_ADDR, live_view, shoot, until  # noqa: E402
+from tools.screenshots import DEMO_ADDR, DEMO_DIR, live_view, shoot, until  # noqa: E402
 
 
 async def drive_blocking(app: GotuiApp, pilot: Pilot[None]) -> None:
@@ -49,7 +49,7 @@ async def drive_findings(app: GotuiApp, pilot: Pilot[None]) -> None:
 
 
 async def main() -> None:
-    pid = start_demo(DEMO_ADDR)
+    pid = start_demo(DEMO_ADDR, DEMO_DIR)
     print(f"demo pid {pid}")
     await shoot(pid, "demo-blocking-160x48.svg", (160, 48), drive_blocking)
     await shoot(pid, "demo-blocking-80x24.svg", (80, 24), drive_blocking)

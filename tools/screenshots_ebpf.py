@@ -21,8 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gotui.backends.demo import start_demo  # noqa: E402
 from gotui.backends.ebpf.feed import EbpfFeed  # noqa: E402
-from gotui.backends.factory import attach_session, start_demo  # noqa: E402
+from gotui.backends.factory import attach_session  # noqa: E402
 from gotui.backends.model import GotuiError  # noqa: E402
 from gotui.tui.app import GotuiApp  # noqa: E402
 from gotui.tui.widgets.probe_status import ProbeStatus  # noqa: E402
@@ -31,7 +32,7 @@ from textual.pilot import Pilot  # noqa: E402
 
 from tests import gofixtures  # noqa: E402
 from tests.gofixtures import tracer_pid  # noqa: E402
-from tools.screenshots import DEMO_ADDR, OUT, Drive, prepare_terminal, until  # noqa: E402
+from tools.screenshots import DEMO_ADDR, DEMO_DIR, OUT, Drive, prepare_terminal, until  # noqa: E402
 
 TRACE_FUNCTION = "main.process"
 TRACE_COND = "j.ID % 3 == 0"
@@ -107,7 +108,7 @@ def our_programs() -> list[str]:
 
 async def main() -> None:
     prepare_terminal()
-    pid = start_demo(DEMO_ADDR)
+    pid = start_demo(DEMO_ADDR, DEMO_DIR)
     print(f"demo pid {pid}")
     try:
         await shoot(pid, "demo-lifecycle-80x24.svg", (80, 24), drive_lifecycle_narrow)

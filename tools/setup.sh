@@ -10,7 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 DEBIAN_PACKAGES=(gdb tmux python3-bpfcc libbpfcc bpfcc-tools linux-headers-amd64
-    golang-1.19-go openssh-server openssh-client bpftool procps gcc libc6-dev)
+    golang-1.19-go openssh-server openssh-client bpftool procps gcc libc6-dev
+    python3-venv pipx)
 DLV_VERSION="1.27.2"
 GO127="go1.27.3"
 VENV="$ROOT/.venv"

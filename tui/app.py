@@ -11,6 +11,7 @@ run state, execution commands, eval, sharing, help and quitting.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import time
@@ -28,6 +29,7 @@ from gotui.backends.model import (
 )
 from gotui.backends.session import Session
 from gotui.tui import keymap
+from gotui.tui.controllers import widgets_may_be_gone
 from gotui.tui.controllers.breakpoints import BreakpointController
 from gotui.tui.controllers.refresh import RefreshController
 from gotui.tui.controllers.selection import HALT_HINT, SelectionController
@@ -43,6 +45,7 @@ from gotui.tui.messages import (
     FrameSelected,
     GoroutineActivated,
     GoroutineSelected,
+    HolderChosen,
     PresenceChanged,
     SessionError,
     SessionEvent,
@@ -453,13 +456,37 @@ class GotuiApp(App[None]):
         self.main.show_pane("goroutines")
 
     def on_finding_chosen(self, message: FindingChosen) -> None:
-        if not message.finding.goroutines:
-            return
-        goid = message.finding.goroutines[0]
+        if message.finding.goroutines:
+            self.go_to_goroutine(message.finding.goroutines[0])
+
+    def on_holder_chosen(self, message: HolderChosen) -> None:
+        self.go_to_goroutine(message.goid)
+
+    def go_to_goroutine(self, goid: int) -> None:
         if self.index.row_of(goid) is None:
             self.goroutine_pane.set_filter("")  # the filter hides it
         self.main.show_pane("goroutines")
         self.goroutine_pane.list.jump_to(goid)
+
+    @work(group="why", exclusive=True)
+    @widgets_may_be_gone
+    async def action_why_stuck(self) -> None:
+        """The wait-for chain of the selected goroutine (backends/waitfor.py)."""
+        from gotui.backends.waitfor import chain_of
+        from gotui.tui.screens.why import WhyScreen
+
+        goid = self.selection.goid
+        snap = getattr(self.session, "last_snapshot", None)
+        if not goid or snap is None:
+            self.notify("select a goroutine first", severity="warning")
+            return
+        steps = await asyncio.to_thread(chain_of, snap, goid)
+
+        def chosen(target: int | None) -> None:
+            if target:
+                self.go_to_goroutine(target)
+
+        self.push_screen(WhyScreen(goid, steps), chosen)
 
     # ------------------------------------------------------------ goroutine -> stack -> frame
     def on_goroutine_selected(self, message: GoroutineSelected) -> None:

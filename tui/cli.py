@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from gotui.backends import factory
@@ -70,11 +71,32 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--check-go-version", action=argparse.BooleanOptionalAction, default=True)
     sn.set_defaults(func=cmd_snapshot)
 
+    ck = sub.add_parser("check", help="the Findings (deadlocks, leaks...) without the TUI; "
+                        "exit 3 when one reaches --fail-on")
+    ck.add_argument("pid", type=int, nargs="?")
+    ck.add_argument("--all", action="store_true", help="every Go process (as `gotui ps`)")
+    ck.add_argument("--format", choices=["json", "text", "prometheus"], default="text")
+    ck.add_argument("--fail-on", choices=["proof", "hint"], default="proof")
+    ck.add_argument("--duration", type=float, default=5.0, metavar="S",
+                    help="watch this long (snapshots every --interval s; 0: one snapshot)")
+    ck.add_argument("--interval", type=float, default=1.0, metavar="S")
+    ck.add_argument("--exact", action="store_true",
+                    help="watch every sync.Mutex hand-over with eBPF meanwhile")
+    ck.set_defaults(func=cmd_check)
+
     de = sub.add_parser("demo", help="build and run the bundled demo service, then attach")
     de.add_argument("--addr", default="127.0.0.1:8089")
     de.add_argument("--delve", action="store_true")
+    de.add_argument("--dir", type=Path, default=None, metavar="DIR",
+                    help="where the demo is built and its pid and log kept "
+                    "(default $XDG_CACHE_HOME/gotui/demo)")
     _tui_options(de)
     de.set_defaults(func=cmd_demo)
+
+    dr = sub.add_parser("doctor", help="check what this host offers gotui, and what to install")
+    dr.add_argument("--pid", type=int, default=None, help="also check this Go process")
+    dr.add_argument("--json", action="store_true")
+    dr.set_defaults(func=cmd_doctor)
 
     tr = sub.add_parser("trace", help="stream eBPF events as JSON lines")
     tr.add_argument("pid", type=int)
@@ -148,6 +170,23 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return print_snapshot(snap, args.format)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from gotui.backends import check
+
+    if (args.pid is None) == (not args.all):
+        raise UsageError("give a pid or --all")
+    if args.duration < 0 or args.interval <= 0:
+        raise UsageError("--duration must be >= 0 and --interval > 0")
+    def progress(line: str) -> None:
+        print(f"gotui: {line}", file=sys.stderr, flush=True)
+
+    opts = {"duration": args.duration, "interval": args.interval, "exact": args.exact,
+            "progress": progress}
+    results = check.check_all(**opts) if args.all else [check.check_pid(args.pid, **opts)]
+    sys.stdout.write(check.render(results, args.format, many=args.all))
+    return check.exit_code(results, args.fail_on)
+
+
 def print_snapshot(snap: Snapshot, fmt: str) -> int:
     if fmt == "json":
         print(to_json_text(snap))
@@ -181,8 +220,30 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_attach(args: argparse.Namespace) -> int:
     early = EarlySession(partial(factory.attach_session, args.pid, backend=args.backend,
                                  check_go_version=args.check_go_version))
+    later = [exact_holders] if args.deep and not args.no_ebpf else []
     return run_tui(early, args, delve_upfront=args.delve, share=args.share,
-                   ebpf=partial(ebpf_feed, args.pid, off=args.no_ebpf, deep=args.deep))
+                   ebpf=partial(ebpf_feed, args.pid, off=args.no_ebpf, deep=args.deep),
+                   after_paint=later)
+
+
+def exact_holders(session: Session) -> None:
+    """--deep: exact sync.Mutex holders by eBPF (backends/ebpf/holders.py), started in
+    the background; the live reader uses them once they watch."""
+    from gotui.backends.ebpf.holders import start_in_background
+    from gotui.backends.model import Event
+
+    live = session.live
+
+    def ready(tracker: object) -> None:
+        if live is not None and not session.closed:
+            live.exact = tracker  # type: ignore[attr-defined]
+        else:
+            tracker.close()  # type: ignore[attr-defined]
+
+    def failed(why: str) -> None:
+        session.publish("event", Event(type="log", message=why))
+
+    start_in_background(session.info.pid, ready, failed)
 
 
 def ebpf_feed(pid: int, *, off: bool = False, deep: bool = False) -> EbpfFeed:
@@ -231,10 +292,21 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    pid = factory.start_demo(args.addr)
+    from gotui.backends.demo import start_demo
+
+    pid = start_demo(args.addr, args.dir)
     print(f"demo service running: pid {pid}, http://{args.addr}", file=sys.stderr)
     session = factory.attach_session(pid)
     return run_tui(session, args, delve_upfront=args.delve, ebpf=partial(ebpf_feed, pid))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Exit 0 when every feature works on this host (and on --pid), 1 otherwise."""
+    from gotui.backends import doctor
+
+    report = doctor.run_checks(args.pid)
+    sys.stdout.write(json.dumps(to_json(report)) + "\n" if args.json else doctor.to_text(report))
+    return 0 if report.ok else 1
 
 
 # ----------------------------------------------------------------- TUI runner
@@ -275,10 +347,12 @@ EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 def run_tui(source: SessionSource, args: argparse.Namespace, *, delve_upfront: bool,
-            share: str | None = None, ebpf: FeedFactory | None = None) -> int:
+            share: str | None = None, ebpf: FeedFactory | None = None,
+            after_paint: Sequence[Callable[[Session], object]] = ()) -> int:
     """`ebpf`: makes the session's eBPF feed, after the first paint (its modules and
-    its host checks are not on the way to the goroutine list)."""
-    return asyncio.run(_run_tui(source, args, delve_upfront, share, ebpf))
+    its host checks are not on the way to the goroutine list); `after_paint`: more
+    that waits for the first paint (--deep's exact lock holders)."""
+    return asyncio.run(_run_tui(source, args, delve_upfront, share, ebpf, after_paint))
 
 
 async def _open(source: Session | Callable[[], Awaitable[Session]],
@@ -304,7 +378,8 @@ async def _serve(session: Session, listen: str, args: argparse.Namespace) -> Any
 
 
 async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfront: bool,
-                   share: str | None, ebpf: FeedFactory | None = None) -> int:
+                   share: str | None, ebpf: FeedFactory | None = None,
+                   after_paint: Sequence[Callable[[Session], object]] = ()) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
     from gotui.tui.app import GotuiApp  # Textual is only imported when a TUI is wanted
 
@@ -324,6 +399,7 @@ async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfron
         app.after_first_paint.append(freeze_gc)
         if ebpf is not None:
             app.after_first_paint.append(partial(_start_ebpf, session, ebpf))
+        app.after_first_paint += [partial(call, session) for call in after_paint]
 
         def leave(name: str) -> None:
             app.exit(return_code=0, message=f"gotui: {name}: target released")

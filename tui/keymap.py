@@ -64,6 +64,7 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
         KeySpec("pane.tracepoints", "0", "show_pane('tracepoints')", "Tracepoints pane",
                 show=False),
         KeySpec("tracepoint.add", "t", "add_tracepoint", "Tracepoint", show=False),
+        KeySpec("goroutine.why", "w", "why_stuck", "Why stuck? (its wait-for chain)", show=False),
         KeySpec("help", "question_mark", "help", "Help"),
         KeySpec("quit", "q", "quit_dialog", "Quit"),
         KeySpec("detach", "ctrl+c", "detach", "Resume, detach and exit", show=False,

@@ -112,6 +112,14 @@ class ChannelChosen(Message):
         self.addr = addr
 
 
+class HolderChosen(Message):
+    """Enter on a lock's holder row: go to that goroutine."""
+
+    def __init__(self, goid: int) -> None:
+        super().__init__()
+        self.goid = goid
+
+
 class FindingChosen(Message):
     """Enter on a finding: go to its goroutines."""
 

@@ -9,12 +9,13 @@ C-level passes (map / compress / attrgetter, no Python code per goroutine); only
 changed ones are looked at in Python.
 
 The contract with snapshot producers (snapshots are read-only once made): a new
-object that shares its predecessor's `labels` dict is a copy of it in which only
-wait_ns (grown by the time between the reads), blocked_on_lock and stack_refs may
-differ; a goroutine that really changed is a new object with containers of its own
-(as the reader, Delve and gdb make them). Objects that are neither the same nor such
-a copy are compared field by field, and a wait that did not grow like everyone
-else's counts as a change (the goroutine woke up and parked again between the reads).
+object that shares its predecessor's `labels` dict is a copy of it whose locations,
+labels, stack and channel list did not change (the reader, Delve and gdb make a new
+object with containers of its own when they do); its wait_ns may have grown by the
+time between the reads, and its status, wait reason, channel, lock and stack_refs
+are compared. Objects that are neither the same nor such a copy are compared field by
+field, and a wait that did not grow like everyone else's counts as a change (the
+goroutine woke up and parked again between the reads).
 
 Pure Python, no Textual: it runs in a worker thread.
 """
@@ -35,7 +36,10 @@ WAIT = attrgetter("wait_ns")
 _FIELDS = tuple(f.name for f in dataclasses.fields(Goroutine) if f.name not in ("id", "wait_ns"))
 FIELDS = attrgetter(*_FIELDS)
 LABELS = attrgetter("labels")
-MARKS = attrgetter("blocked_on_lock", "stack_refs")
+# what a copy may change besides wait_ns (the reader's lock marks), and what a copy
+# made with dataclasses.replace() most likely changed: compared on every copy
+MARKS = attrgetter("blocked_on_lock", "stack_refs", "status", "wait_reason", "blocked_on",
+                   "parent_id")
 # a wait that grew by more or less than the others' by this much started anew
 WAIT_TOLERANCE_NS = 100_000_000
 CHUNK = 65_536  # C-level passes over more than this go in pieces: other threads get the GIL

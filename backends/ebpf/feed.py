@@ -10,7 +10,8 @@ tracepoint, lost, guard):
   probes: about once a second, data = {"available": True, "deep", "per_hit_ns",
           "budget", "lost", "probes": [ProbeStats as dicts]}; {"available": True,
           "starting": True} while BCC compiles; or, when eBPF cannot run (or the
-          target exited), {"available": False} with the reason as the message.
+          target exited), {"available": False, "by_host"} with the reason as the
+          message (by_host: this host lacks something, see `gotui doctor`).
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ class EbpfFeed:
         self.pid = pid
         self.deep = deep
         self.budget = budget
+        self.off_by_host = False  # off because of this host: `gotui doctor` says more
         if off_reason is None and tracer_factory is Tracer:
             off_reason = unavailable_reason()
+            self.off_by_host = off_reason is not None
         self.off_reason = off_reason
         self._make_tracer = tracer_factory
         self._commands: queue.Queue[tuple[Callable[[Tracer], Any],
@@ -73,7 +76,7 @@ class EbpfFeed:
         self._publish = publish
         self._loop = asyncio.get_running_loop()
         if self.off_reason is not None:
-            self.status = self._off_event(self.off_reason)
+            self.status = self._off_event(self.off_reason, by_host=self.off_by_host)
             publish("event", self.status)
             return
         if self._thread is None:
@@ -130,9 +133,9 @@ class EbpfFeed:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
             loop.call_soon_threadsafe(deliver)
 
-    def _off_event(self, why: str) -> Event:
+    def _off_event(self, why: str, *, by_host: bool = False) -> Event:
         return Event(type="probes", t_ns=time.time_ns(), message=why,
-                     data={"available": False})
+                     data={"available": False, "by_host": by_host})
 
     def _run(self) -> None:
         tracer = self._make_tracer(self.pid, deep=self.deep, budget=self.budget)

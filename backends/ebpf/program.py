@@ -4,12 +4,12 @@ offsets, bpf/common.h, the lifecycle probes, and generated tracepoint functions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
 
 from gotui.backends.ebpf.cond import Compiled
 from gotui.backends.ebpf.symbols import Offsets
 
-BPF_DIR = Path(__file__).resolve().parent.parent.parent / "bpf"
+BPF_PACKAGE = "gotui.bpf"  # bpf/ in the repository, package data when installed
 
 # Fixed probe ids of the lifecycle program; tracepoints get their own programs.
 PROBE_CREATED, PROBE_EXITED, PROBE_BLOCKED, PROBE_UNBLOCKED, PROBE_CALIBRATE = range(5)
@@ -55,9 +55,14 @@ def _defines(offsets: Offsets, nprobes: int, deep: bool) -> list[str]:
     return lines
 
 
+def bpf_file(name: str) -> str:
+    """The text of one of the BPF C sources shipped with gotui."""
+    return files(BPF_PACKAGE).joinpath(name).read_text()
+
+
 def lifecycle_source(offsets: Offsets, *, deep: bool) -> str:
     parts = _defines(offsets, len(LIFECYCLE_NAMES), deep)
-    parts += [(BPF_DIR / "common.h").read_text(), (BPF_DIR / "lifecycle.c").read_text()]
+    parts += [bpf_file("common.h"), bpf_file("lifecycle.c")]
     return "\n".join(parts)
 
 
@@ -84,6 +89,6 @@ def tracepoint_function(tp: TracepointSource) -> str:
 def tracepoint_source(offsets: Offsets, tps: list[TracepointSource]) -> str:
     nprobes = max((tp.probe for tp in tps), default=0) + 1
     parts = _defines(offsets, nprobes, False)
-    parts += [(BPF_DIR / "common.h").read_text(), (BPF_DIR / "tracepoint.c").read_text()]
+    parts += [bpf_file("common.h"), bpf_file("tracepoint.c")]
     parts += [tracepoint_function(tp) for tp in tps]
     return "\n".join(parts)

@@ -19,6 +19,7 @@ import re
 import signal
 import tempfile
 import time
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,18 @@ from gotui.backends.model import (
 )
 from gotui.backends.procinfo import process_facts, require_untraced
 
-GDBSIDE = Path(__file__).with_name("gdbside.py")
+GDBSIDE_PACKAGE = "gotui.backends.gdb"
 # Signals the Go runtime uses on its own (preemption, profiling, ...): never stop on them.
 PASS_SIGNALS = "SIGURG SIGPIPE SIGPROF SIGCHLD SIGWINCH SIGALRM SIGUSR1 SIGUSR2 SIGIO SIGHUP"
 HIT_COND = re.compile(r"^\s*(>=|>)\s*(\d+)\s*$")
+
+
+def gdbside_path() -> str:
+    """gdbside.py as a file gdb can `source` (pip and pipx install plain files)."""
+    path = files(GDBSIDE_PACKAGE).joinpath("gdbside.py")
+    if not isinstance(path, Path) or not path.is_file():
+        raise GotuiError(f"gdbside.py is not a plain file ({path}): reinstall gotui unzipped")
+    return str(path)
 
 
 def runtime_gdb_dir(exe: str) -> str:
@@ -157,7 +166,7 @@ class GdbBackend:
         mi = self.mi
         mi.console(f"handle {PASS_SIGNALS} nostop noprint pass")
         mi.check(f"-file-exec-and-symbols {_mi_quote(exe)}", timeout=120)
-        mi.console(f"source {GDBSIDE}")
+        mi.console(f"source {gdbside_path()}")
         if self.core:
             mi.console(f"core-file {self.core}", timeout=120)
             return

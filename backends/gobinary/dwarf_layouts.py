@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gotui.backends.cachedir import user_cache_dir
 from gotui.backends.gobinary.binary_types import StructLayout
 from gotui.backends.gobinary.elffile import ElfFile
 
@@ -62,7 +63,7 @@ SPEC: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
 
 # Cache files are named after SPEC, so adding a field invalidates older cache entries.
 _SPEC_KEY = hashlib.sha1(repr(sorted(SPEC.items())).encode()).hexdigest()[:8]
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))) / "gotui"
+CACHE_DIR = user_cache_dir()
 _STRUCT = "DW_TAG_structure_type"
 
 

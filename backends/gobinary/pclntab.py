@@ -113,6 +113,51 @@ class Pclntab:
             out.append((self._cstring(self._funcname + name_off), pc))
         return out
 
+    def pcdata_runs(self, i: int, table: int) -> list[tuple[int, int, int]]:
+        """(start, end, value) runs of pc-value table `table` over function i, in pc
+        order ([] when the function has no such table)."""
+        rec = self._funcrec(i)
+        if table >= struct.unpack_from("<I", self.data, rec + 28)[0]:
+            return []
+        off = struct.unpack_from("<I", self.data, rec + self._fixed_size() + 4 * table)[0]
+        if off == 0:
+            return []
+        data, pos = self.data, self._pctab + off
+        val, pc, first = -1, self.entry(i), True
+        out: list[tuple[int, int, int]] = []
+        while True:
+            uv, pos = uvarint(data, pos)
+            if uv == 0 and not first:
+                return out
+            first = False
+            val += -((uv >> 1) + 1) if uv & 1 else uv >> 1
+            delta, pos = uvarint(data, pos)
+            out.append((pc, pc + delta, val))
+            pc += delta
+
+    def inline_record(self, i: int, ix: int, gofunc: int,
+                      read: Callable[[int, int], bytes | None]) -> tuple[int, int] | None:
+        """(name offset in funcnametab, parent pc) of inline tree entry ix of function
+        i: the function inlined there, and the pc of its call site in the next outer
+        function. Name offsets are shared by equal names (the linker dedups them)."""
+        tree_off = self._funcdata_offset(i, FUNCDATA_INL_TREE)
+        if tree_off is None or not gofunc or ix < 0:
+            return None
+        new = self.magic == MAGIC_120
+        size, name_at, parent_pc_at = (16, 4, 8) if new else (20, 12, 16)
+        rec = read(gofunc + tree_off + ix * size, size)
+        if rec is None or len(rec) < size:
+            return None
+        return (struct.unpack_from("<i", rec, name_at)[0],
+                self.entry(i) + struct.unpack_from("<i", rec, parent_pc_at)[0])
+
+    def name_at(self, name_off: int) -> str:
+        """A function name by its offset in funcnametab."""
+        return self._cstring(self._funcname + name_off)
+
+    def pcdata_value(self, i: int, table: int, pc: int) -> int | None:
+        return self._pcdata_value(i, table, pc)
+
     def _fixed_size(self) -> int:
         return 44 if self.magic == MAGIC_120 else 40  # _func without its pcdata/funcdata
 

@@ -21,10 +21,13 @@ import time
 from operator import attrgetter
 from typing import NamedTuple
 
+from gotui.backends.gobinary import disasm
 from gotui.backends.gobinary.binary import BinaryFacts
+from gotui.backends.gobinary.locksites import LockSites
 from gotui.backends.gobinary.symbols import Facts, Symbols
 from gotui.backends.live.channels import ChannelReader, ChanWait, chan_op
 from gotui.backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
+from gotui.backends.live.holders import ExactSource, HolderFinder, eligible
 from gotui.backends.live.locks import SEMA_REASONS, BlockingReader, SemaReader, sync_offsets
 from gotui.backends.live.memory import (
     AddressRanges,
@@ -165,6 +168,8 @@ class LiveReader:
         self._last: _LastRead | None = None
         # goids whose Goroutine got a blocked_on_lock or stack_refs in the last snapshot
         self._marked: set[int] = set()
+        self._holders: HolderFinder | None = None  # made when a lock first has waiters
+        self.exact: ExactSource | None = None  # exact Mutex holders (eBPF), when tracked
 
     # ------------------------------------------------------------ g's
     def _g_addrs(self, heap: AddressRanges) -> list[int]:
@@ -279,7 +284,9 @@ class LiveReader:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._snapshot()
+            snap = self._snapshot()
+            self._infer_holders(snap)
+            return snap
         finally:
             if enabled:
                 gc.enable()
@@ -449,6 +456,71 @@ class LiveReader:
                 g = out[j] = self._seen[gaddr[gid]].gr = _with_wait(g, g.wait_ns)
             g.blocked_on_lock, g.stack_refs = lock, found
 
+    def _infer_holders(self, snap: Snapshot) -> None:
+        """Lock.holders of the locks with waiters (backends/live/holders.py)."""
+        if self.exact is not None:
+            self.exact.check()
+        if not any(lk.waiters for lk in snap.locks):
+            return
+        if self._holders is None:
+            self._holders = self._holder_finder()
+            if self._holders is None:
+                return
+        keys = self.holder_keys(eligible(snap.goroutines, self.system_goids))
+        self._holders.annotate(snap, keys, self.stack_start_of, self.exact)
+
+    def annotate_holders(self, snap: Snapshot) -> None:
+        """Lock.holders of `snap`, a snapshot of this process that a stop-the-world
+        backend took while the process is halted: inferred from the stacks as live
+        (they do not move meanwhile), read with this reader's own records."""
+        self.snapshot()
+        if self._holders is None:
+            self._holders = self._holder_finder()
+        if self._holders is not None:
+            keys = self.holder_keys(eligible(snap.goroutines, self.system_goids))
+            for _ in range(100):  # the process is still: walk until every stack is known
+                self._holders.annotate(snap, keys, self.stack_start_of, self.exact)
+                if not self._holders.skipped:
+                    break
+
+    def _holder_finder(self) -> HolderFinder | None:
+        facts = self.facts
+        md = getattr(facts, "moduledata", None)
+        if getattr(facts, "pcln", None) is None or not disasm.available():
+            return None
+        lo = min(md.data[0], md.noptrbss[0], md.bss[0]) if md else 0
+        hi = max(md.data[1], md.noptrbss[1], md.bss[1]) if md else 0
+        return HolderFinder(self.mem, LockSites(facts), self.bias, self.blocking.offsets,
+                            (lo + self.bias, hi + self.bias))
+
+    def holder_keys(self, goids: list[int]) -> dict[int, object]:
+        """goid -> its g record as of the last snapshot if it is parked (the same record
+        later means the same stack), else None; goids unknown to it are left out."""
+        out: dict[int, object] = {}
+        seen, gaddr, ist = self._seen, self._gaddr, self.decoder.i["atomicstatus"]
+        for goid in goids:
+            addr = gaddr.get(goid)
+            rec = seen.get(addr) if addr is not None else None
+            if rec is not None:
+                out[goid] = rec.vals if rec.vals[ist] & ~0x1000 in _PARKED else None
+        return out
+
+    def stack_start_of(self, goid: int) -> StackStart | None:
+        """Where a goroutine's stack starts, from the last snapshot's record (None when
+        it is running or unknown)."""
+        addr = self._gaddr.get(goid)
+        rec = self._seen.get(addr) if addr is not None else None
+        if rec is None:
+            return None
+        v, i = rec.vals, self.decoder.i
+        if v[i["goid"]] != goid:
+            return None
+        if v[i["atomicstatus"]] & ~0x1000 in _PARKED:  # (without building a G: 100k calls)
+            pc = v[i["sched.pc"]]
+            return StackStart(pc, v[i["sched.sp"]], v[i["sched.bp"]], v[i["stack.lo"]],
+                              v[i["stack.hi"]]) if pc else None
+        return self._stack_start(self.decoder.make(rec.addr, v))
+
     def _blocking_reader(self) -> BlockingReader:
         facts = self.facts
         offsets = sync_offsets(getattr(facts, "elf", None), getattr(facts, "build_id", ""),
@@ -556,6 +628,10 @@ class LiveReader:
         return res
 
     def close(self) -> None:
+        exact, self.exact = self.exact, None
+        close = getattr(exact, "close", None)
+        if close is not None:
+            close()  # its probes go with it
         self._gaddr.clear()
         self._kinds.clear()
         self._seen.clear()

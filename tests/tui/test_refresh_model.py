@@ -14,9 +14,11 @@ from gotui.backends.analysis import (
     FindingsInput,
     blocking_groups,
     findings,
+    is_system,
     summarize,
 )
 from gotui.backends.model import BlockedOn, Channel, Goroutine, Location, Lock, Snapshot
+from gotui.backends.waitfor import WaitGraph
 from gotui.tui.goroutine_index import GoroutineIndex, ViewSettings, build_view
 from gotui.tui.lifecycle_model import Digester
 from gotui.tui.refresh_model import RefreshModel
@@ -71,8 +73,10 @@ def snapshots(seed: int, n: int, steps: int) -> list[Snapshot]:
         chans = [Channel(c, "int", 0, 1, receivers=sorted(
             g.id for g in gs.values() if g.blocked_on and g.blocked_on.chan == c)[:2])
             for c in CHANS]
+        holder = [rng.choice(sorted(gs))] if gs and rng.random() < 0.5 else []
         locks = [Lock("0xe0", "mutex", waiters=sorted(
-            g.id for g in gs.values() if g.blocked_on_lock == "0xe0"))]
+            g.id for g in gs.values() if g.blocked_on_lock == "0xe0"), holders=holder,
+            holders_basis="inferred" if holder else "unknown")]
         out.append(Snapshot(pid=7, taken_at=t, goroutines=list(gs.values()), channels=chans,
                             locks=locks))
         t += 1.0
@@ -166,6 +170,10 @@ def test_trackers_give_what_the_batch_rules_give(seed: int, n: int, steps: int) 
             whole.goroutines, snap.locks)
         pruned = pruning.snapshot(whole, prev.get)
         assert findings(pruned, history_pruned) == findings(whole, history_full)
+        # (the chain a finding shows goes through lock holders, running or not)
+        for g in whole.goroutines:  # (findings are about user goroutines)
+            if (g.blocked_on_lock or g.waiting_on) and not is_system(g):
+                assert WaitGraph(pruned).chain(g.id) == WaitGraph(whole).chain(g.id)
         assert summarize(pruned) == summarize(whole)
         history_full.append(summarize(whole))
         history_pruned.append(summarize(pruned))

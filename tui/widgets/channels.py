@@ -3,7 +3,9 @@ goroutine touches) first, then the sync objects with waiters (one row per lock a
 then goroutines in sync.Cond.Wait, IO wait, sleep, a syscall or a cgo call.
 
 Enter on a row filters the goroutine list to its waiters; when the target is halted
-the highlighted channel's buffered elements show under the table.
+the highlighted channel's buffered elements show under the table. Under each lock
+row, one row per holder ("held by g40 ≥ 3s, main.transfer main.go:88, inferred"):
+Enter there jumps to that goroutine.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from dataclasses import dataclass, field
 
 from gotui.backends.analysis import BlockGroup, blocking_groups, is_system
 from gotui.backends.formats import human_duration as format_ns
-from gotui.backends.model import Channel, Goroutine, Lock
-from gotui.tui.messages import ChannelChosen
+from gotui.backends.model import Channel, Goroutine, Holding, Lock
+from gotui.tui.messages import ChannelChosen, HolderChosen
 from textual.widget import Widget
 from textual.widgets import DataTable
 
@@ -147,7 +149,34 @@ def fold_rows(rows: list[ChannelRow], goroutines: list[Goroutine]) -> list[Chann
     return out
 
 
-Row = ChannelRow | FoldRow | GroupRow
+@dataclass
+class HolderRow:
+    """A goroutine holding the lock of the GroupRow above it."""
+
+    lock: Lock
+    holding: Holding
+
+    @property
+    def key(self) -> str:
+        return f"holder:{self.lock.addr}:{self.holding.goroutine}"
+
+
+def holder_rows(lock: Lock) -> list[HolderRow]:
+    known = {h.goroutine: h for h in lock.holding}
+    return [HolderRow(lock, known.get(g, Holding(g, lock.holders_basis))) for g in lock.holders]
+
+
+def holding_text(h: Holding) -> str:
+    """"g40 ≥ 3s main.transfer main.go:88 (inferred)"."""
+    parts = [f"g{h.goroutine}"]
+    if h.held_ns:
+        parts.append(f"≥ {format_ns(h.held_ns)}")
+    if h.location.function:
+        parts.append(h.location.short())
+    return " ".join(parts) + f" ({h.basis})"
+
+
+Row = ChannelRow | FoldRow | GroupRow | HolderRow
 
 
 def row_key(row: Row) -> str:
@@ -190,9 +219,17 @@ def fold_cells(row: FoldRow) -> tuple[str, ...]:
             format_ns(longest) if longest else "")
 
 
+def holder_cells(row: HolderRow) -> tuple[str, ...]:
+    h = row.holding
+    return ("  └ held by", "", holding_text(h), "", "", "", "", "",
+            format_ns(h.held_ns) if h.held_ns else "")
+
+
 def cells(row: Row) -> tuple[str, ...]:
     if isinstance(row, ChannelRow):
         return channel_cells(row)
+    if isinstance(row, HolderRow):
+        return holder_cells(row)
     return fold_cells(row) if isinstance(row, FoldRow) else group_cells(row)
 
 
@@ -227,7 +264,14 @@ def blocking_rows(channels: list[Channel], goroutines: list[Goroutine], touched_
     if groups is None:
         groups = blocking_groups(goroutines, locks or [])
     grouped = [*unplaced_lock_rows(goroutines, groups), *(GroupRow(g) for g in groups)]
-    return BlockingRows(shown, grouped, [*fold_rows(shown, goroutines), *grouped])
+    by_addr = {lk.addr: lk for lk in locks or []}
+    with_holders: list[Row] = []
+    for grp in grouped:
+        with_holders.append(grp)
+        lock = by_addr.get(grp.group.key)
+        if lock is not None:
+            with_holders += holder_rows(lock)
+    return BlockingRows(shown, grouped, [*fold_rows(shown, goroutines), *with_holders])
 
 
 class ChannelsTable(DataTable[str]):
@@ -314,6 +358,11 @@ class ChannelsTable(DataTable[str]):
         elif isinstance(row, FoldRow):
             self.border_subtitle = (f"{len(row.rows)} channels with one waiter each, "
                                     f"created at go {row.site} (enter: list them)")
+        elif isinstance(row, HolderRow):
+            h = row.holding
+            why = ("seen taking it (eBPF)" if h.basis == "exact" else
+                   f"inferred: {h.evidence}" if h.evidence else h.basis)
+            self.border_subtitle = f"g{h.goroutine} holds {row.lock.addr}: {why} (enter: go to it)"
         else:
             self.border_subtitle = ""
 
@@ -328,5 +377,7 @@ class ChannelsTable(DataTable[str]):
         row = self.current_row
         if isinstance(row, ChannelRow):
             self.post_message(ChannelChosen(row.chan.addr))
+        elif isinstance(row, HolderRow):
+            self.post_message(HolderChosen(row.holding.goroutine))
         elif row is not None:
             self.post_message(ChannelChosen(row.filter_text))

@@ -1,21 +1,25 @@
-"""Findings pane: the wait-for analysis (backends/analysis.py), most severe first.
+"""Findings pane: the wait-for analysis (backends/analysis.py), most severe first;
+proofs marked as such. The highlighted finding's wait-for chain, in words, shows
+under the table (backends/waitfor.py).
 
 Enter on a finding jumps to its first goroutine in the goroutine list."""
 
 from __future__ import annotations
 
 from gotui.backends.model import Finding
+from gotui.backends.waitfor import chain_text
 from gotui.tui.messages import FindingChosen
 from textual.widgets import DataTable
 
 COLUMNS = ("severity", "goroutines", "finding")  # the long column last
 NOTHING_FOUND = "nothing found: no deadlock, leak or orphaned wait"
 SEVERITY_MARK = {"error": "✖ error", "warning": "▲ warning", "hint": "· hint"}
+PROOF_MARK = "✖ proof"
 
 
 def finding_cells(f: Finding) -> tuple[str, ...]:
     ids = ",".join(map(str, f.goroutines[:4])) + ("…" if len(f.goroutines) > 4 else "")
-    return (SEVERITY_MARK.get(f.severity, f.severity),
+    return (PROOF_MARK if f.proof else SEVERITY_MARK.get(f.severity, f.severity),
             f"{len(f.goroutines)}: {ids}" if f.goroutines else "", f.title)
 
 
@@ -47,7 +51,12 @@ class FindingsTable(DataTable[str]):
 
     def _show_message(self) -> None:
         f = self.current
-        self.border_subtitle = f.message if f is not None else NOTHING_FOUND
+        if f is None:
+            self.border_subtitle = NOTHING_FOUND
+            return
+        words = chain_text(f.chain)
+        self.border_subtitle = (f.message if not words or words in f.message
+                                else f"{words}. {f.message}")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_message()

@@ -28,7 +28,10 @@ def status_text(status: Event | None, guards: dict[str, Event] | None = None) ->
         return text
     data: dict[str, Any] = status.data
     if not data.get("available", False):
-        text.append("eBPF off: ", style="bold yellow")
+        text.append("eBPF off", style="bold yellow")
+        if data.get("by_host"):
+            text.append(" (see gotui doctor)", style="yellow")
+        text.append(": ", style="bold yellow")
         text.append(status.message)
         text.append(" · lifecycle from snapshots", style="dim")
         return text
