@@ -173,24 +173,24 @@ def group_off(s: str) -> bool:
     return "group:" not in subtitle(s)
 
 
-def j20_state(screen_esc: str) -> tuple[int | None, str]:
-    """(cursor row, id of the list's top row)."""
+def j20_state(screen_esc: str) -> str:
+    """The id of the goroutine under the cursor ("" if none shows)."""
     lines = list_lines(SGR.sub("", screen_esc))
-    top = ROW.search(lines[0]) if lines else None
-    return cursor_row(screen_esc), top.group(1) if top else ""
+    row = cursor_row(screen_esc)
+    found = ROW.search(lines[row]) if row is not None and row < len(lines) else None
+    return found.group(1) if found else ""
 
 
-def j20_target(tui: TmuxSession) -> tuple[int | None, str]:
+def j20_target(tui: TmuxSession) -> str:
     tui.send_keys("Home")
     until(tui, lambda s: cursor_row(s) == 0, escapes=True)
     tui.send_keys(*["j"] * 20)
-    last, since = None, time.monotonic()
-    while time.monotonic() - since < 1.0:  # settled: the same for a second
+    last, since = "", time.monotonic()
+    while time.monotonic() - since < 1.0 or not last:  # settled: the same for a second
         state = j20_state(tui.capture(escapes=True))
         if state != last:
             last, since = state, time.monotonic()
         time.sleep(0.05)
-    assert last is not None
     return last
 
 
@@ -246,7 +246,7 @@ def refresh_label(screen: str) -> str:
 
 def bench_size(exe: Path, n: int, args: argparse.Namespace) -> dict[str, object]:
     res: dict[str, object] = {"n": n}
-    with gofixtures.run(exe, "-sleep", str(n), timeout=600) as target:
+    with gofixtures.run(exe, "-sleep", str(n), "-gc", timeout=600) as target:
         res["count"] = target.ready_line.split()[-1]
         if n == args.paint_size:
             paints: dict[str, list[float]] = {g: [] for g in args.gotui}

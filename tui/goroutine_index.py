@@ -25,6 +25,7 @@ from bisect import bisect_left, insort
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import compress, filterfalse, repeat
 from operator import contains, or_
 
@@ -188,6 +189,16 @@ class IndexData:
     def status_of(self, goid: int, shapes: ShapeTable) -> str:
         return GONE if goid in self.gone else shapes[self.shape_of[goid]].status
 
+    def status_order(self, shapes: ShapeTable) -> list[int]:
+        """The `status` order sorted from scratch: the id order sorted (stably) by
+        status rank, with C-level keys."""
+        ranks = [s.rank for s in shapes.shapes]
+        by_id = self.orders["id"]
+        rank_of = dict(zip(by_id, map(ranks.__getitem__, map(self.shape_of.__getitem__, by_id)),
+                           strict=True))
+        rank_of.update(dict.fromkeys(self.gone, GONE_RANK))
+        return sorted(by_id, key=rank_of.__getitem__)
+
     def status_key(self, shapes: ShapeTable) -> Callable[[int], int]:
         shape_of, gone = self.shape_of, self.gone
 
@@ -199,13 +210,17 @@ class IndexData:
 
 
 def _patched(order: list[int], out: Iterable[tuple[int, int]], ins: Iterable[int],
-             old_key: Callable[[int], int], new_key: Callable[[int], int]) -> list[int]:
+             old_key: Callable[[int], int], new_key: Callable[[int], int],
+             resort: Callable[[], list[int]] | None = None) -> list[int]:
     """`order` (sorted by old_key) without the goids of `out` (goid, old key), with
-    `ins`, sorted by new_key (which agrees with old_key on every goroutine kept)."""
+    `ins`, sorted by new_key (which agrees with old_key on every goroutine kept).
+    Many changes: sorted again (by `resort` if given)."""
     out, ins = list(out), list(ins)
     if not out and not ins:
         return order
     if len(out) + len(ins) > PATCH_LIMIT:
+        if resort is not None:
+            return resort()
         dropped = {goid for goid, _ in out}
         kept = list(filterfalse(dropped.__contains__, order)) if dropped else list(order)
         kept += ins
@@ -267,7 +282,8 @@ def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
     data.orders["status"] = _patched(
         prev.orders["status"],
         ((i, old_status(i)) for i in (*dropped, *restatus, *gone)),
-        (*added, *restatus, *gone), old_status, new_status)
+        (*added, *restatus, *gone), old_status, new_status,
+        partial(data.status_order, shapes))
     rewait = [g.id for g in moved if prev.wait_keys[g.id] != wait_keys[g.id]]
     data.orders["wait"] = _patched(
         prev.orders["wait"], ((i, prev.wait_keys[i]) for i in (*dropped, *rewait)),
@@ -295,7 +311,7 @@ def _full(live: dict[int, Goroutine], shapes: ShapeTable, taken_ms: int, generat
                      wait_keys, {}, _counts(live, shape_of, shapes), generation)
     by_id = sorted(live)
     data.orders["id"] = by_id
-    data.orders["status"] = sorted(by_id, key=data.status_key(shapes))
+    data.orders["status"] = data.status_order(shapes)
     data.orders["wait"] = sorted(by_id, key=wait_keys.__getitem__)
     return data
 
@@ -346,11 +362,61 @@ def _filter_term(goids: list[int], term: str, data: IndexData, shapes: ShapeTabl
     return list(compress(goids, flags))
 
 
-def filter_goids(goids: list[int], text: str, data: IndexData, shapes: ShapeTable
-                 ) -> list[int]:
-    for term in text.lower().split():
-        goids = _filter_term(goids, term, data, shapes)
-    return goids
+def _shape_term(term: str, shape: Shape) -> bool:
+    if term.startswith("status:"):
+        return shape.status.startswith(term[len("status:"):])
+    return term in shape.hay
+
+
+def _own_term(term: str, goid: int, data: IndexData, shapes: ShapeTable) -> bool:
+    """Term `term` against goroutine `goid`'s own text (channel, lock) and gone mark."""
+    gone = goid in data.gone
+    if term.startswith("status:"):
+        want = term[len("status:"):]
+        return GONE.startswith(want) if gone else _shape_term(term, shapes[data.shape_of[goid]])
+    if _shape_term(term, shapes[data.shape_of[goid]]) or term in data.extra.get(goid, ""):
+        return True
+    return gone and term in " " + GONE
+
+
+class FilterCache:
+    """The last filter's result, reused while the shapes that match and the few
+    goroutines with text of their own match the same: typing one more character of a
+    location in a 100k list then costs a test per shape, not a pass over the list."""
+
+    def __init__(self) -> None:
+        self.over: tuple[list[int], dict[int, int]] | None = None  # (goids, shape_of)
+        self.key: tuple[object, ...] = ()
+        self.result: list[int] = []
+
+    def get(self, goids: list[int], shape_of: dict[int, int], key: tuple[object, ...]
+            ) -> list[int] | None:
+        over = self.over
+        if over is not None and over[0] is goids and over[1] is shape_of and self.key == key:
+            return self.result
+        return None
+
+
+def filter_goids(goids: list[int], text: str, data: IndexData, shapes: ShapeTable,
+                 cache: FilterCache | None = None) -> list[int]:
+    terms = text.lower().split()
+    if any(t.isdigit() or t in ("is:new", "is:gone") for t in terms):
+        for term in terms:  # ids and marks: term by term over the goroutines
+            goids = _filter_term(goids, term, data, shapes)
+        return goids
+    ok = bytes(all(_shape_term(t, s) for t in terms) for s in shapes.shapes)
+    own = {goid: all(_own_term(t, goid, data, shapes) for t in terms)
+           for goid in (*data.extra, *data.gone)}
+    key = (ok, tuple(sorted(own.items())))
+    if cache is not None and (same := cache.get(goids, data.shape_of, key)) is not None:
+        return same
+    flags = map(ok.__getitem__, map(data.shape_of.__getitem__, goids))
+    if own:  # (a goroutine with text of its own is judged on all of it)
+        flags = map(own.get, goids, flags)
+    result = list(compress(goids, flags))
+    if cache is not None:
+        cache.over, cache.key, cache.result = (goids, data.shape_of), key, result
+    return result
 
 
 class IndexView:
@@ -426,14 +492,12 @@ class IndexView:
 
 
 def build_view(data: IndexData, shapes: ShapeTable, settings: ViewSettings,
-               narrowed: list[int] | None = None) -> IndexView:
-    """The view of `data` under `settings`; `narrowed`: matches of a shorter filter
-    (typing one more character only narrows)."""
+               cache: FilterCache | None = None) -> IndexView:
+    """The view of `data` under `settings`."""
     order = data.orders[settings.sort_key]
     matched = order
     if settings.filter_text:
-        matched = filter_goids(narrowed if narrowed is not None else order,
-                               settings.filter_text, data, shapes)
+        matched = filter_goids(order, settings.filter_text, data, shapes, cache)
     return IndexView(data, shapes, settings, matched)
 
 
@@ -447,6 +511,7 @@ class GoroutineIndex:
         self.view = build_view(self.data, self.shapes, self.settings)
         self.history: dict[str, deque[int]] = {}
         self.total_history: deque[int] = deque(maxlen=HISTORY)
+        self._filtered = FilterCache()
 
     # ------------------------------------------------------------ data
     def next_data(self, changes: SnapshotChanges, taken_at: float) -> IndexData:
@@ -489,17 +554,11 @@ class GoroutineIndex:
         return self.settings.collapsed
 
     def _set(self, **changes: object) -> None:
-        old = self.settings
-        self.settings = replace(old, **changes)  # type: ignore[arg-type]
-        narrowed = None
-        text, before = self.settings.filter_text, old.filter_text
-        if (before and text.startswith(before) and ":" not in text
-                and self.view.data is self.data and old.sort_key == self.settings.sort_key):
-            narrowed = self.view.matched  # one more character of plain terms
-        self._rebuild(narrowed)
+        self.settings = replace(self.settings, **changes)  # type: ignore[arg-type]
+        self._rebuild()
 
-    def _rebuild(self, narrowed: list[int] | None = None) -> None:
-        self.view = build_view(self.data, self.shapes, self.settings, narrowed)
+    def _rebuild(self) -> None:
+        self.view = build_view(self.data, self.shapes, self.settings, self._filtered)
 
     def set_filter(self, text: str) -> None:
         self._set(filter_text=text.strip())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gotui.backends.analysis import (
@@ -39,13 +40,17 @@ from gotui.tui.snapshot_changes import SnapshotChanges, snapshot_changes
 from gotui.tui.widgets.channels import BlockingRows, blocking_rows
 
 HISTORY = 6  # earlier snapshots (as Summary) kept for the leak / stuck-wait findings
+# The findings may take this much of a core: when they cost more (100k goroutines
+# parked on channels), they run less often than the list refreshes.
+FINDINGS_SHARE = 0.05
 
 
 @dataclass(frozen=True)
 class RefreshView:
-    """Everything a refresh shows. `analysed`: the Blocking rows, findings and
-    lifecycle digest are in it (the first refresh leaves them to a second hop, so that
-    the list paints first)."""
+    """Everything a refresh shows. `analysed`: the Blocking rows and lifecycle digest
+    are in it (the first refresh leaves them to a second hop, so that the list paints
+    first); `findings` is None when they were not due this time (the pane keeps what
+    it shows)."""
 
     snapshot: Snapshot  # its goroutines are those of `data`
     data: IndexData
@@ -68,6 +73,9 @@ class RefreshModel:
         self.data = IndexData()  # the last one built
         self._view: IndexView | None = None
         self._pending: list[SnapshotChanges] = []  # not yet analysed
+        self.findings_cost = 0.0  # CPU seconds of the last findings run
+        self.findings_every = 0.0  # seconds between two runs (0: every refresh)
+        self._found_at: float | None = None
 
     def build(self, snap: Snapshot, settings: ViewSettings, touched_by: int = 0,
               analyse: bool = True) -> RefreshView:
@@ -107,11 +115,23 @@ class RefreshModel:
                                                                       snap.locks),
                              touched_by, snap.locks,
                              self.blocking.groups(lookup, snap.channels, snap.locks))
+        return RefreshView(snap, done.data, done.view, done.changed, True,
+                           {c.addr: c for c in snap.channels}, rows,
+                           self._findings(snap, lookup), digest)
+
+    def _findings(self, snap: Snapshot, lookup: Callable[[int], Goroutine | None]
+                  ) -> list[Finding] | None:
+        now = time.monotonic()
+        if self._found_at is not None and now - self._found_at < self.findings_every:
+            return None
+        started = time.thread_time()
         pruned = self.findings_input.snapshot(snap, lookup)
         found = findings(pruned, list(self.history))
         self.history.append(summarize(pruned))
-        return RefreshView(snap, done.data, done.view, done.changed, True,
-                           {c.addr: c for c in snap.channels}, rows, found, digest)
+        self.findings_cost = time.thread_time() - started
+        self.findings_every = self.findings_cost / FINDINGS_SHARE
+        self._found_at = now
+        return found
 
 
 def _fold(added: list[Goroutine], changed: list[tuple[Goroutine, Goroutine]],

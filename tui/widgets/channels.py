@@ -47,25 +47,24 @@ def channel_rows(channels: list[Channel], goroutines: list[Goroutine],
                  touched_by: int = 0) -> list[ChannelRow]:
     """Rows for channels with waiters or touched by goroutine `touched_by`, most
     waiters first. Waiters come from both the channel's queues and the goroutines."""
-    rows = {c.addr: ChannelRow(c, sorted(c.senders), sorted(c.receivers)) for c in channels}
+    chans = {c.addr: c for c in channels}
+    sides = {c.addr: (set(c.senders), set(c.receivers), set()) for c in channels}
     wait_ns = {g.id: g.wait_ns for g in goroutines}
     touched: set[str] = set()
     for g in goroutines:
         for w in g.waiting_on or ([g.blocked_on] if g.blocked_on else []):
-            row = rows.setdefault(w.chan, ChannelRow(Channel(w.chan)))
-            side = {"send": row.senders, "recv": row.receivers}.get(w.op, row.selecting)
-            if g.id not in side:
-                side.append(g.id)
+            senders, receivers, selecting = sides.setdefault(w.chan, (set(), set(), set()))
+            (senders if w.op == "send" else receivers if w.op == "recv" else selecting
+             ).add(g.id)
             if g.id == touched_by:
                 touched.add(w.chan)
     out = []
-    for row in rows.values():
-        if row.waiters or row.chan.addr in touched:
-            row.senders.sort()
-            row.receivers.sort()
-            row.selecting.sort()
-            row.longest_ns = max((wait_ns.get(i, 0) for i in row.waiters), default=0)
-            out.append(row)
+    for addr, (senders, receivers, selecting) in sides.items():
+        waiters = senders | receivers | selecting
+        if waiters or addr in touched:
+            out.append(ChannelRow(chans.get(addr) or Channel(addr), sorted(senders),
+                                  sorted(receivers), sorted(selecting),
+                                  max((wait_ns.get(i, 0) for i in waiters), default=0)))
     return sorted(out, key=lambda r: (-len(r.waiters), r.chan.addr))
 
 

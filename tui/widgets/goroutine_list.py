@@ -165,7 +165,14 @@ class GoroutineList(ScrollView, can_focus=True):
             self.post_message(GoroutineSelected(g.id))
 
     def on_resize(self) -> None:
+        """(The detail line under the list comes and goes with the selection: the
+        cursor's row stays in view when the list gets shorter.)"""
         self.virtual_size = Size(0, self.index.row_count)
+        height = max(self.scrollable_content_region.height, 1)
+        top = round(self.scroll_offset.y)
+        if self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True,
+                           force=True)
 
     def on_click(self, event: events.Click) -> None:
         self.cursor = round(self.scroll_offset.y) + event.y
