@@ -367,6 +367,14 @@ def _is_user(g: Goroutine) -> bool:
     return g.status != "dead" and not is_system(g)
 
 
+def _kind_of(g: Goroutine) -> str:
+    return kind_of_blocked(g) if _is_user(g) else ""
+
+
+def _site(g: Goroutine) -> str:
+    return g.go_statement.short() if g.go_statement.function else ""
+
+
 def waits_on_something(g: Goroutine) -> bool:
     """Waits on a channel or a lock, or parks where only another goroutine wakes it."""
     return bool(g.waiting_on or g.blocked_on or g.blocked_on_lock) or (
@@ -397,7 +405,6 @@ class BlockingTracker:
     def __init__(self) -> None:
         self.waiting: set[int] = set()
         self.kinds: dict[str, list[int]] = {}  # kind -> member goids, sorted
-        self._kind_of: dict[int, str] = {}
         self._longest: dict[str, int] = {}  # kind -> member that waits longest
         self._challengers: dict[str, set[int]] = defaultdict(set)  # newcomers since
 
@@ -406,13 +413,14 @@ class BlockingTracker:
         adds: dict[str, list[Goroutine]] = defaultdict(list)
         drops: dict[str, list[int]] = defaultdict(list)
         waiting = self.waiting
+        # (where a goroutine was is known from the object it was: nothing kept per id)
         for g in gone:
             waiting.discard(g.id)
-            kind = self._kind_of.pop(g.id, "")
+            kind = _kind_of(g)
             if kind:
                 drops[kind].append(g.id)
         for old, g in changed:
-            kind = self._kind_of.pop(old.id, "")
+            kind = _kind_of(old)
             if kind:
                 drops[kind].append(old.id)
             self._add(g, adds)
@@ -429,7 +437,6 @@ class BlockingTracker:
             self.waiting.discard(g.id)
         kind = kind_of_blocked(g) if user else ""
         if kind:
-            self._kind_of[g.id] = kind
             adds[kind].append(g)
 
     def _apply(self, kind: str, adds: list[Goroutine], drops: list[int]) -> None:
@@ -493,26 +500,25 @@ class FindingsInput:
     def __init__(self) -> None:
         self.relevant: set[int] = set()
         self.rest: dict[str, set[int]] = defaultdict(set)  # site -> other user goroutines
-        self._site_of: dict[int, str] = {}
 
     def update(self, added: Iterable[Goroutine], changed: Changed,
                gone: Iterable[Goroutine]) -> None:
         for g in gone:
-            self._drop(g.id)
+            self._drop(g)
         for old, g in changed:
-            self._drop(old.id)
+            self._drop(old)
             self._add(g)
         for g in added:
             self._add(g)
 
-    def _drop(self, goid: int) -> None:
-        self.relevant.discard(goid)
-        site = self._site_of.pop(goid, None)
-        if site is not None:
-            members = self.rest[site]
-            members.discard(goid)
+    def _drop(self, g: Goroutine) -> None:
+        """(Where it was is known from the object it was: nothing kept per id.)"""
+        self.relevant.discard(g.id)
+        members = self.rest.get(_site(g))
+        if members is not None:
+            members.discard(g.id)
             if not members:
-                del self.rest[site]
+                del self.rest[_site(g)]
 
     def _add(self, g: Goroutine) -> None:
         if not _is_user(g):
@@ -520,9 +526,7 @@ class FindingsInput:
         if waits_on_something(g) or g.stack_refs:
             self.relevant.add(g.id)
             return
-        site = g.go_statement.short() if g.go_statement.function else ""
-        self._site_of[g.id] = site
-        self.rest[site].add(g.id)
+        self.rest[_site(g)].add(g.id)
 
     def snapshot(self, whole: Snapshot, lookup: Lookup) -> Snapshot:
         """`whole` with only the goroutines the rules need (ordered by id)."""

@@ -146,11 +146,11 @@ class SnapshotDigest:
     site_locs: Mapping[str, tuple[Location, Location]]  # site key -> (go statement, start)
     rows: dict[int, str]  # goid -> timeline row, of the added and changed goroutines
     counts: dict[str, int]  # timeline row -> goroutines (all of them)
-    parents: dict[int, int]  # goid -> parent goid (0: none) of the added and changed
     # every goroutine of the snapshot: goid -> site key, and goid -> timeline row (the
     # Digester's own: read them before it makes the next digest)
     sites: Mapping[int, str] = field(default_factory=dict)
     all_rows: Mapping[int, str] = field(default_factory=dict)
+    present: Mapping[int, Goroutine] = field(default_factory=dict)  # the snapshot, by id
 
 
 class Digester:
@@ -172,16 +172,18 @@ class Digester:
         """A digest of a whole snapshot (diffed against the last one digested here)."""
         changes = snapshot_changes(self._previous, snap.goroutines)
         self._previous = changes.by_id
-        return self.update(changes.added, changes.changed, changes.gone, now)
+        return self.update(changes.added, changes.changed, changes.gone, now, changes.by_id)
 
     def update(self, added: Iterable[Goroutine], changed: Iterable[tuple[Goroutine, Goroutine]],
-               gone: Iterable[Goroutine], now: float) -> SnapshotDigest:
+               gone: Iterable[Goroutine], now: float,
+               present: Mapping[int, Goroutine]) -> SnapshotDigest:
+        """`present`: the snapshot's goroutines by id (read, never kept past the next
+        digest: the model asks it for parents)."""
         sites, rows, counts = self.sites, self.rows, self.counts
         new_sites: dict[int, str] = {}
         removed: list[int] = []
         site_locs = self.site_locs
         row_changes: dict[int, str] = {}
-        parents: dict[int, int] = {}
         for g in gone:
             if sites.pop(g.id, None) is not None:
                 removed.append(g.id)
@@ -192,7 +194,7 @@ class Digester:
                     removed.append(old.id)
                     self._count(rows.pop(old.id), -1)
                 if g.status != "dead":
-                    self._add(g, new_sites, site_locs, row_changes, parents)
+                    self._add(g, new_sites, site_locs, row_changes)
                 continue
             key = self._site(g)
             if key != sites[g.id]:  # (a goid is never reused: only its fields move)
@@ -203,24 +205,20 @@ class Digester:
                 self._count(rows[g.id], -1)
                 self._count(row, 1)
                 rows[g.id] = row_changes[g.id] = row
-            if g.parent_id != old.parent_id:
-                parents[g.id] = g.parent_id
         for g in added:
             if g.status != "dead":
-                self._add(g, new_sites, site_locs, row_changes, parents)
+                self._add(g, new_sites, site_locs, row_changes)
         return SnapshotDigest(now, new_sites, removed, site_locs, row_changes,
-                              {r: n for r, n in counts.items() if n}, parents, sites, rows)
+                              {r: n for r, n in counts.items() if n}, sites, rows, present)
 
     def _add(self, g: Goroutine, new_sites: dict[int, str],
-             site_locs: dict[str, tuple[Location, Location]], row_changes: dict[int, str],
-             parents: dict[int, int]) -> None:
+             site_locs: dict[str, tuple[Location, Location]],
+             row_changes: dict[int, str]) -> None:
         key = self._site(g)
         self.sites[g.id] = new_sites[g.id] = key
         site_locs.setdefault(key, (g.go_statement, g.start))
         row = self.rows[g.id] = row_changes[g.id] = self._row(g)
         self._count(row, 1)
-        if g.parent_id:
-            parents[g.id] = g.parent_id
 
     def _site(self, g: Goroutine) -> str:
         loc = g.go_statement
@@ -255,7 +253,7 @@ class LifecycleModel:
         self.started: float | None = None  # first observation
         self.events_since: float | None = None  # first event
         self.parents: dict[int, int] = {}  # goid -> parent goid (from events)
-        self.snapshot_parents: dict[int, int] = {}  # from the last snapshot
+        self.present: Mapping[int, Goroutine] = {}  # the last snapshot's goroutines
         self.born_at: dict[int, float] = {}  # goid -> creation time (from events)
         self._snapshots = 0
         self.digester = Digester()
@@ -304,12 +302,20 @@ class LifecycleModel:
             site = (self.sites.get(key) if key is not None else None) or self._event_site(ev)
             self._died(ev.goid, site, t)
         elif ev.type == "blocked":
-            self.deep = True
+            self._go_deep()
             self._set_state(ev.goid, timeline_row("waiting", str(ev.data.get("wait_reason", ""))),
                             t)
         elif ev.type == "unblocked":
-            self.deep = True
+            self._go_deep()
             self._set_state(ev.goid, "runnable", t)
+
+    def _go_deep(self) -> None:
+        """Blocked / unblocked events drive the timeline from now on, starting from the
+        rows of the last snapshot (kept per goroutine only from here: a copy in one C
+        call, safe while the worker makes the next digest)."""
+        if not self.deep:
+            self.deep = True
+            self.states = dict(self.digester.rows)
 
     def use_events(self, t: float) -> None:
         """eBPF probes run from `t` on: rates and lifetimes come from their events."""
@@ -399,21 +405,10 @@ class LifecycleModel:
                 self.born.pop(goid, None)
             else:
                 self._died(goid, site, now)
-        parents = self.snapshot_parents
-        for goid in d.removed:
-            parents.pop(goid, None)
-        for goid, parent in d.parents.items():
-            if parent:
-                parents[goid] = parent
-            else:
-                parents.pop(goid, None)
+        self.present = d.present
         # the timeline: exact counts at this moment; deep mode goes on from here
-        if self.deep:
+        if self.deep:  # (states only matter once blocked/unblocked events come)
             self.states = dict(d.all_rows)
-        else:
-            for goid in d.removed:
-                self.states.pop(goid, None)
-            self.states.update(d.rows)
         self.counts = dict(d.counts)
         bucket = self.timeline.setdefault(int(now), {})
         for row, n in d.counts.items():
@@ -459,7 +454,10 @@ class LifecycleModel:
         return out
 
     def parent_of(self, goid: int) -> int:
-        return self.parents.get(goid) or self.snapshot_parents.get(goid, 0)
+        if goid in self.parents:
+            return self.parents[goid]
+        g = self.present.get(goid)
+        return g.parent_id if g is not None else 0
 
     def parent_chain(self, goid: int, alive: Callable[[int], bool],
                      limit: int = 8) -> list[tuple[int, bool]]:

@@ -26,6 +26,7 @@ from gotui.backends.analysis import (
     findings,
     summarize,
 )
+from gotui.backends.heap import return_freed_memory
 from gotui.backends.model import Channel, Finding, Goroutine, Snapshot
 from gotui.tui.goroutine_index import (
     IndexData,
@@ -43,6 +44,7 @@ HISTORY = 6  # earlier snapshots (as Summary) kept for the leak / stuck-wait fin
 # The findings may take this much of a core: when they cost more (100k goroutines
 # parked on channels), they run less often than the list refreshes.
 FINDINGS_SHARE = 0.05
+TRIM_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -108,16 +110,20 @@ class RefreshModel:
             added, changed, gone = _fold(added, changed, gone)
         self.blocking.update(added, changed, gone)
         self.findings_input.update(added, changed, gone)
-        digest = self.digester.update(added, changed, gone, time.time())
+        digest = self.digester.update(added, changed, gone, time.time(), done.data.live)
         snap = done.snapshot
         lookup = done.data.live.get
         rows = blocking_rows(snap.channels, self.blocking.goroutines(lookup, snap.channels,
                                                                       snap.locks),
                              touched_by, snap.locks,
                              self.blocking.groups(lookup, snap.channels, snap.locks))
+        found = self._findings(snap, lookup)
+        if len(added) + len(changed) + len(gone) > TRIM_SHARE * len(done.data.live):
+            # the first refresh (and any that changed most goroutines) built and freed
+            # big tables: hand the freed heap back (~30 MB at 100k goroutines)
+            return_freed_memory()
         return RefreshView(snap, done.data, done.view, done.changed, True,
-                           {c.addr: c for c in snap.channels}, rows,
-                           self._findings(snap, lookup), digest)
+                           {c.addr: c for c in snap.channels}, rows, found, digest)
 
     def _findings(self, snap: Snapshot, lookup: Callable[[int], Goroutine | None]
                   ) -> list[Finding] | None:
