@@ -42,6 +42,9 @@ Listener = Callable[[str, Any], None]
 StopFactory = Callable[[], Awaitable[StopBackend]]
 # while halted, how often to check that the stop backend (dlv) is still there
 LOST_POLL_SECONDS = 1.0
+# The most of one core that periodic live reads (a TUI's refresh, a share server's
+# pulls for its viewers) may take: a debugger must be the lightest thing on the host.
+LIVE_READ_SHARE = 0.10
 
 
 class Publisher:

@@ -43,7 +43,7 @@ from gotui.backends.remote.protocol import (
     parse_client_message,
 )
 from gotui.backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
-from gotui.backends.session import Session
+from gotui.backends.session import LIVE_READ_SHARE, Session
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -55,7 +55,6 @@ MAX_INFLIGHT = 16  # concurrent commands per client
 SOURCE_SUFFIXES = (".go", ".s", ".c", ".h", ".cc", ".cpp", ".m")
 MAX_SOURCE_BYTES = 8 << 20
 RUNNING_WAIT_S = 5.0
-PULL_DUTY = 4
 # Per-goroutine eBPF events come by the thousand per second under churn; joiners get
 # the probe status, tracepoint hits and guard events, and their lifecycle pane works
 # from snapshot diffs like any session without eBPF.
@@ -461,8 +460,9 @@ class ShareServer:
                 await self._pull_once()
                 if halted:
                     self._pulled_at_stop = stops
-            # a huge target makes pulls expensive: keep them under 1/PULL_DUTY of a core
-            pause = max(self.snapshot_interval, PULL_DUTY * (time.monotonic() - started))
+            # a huge target makes pulls expensive: keep them to LIVE_READ_SHARE of a core
+            pause = max(self.snapshot_interval,
+                        (time.monotonic() - started) / LIVE_READ_SHARE)
             # not wait_for: on Python 3.11 it swallows a cancel that lands as the event
             # is set, and close() then waits for this loop forever
             with contextlib.suppress(TimeoutError):

@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING
 
 from gotui.backends.model import Snapshot
+from gotui.backends.session import LIVE_READ_SHARE
 from gotui.tui.controllers import widgets_may_be_gone
 from gotui.tui.refresh_model import RefreshModel
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from gotui.tui.app import GotuiApp
 
 MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
-ADAPTIVE_SHARE = 0.10  # the most of one core the live refresh may take by itself
+ADAPTIVE_SHARE = LIVE_READ_SHARE  # the most of one core the live refresh may take
 STEPS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0)
 SHRINK_HEADROOM = 0.75  # back to a shorter step once the cost fits it with room
 WARMUP = 2  # the first refreshes read and build everything: not a measure of cost
@@ -44,6 +45,7 @@ class RefreshController:
         self.app = app
         self.model = model
         self.first = first  # read before the app started: the first refresh shows it
+        self.shown: Snapshot | None = None  # the last one shown
         self.chosen = min(max(interval, MIN_INTERVAL), MAX_INTERVAL)  # what the user asked
         self.interval = self.chosen  # what runs now
         self.adaptive = True  # False once the user picked an interval with + / -
@@ -81,6 +83,15 @@ class RefreshController:
         self.again = False
         self.in_flight = True
         self.app.run_worker(self._refresh, group="refresh")
+
+    def _newer_snapshot(self, halted: bool) -> Snapshot | None:
+        """A snapshot someone else read since ours (the share server, pulling for its
+        viewers): shown as is, the target is not read twice."""
+        last = getattr(self.app.session, "last_snapshot", None)
+        if (halted or last is None or last is self.shown or self.shown is None
+                or last.taken_at <= self.shown.taken_at):
+            return None
+        return last
 
     def toggle_pause(self) -> None:
         self.paused = not self.paused
@@ -144,7 +155,8 @@ class RefreshController:
         try:
             snap, self.first = self.first, None
             if snap is None or halted:
-                snap = await app.session.snapshot()
+                snap = self._newer_snapshot(halted) or await app.session.snapshot()
+            self.shown = snap
             first = not self.model.data.live
             touched = app.selection.goid
             view = await asyncio.to_thread(self.model.build, snap, app.index.settings,

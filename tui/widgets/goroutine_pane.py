@@ -64,6 +64,7 @@ class GoroutinePane(Vertical):
         super().__init__(**kwargs)
         self.index = index
         self.prompt_mode = "filter"
+        self._wanted_filter: str | None = None
 
     def compose(self) -> ComposeResult:
         goroutine_list = GoroutineList(self.index, id="goroutine-list")
@@ -167,7 +168,15 @@ class GoroutinePane(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is self.prompt and self.prompt_mode == "filter":
             event.stop()
-            self.set_filter(event.value)
+            # a burst of typed keys (a paste, a slow link catching up) filters once, for
+            # its last text: the filter runs after the keys already queued
+            self._wanted_filter = event.value
+            self.call_later(self._filter_as_typed)
+
+    def _filter_as_typed(self) -> None:
+        text, self._wanted_filter = self._wanted_filter, None
+        if text is not None:
+            self.set_filter(text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input is not self.prompt:
@@ -175,4 +184,6 @@ class GoroutinePane(Vertical):
         event.stop()
         if self.prompt_mode == "jump":
             self.jump(event.value)
+        else:
+            self._filter_as_typed()
         self.close_prompt()
