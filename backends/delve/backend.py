@@ -23,6 +23,7 @@ from gotui.backends.delve.process import DlvProcess, check_target, release_stopp
 from gotui.backends.delve.release import code_addrs, release
 from gotui.backends.delve.rescue import restore_code
 from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.gobinary.binary import BinaryFacts
 from gotui.backends.gobinary.buildinfo import go_version_of_file
 from gotui.backends.model import (
     Breakpoint,
@@ -35,6 +36,7 @@ from gotui.backends.model import (
     TargetState,
     Variable,
 )
+from gotui.backends.procinfo import exe_path_for_reading
 
 # What Delve loads for locals/args/eval: enough to read, bounded for huge values.
 LOAD_CONFIG: dict[str, Any] = {
@@ -69,6 +71,8 @@ class DelveBackend:
         self.attach_seconds = 0.0  # spawn -> first answer (target attached), measured
         self._code_addrs: list[int] = []  # where Delve has int3s in the target's code
         self.rescued = 0  # int3s put back after dlv died without cleaning up
+        self._facts: BinaryFacts | None = None  # the target's binary, when it is here
+        self._facts_tried = False
 
     @classmethod
     def for_pid(cls, pid: int, *, check_go_version: bool = True) -> DelveBackend:
@@ -289,7 +293,26 @@ class DelveBackend:
             frames = await self._fill_cgo(goid, delve_frames)
         # frames gotui added or dropped shift the indices: remember Delve's own
         self._frame_index[goid] = cgo_frames.delve_indices(frames, delve_frames)
-        return cgostack.classify(frames)
+        frames = cgostack.classify(frames)
+        facts = self.binary()
+        convert.mark_inlined(frames, facts.func_id_of if facts is not None else None)
+        return frames
+
+    def binary(self) -> BinaryFacts | None:
+        """The target's binary (the running image of a local process, a core's exe),
+        None when it is not on this host (a remote Delve) or unreadable."""
+        if not self._facts_tried:
+            self._facts_tried = True
+            path = ""
+            if self.core:
+                path = self.info.exe
+            elif self.info.pid and self._local_clock:
+                with contextlib.suppress(GotuiError, OSError):
+                    path = exe_path_for_reading(self.info.pid)
+            if path:
+                with contextlib.suppress(GotuiError):
+                    self._facts = BinaryFacts.load(path)
+        return self._facts
 
     async def _fill_cgo(self, goid: int, frames: list[Frame]) -> list[Frame]:
         """The C frames Delve leaves out (backends/delve/cgo_frames.py)."""

@@ -37,8 +37,14 @@ SPEC: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
         "sched.bp": ("sched.bp",), "stack.lo": ("stack.lo",), "stack.hi": ("stack.hi",),
         "m": ("m",), "labels": ("labels",), "waitsince": ("waitsince",),
         "lockedm": ("lockedm",), "syscallsp": ("syscallsp",), "syscallpc": ("syscallpc",),
-        "syscallbp": ("syscallbp",),
+        "syscallbp": ("syscallbp",), "bubble": ("bubble", "syncGroup"),
     }),
+    # testing/synctest's bubble (Go 1.25+; runtime.synctestGroup in 1.24, no id there)
+    "runtime.synctestBubble": (("runtime.synctestBubble", "runtime.synctestGroup"), {
+        "id": ("id",), "root": ("root",),
+    }),
+    # the runtime's GODEBUG settings: `var debug struct {...}` ("var:" names a variable)
+    "runtime.debug": (("var:runtime.debug",), {"tracebacklabels": ("tracebacklabels",)}),
     "runtime.gobuf": (("runtime.gobuf",), {"sp": ("sp",), "pc": ("pc",), "bp": ("bp",)}),
     "runtime.stack": (("runtime.stack",), {"lo": ("lo",), "hi": ("hi",)}),
     "runtime.m": (("runtime.m",), {"id": ("id",), "procid": ("procid",), "curg": ("curg",)}),
@@ -75,6 +81,16 @@ class TypeFinder:
 
     def struct(self, name: str) -> DIE | None:
         return self.find(name, (_STRUCT,))
+
+    def struct_or_var_type(self, name: str) -> DIE | None:
+        """struct(name), or for "var:pkg.name" the struct type of that variable."""
+        if not name.startswith("var:"):
+            return self.struct(name)
+        var = self.find(name[4:], ("DW_TAG_variable",))
+        if var is None or "DW_AT_type" not in var.attributes:
+            return None
+        die = _resolve(var.get_DIE_from_attribute("DW_AT_type"))
+        return die if die.tag == _STRUCT else None
 
     def find(self, name: str, tags: tuple[str, ...]) -> DIE | None:
         """The first DIE with one of the tags and exactly this name."""
@@ -191,7 +207,7 @@ def layouts_from_dwarf(path: str | ElfFile) -> dict[str, StructLayout]:
     finder = TypeFinder(dwarf)
     out: dict[str, StructLayout] = {}
     for key, (names, fields) in SPEC.items():
-        die = next((d for d in map(finder.struct, names) if d is not None), None)
+        die = next((d for d in map(finder.struct_or_var_type, names) if d is not None), None)
         if die is None:
             continue
         offsets: dict[str, int] = {}

@@ -65,18 +65,33 @@ def walk(mem: ProcessMemory, symbols: Symbols, start: StackStart, depth: int) ->
     return frames[:depth]
 
 
+class UserFrames(NamedTuple):
+    """Per goroutine: its innermost location, its first user (non-runtime) frame and
+    its first frame of the program's own code (None: not found), and whether the walk
+    broke (a frame pointer or read that does not hold up: the goroutine moved while
+    we read) before it found them."""
+
+    current: list[Location]
+    user: list[Location | None]
+    own: list[Location | None]
+    torn: list[bool]
+
+
 def user_frames(mem: ProcessMemory, symbols: Symbols,
-                tops: list[tuple[int, int, int, int, int]], max_depth: int = 24
-                ) -> tuple[list[Location], list[Location]]:
-    """(current, user_current) of many goroutines, given their parked
-    (pc, sp, bp, stack.hi, goid): all are walked level by level with one batched read
-    per level, each only as far as its first non-runtime frame. No user frame ->
-    user_current = current (as Delve does)."""
-    # per pc: (user Location or None, walk on?) -- shared by all goroutines
-    step: dict[int, tuple[Location | None, bool]] = {}
-    top: dict[int, tuple[Location, Location | None]] = {}
+                tops: list[tuple[int, int, int, int, int]], max_depth: int = 48) -> UserFrames:
+    """UserFrames of many goroutines, given their parked (pc, sp, bp, stack.hi, goid):
+    all are walked level by level with one batched read per level, each only as far as
+    its first frame of the program's own code. A whole stack without a user frame (a
+    runtime goroutine) gets its outermost frame as user location."""
+    # per pc: (user Location, own Location, outermost frame, stack base?) -- shared by
+    # all goroutines
+    step: dict[int, tuple[Location | None, Location | None, Location | None, bool]] = {}
+    top: dict[int, tuple[Location, Location | None, Location | None]] = {}
     current: list[Location] = []
-    user: list[Location] = []
+    user: list[Location | None] = []
+    own: list[Location | None] = []
+    torn = [False] * len(tops)
+    last: list[Location | None] = [None] * len(tops)  # outermost frame seen so far
     active: list[int] = []
     addrs: list[int] = []
     his = [t[3] for t in tops]
@@ -84,13 +99,18 @@ def user_frames(mem: ProcessMemory, symbols: Symbols,
         t = top.get(pc)
         if t is None:
             call = symbols.resumes_after_call(pc)
-            t = top[pc] = (symbols.location(pc, call), symbols.user_location(pc, call))
-        loc, usr = t
+            t = top[pc] = (symbols.location(pc, call), symbols.user_location(pc, call),
+                           symbols.own_location(pc, call))
+        loc, usr, mine = t
         current.append(loc)
-        user.append(usr or loc)
-        if usr is None and not bp & 7 and sp <= bp and bp + 16 <= hi:
-            active.append(i)
-            addrs.append(bp)
+        user.append(usr)
+        own.append(mine)
+        if mine is None:
+            if not bp & 7 and sp <= bp and bp + 16 <= hi:
+                active.append(i)
+                addrs.append(bp)
+            else:
+                torn[i] = usr is None
     level = 1
     while active and level < max_depth:
         buf, ok = mem.read_same_size(addrs, 16)
@@ -99,19 +119,39 @@ def user_frames(mem: ProcessMemory, symbols: Symbols,
         for i, bp, good, (nextbp, ret) in zip(active, addrs, ok, _PAIR.iter_unpack(buf),
                                               strict=True):
             if not good or not ret:
+                torn[i] = user[i] is None
                 continue
             st = step.get(ret)
             if st is None:
+                frames = symbols.frames(ret, call=True)
+                outer = next((f for f in reversed(frames) if f.function not in STOP_FUNCS
+                              and f.func_id != "wrapper"), None)
                 st = step[ret] = (symbols.user_location(ret, call=True),
-                                  not _ends(symbols.frames(ret, call=True)))
-            if st[0] is not None:
-                user[i] = st[0]
-            elif st[1] and nextbp > bp and not nextbp & 7 and nextbp + 16 <= his[i]:
+                                  symbols.own_location(ret, call=True),
+                                  outer and Location(outer.function, outer.file, outer.line,
+                                                     ret, outer.entry),
+                                  _ends(frames))
+            usr, mine, outer_loc, base = st
+            if user[i] is None and usr is not None:
+                user[i] = usr
+            if outer_loc is not None:
+                last[i] = outer_loc
+            if mine is not None:
+                own[i] = mine
+            elif base:
+                if user[i] is None:
+                    user[i] = last[i]  # a runtime goroutine: its outermost function
+            elif nextbp > bp and not nextbp & 7 and nextbp + 16 <= his[i]:
                 nxt_active.append(i)
                 nxt_addrs.append(nextbp)
+            else:
+                torn[i] = user[i] is None
         active, addrs = nxt_active, nxt_addrs
         level += 1
-    return current, user
+    for i in active:  # deeper than max_depth
+        if user[i] is None:
+            user[i] = last[i]
+    return UserFrames(current, user, own, torn)
 
 
 def walk_many(mem: ProcessMemory, symbols: Symbols, starts: list[StackStart],
