@@ -26,6 +26,7 @@ from gotui.backends.delve.rpc import DelveRPC
 from gotui.backends.gobinary.binary import BinaryFacts
 from gotui.backends.gobinary.buildinfo import go_version_of_file
 from gotui.backends.model import (
+    SCAN_BIT,
     Breakpoint,
     Channel,
     Frame,
@@ -44,6 +45,9 @@ LOAD_CONFIG: dict[str, Any] = {
     "MaxArrayValues": 64, "MaxStructFields": -1,
 }
 _STACK_CONCURRENCY = 64  # Stacktrace calls kept in flight (Delve answers in order)
+# runtime.curg's own fields, one level deep (atomic wrappers), no pointer followed
+_G_CONFIG: dict[str, Any] = {"FollowPointers": False, "MaxVariableRecurse": 1,
+                             "MaxStringLen": 0, "MaxArrayValues": 0, "MaxStructFields": -1}
 
 
 class DelveBackend:
@@ -359,8 +363,7 @@ class DelveBackend:
                         if self.rpc.closed:
                             raise
                         g.stack = [Frame(note=f"stack unreadable: {exc}")]
-                if with_parent:
-                    g.parent_id = await self._parent_id(g.id)
+                await self._fill_g_fields(g, with_parent)
 
         await asyncio.gather(*(fill(g) for g in gs))
         channels = await self.channels(gs)
@@ -369,19 +372,43 @@ class DelveBackend:
         paused = time.monotonic_ns() - self._halted_at_ns if self._halted_at_ns else 0
         return Snapshot(pid=self.info.pid, exe=self.info.exe, go_version=self.info.go_version,
                         source="delve", target_paused_ns=paused, goroutines=gs,
-                        channels=channels, locks=locks)
+                        channels=channels, locks=locks,
+                        traceback_labels=await self._traceback_labels())
 
-    async def _parent_id(self, goid: int) -> int:
+    async def _eval_quiet(self, goid: int, expr: str, cfg: dict[str, Any]) -> dict[str, Any]:
+        """Eval's Variable, {} when Delve cannot evaluate it (the connection lost: raise)."""
         try:
-            res = await self.rpc.call("Eval", {"Scope": _scope(goid, 0),
-                                               "Expr": "runtime.curg.parentGoid",
-                                               "Cfg": LOAD_CONFIG})
+            res = await self.rpc.call("Eval", {"Scope": _scope(goid, 0), "Expr": expr,
+                                               "Cfg": cfg})
         except GotuiError:
             if self.rpc.closed:
                 raise
-            return 0
-        value = res["Variable"].get("value", "0")
-        return int(value) if value.isdigit() else 0
+            return {}
+        return res.get("Variable") or {}
+
+    async def _fill_g_fields(self, g: Goroutine, with_parent: bool) -> None:
+        """What the goroutine dump's header needs and api.Goroutine lacks, from the g
+        itself (one Eval): parentGoid, lockedm, the synctest bubble, the scan bit."""
+        fields = convert.g_fields(await self._eval_quiet(g.id, "runtime.curg", _G_CONFIG))
+        if with_parent:
+            g.parent_id = fields.get("parentGoid", 0)
+        g.locked_to_thread = bool(fields.get("lockedm"))
+        g.scan = bool(fields.get("atomicstatus", 0) & SCAN_BIT)
+        if fields.get("bubble") or fields.get("syncGroup"):
+            expr = ("runtime.curg.bubble.id" if "bubble" in fields
+                    else "runtime.curg.syncGroup.root.goid")
+            value = (await self._eval_quiet(g.id, expr, LOAD_CONFIG)).get("value", "")
+            g.synctest_bubble = int(value) if value.isdigit() else 0
+            facts = self.binary()
+            g.synctest_durable = (facts is not None
+                                  and fields.get("waitreason", -1) in facts.idle_in_synctest())
+
+    async def _traceback_labels(self) -> bool:
+        """The target's GODEBUG tracebacklabels (runtime.debug.tracebacklabels, 1.26+)."""
+        if self._go_minor and self._go_minor < 26:
+            return False
+        v = await self._eval_quiet(-1, "runtime.debug.tracebacklabels.value", LOAD_CONFIG)
+        return v.get("value") == "1"
 
     async def channels(self, goroutines: list[Goroutine]) -> list[Channel]:
         return await read_channels(self.rpc, goroutines, LOAD_CONFIG)

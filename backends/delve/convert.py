@@ -89,6 +89,20 @@ def goroutine(d: dict[str, Any], reasons: list[str], now_ns: int | None,
     )
 
 
+def g_fields(v: dict[str, Any]) -> dict[str, int]:
+    """Integer fields of a runtime.g Variable loaded one level deep: plain integers and
+    pointers by name, atomic wrappers (atomicstatus) by their inner value."""
+    out: dict[str, int] = {}
+    for c in v.get("children") or []:
+        value = c.get("value", "")
+        if not value and c.get("children"):
+            inner = [x.get("value", "") for x in c["children"] if x.get("value", "").isdigit()]
+            value = inner[0] if inner else ""
+        if value.isdigit():
+            out[c.get("name", "")] = int(value)
+    return out
+
+
 def variable(d: dict[str, Any]) -> Variable:
     kind_no = int(d.get("kind", 0))
     kind = REFLECT_KINDS[kind_no] if 0 <= kind_no < len(REFLECT_KINDS) else str(kind_no)
