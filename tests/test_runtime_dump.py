@@ -100,7 +100,8 @@ class Run:
 
 
 def _run(exe: gofixtures.Path, env: dict[str, str], leak: bool, delve: bool) -> Run:
-    with gofixtures.run(exe, "-leak-every", "1h", env=env) as t:
+    args = ("-leak-every", "1h") if exe.name == "blocking" else ()
+    with gofixtures.run(exe, *args, env=env) as t:
         check = ""
         if leak:
             os.kill(t.pid, signal.SIGUSR2)
@@ -130,7 +131,8 @@ def _get(runs: dict[tuple[str, str], Run], toolchain: str, variant: str) -> Run:
         gofixtures.need_toolchain(toolchain)
         minor = int(toolchain.split(".")[1])
         exp = "goroutineleakprofile" if variant == "leak" and minor == 26 else ""
-        exe = gofixtures.build("blocking", toolchain=toolchain, goexperiment=exp,
+        name = "synctest_bubble" if variant == "synctest" else "blocking"
+        exe = gofixtures.build(name, toolchain=toolchain, goexperiment=exp,
                                stripped=variant == "stripped")
         env = {"GODEBUG": "tracebacklabels=1"} if variant in ("labels", "stripped") else {}
         delve = variant != "stripped" and minor >= 25 and dlv_path() is not None
@@ -189,8 +191,20 @@ def test_stripped_binary(runs: dict[tuple[str, str], Run], toolchain: str) -> No
     _assert_same(run, run.before, 25)
 
 
+@pytest.mark.parametrize("toolchain", ["go1.25", "go1.26", "go1.27"])
+def test_synctest_bubbles(runs: dict[tuple[str, str], Run], toolchain: str) -> None:
+    """testing/synctest in a program: `(durable)` and `, synctest bubble N`."""
+    run = _get(runs, toolchain, "synctest")
+    _assert_same(run, run.before, 6)
+    heads = [lines[0] for lines in run.real.values() if "synctest bubble" in lines[0]]
+    assert len(heads) >= 4, heads
+    assert any("[chan receive (durable), synctest bubble " in h for h in heads)
+    assert any("[sleep (durable), synctest bubble " in h for h in heads)
+    assert any("[chan receive, synctest bubble " in h for h in heads)
+
+
 @pytest.mark.parametrize(("toolchain", "variant"), [("go1.26", "plain"), ("go1.27", "labels"),
-                                                    ("go1.27", "leak")])
+                                                    ("go1.27", "leak"), ("go1.26", "synctest")])
 def test_delve_dump_equals_the_runtimes(runs: dict[tuple[str, str], Run], toolchain: str,
                                         variant: str) -> None:
     if dlv_path() is None:
@@ -201,6 +215,6 @@ def test_delve_dump_equals_the_runtimes(runs: dict[tuple[str, str], Run], toolch
     # syscall's assembly); the runtime from entersyscall's pc
     syscall = {g for g, lines in run.real.items() if lines[0].split("[")[1].startswith("syscall")}
     unmoved = [g for g in run.unmoved() if g not in syscall]
-    assert len(unmoved) >= 25
+    assert len(unmoved) >= (6 if variant == "synctest" else 25)
     for goid in unmoved:
         assert run.delve.get(goid) == run.real[goid], goid

@@ -400,8 +400,9 @@ class DelveBackend:
             value = (await self._eval_quiet(g.id, expr, LOAD_CONFIG)).get("value", "")
             g.synctest_bubble = int(value) if value.isdigit() else 0
             facts = self.binary()
-            g.synctest_durable = (facts is not None
-                                  and fields.get("waitreason", -1) in facts.idle_in_synctest())
+            idle = facts.idle_in_synctest() if facts is not None else frozenset()
+            g.synctest_durable = any(facts.wait_reasons[i] == g.wait_reason for i in idle
+                                     if i < len(facts.wait_reasons))  # type: ignore[union-attr]
 
     async def _traceback_labels(self) -> bool:
         """The target's GODEBUG tracebacklabels (runtime.debug.tracebacklabels, 1.26+)."""
