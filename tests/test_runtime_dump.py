@@ -23,7 +23,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from gotui.backends.analysis import findings
 from gotui.backends.formats import to_goroutine_dump
+from gotui.backends.live.reader import LiveReader
+from gotui.backends.model import Finding
 
 from tests import gofixtures
 from tests.delve.conftest import dlv_path
@@ -85,6 +88,7 @@ class Run:
     real: dict[int, list[str]]  # the runtime's
     delve: dict[int, list[str]] | None  # gotui from a Delve snapshot (before the runtime's)
     leakcheck: str
+    findings: list[Finding]  # of a live snapshot taken first
 
     def unmoved(self) -> list[int]:
         ids = []
@@ -106,6 +110,9 @@ def _run(exe: gofixtures.Path, env: dict[str, str], leak: bool, delve: bool) -> 
         if leak:
             os.kill(t.pid, signal.SIGUSR2)
             check = _wait_line(t, "LEAKCHECK")
+        reader = LiveReader(t.pid)
+        found = findings(reader.snapshot())
+        reader.close()
         before = blocks(gotui_dump(t.pid))
         dv = None
         if delve:
@@ -113,7 +120,7 @@ def _run(exe: gofixtures.Path, env: dict[str, str], leak: bool, delve: bool) -> 
             assert gofixtures.wait_untraced(t.pid, 10)
         real = blocks(_read_runtime_dump(t))
         after = blocks(gotui_dump(t.pid))
-    return Run(before, after, real, dv, check)
+    return Run(before, after, real, dv, check, found)
 
 
 def _by_start(run: Run, fn: str) -> list[str]:
@@ -181,6 +188,11 @@ def test_leaked_goroutines_after_the_leak_detector(runs: dict[tuple[str, str], R
     assert len(leaked) >= 4
     _assert_same(run, run.before, 25)
     assert all(g in run.unmoved() for g in leaked)
+    # the Findings entry is a proof, naming exactly the goroutines the runtime marked
+    proofs = [f for f in run.findings if f.kind == "leak" and f.proof]
+    assert proofs and all(f.severity == "error" for f in proofs)
+    assert sorted(g for f in proofs for g in f.goroutines) == sorted(leaked)
+    assert any("main.leakLoop" in f.title for f in proofs)
 
 
 @pytest.mark.parametrize("toolchain", ["go1.19", "go1.26", "go1.27"])
