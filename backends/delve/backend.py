@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from gotui.backends import cgostack, waitreasons
@@ -76,6 +77,8 @@ class DelveBackend:
         self._code_addrs: list[int] = []  # where Delve has int3s in the target's code
         self.rescued = 0  # int3s put back after dlv died without cleaning up
         self._facts: BinaryFacts | None = None  # the target's binary, when it is here
+        # told what the backend did by itself (the Session shows it once)
+        self.on_notice: Callable[[str], None] | None = None
         self._facts_tried = False
 
     @classmethod
@@ -244,10 +247,36 @@ class DelveBackend:
 
     async def cont(self) -> TargetState:
         while True:
-            st = await self._command("continue")
+            try:
+                st = await self._command("continue")
+            except GotuiError as exc:
+                # Delve stops at a breakpoint whose condition fails to evaluate, every
+                # time: disable it, say so once, go on (never halt a service on each hit)
+                if not await self._disable_failing_condition(exc):
+                    raise
+                continue
             # like Delve's own client: tracepoint-only stops continue by themselves
             if st.exited or st.stop_reason != "breakpoint" or not await self._at_tracepoint_only():
                 return st
+
+    async def _disable_failing_condition(self, exc: GotuiError) -> bool:
+        raw = await self.rpc.state(non_blocking=True)
+        if raw.get("exited") or raw.get("Running"):
+            return False
+        bps = [t["breakPoint"] for t in raw.get("Threads") or []
+               if (t.get("breakPoint") or {}).get("id", 0) > 0
+               and (t.get("breakPoint") or {}).get("Cond")]
+        if not bps:
+            return False
+        for d in bps:
+            bp = convert.breakpoint(d)
+            bp.enabled = False
+            await self.amend_breakpoint(bp)
+            if self.on_notice is not None:
+                self.on_notice(f"breakpoint {bp.id} at {bp.where()}: its condition "
+                               f"`{bp.cond}` cannot be evaluated there ({exc}): disabled, "
+                               "target resumed")
+        return True
 
     async def _at_tracepoint_only(self) -> bool:
         raw = await self.rpc.state(non_blocking=True)
