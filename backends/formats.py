@@ -51,9 +51,10 @@ def to_text(snap: Snapshot) -> str:
     lines.append(f"{'ID':>7}  {'STATUS':<9} {'WAIT':<24} {'LOCATION':<44} START")
     for g in sorted(snap.goroutines, key=lambda g: g.id):
         wait = g.wait_reason
-        if g.wait_ns:
-            wait = f"{wait} {human_duration(g.wait_ns)}"
-        loc = g.user_current if g.user_current.function else g.current
+        if g.wait_ns:  # a lower bound unless eBPF saw the park (see Goroutine.wait_basis)
+            wait = f"{wait} {'' if g.wait_basis == 'park' else '≥'}{human_duration(g.wait_ns)}"
+        loc = (g.own_current if g.own_current.function
+               else g.user_current if g.user_current.function else g.current)
         lines.append(
             f"{g.id:>7}  {g.status:<9} {wait[:24]:<24} {loc.short()[:44]:<44} "
             f"{g.start.function}"
