@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 STATUS_STYLES = {"running": "green", "runnable": "yellow", "syscall": "cyan",
-                 "waiting": "blue", "gone": "dim"}
+                 "waiting": "blue", "leaked": "bold red", "gone": "dim"}
 
 
 def summary_text(index: GoroutineIndex) -> Text:
