@@ -143,6 +143,8 @@ async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
                                     depth=STACK_DEPTH)
                 for g in snap.goroutines:
                     g.stack = by_id.get(g.id, [])
+                    if g.stack and g.current.pc and g.stack[0].pc != g.current.pc:
+                        g.stack = []  # it moved since its header was read: not its stack
                     if g.status == "syscall" and g.thread_id:  # in a cgo call: C frames
                         g.stack = with_c_frames(pid, g.thread_id, snap.exe, g.stack)
             return snap

@@ -206,10 +206,9 @@ def goroutine_block(g: Goroutine, minor: int = NEWEST, traceback_labels: bool = 
     if g.status == "running" and not g.stack:
         out.append("\tgoroutine running on other thread; stack unavailable")
     else:
-        frames = g.stack
-        if not frames and g.current.function:
-            frames = [Frame(g.current.function, g.current.file, g.current.line, g.current.pc)]
-        out += _elided(shown_frames(frames, minor), minor)
+        # no stack: it could not be read consistently (it kept moving): no frames
+        # rather than a guess
+        out += _elided(shown_frames(g.stack, minor), minor)
     out += created_by(g, minor)
     return out
 

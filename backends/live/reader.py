@@ -33,7 +33,13 @@ from gotui.backends.live.memory import (
     load_bias,
     read_maps,
 )
-from gotui.backends.live.stackwalk import StackStart, user_frames, walk, walk_many
+from gotui.backends.live.stackwalk import (
+    StackStart,
+    ends_at_base,
+    user_frames,
+    walk,
+    walk_windows,
+)
 from gotui.backends.model import (
     Channel,
     Frame,
@@ -52,6 +58,7 @@ MAX_LABELS = 64
 MAX_LABEL_LEN = 4096
 _PARKED = frozenset({0, 1, 4, 9, 10})  # statuses whose g.sched is the goroutine's state
 _SCAN = 0x1000
+STACK_TRIES = 4  # walks of a goroutine that keeps moving before stacks() gives up
 _NOLOC = Location()  # shared "unknown": Locations in a snapshot are read-only
 
 
@@ -633,26 +640,55 @@ class LiveReader:
     def stacks(self, goids: list[int] | None = None, depth: int = 64) -> dict[int, list[Frame]]:
         """Stacks of many goroutines at once (all of the last snapshot by default),
         batched: use this instead of calling stack() per goroutine. Running goroutines
-        and those gone since the last snapshot get an empty stack."""
+        and those gone since the last snapshot get an empty stack. A stack is only
+        kept when the goroutine's g record did not change while it was walked (else it
+        ran meanwhile and the walk may mix two stacks) and every frame is known: such
+        goroutines are walked again from their new state, up to STACK_TRIES times,
+        then get an empty stack rather than a torn one."""
         if not self._gaddr:
             self.snapshot()
         wanted = list(self._gaddr) if goids is None else goids
-        known = [(g, self._gaddr[g]) for g in wanted if g in self._gaddr]
-        buf, ok = self.mem.read_same_size([a for _, a in known], self.decoder.size)
         res: dict[int, list[Frame]] = {g: [] for g in wanted}
-        todo: list[tuple[int, StackStart]] = []
-        for (goid, addr), good, vals in zip(known, ok, self.decoder.struct.iter_unpack(buf),
-                                            strict=True):
-            if not good or not self.decoder.valid(vals, self._n_reasons):
-                continue
-            g = self.decoder.make(addr, vals)
-            start = self._stack_start(g) if g.goid == goid and g.status not in DEAD else None
-            if start is not None:
-                todo.append((goid, start))
-        walked = walk_many(self.mem, self.symbols, [s for _, s in todo], depth)
-        for (goid, _), frames in zip(todo, walked, strict=True):
-            res[goid] = frames
+        todo = [(g, self._gaddr[g]) for g in wanted if g in self._gaddr]
+        for attempt in range(STACK_TRIES):
+            last = attempt == STACK_TRIES - 1
+            starts = self._parked_starts(todo)
+            walked = walk_windows(self.mem, self.symbols, [s for _, _, s, _ in starts], depth)
+            again = self._parked_starts([(goid, addr) for goid, addr, _, _ in starts])
+            todo = []
+            for (goid, addr, _, key), frames, (_, _, _, key2) in zip(starts, walked, again,
+                                                                     strict=True):
+                # a whole stack ends at its base (goexit); a shorter one is only taken
+                # on the last try (C callbacks' goroutines have other bases)
+                whole = len(frames) >= depth or bool(frames) and ends_at_base(frames)
+                if key == key2 and all(f.function for f in frames) and (whole or last):
+                    res[goid] = frames
+                elif key2 is not None:
+                    todo.append((goid, addr))
+            if not todo:
+                break
         return res
+
+    def _parked_starts(self, gs: list[tuple[int, int]]
+                       ) -> list[tuple[int, int, StackStart, tuple[int, ...] | None]]:
+        """(goid, addr, where its stack starts, its state) of those of `gs` whose g
+        record holds them with a readable stack; state None for the others (their start
+        is then a dummy)."""
+        buf, ok = self.mem.read_same_size([a for _, a in gs], self.decoder.size)
+        out: list[tuple[int, int, StackStart, tuple[int, ...] | None]] = []
+        for (goid, addr), good, vals in zip(gs, ok, self.decoder.struct.iter_unpack(buf),
+                                            strict=True):
+            start = None
+            if good and self.decoder.valid(vals, self._n_reasons):
+                g = self.decoder.make(addr, vals)
+                if g.goid == goid and g.status not in DEAD:
+                    start = self._stack_start(g)
+            if start is None:
+                out.append((goid, addr, StackStart(0, 0, 0, 0, 0), None))
+            else:
+                out.append((goid, addr, start, (g.status, g.pc, g.sp, g.bp, g.syscallpc,
+                                                g.syscallsp)))
+        return out
 
     def close(self) -> None:
         self._gaddr.clear()

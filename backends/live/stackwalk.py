@@ -34,18 +34,42 @@ def _next_ok(bp: int, prev: int, start: StackStart) -> bool:
     return bp > prev and bp & 7 == 0 and start.sp <= bp and bp + 16 <= start.hi
 
 
-def _ends(frames: list[Frame]) -> bool:
+def ends_at_base(frames: list[Frame]) -> bool:
     """The outermost logical frame is the physical function: stop at the stack's base."""
     return frames[-1].function in STOP_FUNCS
+
+
+_ends = ends_at_base
 
 
 def walk(mem: ProcessMemory, symbols: Symbols, start: StackStart, depth: int) -> list[Frame]:
     """The whole stack (up to `depth` frames) of one parked goroutine, one read."""
     if depth <= 0 or not start.pc:
         return []
-    frames = list(symbols.top_frames(start.pc))
     size = min(start.hi - start.sp, MAX_WINDOW)
     data = mem.read(start.sp, size) if 0 < size else None
+    return _walk_data(mem, symbols, start, depth, data)
+
+
+def walk_windows(mem: ProcessMemory, symbols: Symbols, starts: list[StackStart],
+                 depth: int) -> list[list[Frame]]:
+    """walk() of many goroutines: each one's used stack ([sp, stack.hi), at most
+    MAX_WINDOW) is copied in one batched read and walked in that copy, so a goroutine
+    that runs meanwhile yields one consistent copy rather than levels read at different
+    times."""
+    reqs = [(s.sp, min(s.hi - s.sp, MAX_WINDOW)) if s.pc and s.hi > s.sp else (0, 0)
+            for s in starts]
+    datas = mem.read_many([r for r in reqs if r[1]])
+    it = iter(datas)
+    return [_walk_data(None, symbols, s, depth, next(it) if size else None)
+            if s.pc and depth > 0 else [] for s, (_, size) in zip(starts, reqs, strict=True)]
+
+
+def _walk_data(mem: ProcessMemory | None, symbols: Symbols, start: StackStart, depth: int,
+               data: bytes | None) -> list[Frame]:
+    """Frame-pointer walk in `data` (the stack from start.sp); bps past it are read from
+    `mem` (None: the walk stops there)."""
+    frames = list(symbols.top_frames(start.pc))
     bp, prev = start.bp, start.sp - 1
     while len(frames) < depth and not _ends(frames):
         if not _next_ok(bp, prev, start):
@@ -54,7 +78,7 @@ def walk(mem: ProcessMemory, symbols: Symbols, start: StackStart, depth: int) ->
         if data is not None and off + 16 <= len(data):
             nextbp, ret = _PAIR.unpack_from(data, off)
         else:
-            raw = mem.read(bp, 16)
+            raw = mem.read(bp, 16) if mem is not None else None
             if raw is None:
                 break
             nextbp, ret = _PAIR.unpack(raw)
@@ -152,29 +176,3 @@ def user_frames(mem: ProcessMemory, symbols: Symbols,
         if user[i] is None:
             user[i] = last[i]
     return UserFrames(current, user, own, torn)
-
-
-def walk_many(mem: ProcessMemory, symbols: Symbols, starts: list[StackStart],
-              depth: int) -> list[list[Frame]]:
-    """Whole stacks (up to `depth` frames) of many parked goroutines: one batched
-    16-byte read per stack level for all of them (no per-goroutine syscalls)."""
-    frames = [list(symbols.top_frames(s.pc)) if s.pc and depth > 0 else [] for s in starts]
-    active = [i for i, s in enumerate(starts)
-              if frames[i] and len(frames[i]) < depth and not _ends(frames[i])
-              and _next_ok(s.bp, s.sp - 1, s)]
-    addrs = [starts[i].bp for i in active]
-    while active:
-        buf, ok = mem.read_same_size(addrs, 16)
-        nxt_active: list[int] = []
-        nxt_addrs: list[int] = []
-        for i, bp, good, (nextbp, ret) in zip(active, addrs, ok, _PAIR.iter_unpack(buf),
-                                              strict=True):
-            if not good or not ret:
-                continue
-            frames[i] += symbols.frames(ret, call=True)
-            if (len(frames[i]) < depth and not _ends(frames[i])
-                    and _next_ok(nextbp, bp, starts[i])):
-                nxt_active.append(i)
-                nxt_addrs.append(nextbp)
-        active, addrs = nxt_active, nxt_addrs
-    return [f[:depth] for f in frames]
