@@ -124,7 +124,7 @@ def test_stacks_and_user_locations_of_goroutines_that_keep_moving(
             assert g.user_current.function not in ("", "runtime.gopark"), g
             assert g.own_current.function.startswith("main."), g
         stacks = reader.stacks([g.id for g in spawners], depth=1024)
-        for goid, frames in stacks.items():
+        for frames in stacks.values():
             if frames:
                 assert all(f.function for f in frames), frames
                 assert frames[-1].function in STOP_FUNCS, [f.function for f in frames]
