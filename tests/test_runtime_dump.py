@@ -138,11 +138,11 @@ def _get(runs: dict[tuple[str, str], Run], toolchain: str, variant: str) -> Run:
         gofixtures.need_toolchain(toolchain)
         minor = int(toolchain.split(".")[1])
         exp = "goroutineleakprofile" if variant == "leak" and minor == 26 else ""
-        name = "synctest_bubble" if variant == "synctest" else "blocking"
+        name = {"synctest": "synctest_bubble", "cgo": "cgo_callback"}.get(variant, "blocking")
         exe = gofixtures.build(name, toolchain=toolchain, goexperiment=exp,
                                stripped=variant == "stripped")
         env = {"GODEBUG": "tracebacklabels=1"} if variant in ("labels", "stripped") else {}
-        delve = variant != "stripped" and minor >= 25 and dlv_path() is not None
+        delve = variant not in ("stripped", "cgo") and minor >= 25 and dlv_path() is not None
         runs[key] = _run(exe, env, leak=variant in ("leak", "stripped"), delve=delve)
     return runs[key]
 
@@ -213,6 +213,22 @@ def test_synctest_bubbles(runs: dict[tuple[str, str], Run], toolchain: str) -> N
     assert any("[chan receive (durable), synctest bubble " in h for h in heads)
     assert any("[sleep (durable), synctest bubble " in h for h in heads)
     assert any("[chan receive, synctest bubble " in h for h in heads)
+
+
+@pytest.mark.parametrize("toolchain", ["go1.19", "go1.26", "go1.27"])
+def test_cgo(runs: dict[tuple[str, str], Run], toolchain: str) -> None:
+    """Goroutines in C calls (frames from entersyscall's pc, runtime.cgocall hidden) and
+    Go callbacks from C (locked to their thread), C built with and without frame
+    pointers."""
+    run = _get(runs, toolchain, "cgo")
+    _assert_same(run, run.before, 5)
+    in_c = [lines for lines in run.real.values() if any("_Cfunc_c_sleep" in ln for ln in lines)]
+    assert len(in_c) == 2 and all(b[0].endswith("[syscall]:") for b in in_c)
+    callbacks = [lines for lines in run.real.values()
+                 if any(ln.startswith("main.goCallback(") for ln in lines)]
+    assert len(callbacks) == 2 and all(", locked to thread]:" in b[0] for b in callbacks)
+    compared = set(run.unmoved())
+    assert {int(b[0].split()[1]) for b in in_c + callbacks} <= compared
 
 
 @pytest.mark.parametrize(("toolchain", "variant"), [("go1.26", "plain"), ("go1.27", "labels"),

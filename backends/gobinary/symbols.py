@@ -123,6 +123,10 @@ class Symbols:
                                if user else None)
         return self._user[key]
 
+    def frame_size(self, pc: int) -> int | None:
+        """SP delta of the Go function at a runtime pc (its frame size there)."""
+        return self.facts.frame_size(pc - self.bias) if pc else None
+
     def own_location(self, pc: int, call: bool) -> Location | None:
         """The first logical frame at pc that is the program's own code (is_own)."""
         key = -pc if call else pc

@@ -20,6 +20,7 @@ from gotui.backends.model import Frame, Location
 _PAIR = struct.Struct("<QQ")
 MAX_WINDOW = 256 * 1024  # bytes of one goroutine's stack read at once by `walk`
 STOP_FUNCS = frozenset({"runtime.goexit", "runtime.mstart", "runtime.rt0_go"})
+CGOCALLBACK = frozenset({"runtime.cgocallback", "runtime.cgocallback.abi0"})
 
 
 class StackStart(NamedTuple):
@@ -85,8 +86,40 @@ def _walk_data(mem: ProcessMemory | None, symbols: Symbols, start: StackStart, d
         if ret == 0:
             break
         frames += symbols.frames(ret, call=True)
+        if frames[-1].function in CGOCALLBACK and data is not None:
+            # C called back into Go: below cgocallback's frame is C's. Go on as the
+            # runtime's unwinder does, by frame sizes (pcsp): cgocallback's return
+            # slot holds the pc the goroutine entered the cgo call from (g.sched.pc)
+            frames += _sp_walk(symbols, start, data, bp + 16, ret, depth - len(frames))
+            break
         prev, bp = bp, nextbp
     return frames[:depth]
+
+
+def _sp_walk(symbols: Symbols, start: StackStart, data: bytes, sp: int, pc: int,
+             limit: int) -> list[Frame]:
+    """The frames under the one running at `pc` with stack pointer `sp`, found from
+    each function's frame size at its pc instead of frame pointers."""
+    out: list[Frame] = []
+    saved = True  # the first pc is g.sched.pc (maybe a function's entry), not a return
+    while len(out) < limit:
+        size = symbols.frame_size(pc)
+        if size is None:
+            break
+        cfa = sp + size + 8
+        off = cfa - 8 - start.sp
+        if not 0 <= off <= len(data) - 8:
+            break
+        (ret,) = struct.unpack_from("<Q", data, off)
+        fr = (symbols.top_frames(ret) if saved else symbols.frames(ret, call=True)) if ret else []
+        saved = False
+        if not fr or not fr[-1].function:
+            break
+        out += fr
+        if ends_at_base(fr):
+            break
+        sp, pc = cfa, ret
+    return out
 
 
 class UserFrames(NamedTuple):
