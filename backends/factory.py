@@ -117,6 +117,11 @@ def connect_session(address: str) -> Session:
                    resume_on_attach=False)
 
 
+# frames read per stack for a snapshot with stacks: the runtime's dump prints the first
+# and the last 50 of any depth, so the whole stack is needed
+STACK_DEPTH = 1024
+
+
 async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
                         check_go_version: bool = True) -> Snapshot:
     facts = process_facts(pid)
@@ -128,9 +133,12 @@ async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
             if stacks:
                 from gotui.backends.live.cgo_thread import with_c_frames
 
-                by_id = live.stacks([g.id for g in snap.goroutines])  # type: ignore[attr-defined]
+                by_id = live.stacks([g.id for g in snap.goroutines],  # type: ignore[attr-defined]
+                                    depth=STACK_DEPTH)
                 for g in snap.goroutines:
                     g.stack = by_id.get(g.id, [])
+                    if g.stack and g.current.pc and g.stack[0].pc != g.current.pc:
+                        g.stack = []  # it moved since its header was read: not its stack
                     if g.status == "syscall" and g.thread_id:  # in a cgo call: C frames
                         g.stack = with_c_frames(pid, g.thread_id, snap.exe, g.stack)
             return snap

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from gotui.backends import cgostack
 from gotui.backends.base import LiveSource, StopBackend
+from gotui.backends.gobinary.binary import BinaryFacts
+from gotui.backends.gobinary.scopes import check_breakpoint
 from gotui.backends.logs import LOG
 from gotui.backends.model import (
     Breakpoint,
@@ -149,8 +151,15 @@ class Session(Publisher):
             return self.stop.name if self.live is None else f"live+{self.stop.name}"
         return "live" if self.live is not None else "none"
 
+    def _take_notices(self, stop: StopBackend) -> None:
+        """What a stop backend did by itself (e.g. disabled a breakpoint whose condition
+        fails) is shown as an error, once."""
+        if hasattr(stop, "on_notice"):
+            stop.on_notice = lambda message: self.publish("error", message)
+
     async def start(self) -> None:
         if self.stop is not None:
+            self._take_notices(self.stop)
             await self.stop.start()
             self._set_state(await self.stop.state())
         self.info.backend = self.backend_name
@@ -171,6 +180,7 @@ class Session(Publisher):
             if self.stop is None:
                 self.publish("event", Event(type="log", message="attaching Delve..."))
                 backend = await self._stop_factory()
+                self._take_notices(backend)
                 await backend.start()
                 self.stop = backend
                 self.info.backend = self.backend_name
@@ -290,10 +300,22 @@ class Session(Publisher):
         return await self._while_stoppable(self.stop.breakpoints)
 
     async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        await self._check_condition(bp)  # before anything attaches or stops the target
         stop = await self.ensure_stop()
         return await self._while_stoppable(lambda: stop.create_breakpoint(bp))
 
+    async def _check_condition(self, bp: Breakpoint) -> None:
+        """A condition naming a variable not in scope at the location fails on every hit:
+        refuse it, saying where it would work (backends/gobinary/scopes.py)."""
+        facts = getattr(self.live, "facts", None)
+        if facts is None and self.stop is not None and hasattr(self.stop, "binary"):
+            facts = self.stop.binary()
+        if isinstance(facts, BinaryFacts) and bp.cond:
+            await asyncio.to_thread(check_breakpoint, facts, bp.function, bp.file, bp.line,
+                                    bp.cond)
+
     async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        await self._check_condition(bp)
         stop = await self.ensure_stop()
         return await self._while_stoppable(lambda: stop.amend_breakpoint(bp))
 

@@ -32,7 +32,7 @@ from gotui.backends.model import (
 from gotui.backends.session import Session
 from gotui.tui import keymap
 from gotui.tui.ebpf_view import HITS_FLUSH, LIFECYCLE_REDRAW, EbpfView
-from gotui.tui.goroutine_index import GoroutineIndex, prepare
+from gotui.tui.goroutine_index import GoroutineIndex, exact_waits, prepare
 from gotui.tui.messages import (
     BackendChanged,
     BreakpointAction,
@@ -506,7 +506,9 @@ class GotuiApp(App[None]):
         try:
             snap = await self.session.snapshot()
             previous = self.index.data if self.index.data.items else None
-            data = await asyncio.to_thread(prepare, snap.goroutines, previous)
+            goroutines = exact_waits(snap.goroutines, self.ebpf_view.model.parked_at,
+                                     int(snap.taken_at * 1e9))
+            data = await asyncio.to_thread(prepare, goroutines, previous)
             digest = await asyncio.to_thread(self.ebpf_view.digest, snap)
             summary = await asyncio.to_thread(summarize, snap)
         except Exception as exc:

@@ -10,9 +10,11 @@ header (`-(group_number + 1)` into `groups`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass, field
 
+from gotui.backends.formats import human_duration
 from gotui.backends.model import Goroutine, Location
 
 SORT_KEYS = ("id", "wait", "status")
@@ -24,8 +26,12 @@ GROUP_TITLES = {
     "start": "start function",
     "label": "labels",
 }
-STATUS_ORDER = ("running", "runnable", "syscall", "waiting", "idle", "preempted", "copystack",
-                "dead")
+STATUS_ORDER = ("running", "runnable", "syscall", "waiting", "leaked", "idle", "preempted",
+                "copystack", "dead")
+# what the location column and grouping show: the first frame of the program's own code
+# (its main module), or the runtime's / Delve's user location (first non-runtime frame)
+LOCATION_MODES = ("own", "runtime")
+MAIN_GOROUTINE = "(main goroutine)"
 SPARK = "▁▂▃▄▅▆▇█"
 HISTORY = 24
 
@@ -35,6 +41,49 @@ def where(loc: Location) -> str:
     if not loc.function and not loc.file:
         return ""
     return loc.short()
+
+
+def location_of(g: Goroutine, mode: str = "own") -> Location:
+    """The location shown for `g` (LOCATION_MODES)."""
+    if mode == "own" and (g.own_current.function or g.own_current.file):
+        return g.own_current
+    if g.user_current.function or g.user_current.file:
+        return g.user_current
+    return g.current
+
+
+def go_text(g: Goroutine) -> str:
+    """Where `g` was created; the main goroutine was started by the runtime itself."""
+    if g.id == 1:
+        return MAIN_GOROUTINE
+    return where(g.go_statement)
+
+
+def wait_text(g: Goroutine) -> str:
+    """How long it has waited: exact when eBPF saw it park ("park"); else a lower bound,
+    the runtime noting the wait only when a GC first sees it (g.waitsince)."""
+    if not g.wait_ns:
+        return ""
+    text = human_duration(g.wait_ns)
+    return text if g.wait_basis == "park" else f"≥{text}"
+
+
+def exact_waits(goroutines: list[Goroutine], parked_at: dict[int, int],
+                now_ns: int) -> list[Goroutine]:
+    """`goroutines`, those whose park eBPF saw (parked_at: wall-clock ns) with their exact
+    wait (copies: snapshot objects are read-only). A park time that contradicts the
+    runtime's lower bound (an event missed) is not used."""
+    if not parked_at:
+        return goroutines
+    out = list(goroutines)
+    for i, g in enumerate(out):
+        t = parked_at.get(g.id)
+        if t is None or g.status not in ("waiting", "leaked"):
+            continue
+        exact = now_ns - t
+        if exact > 0 and exact >= g.wait_ns:
+            out[i] = dataclasses.replace(g, wait_ns=exact, wait_basis="park")
+    return out
 
 
 def labels_text(labels: dict[str, str]) -> str:
@@ -85,7 +134,8 @@ class _LocText:
 def _hay(g: Goroutine, locs: _LocText) -> str:
     return " ".join((str(g.id), g.status, g.wait_reason.lower(),
                      labels_text(g.labels).lower() if g.labels else "",
-                     locs.search(g.user_current), locs.search(g.current),
+                     locs.search(g.own_current), locs.search(g.user_current),
+                     locs.search(g.current),
                      locs.search(g.go_statement), locs.search(g.start),
                      g.blocked_on.chan.lower() if g.blocked_on else "", g.blocked_on_lock))
 
@@ -129,7 +179,7 @@ def prepare(goroutines: list[Goroutine], previous: Prepared | None) -> Prepared:
     )
 
 
-def group_keys(items: list[Goroutine], mode: str) -> list[str]:
+def group_keys(items: list[Goroutine], mode: str, location_mode: str = "own") -> list[str]:
     """The group key of every goroutine for `mode`, memoised per distinct location."""
     if mode == "label":
         return [labels_text(g.labels) if g.labels else "(no labels)" for g in items]
@@ -138,9 +188,10 @@ def group_keys(items: list[Goroutine], mode: str) -> list[str]:
     cache: dict[tuple[str, str, int], str] = {}
     keys: list[str] = []
     for g in items:
-        loc = g.go_statement if mode == "go" else g.user_current
-        if mode == "location" and not loc.function and not loc.file:
-            loc = g.current
+        if mode == "go" and g.id == 1:
+            keys.append(MAIN_GOROUTINE)
+            continue
+        loc = g.go_statement if mode == "go" else location_of(g, location_mode)
         k = (loc.function, loc.file, loc.line)
         text = cache.get(k)
         if text is None:
@@ -157,6 +208,7 @@ class GoroutineIndex:
         self.filter_text = ""
         self.sort_key = "id"
         self.group_mode = "none"
+        self.location_mode = "own"
         self.collapsed: set[str] = set()
         self.rows: list[int] = []
         self.groups: list[tuple[str, int]] = []  # (key, member count after filter)
@@ -212,6 +264,18 @@ class GoroutineIndex:
         self.set_group(GROUP_MODES[(GROUP_MODES.index(self.group_mode) + 1) % len(GROUP_MODES)])
         return self.group_mode
 
+    def toggle_location(self) -> str:
+        """Own code's location <-> the runtime's user location (column and grouping)."""
+        self.location_mode = LOCATION_MODES[(LOCATION_MODES.index(self.location_mode) + 1)
+                                            % len(LOCATION_MODES)]
+        if self.group_mode == "location":
+            self.collapsed.clear()
+        self.rebuild()
+        return self.location_mode
+
+    def location(self, g: Goroutine) -> Location:
+        return location_of(g, self.location_mode)
+
     def toggle_group(self, key: str) -> None:
         self.collapsed.symmetric_difference_update({key})
         self.rebuild()
@@ -249,10 +313,11 @@ class GoroutineIndex:
         return result
 
     def _keys(self, mode: str) -> list[str]:
-        keys = self.data.group_keys.get(mode)
+        cache_key = f"{mode}:{self.location_mode}" if mode == "location" else mode
+        keys = self.data.group_keys.get(cache_key)
         if keys is None:
-            keys = group_keys(self.data.items, mode)
-            self.data.group_keys[mode] = keys
+            keys = group_keys(self.data.items, mode, self.location_mode)
+            self.data.group_keys[cache_key] = keys
         return keys
 
     def rebuild(self) -> None:

@@ -64,7 +64,7 @@ async def read_channels(rpc: DelveRPC, goroutines: list[Goroutine],
 
     async def waits_of(g: Goroutine) -> list[_Wait]:
         op = chan_op(g.wait_reason)
-        if op is None or g.status != "waiting":
+        if op is None or g.status not in ("waiting", "leaked"):
             return []
         async with sem:
             return await _sudog_waits(rpc, g.id, op)
@@ -227,7 +227,7 @@ async def read_locks(rpc: DelveRPC, goroutines: list[Goroutine]) -> list[Lock]:
     sem = asyncio.Semaphore(_CONCURRENCY)
 
     async def lock_of(g: Goroutine) -> tuple[int, str, str] | None:
-        if g.status != "waiting" or g.wait_reason not in _LOCK_REASONS:
+        if g.status not in ("waiting", "leaked") or g.wait_reason not in _LOCK_REASONS:
             return None
         async with sem:
             return await _receiver(rpc, g)

@@ -89,11 +89,13 @@ async def test_group_cycle_and_collapse(session: RecordingSession) -> None:
         assert len(app.index.groups) == 5 and sum(n for _, n in app.index.groups) == 40
         await pilot.press("G")
         assert app.index.group_mode == "go"
-        assert [n for _, n in app.index.groups] == [14, 13, 13]
+        # goroutine 1 is the main goroutine, started by the runtime: a group of its own
+        assert [n for _, n in app.index.groups] == [13, 13, 13, 1]
+        assert app.index.groups[-1][0] == "(main goroutine)"
         await pilot.press("home", "enter")  # fold the first group
-        assert len(app.index.rows) == 3 + 40 - 14
+        assert len(app.index.rows) == 4 + 40 - 13
         await pilot.press("z")  # fold all
-        assert len(app.index.rows) == 3
+        assert len(app.index.rows) == 4
         await pilot.press("S")
         assert app.index.sort_key == "wait"
 
@@ -578,3 +580,16 @@ async def test_debugger_dying_while_running_is_forgotten(session: RecordingSessi
         await until(pilot, lambda: any("went away" in n for n in notes(app)), "a notice")
         assert app.state.running and "RUNNING" in str(app.header.render())
         assert not any("continue failed" in n for n in notes(app))
+
+
+async def test_u_toggles_own_and_runtime_location(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        assert app.index.location_mode == "own"
+        await pilot.press("u")
+        assert app.index.location_mode == "runtime"
+        from gotui.tui.widgets.goroutine_pane import ColumnTitles
+        assert "runtime location" in str(app.query_one(ColumnTitles).render())
+        await pilot.press("u")
+        assert app.index.location_mode == "own"
