@@ -5,6 +5,7 @@ sessions here instead of constructing backends themselves.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -15,7 +16,13 @@ from pathlib import Path
 import psutil
 from gotui.backends.base import LiveSource, StopBackend
 from gotui.backends.model import GoProcess, GotuiError, Snapshot, TargetInfo, UsageError
-from gotui.backends.procinfo import is_go_binary, process_facts, require_go, require_untraced
+from gotui.backends.procinfo import (
+    TraceWindow,
+    is_go_binary,
+    process_facts,
+    require_go,
+    require_untraced,
+)
 from gotui.backends.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,15 +150,26 @@ async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
         finally:
             live.close()
     require_untraced(facts)
-    t0 = time.monotonic_ns()
-    stop = await open_stop(pid, source, check_go_version=check_go_version)
+    from gotui.backends.halted import halted_snapshot
+
+    live = open_live(pid)
     try:
-        await stop.start()
-        snap = await stop.snapshot(stacks=stacks)
+        # Read it once while it runs: the read while halted then decodes and walks
+        # again only the goroutines whose records changed (exact all the same).
+        await asyncio.to_thread(live.snapshot)
+        t0 = time.monotonic_ns()
+        window = TraceWindow(pid)  # the attach stops the target, the detach resumes it
+        stop = await open_stop(pid, source, check_go_version=check_go_version)
+        try:
+            await stop.start()
+            snap = await halted_snapshot(live, stop, stacks=stacks)  # type: ignore[arg-type]
+        finally:
+            await stop.detach(kill=False)
+            traced = await asyncio.to_thread(window.end)
     finally:
-        await stop.detach(kill=False)
-    # Attaching halts the target: count the whole attach..detach as an upper bound.
-    snap.target_paused_ns = max(snap.target_paused_ns, time.monotonic_ns() - t0)
+        live.close()
+    # attach..detach as seen from the target; the whole call if that was not seen
+    snap.target_paused_ns = traced if traced is not None else time.monotonic_ns() - t0
     return snap
 
 
