@@ -178,16 +178,19 @@ def process_rss_mb(proc: psutil.Process) -> float:
     return proc.memory_info().rss / 2**20
 
 
-def rss_with_ebpf(gotui: list[str], pid: int, seconds: float = 20.0
-                  ) -> tuple[float, float, float]:
+def attached_rss(gotui: list[str], pid: int, ebpf: bool, seconds: float = 20.0
+                 ) -> tuple[float, float, float]:
     """(gotui's peak RSS MB, its eBPF helpers' peak RSS MB, s from start to probes on),
-    `gotui attach` with eBPF in tmux 160x48."""
-    tui = TmuxSession([*gotui, "attach", str(pid)], width=160, height=48)
+    `gotui attach` (with eBPF, or --no-ebpf) in tmux 160x48, sampled for `seconds`."""
+    tui = TmuxSession([*gotui, "attach", str(pid), *([] if ebpf else ["--no-ebpf"])],
+                      width=160, height=48)
     t0 = time.perf_counter()
+    probes_on = 0.0
     with tui:
         tui.wait_for(LIST_ROW, timeout=120)
-        tui.wait_for(PROBES_ON, timeout=180)
-        probes_on = time.perf_counter() - t0
+        if ebpf:
+            tui.wait_for(PROBES_ON, timeout=180)
+            probes_on = time.perf_counter() - t0
         me = psutil.Process(tui.pid)
         peak, helper_peak = 0.0, 0.0
         end = time.monotonic() + seconds
@@ -268,10 +271,11 @@ def row_million(b: Bench) -> None:
 def row_rss(b: Bench) -> None:
     log("gotui RSS with eBPF on, 100k goroutines")
     with target(100_000) as (t, _reader):
-        gotui, helper, probes_on = rss_with_ebpf(b.gotui, t.pid)
+        gotui, helper, probes_on = attached_rss(b.gotui, t.pid, ebpf=True)
+        without, _, _ = attached_rss(b.gotui, t.pid, ebpf=False)
     b.add("gotui RSS, 100k, eBPF on", f"{gotui:,.0f} MB (eBPF helper: {helper:,.0f} MB; "
-          f"probes on {probes_on:.1f} s after start)", "-", "-",
-          "≤ 400 MB, no compile before the first paint", _met(gotui <= 400))
+          f"probes on {probes_on:.1f} s after start; gotui --no-ebpf: {without:,.0f} MB)",
+          "-", "-", "≤ 400 MB, no compile before the first paint", _met(gotui <= 400))
 
 
 def _met(ok: bool) -> str:
