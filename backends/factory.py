@@ -151,23 +151,32 @@ async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
             live.close()
     require_untraced(facts)
     from gotui.backends.halted import halted_snapshot
+    from gotui.backends.live.reader import LiveReader
 
-    live = open_live(pid)
+    live: LiveReader | None = None
     try:
+        live = LiveReader(pid)
         # Read it once while it runs: the read while halted then decodes and walks
         # again only the goroutines whose records changed (exact all the same).
         await asyncio.to_thread(live.snapshot)
+    except GotuiError:  # a binary the live reader cannot read: the stop backend's own
+        if live is not None:  # (slower) snapshot
+            live.close()
+        live = None
+    try:
         t0 = time.monotonic_ns()
-        window = TraceWindow(pid)  # the attach stops the target, the detach resumes it
         stop = await open_stop(pid, source, check_go_version=check_go_version)
+        window = TraceWindow(pid)  # the attach stops the target, the detach resumes it
         try:
             await stop.start()
-            snap = await halted_snapshot(live, stop, stacks=stacks)  # type: ignore[arg-type]
+            snap = (await halted_snapshot(live, stop, stacks=stacks) if live is not None
+                    else await stop.snapshot(stacks=stacks))
         finally:
             await stop.detach(kill=False)
             traced = await asyncio.to_thread(window.end)
     finally:
-        live.close()
+        if live is not None:
+            live.close()
     # attach..detach as seen from the target; the whole call if that was not seen
     snap.target_paused_ns = traced if traced is not None else time.monotonic_ns() - t0
     return snap
