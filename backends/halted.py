@@ -32,6 +32,7 @@ from gotui.backends.model import Frame, Goroutine, GotuiError, Snapshot, frame_k
 # Buffered channels whose values the stop backend renders (one call each), at most:
 # beyond, their `elements` stay None (unknown) rather than keep the target stopped.
 MAX_DEBUGGER_BUFFERS = 256
+STACK_CONCURRENCY = 64  # stop-backend stack calls in flight (Delve answers in order)
 
 
 def _needs_debugger(g: Goroutine, frames: list[Frame], on_thread: bool) -> bool:
@@ -70,12 +71,21 @@ async def halted_snapshot(live: LiveReader, stop: StopBackend, *,
             g.current = t.current  # in C: where its thread is (user_current stays Go)
     if stacks:
         walked = await asyncio.to_thread(live.stacks, list(at))
+        full = {t.id: t.stack for t in threads.values()}
+        asked = [g.id for g in gs if g.id not in full
+                 and _needs_debugger(g, walked.get(g.id, []), False)]
+        sem = asyncio.Semaphore(STACK_CONCURRENCY)
+
+        async def ask(goid: int) -> list[Frame]:
+            async with sem:
+                return await _stop_stack(stop, goid, walked.get(goid, []))
+
+        full.update(zip(asked, await asyncio.gather(*map(ask, asked)), strict=True))
         for i, g in enumerate(gs):
             frames = walked.get(g.id, [])
-            t = threads.get(g.id)
-            if _needs_debugger(g, frames, t is not None):
-                full = t.stack if t is not None else await _stop_stack(stop, g.id, frames)
-                frames = cgostack.stitch(frames, full) if cgostack.has_cgo(full) else full
+            if g.id in full and _needs_debugger(g, frames, g.id in threads):
+                theirs = full[g.id]
+                frames = cgostack.stitch(frames, theirs) if cgostack.has_cgo(theirs) else theirs
             g = gs[i] = copy.copy(g)
             g.stack = frames
     snap.goroutines = gs
