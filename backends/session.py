@@ -2,8 +2,9 @@
 
 The live reader (never stops the target) gives the default view. A stop-the-world
 backend (Delve or gdb) is attached on demand, the first time the user asks for
-something that needs a stop, or up front. While the target is halted the stop
-backend's exact view replaces the live one.
+something that needs a stop, or up front. While the target is halted the halted view
+replaces the live one: the live reader's reads, exact while nothing moves, plus what
+only the stop backend knows (backends/halted.py).
 
 Listeners get `(kind, payload)` calls: ("state", TargetState), ("event", Event),
 ("error", str), ("backend", TargetInfo).
@@ -85,6 +86,8 @@ class Session(Publisher):
         self._watch_task: asyncio.Task[None] | None = None
         self._closed = False
         self.last_snapshot: Snapshot | None = None
+        # the halted view of the current stop: (state it was read in, with stacks, it)
+        self._halted_view: tuple[TargetState, bool, Snapshot] | None = None
         self._source_cache: dict[str, list[str]] = {}
         # eBPF events (lifecycle, tracepoints, probe status); started by start()
         self.ebpf: EbpfFeed | None = None
@@ -220,14 +223,11 @@ class Session(Publisher):
 
     # ------------------------------------------------------------ views
     async def snapshot(self, stacks: bool = False) -> Snapshot:
-        """The current view: the stop backend's while halted, else the live reader's."""
+        """The current view: while halted, the halted view (backends/halted.py: the live
+        reader, exact while nothing moves, plus the stop backend for what only it
+        knows), else the live reader's."""
         if self.stop is not None and not self.state.running and not self.state.exited:
-            snap = await self.stop.snapshot(stacks=stacks)
-            annotate = getattr(self.live, "annotate_holders", None)
-            if annotate is not None and not self.post_mortem:
-                with contextlib.suppress(Exception):  # holders are extra: never fail the view
-                    async with self._live_lock:
-                        await asyncio.to_thread(annotate, snap)
+            snap = await self._halted_snapshot(self.stop, stacks)
         elif self.live is not None:
             async with self._live_lock:
                 snap = await asyncio.to_thread(self.live.snapshot)
@@ -236,6 +236,22 @@ class Session(Publisher):
         else:
             raise GotuiError("target is running and no live reader is available: halt to list")
         self.last_snapshot = snap
+        return snap
+
+    async def _halted_snapshot(self, stop: StopBackend, stacks: bool) -> Snapshot:
+        from gotui.backends.halted import halted_snapshot
+        from gotui.backends.live.reader import LiveReader
+
+        if not isinstance(self.live, LiveReader):  # a core, a remote Delve, fakes
+            return await stop.snapshot(stacks=stacks)
+        # Nothing changes until the target runs again (a new state): one read per stop.
+        done = self._halted_view
+        if done is not None and done[0] is self.state and (done[1] or not stacks):
+            return done[2]
+        state = self.state
+        async with self._live_lock:
+            snap = await halted_snapshot(self.live, stop, stacks=stacks)
+        self._halted_view = (state, stacks, snap)
         return snap
 
     async def stack(self, goid: int, depth: int = 64) -> list[Frame]:

@@ -18,7 +18,12 @@ from typing import Any
 
 from gotui.backends import cgostack, waitreasons
 from gotui.backends.delve import cgo_frames, convert
-from gotui.backends.delve.channels import read_channels, read_locks, read_stack_refs
+from gotui.backends.delve.channels import (
+    buffer_values,
+    read_channels,
+    read_locks,
+    read_stack_refs,
+)
 from gotui.backends.delve.guard import GuardProcess
 from gotui.backends.delve.process import DlvProcess, check_target, release_stopped_target
 from gotui.backends.delve.release import code_addrs, release
@@ -403,6 +408,42 @@ class DelveBackend:
                         source="delve", target_paused_ns=paused, goroutines=gs,
                         channels=channels, locks=locks,
                         traceback_labels=await self._traceback_labels())
+
+    def paused_ns(self) -> int:
+        """How long the target has been stopped so far (0 while it runs, or a core)."""
+        if self.core or self._rpc is None or self.rpc.running or self._halted_at_ns is None:
+            return 0
+        return time.monotonic_ns() - self._halted_at_ns
+
+    async def thread_goroutines(self) -> list[Goroutine]:
+        """The goroutines on an OS thread at this stop (running Go code, in a system
+        call or in C): their location comes from the thread's registers, which only a
+        stopped target shows. One ListThreads, then one stack per such goroutine."""
+        res = await self.rpc.call("ListThreads", {})
+        threads = {int(t.get("goroutineID") or 0): t for t in res.get("Threads") or []}
+        threads.pop(0, None)  # threads running no goroutine (idle Ms, g0)
+
+        async def one(goid: int, thread: dict[str, Any]) -> Goroutine:
+            try:
+                frames = await self.stack(goid)
+            except GotuiError as exc:
+                if self.rpc.closed:
+                    raise
+                frames = [Frame(note=f"stack unreadable: {exc}")]
+            current = frames[0].location if frames and frames[0].function \
+                else convert.location(thread)
+            user = next((f.location for f in frames if f.kind == "go"), current)
+            return Goroutine(goid, current=current, user_current=user,
+                             thread_id=int(thread.get("id", 0)), stack=frames)
+
+        return list(await asyncio.gather(*(one(g, t) for g, t in threads.items())))
+
+    async def buffer_values(self, buf: int, elem_type: str, cap: int, recvx: int,
+                            count: int) -> list[Any] | None:
+        """`count` values buffered in a channel of `elem_type` whose ring of `cap` slots
+        is at `buf`, in receive order from slot `recvx` (None: Delve cannot read them)."""
+        return await buffer_values(self.rpc, f"*[{cap}]{elem_type}", buf, count, cap, recvx,
+                                   LOAD_CONFIG)
 
     async def _eval_quiet(self, goid: int, expr: str, cfg: dict[str, Any]) -> dict[str, Any]:
         """Eval's Variable, {} when Delve cannot evaluate it (the connection lost: raise)."""

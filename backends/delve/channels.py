@@ -188,9 +188,18 @@ async def _elements(rpc: DelveRPC, cell: int, elem_type: str, qcount: int, dataq
     buf = _child(chan, "buf") if chan else {}
     if not buf.get("type", "").startswith("*[") or not buf.get("value", "").isdigit():
         return None
+    return await buffer_values(rpc, buf["type"], int(buf["value"]), qcount, dataqsiz, recvx,
+                               load_config)
+
+
+async def buffer_values(rpc: DelveRPC, array_type: str, buf: int, qcount: int, dataqsiz: int,
+                        recvx: int, load_config: dict[str, Any]) -> list[Any] | None:
+    """The qcount values buffered in a channel's ring `buf` (typed `array_type`, e.g.
+    "*[4]main.job"), rendered, in receive order (from slot recvx); None if Delve cannot
+    read them (a type it cannot name)."""
     cfg = {**load_config, "MaxVariableRecurse": 2,
            "MaxArrayValues": max(64, min(dataqsiz, 1024))}
-    arr = await _eval(rpc, f"*({buf['type']})({buf['value']})", cfg=cfg)
+    arr = await _eval(rpc, f"*({array_type})({buf})", cfg=cfg)
     if arr is None:
         return None
     items = arr.get("children") or []

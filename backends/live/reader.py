@@ -565,11 +565,13 @@ class LiveReader:
         keys = self.holder_keys(eligible(snap.goroutines, self.system_goids))
         self._holders.annotate(snap, keys, self.stack_start_of, self.exact)
 
-    def annotate_holders(self, snap: Snapshot) -> None:
-        """Lock.holders of `snap`, a snapshot of this process that a stop-the-world
-        backend took while the process is halted: inferred from the stacks as live
-        (they do not move meanwhile), read with this reader's own records."""
-        self.snapshot()
+    def annotate_holders(self, snap: Snapshot, *, fresh: bool = False) -> None:
+        """Lock.holders of `snap`, a snapshot of this process taken while it is halted
+        (by a stop-the-world backend, or by this reader: `fresh`, its records are then
+        current): inferred from the stacks as live (they do not move meanwhile), every
+        stack walked, not only the next batch of a live refresh."""
+        if not fresh:
+            self.snapshot()
         if self._holders is None:
             self._holders = self._holder_finder()
         if self._holders is not None:
