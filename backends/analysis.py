@@ -10,6 +10,8 @@ it cannot, and so what each finding claims:
 - orphan-wait (hint): goroutines waited on one side of a channel in every snapshot of
   the history and nobody was ever seen on the other side. A running goroutine may still
   hold the channel, so this is a hint.
+- leak (proof): goroutines the runtime's own leak detector (Go 1.26+, the goroutineleak
+  profile) moved to _Gleaked: the GC proved nothing reachable can wake them.
 - leak (hint): a creation site (go statement) whose parked goroutines grew across the
   history and never fell.
 - deadlock cycle (hint, or proof when every link was observed: backends/waitfor.py):
@@ -66,6 +68,8 @@ def waits_of(g: Goroutine) -> list[tuple[str, str]]:
 
 def is_stuck(g: Goroutine, timer_chans: set[str]) -> bool:
     """Parked in a way only another goroutine can end (not sleep, IO, syscall, timer)."""
+    if g.status == "leaked":
+        return True
     if g.status != "waiting" or g.wait_reason not in STUCK_REASONS:
         return False
     return not any(chan in timer_chans for chan, _ in waits_of(g))
@@ -260,12 +264,34 @@ def leaks(snap: Snapshot, history: History) -> list[Finding]:
     return findings
 
 
+def proven_leaks(snap: Snapshot) -> list[Finding]:
+    """One finding per creation site of the goroutines in status "leaked"."""
+    sites: dict[str, list[Goroutine]] = defaultdict(list)
+    for g in user_goroutines(snap):
+        if g.status == "leaked":
+            sites[g.go_statement.short() if g.go_statement.function else "?"].append(g)
+    found = []
+    for site, gs in sorted(sites.items(), key=lambda kv: -len(kv[1])):
+        chans = sorted({chan for g in gs for chan, _ in waits_of(g)})
+        reasons = ", ".join(sorted({g.wait_reason or "waiting" for g in gs}))
+        found.append(Finding(
+            "leak", "error", f"leaked: {_plural(len(gs), 'goroutine')} (go {site})",
+            f"Proof: the Go runtime's leak detector found these goroutines ({reasons}) "
+            "blocked on objects nothing running can reach, so nothing can ever wake them; "
+            "they hold their stacks until the process exits.",
+            _ids(gs), chans, sorted({g.blocked_on_lock for g in gs if g.blocked_on_lock}),
+            proof=True))
+    return found
+
+
 def findings(snap: Snapshot, history: History | None = None) -> list[Finding]:
     """Every finding on `snap`, most severe first. `history`: earlier snapshots of the
     same process (or their summarize()), oldest first (the leak and orphan rules need
     them)."""
     history = _summaries([s for s in history or [] if s.pid == snap.pid and s is not snap])
-    leaked = leaks(snap, history)
+    proven = proven_leaks(snap)
+    known = {goid for f in proven for goid in f.goroutines}
+    leaked = [f for f in leaks(snap, history) if not set(f.goroutines) <= known]
     whole = global_deadlock(snap)
     cycles = [] if whole else wait_cycles(snap)
     from gotui.backends.waitfor import WaitGraph
@@ -273,9 +299,9 @@ def findings(snap: Snapshot, history: History | None = None) -> list[Finding]:
     graph = WaitGraph(snap)
     in_cycles = {goid for f in cycles for goid in f.goroutines}
     stuck = [] if whole else graph.stuck_holders(in_cycles)
-    explained = {goid for f in [*leaked, *cycles] for goid in f.goroutines}
+    explained = {goid for f in [*proven, *leaked, *cycles] for goid in f.goroutines}
     orphans = [f for f in orphan_waits(snap, history) if not set(f.goroutines) <= explained]
-    found = [*whole, *cycles, *stuck, *nil_channel_waits(snap), *leaked, *orphans]
+    found = [*whole, *proven, *cycles, *stuck, *nil_channel_waits(snap), *leaked, *orphans]
     for f in found:
         if not f.chain and f.goroutines:
             f.chain = graph.chain(f.goroutines[0])

@@ -5,14 +5,20 @@ sessions here instead of constructing backends themselves.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import os
 import time
 
 import psutil
 from gotui.backends.base import LiveSource, StopBackend
 from gotui.backends.model import GoProcess, GotuiError, Snapshot, TargetInfo, UsageError
-from gotui.backends.procinfo import is_go_binary, process_facts, require_go, require_untraced
+from gotui.backends.procinfo import (
+    TraceWindow,
+    is_go_binary,
+    process_facts,
+    require_go,
+    require_untraced,
+)
 from gotui.backends.session import Session
 
 # ----------------------------------------------------------------- backends by name
@@ -117,6 +123,11 @@ def connect_session(address: str) -> Session:
                    resume_on_attach=False)
 
 
+# frames read per stack for a snapshot with stacks: the runtime's dump prints the first
+# and the last 50 of any depth, so the whole stack is needed
+STACK_DEPTH = 1024
+
+
 async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
                         check_go_version: bool = True) -> Snapshot:
     facts = process_facts(pid)
@@ -128,37 +139,48 @@ async def take_snapshot(pid: int, *, source: str = "live", stacks: bool = False,
             if stacks:
                 from gotui.backends.live.cgo_thread import with_c_frames
 
-                by_id = live.stacks([g.id for g in snap.goroutines])  # type: ignore[attr-defined]
+                by_id = live.stacks([g.id for g in snap.goroutines],  # type: ignore[attr-defined]
+                                    depth=STACK_DEPTH)
                 for g in snap.goroutines:
                     g.stack = by_id.get(g.id, [])
+                    if g.stack and g.current.pc and g.stack[0].pc != g.current.pc:
+                        g.stack = []  # it moved since its header was read: not its stack
                     if g.status == "syscall" and g.thread_id:  # in a cgo call: C frames
                         g.stack = with_c_frames(pid, g.thread_id, snap.exe, g.stack)
             return snap
         finally:
             live.close()
     require_untraced(facts)
-    t0 = time.monotonic_ns()
-    stop = await open_stop(pid, source, check_go_version=check_go_version)
+    from gotui.backends.halted import halted_snapshot
+    from gotui.backends.live.reader import LiveReader
+
+    live: LiveReader | None = None
     try:
-        await stop.start()
-        snap = await stop.snapshot(stacks=stacks)
-        annotate_halted(pid, snap)
-    finally:
-        await stop.detach(kill=False)
-    # Attaching halts the target: count the whole attach..detach as an upper bound.
-    snap.target_paused_ns = max(snap.target_paused_ns, time.monotonic_ns() - t0)
-    return snap
-
-
-def annotate_halted(pid: int, snap: Snapshot) -> None:
-    """Lock holders of a snapshot a stop-the-world backend took of a halted local
-    process (the live reader reads the same still memory); best effort."""
-    with contextlib.suppress(Exception):
-        live = open_live(pid)
-        try:
-            live.annotate_holders(snap)  # type: ignore[attr-defined]
-        finally:
+        live = LiveReader(pid)
+        # Read it once while it runs: the read while halted then decodes and walks
+        # again only the goroutines whose records changed (exact all the same).
+        await asyncio.to_thread(live.snapshot)
+    except GotuiError:  # a binary the live reader cannot read: the stop backend's own
+        if live is not None:  # (slower) snapshot
             live.close()
+        live = None
+    try:
+        t0 = time.monotonic_ns()
+        stop = await open_stop(pid, source, check_go_version=check_go_version)
+        window = TraceWindow(pid)  # the attach stops the target, the detach resumes it
+        try:
+            await stop.start()
+            snap = (await halted_snapshot(live, stop, stacks=stacks) if live is not None
+                    else await stop.snapshot(stacks=stacks))
+        finally:
+            await stop.detach(kill=False)
+            traced = await asyncio.to_thread(window.end)
+    finally:
+        if live is not None:
+            live.close()
+    # attach..detach as seen from the target; the whole call if that was not seen
+    snap.target_paused_ns = traced if traced is not None else time.monotonic_ns() - t0
+    return snap
 
 
 # ----------------------------------------------------------------- ps

@@ -7,13 +7,10 @@ tools written for it (panicparse, goleak-style parsers) can read gotui's output.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 
-from gotui.backends.analysis import is_system
-from gotui.backends.model import Goroutine, Snapshot, to_json
-
-_GO_WRAPPER = re.compile(r"\.gowrap\d+$|·dwrap·")
+from gotui.backends.goroutine_dump import shown_by_runtime, to_goroutine_dump
+from gotui.backends.model import Snapshot, to_json
 
 
 def to_json_text(snap: Snapshot) -> str:
@@ -54,9 +51,10 @@ def to_text(snap: Snapshot) -> str:
     lines.append(f"{'ID':>7}  {'STATUS':<9} {'WAIT':<24} {'LOCATION':<44} START")
     for g in sorted(snap.goroutines, key=lambda g: g.id):
         wait = g.wait_reason
-        if g.wait_ns:
-            wait = f"{wait} {human_duration(g.wait_ns)}"
-        loc = g.user_current if g.user_current.function else g.current
+        if g.wait_ns:  # a lower bound unless eBPF saw the park (see Goroutine.wait_basis)
+            wait = f"{wait} {'' if g.wait_basis == 'park' else '≥'}{human_duration(g.wait_ns)}"
+        loc = (g.own_current if g.own_current.function
+               else g.user_current if g.user_current.function else g.current)
         lines.append(
             f"{g.id:>7}  {g.status:<9} {wait[:24]:<24} {loc.short()[:44]:<44} "
             f"{g.start.function}"
@@ -71,51 +69,6 @@ def to_text(snap: Snapshot) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _dump_state(g: Goroutine) -> str:
-    state = g.wait_reason if g.status == "waiting" and g.wait_reason else g.status
-    dur = wait_duration(g.wait_ns)
-    # (the runtime adds "locked to thread" for LockOSThread; g.lockedm is not in the model)
-    return ", ".join([state, dur] if dur else [state])
-
-
-def shown_by_runtime(function: str) -> bool:
-    """The runtime's showfuncinfo at the default GOTRACEBACK level: frames of unexported
-    runtime functions (gopark, chanrecv, goexit...) are left out of its dumps."""
-    if "." not in function:
-        return True  # C frames (cgo): the runtime shows what it can
-    if _GO_WRAPPER.search(function):
-        return False  # the closure a `go f(x)` statement compiles to (an elided wrapper)
-    if not function.startswith("runtime."):
-        return True
-    name = function[len("runtime."):]
-    return name[:1].isupper() or name.startswith("(*") and name[2:3].isupper()
-
-
-def _frame_lines(function: str, file: str, line: int) -> list[str]:
-    return [f"{function}(...)", f"\t{file}:{line}"]
-
-
-def to_goroutine_dump(snap: Snapshot) -> str:
-    """The format of runtime.Stack(buf, true) (= /debug/pprof/goroutine?debug=2) at the
-    default GOTRACEBACK level: user goroutines only, runtime-internal frames left out,
-    no "created by" for goroutine 1. Arguments are printed as `(...)` (the runtime's
-    form for inlined frames) and pc offsets (`+0x..`) are left out: parsers accept both."""
-    out: list[str] = []
-    for g in sorted(snap.goroutines, key=lambda g: g.id):
-        if g.status == "dead" or is_system(g):
-            continue
-        out.append(f"goroutine {g.id} [{_dump_state(g)}]:")
-        frames = [(f.function, f.file, f.line) for f in g.stack] or (
-            [(g.current.function, g.current.file, g.current.line)] if g.current.function
-            else [])
-        shown = [f for f in frames if shown_by_runtime(f[0])] or frames[:1]
-        for f in shown:
-            out += _frame_lines(*f)
-        if g.go_statement.function and g.id != 1:
-            creator = f"created by {g.go_statement.function}"
-            if g.parent_id:
-                creator += f" in goroutine {g.parent_id}"
-            out.append(creator)
-            out.append(f"\t{g.go_statement.file}:{g.go_statement.line}")
-        out.append("")
-    return "\n".join(out)
+# The goroutine dump lives in its own module; re-exported here for callers of formats.
+__all__ = ["human_duration", "shown_by_runtime", "to_goroutine_dump", "to_json_text",
+           "to_text", "wait_duration"]

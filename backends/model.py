@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 GoroutineStatus = Literal[
-    "idle", "runnable", "running", "syscall", "waiting", "dead", "copystack", "preempted"
+    "idle", "runnable", "running", "syscall", "waiting", "leaked", "dead", "copystack",
+    "preempted"
 ]
 FrameKind = Literal["go", "runtime", "cgo", "c"]
 ChanOp = Literal["send", "recv", "select"]
@@ -32,13 +33,14 @@ STATUS_NAMES: dict[int, str] = {
     7: "dead",  # _Genqueue_unused
     8: "copystack",
     9: "preempted",
-    10: "waiting",  # _Gleaked (1.26 goroutine leak detector), reported as waiting
-    11: "dead",  # _Gdeadextra (1.26): dead g kept for cgo callbacks
+    10: "leaked",  # _Gleaked (1.26+): the leak detector proved it can never be woken
+    11: "dead",  # _Gdeadextra (1.26+): a dead g kept for cgo callbacks (never dumped)
 }
+SCAN_BIT = 0x1000  # runtime._Gscan: the GC owns the goroutine's stack right now
 
 
 def status_name(raw: int) -> str:
-    return STATUS_NAMES.get(raw & ~0x1000, "unknown")
+    return STATUS_NAMES.get(raw & ~SCAN_BIT, "unknown")
 
 
 # Function-name prefixes of frames that belong to the runtime, not to user code.
@@ -79,6 +81,8 @@ class Location:
     file: str = ""
     line: int = 0
     pc: int = 0
+    # entry pc of the function holding pc (pc - entry: the runtime's `+0x..`), 0 if unknown
+    entry: int = 0
 
     def short(self) -> str:
         file = self.file.rsplit("/", 1)[-1] if self.file else "?"
@@ -94,10 +98,17 @@ class Frame:
     kind: FrameKind = "go"
     # free text about where a frame came from, e.g. "frame-pointer walk", "library+0x12"
     note: str = ""
+    # entry pc of the physical function the frame runs in (pc - entry is the `+0x..`
+    # of the runtime's traceback; 0 if unknown); inlined: a call inlined there
+    entry: int = 0
+    inlined: bool = False
+    # the function's abi.FuncID name from the pclntab when it is special ("wrapper",
+    # "gopanic", "sigpanic", "panicwrap", "runFinalizers", "goexit", ...), else ""
+    func_id: str = ""
 
     @property
     def location(self) -> Location:
-        return Location(self.function, self.file, self.line, self.pc)
+        return Location(self.function, self.file, self.line, self.pc, self.entry)
 
 
 @dataclass
@@ -128,6 +139,18 @@ class Goroutine:
     # channels/locks that others wait on whose address is in this goroutine's stack
     # (live reader: a scan of the stack words; candidates to wake them, not a proof)
     stack_refs: list[str] = field(default_factory=list)
+    # the first frame of the program's own code (its main module, from buildinfo);
+    # user_current when no frame of it is on the stack
+    own_current: Location = field(default_factory=Location)
+    # what wait_ns counts from: "gc" = since the first GC that saw the goroutine
+    # blocked (runtime g.waitsince: a lower bound), "park" = since it parked (eBPF
+    # saw it: exact), "" = no wait time known
+    wait_basis: str = ""
+    locked_to_thread: bool = False  # g.lockedm != 0 (runtime.LockOSThread)
+    synctest_bubble: int = 0  # id of its testing/synctest bubble (Go 1.24+), 0 if none
+    # blocked "durably" in its bubble (the runtime's isIdleInSynctest): "(durable)"
+    synctest_durable: bool = False
+    scan: bool = False  # the GC scan bit was set when read (the runtime prints "(scan)")
 
 
 @dataclass
@@ -302,6 +325,9 @@ class Snapshot:
     goroutines: list[Goroutine] = field(default_factory=list)
     channels: list[Channel] = field(default_factory=list)
     locks: list[Lock] = field(default_factory=list)  # sync objects with waiters
+    # the target's GODEBUG tracebacklabels (runtime debug.tracebacklabels, Go 1.26+):
+    # its goroutine dumps print pprof labels in each header
+    traceback_labels: bool = False
 
 
 # ----------------------------------------------------------------- JSON
@@ -381,7 +407,7 @@ def to_json(obj: Any) -> Any:
 def _loc(d: dict[str, Any] | None) -> Location:
     d = d or {}
     return Location(d.get("function", ""), d.get("file", ""), int(d.get("line", 0)),
-                    int(d.get("pc", 0)))
+                    int(d.get("pc", 0)), int(d.get("entry", 0)))
 
 
 def goroutine_from_json(d: dict[str, Any]) -> Goroutine:
@@ -404,6 +430,12 @@ def goroutine_from_json(d: dict[str, Any]) -> Goroutine:
         waiting_on=[BlockedOn(w["chan"], w["op"]) for w in d.get("waiting_on") or []],
         blocked_on_lock=d.get("blocked_on_lock", ""),
         stack_refs=list(d.get("stack_refs") or []),
+        own_current=_loc(d.get("own_current")),
+        wait_basis=d.get("wait_basis", ""),
+        locked_to_thread=bool(d.get("locked_to_thread", False)),
+        synctest_bubble=int(d.get("synctest_bubble", 0)),
+        synctest_durable=bool(d.get("synctest_durable", False)),
+        scan=bool(d.get("scan", False)),
     )
 
 
@@ -422,6 +454,7 @@ def snapshot_from_json(d: dict[str, Any]) -> Snapshot:
         goroutines=[goroutine_from_json(g) for g in d.get("goroutines") or []],
         channels=[channel_from_json(c) for c in d.get("channels") or []],
         locks=[lock_from_json(x) for x in d.get("locks") or []],
+        traceback_labels=bool(d.get("traceback_labels", False)),
     )
 
 

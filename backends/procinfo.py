@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import mmap
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +115,46 @@ def is_go_binary(path: str) -> bool:
 def require_go(facts: ProcessFacts) -> None:
     if not is_go_binary(exe_path_for_reading(facts.pid)):
         raise GotuiError(f"pid {facts.pid} ({facts.name}) is not a Go program")
+
+
+TRACE_POLL_SECONDS = 0.001
+
+
+class TraceWindow:
+    """How long an attach..detach held a process stopped: from the moment it got traced
+    (a ptrace attach stops it) to the moment it was not traced any more (the detach
+    lets it run), watched by polling TracerPid every millisecond in a thread. Start it
+    before spawning the debugger, call `end()` after its detach."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.traced_at: int | None = None  # monotonic ns
+        self.released_at: int | None = None
+        self._detaching = threading.Event()
+        self._given_up = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="gotui-trace-window",
+                                        daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._given_up.is_set():
+            try:
+                traced = _status_field(self.pid, "TracerPid") != 0
+            except OSError:  # gone
+                traced = False
+            now = time.monotonic_ns()
+            if traced and self.traced_at is None:
+                self.traced_at = now
+            elif not traced and (self.traced_at is not None or self._detaching.is_set()):
+                self.released_at = now
+                return
+            time.sleep(TRACE_POLL_SECONDS)
+
+    def end(self, timeout: float = 5.0) -> int | None:
+        """Nanoseconds the process was traced; None if that was not seen."""
+        self._detaching.set()
+        self._thread.join(timeout)
+        self._given_up.set()
+        if self.traced_at is None or self.released_at is None:
+            return None
+        return self.released_at - self.traced_at

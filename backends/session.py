@@ -2,8 +2,9 @@
 
 The live reader (never stops the target) gives the default view. A stop-the-world
 backend (Delve or gdb) is attached on demand, the first time the user asks for
-something that needs a stop, or up front. While the target is halted the stop
-backend's exact view replaces the live one.
+something that needs a stop, or up front. While the target is halted the halted view
+replaces the live one: the live reader's reads, exact while nothing moves, plus what
+only the stop backend knows (backends/halted.py).
 
 Listeners get `(kind, payload)` calls: ("state", TargetState), ("event", Event),
 ("error", str), ("backend", TargetInfo).
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gotui.backends import cgostack
 from gotui.backends.base import LiveSource, StopBackend
+from gotui.backends.gobinary.binary import BinaryFacts
+from gotui.backends.gobinary.scopes import check_breakpoint
 from gotui.backends.logs import LOG
 from gotui.backends.model import (
     Breakpoint,
@@ -88,6 +91,8 @@ class Session(Publisher):
         self._closed = False
         self._started = False
         self.last_snapshot: Snapshot | None = None
+        # the halted view of the current stop: (state it was read in, with stacks, it)
+        self._halted_view: tuple[TargetState, bool, Snapshot] | None = None
         self._source_cache: dict[str, list[str]] = {}
         # eBPF events (lifecycle, tracepoints, probe status); started by start()
         self.ebpf: EbpfFeed | None = None
@@ -154,8 +159,15 @@ class Session(Publisher):
             return self.stop.name if self.live is None else f"live+{self.stop.name}"
         return "live" if self.live is not None else "none"
 
+    def _take_notices(self, stop: StopBackend) -> None:
+        """What a stop backend did by itself (e.g. disabled a breakpoint whose condition
+        fails) is shown as an error, once."""
+        if hasattr(stop, "on_notice"):
+            stop.on_notice = lambda message: self.publish("error", message)
+
     async def start(self) -> None:
         if self.stop is not None:
+            self._take_notices(self.stop)
             await self.stop.start()
             self._set_state(await self.stop.state())
         self.info.backend = self.backend_name
@@ -184,6 +196,7 @@ class Session(Publisher):
             if self.stop is None:
                 self.publish("event", Event(type="log", message="attaching Delve..."))
                 backend = await self._stop_factory()
+                self._take_notices(backend)
                 await backend.start()
                 self.stop = backend
                 self.info.backend = self.backend_name
@@ -223,14 +236,11 @@ class Session(Publisher):
 
     # ------------------------------------------------------------ views
     async def snapshot(self, stacks: bool = False) -> Snapshot:
-        """The current view: the stop backend's while halted, else the live reader's."""
+        """The current view: while halted, the halted view (backends/halted.py: the live
+        reader, exact while nothing moves, plus the stop backend for what only it
+        knows), else the live reader's."""
         if self.stop is not None and not self.state.running and not self.state.exited:
-            snap = await self.stop.snapshot(stacks=stacks)
-            annotate = getattr(self.live, "annotate_holders", None)
-            if annotate is not None and not self.post_mortem:
-                with contextlib.suppress(Exception):  # holders are extra: never fail the view
-                    async with self._live_lock:
-                        await asyncio.to_thread(annotate, snap)
+            snap = await self._halted_snapshot(self.stop, stacks)
         elif self.live is not None:
             async with self._live_lock:
                 snap = await asyncio.to_thread(self.live.snapshot)
@@ -239,6 +249,22 @@ class Session(Publisher):
         else:
             raise GotuiError("target is running and no live reader is available: halt to list")
         self.last_snapshot = snap
+        return snap
+
+    async def _halted_snapshot(self, stop: StopBackend, stacks: bool) -> Snapshot:
+        from gotui.backends.halted import halted_snapshot
+        from gotui.backends.live.reader import LiveReader
+
+        if not isinstance(self.live, LiveReader):  # a core, a remote Delve, fakes
+            return await stop.snapshot(stacks=stacks)
+        # Nothing changes until the target runs again (a new state): one read per stop.
+        done = self._halted_view
+        if done is not None and done[0] is self.state and (done[1] or not stacks):
+            return done[2]
+        state = self.state
+        async with self._live_lock:
+            snap = await halted_snapshot(self.live, stop, stacks=stacks)
+        self._halted_view = (state, stacks, snap)
         return snap
 
     async def stack(self, goid: int, depth: int = 64) -> list[Frame]:
@@ -303,10 +329,22 @@ class Session(Publisher):
         return await self._while_stoppable(self.stop.breakpoints)
 
     async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        await self._check_condition(bp)  # before anything attaches or stops the target
         stop = await self.ensure_stop()
         return await self._while_stoppable(lambda: stop.create_breakpoint(bp))
 
+    async def _check_condition(self, bp: Breakpoint) -> None:
+        """A condition naming a variable not in scope at the location fails on every hit:
+        refuse it, saying where it would work (backends/gobinary/scopes.py)."""
+        facts = getattr(self.live, "facts", None)
+        if facts is None and self.stop is not None and hasattr(self.stop, "binary"):
+            facts = self.stop.binary()
+        if isinstance(facts, BinaryFacts) and bp.cond:
+            await asyncio.to_thread(check_breakpoint, facts, bp.function, bp.file, bp.line,
+                                    bp.cond)
+
     async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        await self._check_condition(bp)
         stop = await self.ensure_stop()
         return await self._while_stoppable(lambda: stop.amend_breakpoint(bp))
 

@@ -100,10 +100,11 @@ def need_toolchain(name: str) -> None:
 
 
 def build(name: str, *, toolchain: str = "go1.26", stripped: bool = False,
-          cgo: bool | None = None, optimize: bool = False) -> Path:
+          cgo: bool | None = None, optimize: bool = False, goexperiment: str = "") -> Path:
     """Build tests/fixtures/<name> and return the binary path.
 
-    Debug builds (-gcflags=all=-N -l) unless optimize=True, so Delve sees locals."""
+    Debug builds (-gcflags=all=-N -l) unless optimize=True, so Delve sees locals.
+    goexperiment: GOEXPERIMENT for the build (e.g. "goroutineleakprofile")."""
     src = FIXTURES / name
     need_toolchain(toolchain)
     go, env_extra = TOOLCHAINS[toolchain]
@@ -115,6 +116,8 @@ def build(name: str, *, toolchain: str = "go1.26", stripped: bool = False,
     uses_cgo = cgo if cgo is not None else any(
         'import "C"' in p.read_text() for p in src.glob("*.go"))
     key = f"{name}-{toolchain}-{'s' if stripped else 'd'}-{'cgo' if uses_cgo else 'nocgo'}-{'O' if optimize else 'N'}-{h.hexdigest()[:12]}"
+    if goexperiment:
+        key += f"-x{goexperiment}"
     out = CACHE / key / name
     if out.exists():
         return out
@@ -126,6 +129,8 @@ def build(name: str, *, toolchain: str = "go1.26", stripped: bool = False,
         args += ["-ldflags=-s -w"]
     env = {**os.environ, **env_extra, "CGO_ENABLED": "1" if uses_cgo else "0",
            "GOFLAGS": "-mod=mod", "GO111MODULE": "on"}
+    if goexperiment:
+        env["GOEXPERIMENT"] = goexperiment
     if not (src / "go.mod").exists():
         gomod = src / "go.mod"
         gomod.write_text(f"module {name}\n\ngo 1.19\n")

@@ -65,17 +65,10 @@ def live_snapshot(pid: int, exact: object = None) -> Snapshot:
 
 
 async def _delve(pid: int, check_go_version: bool) -> Snapshot:
-    from gotui.backends.delve.backend import DelveBackend
-    from gotui.backends.factory import annotate_halted
+    """What `gotui snapshot --source delve` shows: halted by Delve, read by the live reader."""
+    from gotui.backends.factory import take_snapshot
 
-    b = DelveBackend.for_pid(pid, check_go_version=check_go_version)
-    await b.start()
-    try:
-        snap = await b.snapshot(stacks=False)
-        annotate_halted(pid, snap)
-        return snap
-    finally:
-        await b.detach()
+    return await take_snapshot(pid, source="delve", check_go_version=check_go_version)
 
 
 def delve_snapshot(pid: int, toolchain: str) -> Snapshot:

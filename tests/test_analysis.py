@@ -63,6 +63,18 @@ def test_nil_channel_is_a_proof() -> None:
     assert (f.kind, f.severity, f.goroutines) == ("nil-chan", "error", [7])
 
 
+def test_goroutines_the_runtime_marked_leaked_are_a_proof() -> None:
+    """Status "leaked" (the Go 1.26+ leak detector's _Gleaked): one proof per site, and
+    the growth rule's hint does not name them again."""
+    leaked = [g(i, "chan receive", f"0x{i}", site=LEAK_SITE, status="leaked")
+              for i in (10, 11, 12)]
+    history = [snap([main_g(), *leaked[:k]], at=100.0 + k) for k in (1, 2)]
+    found = findings(snap([main_g(), *leaked], at=103.0), history)
+    (f,) = found
+    assert (f.kind, f.severity, f.proof, f.goroutines) == ("leak", "error", True, [10, 11, 12])
+    assert "main.leakLoop" in f.title and "Proof" in f.message
+
+
 def test_one_sided_wait_needs_history_and_is_a_hint() -> None:
     def at(t: float) -> Snapshot:
         return snap([main_g(), g(5, "chan receive", "0xa")], [Channel("0xa", "int")], at=t)

@@ -3,8 +3,10 @@ Delve: the Blocking pane's rows, the snapshot JSON, the findings, the goroutine 
 (parsed by panicparse, compared with the Go runtime's own dump of the same process).
 
 One running fixture for the whole module: four live snapshots (the leak grows between
-them), one `gotui snapshot --format goroutine-dump`, one dlv attach, then SIGUSR1 makes
-the fixture write runtime.Stack(all)."""
+them), one `gotui snapshot --format goroutine-dump`, one dlv attach (Delve's own
+snapshot), one halted view (`snapshot --source delve`: the live reader while Delve holds
+the target stopped, backends/halted.py), then SIGUSR1 makes the fixture write
+runtime.Stack(all)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pathlib import Path
 import pytest
 from gotui.backends.analysis import blocking_groups, findings
 from gotui.backends.delve.backend import DelveBackend
+from gotui.backends.factory import take_snapshot
 from gotui.backends.formats import to_goroutine_dump, to_json_text
 from gotui.backends.live.reader import LiveReader
 from gotui.backends.model import Goroutine, Snapshot, snapshot_from_json, to_json
@@ -45,6 +48,7 @@ class Views:
     live: list[Snapshot]  # oldest first, 0.3 s apart
     live_dump: str  # `gotui snapshot --format goroutine-dump` (live reader)
     delve: Snapshot | None  # None when dlv is not installed
+    halted: Snapshot | None  # the halted view, with stacks; None without dlv
     runtime_dump: str  # runtime.Stack(all) written by the fixture itself
     untraced_after_delve: bool
 
@@ -89,18 +93,25 @@ def views() -> Iterator[Views]:
         dump = subprocess.run([str(GOTUI), "snapshot", str(t.pid), "--format",
                                "goroutine-dump"], capture_output=True, text=True, timeout=120,
                               stdin=subprocess.DEVNULL, check=True).stdout
-        delve = asyncio.run(_delve_snapshot(t.pid)) if dlv_path() is not None else None
+        delve = halted = None
+        if dlv_path() is not None:
+            delve = asyncio.run(_delve_snapshot(t.pid))
+            halted = asyncio.run(take_snapshot(t.pid, source="delve", stacks=True))
         untraced = gofixtures.wait_untraced(t.pid, 10)
         runtime_dump = _read_runtime_dump(t)
-        yield Views(live, dump, delve, runtime_dump, untraced)
+        yield Views(live, dump, delve, halted, runtime_dump, untraced)
 
 
 def by_start(snap: Snapshot) -> dict[str, Goroutine]:
     return {g.start.function: g for g in snap.goroutines}
 
 
-def snaps(views: Views) -> list[Snapshot]:
-    return [views.live[-1]] + ([views.delve] if views.delve is not None else [])
+def view(views: Views, source: str) -> Snapshot:
+    """The last live snapshot, Delve's own, or the halted view (skip without dlv)."""
+    snap = {"live": views.live[-1], "delve": views.delve, "halted": views.halted}[source]
+    if snap is None:
+        pytest.skip("dlv is not installed on this machine")
+    return snap
 
 
 def rows_by_addr(snap: Snapshot) -> dict[str, ChannelRow]:
@@ -113,11 +124,9 @@ def test_delve_ran_and_left_the_target_untraced(views: Views) -> None:
     assert views.untraced_after_delve
 
 
-@pytest.mark.parametrize("source", ["live", "delve"])
+@pytest.mark.parametrize("source", ["live", "delve", "halted"])
 def test_channel_rows(views: Views, source: str) -> None:
-    snap = views.live[-1] if source == "live" else views.delve
-    if snap is None:
-        pytest.skip("dlv is not installed on this machine")
+    snap = view(views, source)
     g = by_start(snap)
     rows = rows_by_addr(snap)
 
@@ -138,7 +147,7 @@ def test_channel_rows(views: Views, source: str) -> None:
     assert shape(row_of("main.timerWaiter"))[:3] == ("time.Time", 0, 1)
     for fn in ("main.cycleA", "main.cycleB"):
         assert shape(row_of(fn)) == ("int", 0, 0, False, [g[fn].id], [])
-    if source == "delve":  # buffered values, in receive order
+    if source != "live":  # buffered values, in receive order
         assert row_of("main.fullSend").chan.elements == ["1", "2"]
         assert row_of("main.emptyRecv").chan.elements == []
     sel = g["main.selectMany"]
@@ -157,11 +166,9 @@ def test_channel_rows(views: Views, source: str) -> None:
     assert g["main.closedPoller"].blocked_on is None
 
 
-@pytest.mark.parametrize("source", ["live", "delve"])
+@pytest.mark.parametrize("source", ["live", "delve", "halted"])
 def test_lock_and_other_groups(views: Views, source: str) -> None:
-    snap = views.live[-1] if source == "live" else views.delve
-    if snap is None:
-        pytest.skip("dlv is not installed on this machine")
+    snap = view(views, source)
     g = by_start(snap)
     groups = {grp.key: grp for grp in blocking_groups(snap.goroutines, snap.locks)}
     for fn, kind in (("main.mutexWaiter", "mutex"), ("main.rwReader", "rwmutex"),
@@ -185,19 +192,16 @@ def test_lock_and_other_groups(views: Views, source: str) -> None:
     assert kinds.index("mutex") < kinds.index("io") < kinds.index("sleep")  # locks first
 
 
-def test_live_and_delve_agree_on_lock_addresses(views: Views) -> None:
-    if views.delve is None:
-        pytest.skip("dlv is not installed on this machine")
-    live, delve = by_start(views.live[-1]), by_start(views.delve)
+@pytest.mark.parametrize("source", ["live", "halted"])
+def test_delve_agrees_on_lock_addresses(views: Views, source: str) -> None:
+    ours, delve = by_start(view(views, source)), by_start(view(views, "delve"))
     for fn in ("main.mutexWaiter", "main.rwReader", "main.wgWaiter", "main.condWaiter"):
-        assert live[fn].blocked_on_lock == delve[fn].blocked_on_lock, fn
+        assert ours[fn].blocked_on_lock == delve[fn].blocked_on_lock, fn
 
 
-@pytest.mark.parametrize("source", ["live", "delve"])
+@pytest.mark.parametrize("source", ["live", "delve", "halted"])
 def test_findings_name_both_deadlock_cycles(views: Views, source: str) -> None:
-    snap = views.live[-1] if source == "live" else views.delve
-    if snap is None:
-        pytest.skip("dlv is not installed on this machine")
+    snap = view(views, source)
     history = views.live[:-1] if source == "live" else []
     found = findings(snap, history)
     g = by_start(snap)
@@ -225,11 +229,9 @@ def test_findings_name_the_leak(views: Views) -> None:
     assert set(leaks[0].goroutines) == leaked and len(leaked) >= 4
 
 
-@pytest.mark.parametrize("source", ["live", "delve"])
+@pytest.mark.parametrize("source", ["live", "delve", "halted"])
 def test_snapshot_json_round_trips_locks_and_refs(views: Views, source: str) -> None:
-    snap = views.live[-1] if source == "live" else views.delve
-    if snap is None:
-        pytest.skip("dlv is not installed on this machine")
+    snap = view(views, source)
     data = json.loads(to_json_text(snap))
     assert {lk["kind"] for lk in data["locks"]} >= {"mutex", "rwmutex", "waitgroup"}
     mw = next(g for g in data["goroutines"] if g["start"]["function"] == "main.mutexWaiter")
@@ -238,7 +240,7 @@ def test_snapshot_json_round_trips_locks_and_refs(views: Views, source: str) -> 
     assert a["blocked_on"]["op"] == "send" and len(a["stack_refs"]) == 2
     full = next(g for g in data["goroutines"] if g["start"]["function"] == "main.fullSend")
     chan = next(c for c in data["channels"] if c["addr"] == full["blocked_on"]["chan"])
-    assert chan["elements"] == (["1", "2"] if source == "delve" else None)
+    assert chan["elements"] == (["1", "2"] if source != "live" else None)
     assert to_json(snapshot_from_json(data)) == data
 
 
@@ -262,13 +264,11 @@ def _dump_goroutines(dump: str) -> dict[int, tuple[str, list[str]]]:
     return out
 
 
-@pytest.mark.parametrize("source", ["live", "delve"])
+@pytest.mark.parametrize("source", ["live", "delve", "halted"])
 def test_dump_matches_the_runtimes_own(views: Views, source: str) -> None:
     """Goroutine by goroutine: state, and each frame's function and file:line."""
-    if source == "delve" and views.delve is None:
-        pytest.skip("dlv is not installed on this machine")
     ours = _dump_goroutines(views.live_dump if source == "live"
-                            else to_goroutine_dump(views.delve))
+                            else to_goroutine_dump(view(views, source)))
     real = _dump_goroutines(views.runtime_dump)
     dumper = next(g.id for g in views.live[-1].goroutines
                   if g.start.function == "main.dumpOnSignal")
@@ -298,14 +298,9 @@ def _pp(dump: str) -> str:
     return res.stdout + res.stderr
 
 
-@pytest.mark.parametrize("source", ["live", "delve"])
+@pytest.mark.parametrize("source", ["live", "delve", "halted"])
 def test_panicparse_reads_our_dump(views: Views, source: str) -> None:
-    if source == "live":
-        dump = views.live_dump
-    elif views.delve is None:
-        pytest.skip("dlv is not installed on this machine")
-    else:
-        dump = to_goroutine_dump(views.delve)
+    dump = views.live_dump if source == "live" else to_goroutine_dump(view(views, source))
     headers = HEADER.findall(dump)
     out = _pp(dump)
     buckets = re.findall(r"^(\d+): ([^\[\n]+?)(?: \[|$)", out, re.M)
@@ -350,12 +345,11 @@ def test_nothing_false_on_healthy_fixtures(name: str, args: tuple[str, ...]) -> 
         assert total and found * 10 >= total * 9, (found, total)
 
 
-def test_delve_names_a_parked_goroutines_top_frame_at_the_call(views: Views) -> None:
+@pytest.mark.parametrize("source", ["delve", "halted"])
+def test_parked_goroutines_top_frame_is_at_the_call(views: Views, source: str) -> None:
     """Delve places frame 0 of a parked goroutine at its saved pc, a return address;
     gotui names it at the call, as the runtime's traceback does: `mcall(park_m)`."""
-    if views.delve is None:
-        pytest.skip("dlv is not installed on this machine")
-    tops = {(g.stack[0].file, g.stack[0].line) for g in views.delve.goroutines
+    tops = {(g.stack[0].file, g.stack[0].line) for g in view(views, source).goroutines
             if g.stack and g.stack[0].function == "runtime.gopark"}
     assert tops
     for file, line in tops:

@@ -5,6 +5,7 @@ time, one FAIL line names what is missing and what to do, and the exit code is 1
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -170,10 +171,26 @@ def test_privileges_lines() -> None:
 async def test_tui_points_to_doctor_when_the_host_lacks_ebpf(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loader.os, "geteuid", lambda: 1000)
-    feed = EbpfFeed(os.getpid())
+
+    class HostCheckedTracer:  # what the helper process's Tracer does first
+        def __init__(self, *_args: object, **_kwargs: object) -> None:
+            pass
+
+        def start(self) -> None:
+            loader.check_environment()
+
+        def close(self) -> None:
+            pass
+
+    feed = EbpfFeed(os.getpid(), tracer_factory=HostCheckedTracer)  # type: ignore[arg-type]
     published: list[Event] = []
     feed.start(lambda _kind, ev: published.append(ev))
-    (ev,) = published
+    for _ in range(200):
+        if any(not e.data.get("available", True) for e in published):
+            break
+        await asyncio.sleep(0.02)
+    feed.close()
+    ev = next(e for e in published if not e.data.get("available", True))
     assert status_text(ev).plain.startswith(
         "eBPF off (see gotui doctor): eBPF tracing needs root (CAP_BPF and CAP_PERFMON)")
     # not the host: no pointer

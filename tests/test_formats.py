@@ -84,13 +84,15 @@ def test_goroutine_dump_leaves_out_what_the_runtime_does() -> None:
     assert [int(m.group(1)) for m in HEADER.finditer(dump)] == [1, 18]  # no system ones
     assert "created by runtime.main" not in dump  # goroutine 1 has no creator line
     assert shown_by_runtime("runtime.Gosched") and shown_by_runtime("sync.(*Mutex).Lock")
-    assert not shown_by_runtime("runtime.chanrecv1") and shown_by_runtime("crosscall2")
+    assert not shown_by_runtime("runtime.chanrecv1")
+    # a name without a package (C code) is never printed (showfuncinfo wants a '.')
+    assert not shown_by_runtime("crosscall2")
 
 
 def test_text_has_one_line_per_goroutine() -> None:
     out = to_text(sample())
     assert "main.receiver" in out
-    assert "chan receive 3m00s" in out
+    assert "chan receive ≥3m00s" in out  # g.waitsince: a lower bound
     assert "chan 0xc000012345 int len=0 cap=0" in out
     snap = sample()
     snap.locks = [Lock("0xc0000a0", "mutex", "0xc0000a4", [18])]

@@ -38,10 +38,6 @@ def check_inferred(scored: list[Scored], toolchain: str) -> None:
             # the goroutine that locked it (unlocked by another, then taken by a third)
             # still sits in its locked region: the truth is among the candidates
             assert set(s.truth) <= set(s.holders) and s.basis == "inferred", s
-        elif s.name == "syscall" and toolchain == "go1.19":
-            # no g.syscallbp before Go 1.23: a goroutine in a syscall cannot be walked
-            # from its g (halted too: the holders come from the same stack walk)
-            assert s.holders == [] and s.basis == "unknown", s
         else:
             assert (s.holders, s.basis) == (s.truth, "inferred"), s
     assert by["readers"].holders == by["readers"].truth and len(by["readers"].truth) == 2

@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="watch every sync.Mutex hand-over with eBPF meanwhile")
     ck.set_defaults(func=cmd_check)
 
+    tp = sub.add_parser("top", help="goroutine counts per live refresh (--batch: JSON lines)")
+    tp.add_argument("pid", type=int)
+    tp.add_argument("--batch", action="store_true", help="one JSON line per refresh")
+    tp.add_argument("--interval", type=float, default=1.0, metavar="S")
+    tp.add_argument("--count", type=int, default=None, metavar="N", help="exit after N lines")
+    tp.set_defaults(func=cmd_top)
+
     de = sub.add_parser("demo", help="build and run the bundled demo service, then attach")
     de.add_argument("--addr", default="127.0.0.1:8089")
     de.add_argument("--delve", action="store_true")
@@ -185,6 +192,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     results = check.check_all(**opts) if args.all else [check.check_pid(args.pid, **opts)]
     sys.stdout.write(check.render(results, args.format, many=args.all))
     return check.exit_code(results, args.fail_on)
+
+def cmd_top(args: argparse.Namespace) -> int:
+    if not args.batch:
+        raise UsageError("top: only --batch exists for now (the TUI is `gotui attach`)")
+    if not args.interval > 0 or (args.count is not None and args.count < 1):
+        raise UsageError("top: --interval must be > 0 and --count >= 1")
+    from gotui.backends.top import run_top
+
+    return run_top(args.pid, interval=args.interval, count=args.count)
 
 
 def print_snapshot(snap: Snapshot, fmt: str) -> int:

@@ -21,6 +21,7 @@ Goroutines gone since the previous snapshot stay listed (struck out) for one ref
 from __future__ import annotations
 
 import copy
+import dataclasses
 from bisect import bisect_left, insort
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ from functools import partial
 from itertools import compress, filterfalse, repeat
 from operator import contains, or_
 
+from gotui.backends.formats import human_duration
 from gotui.backends.model import Goroutine, Location
 from gotui.tui.snapshot_changes import SnapshotChanges, snapshot_changes
 
@@ -41,8 +43,12 @@ GROUP_TITLES = {
     "start": "start function",
     "label": "labels",
 }
-STATUS_ORDER = ("running", "runnable", "syscall", "waiting", "idle", "preempted", "copystack",
-                "dead")
+STATUS_ORDER = ("running", "runnable", "syscall", "waiting", "leaked", "idle", "preempted",
+                "copystack", "dead")
+# what the location column and grouping show: the first frame of the program's own code
+# (its main module), or the runtime's / Delve's user location (first non-runtime frame)
+LOCATION_MODES = ("own", "runtime")
+MAIN_GOROUTINE = "(main goroutine)"
 GONE = "gone"
 GONE_RANK = 99
 SPARK = "▁▂▃▄▅▆▇█"
@@ -57,6 +63,49 @@ def where(loc: Location) -> str:
     if not loc.function and not loc.file:
         return ""
     return loc.short()
+
+
+def location_of(g: Goroutine, mode: str = "own") -> Location:
+    """The location shown for `g` (LOCATION_MODES)."""
+    if mode == "own" and (g.own_current.function or g.own_current.file):
+        return g.own_current
+    if g.user_current.function or g.user_current.file:
+        return g.user_current
+    return g.current
+
+
+def go_text(g: Goroutine) -> str:
+    """Where `g` was created; the main goroutine was started by the runtime itself."""
+    if g.id == 1:
+        return MAIN_GOROUTINE
+    return where(g.go_statement)
+
+
+def wait_text(g: Goroutine) -> str:
+    """How long it has waited: exact when eBPF saw it park ("park"); else a lower bound,
+    the runtime noting the wait only when a GC first sees it (g.waitsince)."""
+    if not g.wait_ns:
+        return ""
+    text = human_duration(g.wait_ns)
+    return text if g.wait_basis == "park" else f"≥{text}"
+
+
+def exact_waits(goroutines: list[Goroutine], parked_at: dict[int, int],
+                now_ns: int) -> list[Goroutine]:
+    """`goroutines`, those whose park eBPF saw (parked_at: wall-clock ns) with their exact
+    wait (copies: snapshot objects are read-only). A park time that contradicts the
+    runtime's lower bound (an event missed) is not used."""
+    if not parked_at:
+        return goroutines
+    out = list(goroutines)
+    for i, g in enumerate(out):
+        t = parked_at.get(g.id)
+        if t is None or g.status not in ("waiting", "leaked"):
+            continue
+        exact = now_ns - t
+        if exact > 0 and exact >= g.wait_ns:
+            out[i] = dataclasses.replace(g, wait_ns=exact, wait_basis="park")
+    return out
 
 
 def labels_text(labels: dict[str, str]) -> str:
@@ -77,16 +126,20 @@ def _search(loc: Location) -> str:
     return f"{loc.function} {loc.file.rsplit('/', 1)[-1]}:{loc.line}".lower()
 
 
-def group_key(g: Goroutine, mode: str) -> str:
+def group_key(g: Goroutine, mode: str, location_mode: str = "own") -> str:
     """The group of goroutine `g` when the list is grouped by `mode`."""
     if mode == "label":
         return labels_text(g.labels) if g.labels else "(no labels)"
     if mode == "start":
         return g.start.function or "?"
-    loc = g.go_statement if mode == "go" else g.user_current
-    if mode == "location" and not loc.function and not loc.file:
-        loc = g.current
+    if mode == "go" and g.id == 1:
+        return MAIN_GOROUTINE
+    loc = g.go_statement if mode == "go" else location_of(g, location_mode)
     return where(loc) or ("(no go statement)" if mode == "go" else "?")
+
+
+# a Shape's group keys, in this order: the grouping, with the location mode for one
+GROUPINGS = (*((m, "own") for m in GROUP_MODES[1:]), ("location", "runtime"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +150,7 @@ class Shape:
     status: str
     rank: int
     hay: str  # lower-cased text `/` searches (the id, channel and lock come apart)
-    groups: tuple[str, ...]  # the group key for each of GROUP_MODES[1:]
+    groups: tuple[str, ...]  # the group key for each of GROUPINGS
 
 
 def _loc_key(loc: Location) -> tuple[str, str, int]:
@@ -106,8 +159,8 @@ def _loc_key(loc: Location) -> tuple[str, str, int]:
 
 def shape_key(g: Goroutine) -> tuple[object, ...]:
     return (g.status, g.wait_reason, tuple(sorted(g.labels.items())) if g.labels else (),
-            _loc_key(g.current), _loc_key(g.user_current), _loc_key(g.go_statement),
-            _loc_key(g.start))
+            _loc_key(g.current), _loc_key(g.user_current), _loc_key(g.own_current),
+            _loc_key(g.go_statement), _loc_key(g.start), g.id == 1)
 
 
 class ShapeTable:
@@ -131,10 +184,11 @@ class ShapeTable:
         if sid is None:
             sid = len(self.shapes)
             labels = labels_text(g.labels).lower() if g.labels else ""
-            hay = " ".join((g.status, g.wait_reason.lower(), labels, _search(g.user_current),
-                            _search(g.current), _search(g.go_statement), _search(g.start)))
+            hay = " ".join((g.status, g.wait_reason.lower(), labels, _search(g.own_current),
+                            _search(g.user_current), _search(g.current),
+                            _search(g.go_statement), _search(g.start)))
             self.shapes.append(Shape(sid, g.status, self._rank.get(g.status, GONE_RANK), hay,
-                                     tuple(group_key(g, m) for m in GROUP_MODES[1:])))
+                                     tuple(group_key(g, m, lm) for m, lm in GROUPINGS)))
             self._ids[key] = sid
         return sid
 
@@ -324,6 +378,13 @@ class ViewSettings:
     sort_key: str = "id"
     group_mode: str = "none"
     collapsed: frozenset[str] = frozenset()
+    location_mode: str = "own"  # LOCATION_MODES
+
+    @property
+    def grouping(self) -> int:
+        """Where the group keys of this grouping are in Shape.groups."""
+        return GROUPINGS.index((self.group_mode, self.location_mode
+                                if self.group_mode == "location" else "own"))
 
 
 def _flags_by_shape(shapes: ShapeTable, test: Callable[[Shape], bool]) -> bytes:
@@ -438,7 +499,7 @@ class IndexView:
             self._group()
 
     def _group(self) -> None:
-        mode = GROUP_MODES.index(self.settings.group_mode) - 1
+        mode = self.settings.grouping
         per_shape = Counter(map(self.data.shape_of.__getitem__, self.matched))
         counts: dict[str, int] = {}
         for sid, n in per_shape.items():
@@ -487,8 +548,7 @@ class IndexView:
         return next((n for n, (k, _) in enumerate(self.groups) if k == key), None)
 
     def group_of(self, goid: int) -> str:
-        mode = GROUP_MODES.index(self.settings.group_mode) - 1
-        return self.shapes[self.data.shape_of[goid]].groups[mode]
+        return self.shapes[self.data.shape_of[goid]].groups[self.settings.grouping]
 
 
 def build_view(data: IndexData, shapes: ShapeTable, settings: ViewSettings,
@@ -552,6 +612,23 @@ class GoroutineIndex:
     @property
     def collapsed(self) -> frozenset[str]:
         return self.settings.collapsed
+
+    @property
+    def location_mode(self) -> str:
+        return self.settings.location_mode
+
+    def toggle_location(self) -> str:
+        """Own code's location <-> the runtime's user location (column and grouping)."""
+        mode = LOCATION_MODES[(LOCATION_MODES.index(self.location_mode) + 1)
+                              % len(LOCATION_MODES)]
+        if self.group_mode == "location":
+            self._set(location_mode=mode, collapsed=frozenset())
+        else:
+            self._set(location_mode=mode)
+        return mode
+
+    def location(self, g: Goroutine) -> Location:
+        return location_of(g, self.location_mode)
 
     def _set(self, **changes: object) -> None:
         self.settings = replace(self.settings, **changes)  # type: ignore[arg-type]

@@ -82,6 +82,8 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
         KeySpec("goroutines.jump", "g", "jump", "Jump to id", priority=True),
         KeySpec("goroutines.group", "G", "cycle_group", "Group"),
         KeySpec("goroutines.sort", "S", "cycle_sort", "Sort"),
+        KeySpec("goroutines.location", "u", "toggle_location",
+                "Location: own code / runtime", show=False),
         KeySpec("goroutines.clear_filter", "escape", "clear_filter", "Clear filter", show=False),
     ),
     "goroutine_list": (

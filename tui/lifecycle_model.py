@@ -255,6 +255,9 @@ class LifecycleModel:
         self.parents: dict[int, int] = {}  # goid -> parent goid (from events)
         self.present: Mapping[int, Goroutine] = {}  # the last snapshot's goroutines
         self.born_at: dict[int, float] = {}  # goid -> creation time (from events)
+        # goid -> when eBPF saw it park (wall-clock ns), until it is made runnable: its
+        # exact wait, where the runtime's g.waitsince only gives a lower bound
+        self.parked_at: dict[int, int] = {}
         self._snapshots = 0
         self.digester = Digester()
         self._event_sites: dict[tuple[str, str, int, str], Site] = {}
@@ -303,10 +306,13 @@ class LifecycleModel:
             self._died(ev.goid, site, t)
         elif ev.type == "blocked":
             self._go_deep()
+            self.parked_at[ev.goid] = ev.t_ns
+            _trim(self.parked_at)
             self._set_state(ev.goid, timeline_row("waiting", str(ev.data.get("wait_reason", ""))),
                             t)
         elif ev.type == "unblocked":
             self._go_deep()
+            self.parked_at.pop(ev.goid, None)
             self._set_state(ev.goid, "runnable", t)
 
     def _go_deep(self) -> None:
@@ -339,6 +345,7 @@ class LifecycleModel:
 
     def _died(self, goid: int, site: Site, t: float) -> None:
         site.exited.add(t)
+        self.parked_at.pop(goid, None)
         if self.lives.pop(goid, None) is None:
             return
         site.live -= 1

@@ -14,6 +14,7 @@ in a worker thread, and only it changes that state.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from gotui.tui.goroutine_index import (
     ShapeTable,
     ViewSettings,
     build_view,
+    exact_waits,
     next_data,
 )
 from gotui.tui.lifecycle_model import Digester, SnapshotDigest
@@ -80,9 +82,13 @@ class RefreshModel:
         self._found_at: float | None = None
 
     def build(self, snap: Snapshot, settings: ViewSettings, touched_by: int = 0,
-              analyse: bool = True) -> RefreshView:
+              analyse: bool = True, parked_at: dict[int, int] | None = None) -> RefreshView:
         """The RefreshView of `snap` for a list shown with `settings`. `touched_by`: the
-        selected goroutine (the Blocking pane also lists the channels it touches)."""
+        selected goroutine (the Blocking pane also lists the channels it touches);
+        `parked_at`: when eBPF saw goroutines park (their exact waits)."""
+        if parked_at:
+            snap = dataclasses.replace(snap, goroutines=exact_waits(
+                snap.goroutines, parked_at, int(snap.taken_at * 1e9)))
         changes = snapshot_changes(self.data.live, snap.goroutines)
         data = next_data(self.data, changes, self.shapes, snap.taken_at)
         view = self._view

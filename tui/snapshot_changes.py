@@ -39,7 +39,7 @@ LABELS = attrgetter("labels")
 # what a copy may change besides wait_ns (the reader's lock marks), and what a copy
 # made with dataclasses.replace() most likely changed: compared on every copy
 MARKS = attrgetter("blocked_on_lock", "stack_refs", "status", "wait_reason", "blocked_on",
-                   "parent_id")
+                   "parent_id", "wait_basis")
 # a wait that grew by more or less than the others' by this much started anew
 WAIT_TOLERANCE_NS = 100_000_000
 CHUNK = 65_536  # C-level passes over more than this go in pieces: other threads get the GIL

@@ -13,18 +13,26 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from gotui.backends import cgostack, waitreasons
 from gotui.backends.delve import cgo_frames, convert
-from gotui.backends.delve.channels import read_channels, read_locks, read_stack_refs
+from gotui.backends.delve.channels import (
+    buffer_values,
+    read_channels,
+    read_locks,
+    read_stack_refs,
+)
 from gotui.backends.delve.guard import GuardProcess
 from gotui.backends.delve.process import DlvProcess, check_target, release_stopped_target
 from gotui.backends.delve.release import code_addrs, release
 from gotui.backends.delve.rescue import restore_code
 from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.gobinary.binary import BinaryFacts
 from gotui.backends.gobinary.buildinfo import go_version_of_file
 from gotui.backends.model import (
+    SCAN_BIT,
     Breakpoint,
     Channel,
     Frame,
@@ -35,6 +43,7 @@ from gotui.backends.model import (
     TargetState,
     Variable,
 )
+from gotui.backends.procinfo import exe_path_for_reading
 
 # What Delve loads for locals/args/eval: enough to read, bounded for huge values.
 LOAD_CONFIG: dict[str, Any] = {
@@ -42,6 +51,9 @@ LOAD_CONFIG: dict[str, Any] = {
     "MaxArrayValues": 64, "MaxStructFields": -1,
 }
 _STACK_CONCURRENCY = 64  # Stacktrace calls kept in flight (Delve answers in order)
+# runtime.curg's own fields, one level deep (atomic wrappers), no pointer followed
+_G_CONFIG: dict[str, Any] = {"FollowPointers": False, "MaxVariableRecurse": 1,
+                             "MaxStringLen": 0, "MaxArrayValues": 0, "MaxStructFields": -1}
 
 
 class DelveBackend:
@@ -69,6 +81,10 @@ class DelveBackend:
         self.attach_seconds = 0.0  # spawn -> first answer (target attached), measured
         self._code_addrs: list[int] = []  # where Delve has int3s in the target's code
         self.rescued = 0  # int3s put back after dlv died without cleaning up
+        self._facts: BinaryFacts | None = None  # the target's binary, when it is here
+        # told what the backend did by itself (the Session shows it once)
+        self.on_notice: Callable[[str], None] | None = None
+        self._facts_tried = False
 
     @classmethod
     def for_pid(cls, pid: int, *, check_go_version: bool = True) -> DelveBackend:
@@ -236,10 +252,36 @@ class DelveBackend:
 
     async def cont(self) -> TargetState:
         while True:
-            st = await self._command("continue")
+            try:
+                st = await self._command("continue")
+            except GotuiError as exc:
+                # Delve stops at a breakpoint whose condition fails to evaluate, every
+                # time: disable it, say so once, go on (never halt a service on each hit)
+                if not await self._disable_failing_condition(exc):
+                    raise
+                continue
             # like Delve's own client: tracepoint-only stops continue by themselves
             if st.exited or st.stop_reason != "breakpoint" or not await self._at_tracepoint_only():
                 return st
+
+    async def _disable_failing_condition(self, exc: GotuiError) -> bool:
+        raw = await self.rpc.state(non_blocking=True)
+        if raw.get("exited") or raw.get("Running"):
+            return False
+        bps = [t["breakPoint"] for t in raw.get("Threads") or []
+               if (t.get("breakPoint") or {}).get("id", 0) > 0
+               and (t.get("breakPoint") or {}).get("Cond")]
+        if not bps:
+            return False
+        for d in bps:
+            bp = convert.breakpoint(d)
+            bp.enabled = False
+            await self.amend_breakpoint(bp)
+            if self.on_notice is not None:
+                self.on_notice(f"breakpoint {bp.id} at {bp.where()}: its condition "
+                               f"`{bp.cond}` cannot be evaluated there ({exc}): disabled, "
+                               "target resumed")
+        return True
 
     async def _at_tracepoint_only(self) -> bool:
         raw = await self.rpc.state(non_blocking=True)
@@ -289,7 +331,26 @@ class DelveBackend:
             frames = await self._fill_cgo(goid, delve_frames)
         # frames gotui added or dropped shift the indices: remember Delve's own
         self._frame_index[goid] = cgo_frames.delve_indices(frames, delve_frames)
-        return cgostack.classify(frames)
+        frames = cgostack.classify(frames)
+        facts = self.binary()
+        convert.mark_inlined(frames, facts.func_id_of if facts is not None else None)
+        return frames
+
+    def binary(self) -> BinaryFacts | None:
+        """The target's binary (the running image of a local process, a core's exe),
+        None when it is not on this host (a remote Delve) or unreadable."""
+        if not self._facts_tried:
+            self._facts_tried = True
+            path = ""
+            if self.core:
+                path = self.info.exe
+            elif self.info.pid and self._local_clock:
+                with contextlib.suppress(GotuiError, OSError):
+                    path = exe_path_for_reading(self.info.pid)
+            if path:
+                with contextlib.suppress(GotuiError):
+                    self._facts = BinaryFacts.load(path)
+        return self._facts
 
     async def _fill_cgo(self, goid: int, frames: list[Frame]) -> list[Frame]:
         """The C frames Delve leaves out (backends/delve/cgo_frames.py)."""
@@ -336,8 +397,7 @@ class DelveBackend:
                         if self.rpc.closed:
                             raise
                         g.stack = [Frame(note=f"stack unreadable: {exc}")]
-                if with_parent:
-                    g.parent_id = await self._parent_id(g.id)
+                await self._fill_g_fields(g, with_parent)
 
         await asyncio.gather(*(fill(g) for g in gs))
         channels = await self.channels(gs)
@@ -346,19 +406,80 @@ class DelveBackend:
         paused = time.monotonic_ns() - self._halted_at_ns if self._halted_at_ns else 0
         return Snapshot(pid=self.info.pid, exe=self.info.exe, go_version=self.info.go_version,
                         source="delve", target_paused_ns=paused, goroutines=gs,
-                        channels=channels, locks=locks)
+                        channels=channels, locks=locks,
+                        traceback_labels=await self._traceback_labels())
 
-    async def _parent_id(self, goid: int) -> int:
+    def paused_ns(self) -> int:
+        """How long the target has been stopped so far (0 while it runs, or a core)."""
+        if self.core or self._rpc is None or self.rpc.running or self._halted_at_ns is None:
+            return 0
+        return time.monotonic_ns() - self._halted_at_ns
+
+    async def thread_goroutines(self) -> list[Goroutine]:
+        """The goroutines on an OS thread at this stop (running Go code, in a system
+        call or in C): their location comes from the thread's registers, which only a
+        stopped target shows. One ListThreads, then one stack per such goroutine."""
+        res = await self.rpc.call("ListThreads", {})
+        threads = {int(t.get("goroutineID") or 0): t for t in res.get("Threads") or []}
+        threads.pop(0, None)  # threads running no goroutine (idle Ms, g0)
+
+        async def one(goid: int, thread: dict[str, Any]) -> Goroutine:
+            try:
+                frames = await self.stack(goid)
+            except GotuiError as exc:
+                if self.rpc.closed:
+                    raise
+                frames = [Frame(note=f"stack unreadable: {exc}")]
+            current = frames[0].location if frames and frames[0].function \
+                else convert.location(thread)
+            user = next((f.location for f in frames if f.kind == "go"), current)
+            return Goroutine(goid, current=current, user_current=user,
+                             thread_id=int(thread.get("id", 0)), stack=frames)
+
+        return list(await asyncio.gather(*(one(g, t) for g, t in threads.items())))
+
+    async def buffer_values(self, buf: int, elem_type: str, cap: int, recvx: int,
+                            count: int) -> list[Any] | None:
+        """`count` values buffered in a channel of `elem_type` whose ring of `cap` slots
+        is at `buf`, in receive order from slot `recvx` (None: Delve cannot read them)."""
+        return await buffer_values(self.rpc, f"*[{cap}]{elem_type}", buf, count, cap, recvx,
+                                   LOAD_CONFIG)
+
+    async def _eval_quiet(self, goid: int, expr: str, cfg: dict[str, Any]) -> dict[str, Any]:
+        """Eval's Variable, {} when Delve cannot evaluate it (the connection lost: raise)."""
         try:
-            res = await self.rpc.call("Eval", {"Scope": _scope(goid, 0),
-                                               "Expr": "runtime.curg.parentGoid",
-                                               "Cfg": LOAD_CONFIG})
+            res = await self.rpc.call("Eval", {"Scope": _scope(goid, 0), "Expr": expr,
+                                               "Cfg": cfg})
         except GotuiError:
             if self.rpc.closed:
                 raise
-            return 0
-        value = res["Variable"].get("value", "0")
-        return int(value) if value.isdigit() else 0
+            return {}
+        return res.get("Variable") or {}
+
+    async def _fill_g_fields(self, g: Goroutine, with_parent: bool) -> None:
+        """What the goroutine dump's header needs and api.Goroutine lacks, from the g
+        itself (one Eval): parentGoid, lockedm, the synctest bubble, the scan bit."""
+        fields = convert.g_fields(await self._eval_quiet(g.id, "runtime.curg", _G_CONFIG))
+        if with_parent:
+            g.parent_id = fields.get("parentGoid", 0)
+        g.locked_to_thread = bool(fields.get("lockedm"))
+        g.scan = bool(fields.get("atomicstatus", 0) & SCAN_BIT)
+        if fields.get("bubble") or fields.get("syncGroup"):
+            expr = ("runtime.curg.bubble.id" if "bubble" in fields
+                    else "runtime.curg.syncGroup.root.goid")
+            value = (await self._eval_quiet(g.id, expr, LOAD_CONFIG)).get("value", "")
+            g.synctest_bubble = int(value) if value.isdigit() else 0
+            facts = self.binary()
+            idle = facts.idle_in_synctest() if facts is not None else frozenset()
+            g.synctest_durable = any(facts.wait_reasons[i] == g.wait_reason for i in idle
+                                     if i < len(facts.wait_reasons))  # type: ignore[union-attr]
+
+    async def _traceback_labels(self) -> bool:
+        """The target's GODEBUG tracebacklabels (runtime.debug.tracebacklabels, 1.26+)."""
+        if self._go_minor and self._go_minor < 26:
+            return False
+        v = await self._eval_quiet(-1, "runtime.debug.tracebacklabels.value", LOAD_CONFIG)
+        return v.get("value") == "1"
 
     async def channels(self, goroutines: list[Goroutine]) -> list[Channel]:
         return await read_channels(self.rpc, goroutines, LOAD_CONFIG)

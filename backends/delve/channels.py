@@ -64,7 +64,7 @@ async def read_channels(rpc: DelveRPC, goroutines: list[Goroutine],
 
     async def waits_of(g: Goroutine) -> list[_Wait]:
         op = chan_op(g.wait_reason)
-        if op is None or g.status != "waiting":
+        if op is None or g.status not in ("waiting", "leaked"):
             return []
         async with sem:
             return await _sudog_waits(rpc, g.id, op)
@@ -188,9 +188,18 @@ async def _elements(rpc: DelveRPC, cell: int, elem_type: str, qcount: int, dataq
     buf = _child(chan, "buf") if chan else {}
     if not buf.get("type", "").startswith("*[") or not buf.get("value", "").isdigit():
         return None
+    return await buffer_values(rpc, buf["type"], int(buf["value"]), qcount, dataqsiz, recvx,
+                               load_config)
+
+
+async def buffer_values(rpc: DelveRPC, array_type: str, buf: int, qcount: int, dataqsiz: int,
+                        recvx: int, load_config: dict[str, Any]) -> list[Any] | None:
+    """The qcount values buffered in a channel's ring `buf` (typed `array_type`, e.g.
+    "*[4]main.job"), rendered, in receive order (from slot recvx); None if Delve cannot
+    read them (a type it cannot name)."""
     cfg = {**load_config, "MaxVariableRecurse": 2,
            "MaxArrayValues": max(64, min(dataqsiz, 1024))}
-    arr = await _eval(rpc, f"*({buf['type']})({buf['value']})", cfg=cfg)
+    arr = await _eval(rpc, f"*({array_type})({buf})", cfg=cfg)
     if arr is None:
         return None
     items = arr.get("children") or []
@@ -227,7 +236,7 @@ async def read_locks(rpc: DelveRPC, goroutines: list[Goroutine]) -> list[Lock]:
     sem = asyncio.Semaphore(_CONCURRENCY)
 
     async def lock_of(g: Goroutine) -> tuple[int, str, str] | None:
-        if g.status != "waiting" or g.wait_reason not in _LOCK_REASONS:
+        if g.status not in ("waiting", "leaked") or g.wait_reason not in _LOCK_REASONS:
             return None
         async with sem:
             return await _receiver(rpc, g)

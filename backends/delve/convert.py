@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gotui.backends.model import (
@@ -29,14 +30,26 @@ _GLEAKED = 10  # Go 1.26 leak detector: still a wait
 def location(d: dict[str, Any] | None) -> Location:
     d = d or {}
     fn = d.get("function") or {}
+    # function.value: the entry of the function holding pc (for an inlined call, the
+    # function it is inlined in: Delve's pkg/proc/stack.go)
     return Location(fn.get("name", ""), d.get("file", ""), int(d.get("line", 0)),
-                    int(d.get("pc", 0)))
+                    int(d.get("pc", 0)), int(fn.get("value", 0) or 0))
 
 
 def frame(d: dict[str, Any]) -> Frame:
     loc = location(d)
     return Frame(loc.function, loc.file, loc.line, loc.pc, frame_kind(loc.function),
-                 note=d.get("Err", "") or "")
+                 note=d.get("Err", "") or "", entry=loc.entry)
+
+
+def mark_inlined(frames: list[Frame], func_id: Callable[[str], str] | None = None) -> None:
+    """Delve gives an inlined call the pc of the frame it is inlined in (the next one):
+    mark those; func_id names each function's abi.FuncID (from the binary's pclntab)."""
+    for i, f in enumerate(frames):
+        f.inlined = (f.kind != "c" and i + 1 < len(frames) and frames[i + 1].pc == f.pc
+                     and bool(f.pc))
+        if func_id is not None and f.kind != "c":
+            f.func_id = func_id(f.function)
 
 
 def wait_ns(wait_since: int, now_ns: int | None) -> int:
@@ -74,6 +87,20 @@ def goroutine(d: dict[str, Any], reasons: list[str], now_ns: int | None,
         start=location(d.get("startLoc")),
         thread_id=int(d.get("threadID", 0)),
     )
+
+
+def g_fields(v: dict[str, Any]) -> dict[str, int]:
+    """Integer fields of a runtime.g Variable loaded one level deep: plain integers and
+    pointers by name, atomic wrappers (atomicstatus) by their inner value."""
+    out: dict[str, int] = {}
+    for c in v.get("children") or []:
+        value = c.get("value", "")
+        if not value and c.get("children"):
+            inner = [x.get("value", "") for x in c["children"] if x.get("value", "").isdigit()]
+            value = inner[0] if inner else ""
+        if value.isdigit():
+            out[c.get("name", "")] = int(value)
+    return out
 
 
 def variable(d: dict[str, Any]) -> Variable:

@@ -39,7 +39,6 @@ from gotui.backends.live.memory import load_bias, read_maps
 from gotui.backends.model import GotuiError
 from gotui.backends.procinfo import exe_path_for_reading
 
-BPF_FILE = program.BPF_DIR / "holders.c"
 ACQ, REL, SLOW_IN, SLOW_OUT, CALIBRATE = range(5)
 RETRY_S = 10.0
 GUARD_EVERY_S = 0.1  # the guard's own thread checks the hit rate this often
@@ -61,7 +60,7 @@ REG_NONE = 255
 
 def program_text(offsets: object) -> str:
     parts = program._defines(offsets, 5, False)  # type: ignore[arg-type]
-    parts += [(program.BPF_DIR / "common.h").read_text(), BPF_FILE.read_text()]
+    parts += [program.bpf_file("common.h"), program.bpf_file("holders.c")]
     return "\n".join(parts)
 
 

@@ -99,10 +99,18 @@ def unavailable_reason() -> str | None:
     return None
 
 
+class HostUnavailable(GotuiError):
+    """eBPF cannot work on this host: `reason` in one line (`gotui doctor` says more)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason}; {DOCTOR_HINT}")
+        self.reason = reason
+
+
 def check_environment() -> None:
     reason = unavailable_reason()
     if reason is not None:
-        raise GotuiError(f"{reason}; {DOCTOR_HINT}")
+        raise HostUnavailable(reason)
 
 
 # BCC's compiler (clang/LLVM in libbcc) is not thread-safe: the lifecycle feed and the

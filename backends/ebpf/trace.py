@@ -21,7 +21,7 @@ import contextlib
 import os
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,9 @@ class Tracer:
         self.decoder: Decoder | None = None
         self.target_exited = False
         self.started = False
+        # called once the lifecycle program is compiled, before the per-hit cost is
+        # measured (the eBPF helper compiles at a lower priority and restores it here)
+        self.compiled: Callable[[], None] | None = None
 
     # ------------------------------------------------------------ lifecycle
     def __enter__(self) -> Tracer:
@@ -123,6 +126,8 @@ class Tracer:
                                 optional=True))
         text = program.lifecycle_source(offsets, deep=self.deep)
         pset = self._add_set(text, probes)
+        if self.compiled is not None:
+            self.compiled()
         if self._per_hit_ns is None:
             self._per_hit_ns = self._calibrate(pset) or self.guard.per_hit_ns
         self.guard.per_hit_ns = self._per_hit_ns

@@ -109,6 +109,7 @@ class GdbBackend:
         self.core = core
         self._mi: GdbMI | None = None
         self._halted_since: float | None = None
+        self._halted_at_ns: int | None = None  # monotonic, for paused_ns()
         self._stop: StopRecord | None = None
         self._cont_task: asyncio.Future[StopRecord] | None = None
         self._resumed = asyncio.Event()  # clear while a cont/step is in flight
@@ -157,6 +158,7 @@ class GdbBackend:
             await self._abandon()
             raise
         self._halted_since = time.time()
+        self._halted_at_ns = time.monotonic_ns()
         info = await self._info()
         self.info.go_version = info.get("go_version", "")
         self._goid = int(info.get("goid", 0))
@@ -248,15 +250,17 @@ class GdbBackend:
 
     # ------------------------------------------------------------ goroutines
 
-    async def _dump(self, depth: int, goid: int = 0) -> dict[str, Any]:
+    async def _dump(self, depth: int, goid: int = 0, on_threads: bool = False
+                    ) -> dict[str, Any]:
         self._require_halted("read goroutines")
-        return await asyncio.to_thread(self._dump_sync, depth, goid)
+        return await asyncio.to_thread(self._dump_sync, depth, goid, on_threads)
 
-    def _dump_sync(self, depth: int, goid: int) -> dict[str, Any]:
+    def _dump_sync(self, depth: int, goid: int, on_threads: bool) -> dict[str, Any]:
         fd, path = tempfile.mkstemp(prefix="gotui-gdb-", suffix=".json")
         os.close(fd)
         try:
-            out = self.mi.console(f"python gotui_dump({str(path)!r}, {depth}, {goid})")
+            out = self.mi.console(
+                f"python gotui_dump({str(path)!r}, {depth}, {goid}, {on_threads})")
             try:
                 with open(path) as fh:
                     return json.load(fh)
@@ -282,6 +286,22 @@ class GdbBackend:
         return Snapshot(pid=self.info.pid, exe=self.info.exe, go_version=self.info.go_version,
                         source="gdb", target_paused_ns=time.monotonic_ns() - t0,
                         goroutines=gs, channels=convert.channels(dump, gs))
+
+    def paused_ns(self) -> int:
+        """How long the target has been stopped so far (0 while it runs, or a core)."""
+        if self.core or self._halted_at_ns is None or self._mi is None or self.mi.running:
+            return 0
+        return time.monotonic_ns() - self._halted_at_ns
+
+    async def thread_goroutines(self) -> list[Goroutine]:
+        """The goroutines an OS thread runs at this stop (m.curg), with their stitched
+        stacks: what only the threads' registers tell."""
+        return convert.goroutines(await self._dump(64, on_threads=True),
+                                  live_clock=not self.core, stacks=True)
+
+    async def buffer_values(self, buf: int, elem_type: str, cap: int, recvx: int,
+                            count: int) -> list[Any] | None:
+        return None  # gdb cannot name Go types in a cast: the values stay unknown
 
     async def channels(self, goroutines: list[Goroutine]) -> list[Channel]:
         dump = await self._dump(1)
@@ -391,11 +411,12 @@ class GdbBackend:
         self._resumed.clear()
         try:
             await asyncio.to_thread(self.mi.check, cmd)
-            self._halted_since = None
+            self._halted_since = self._halted_at_ns = None
             loop = asyncio.get_running_loop()
             self._cont_task = loop.run_in_executor(None, self.mi.wait_stopped, None)
             self._stop = await asyncio.shield(self._cont_task)
             self._halted_since = time.time()
+            self._halted_at_ns = time.monotonic_ns()
             if not self.mi.exited:
                 with contextlib.suppress(GotuiError):
                     info = await self._info()

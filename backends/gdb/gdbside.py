@@ -476,7 +476,16 @@ def gotui_info():
                       "thread": thread.num if thread is not None else 0}))
 
 
-def gotui_dump(out_path, depth=64, only_goid=0):
+def _all_gs(inferior):
+    allgs = _global("runtime.allgs")
+    n = int(_global("runtime.allglen"))
+    raw = bytes(inferior.read_memory(int(allgs["array"]), 8 * n)) if n else b""
+    return [int.from_bytes(raw[8 * i:8 * i + 8], "little") for i in range(n)]
+
+
+def gotui_dump(out_path, depth=64, only_goid=0, on_threads=False):
+    """Goroutines and threads as JSON in out_path: all goroutines, the one with goid
+    only_goid, or (on_threads) only those an M runs (m.curg), with their threads."""
     inferior = gdb.selected_inferior()
     _SYMBOLS.clear()
     threads = {t.ptid[1]: t for t in inferior.threads()}
@@ -496,12 +505,7 @@ def gotui_dump(out_path, depth=64, only_goid=0):
 
     goroutines = []
     layout = _g_layout()
-    allgs = _global("runtime.allgs")
-    n = int(_global("runtime.allglen"))
-    array = int(allgs["array"])
-    raw = bytes(inferior.read_memory(array, 8 * n)) if n else b""
-    for i in range(n):
-        gp = int.from_bytes(raw[8 * i:8 * i + 8], "little")
+    for gp in [m["curg"] for m in ms] if on_threads else _all_gs(inferior):
         if not gp:
             continue
         g = _read_g(inferior, gp, layout)
@@ -531,7 +535,7 @@ def gotui_dump(out_path, depth=64, only_goid=0):
     wanted = {g["thread"] for g in goroutines} | {g["locked_thread"] for g in goroutines}
     try:
         for lwp, thread in sorted(threads.items()):
-            if only_goid and lwp not in wanted:
+            if (only_goid or on_threads) and lwp not in wanted:
                 continue
             thread.switch()
             out_threads.append({"lwp": lwp, "num": thread.num,

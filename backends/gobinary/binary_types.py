@@ -20,6 +20,8 @@ class PCInfo:
     file: str
     line: int
     entry: int
+    func_id: int = 0  # abi.FuncID from the pclntab (0: normal; names in BinaryFacts)
+    inlined: bool = False  # a call inlined into the function that holds the pc
 
 
 @dataclass

@@ -26,6 +26,23 @@ class BuildInfo:
     go_minor: int  # 26, 0 if unknown
     modinfo: str  # text of `go version -m` (path, mod, dep, build lines)
 
+    def setting(self, key: str) -> str | None:
+        """A `build` line's value (e.g. "DefaultGODEBUG"), None if absent."""
+        for line in self.modinfo.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and parts[0] == "build" and parts[1].startswith(key + "="):
+                return "\t".join(parts[1:])[len(key) + 1:]
+        return None
+
+    @property
+    def main_module(self) -> str:
+        """Path of the main module (the `mod` line), "" if unknown."""
+        for line in self.modinfo.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and parts[0] == "mod":
+                return parts[1]
+        return ""
+
 
 def minor_of(version: str) -> int:
     m = _VERSION_RE.match(version)

@@ -38,8 +38,14 @@ SPEC: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
         "sched.bp": ("sched.bp",), "stack.lo": ("stack.lo",), "stack.hi": ("stack.hi",),
         "m": ("m",), "labels": ("labels",), "waitsince": ("waitsince",),
         "lockedm": ("lockedm",), "syscallsp": ("syscallsp",), "syscallpc": ("syscallpc",),
-        "syscallbp": ("syscallbp",),
+        "syscallbp": ("syscallbp",), "bubble": ("bubble", "syncGroup"),
     }),
+    # testing/synctest's bubble (Go 1.25+; runtime.synctestGroup in 1.24, no id there)
+    "runtime.synctestBubble": (("runtime.synctestBubble", "runtime.synctestGroup"), {
+        "id": ("id",), "root": ("root",),
+    }),
+    # the runtime's GODEBUG settings: `var debug struct {...}` ("var:" names a variable)
+    "runtime.debug": (("var:runtime.debug",), {"tracebacklabels": ("tracebacklabels",)}),
     "runtime.gobuf": (("runtime.gobuf",), {"sp": ("sp",), "pc": ("pc",), "bp": ("bp",)}),
     "runtime.stack": (("runtime.stack",), {"lo": ("lo",), "hi": ("hi",)}),
     "runtime.m": (("runtime.m",), {"id": ("id",), "procid": ("procid",), "curg": ("curg",)}),
@@ -76,6 +82,16 @@ class TypeFinder:
 
     def struct(self, name: str) -> DIE | None:
         return self.find(name, (_STRUCT,))
+
+    def struct_or_var_type(self, name: str) -> DIE | None:
+        """struct(name), or for "var:pkg.name" the struct type of that variable."""
+        if not name.startswith("var:"):
+            return self.struct(name)
+        var = self.find(name[4:], ("DW_TAG_variable",))
+        if var is None or "DW_AT_type" not in var.attributes:
+            return None
+        die = _resolve(var.get_DIE_from_attribute("DW_AT_type"))
+        return die if die.tag == _STRUCT else None
 
     def find(self, name: str, tags: tuple[str, ...]) -> DIE | None:
         """The first DIE with one of the tags and exactly this name."""
@@ -156,7 +172,7 @@ def field_offset(struct: DIE, path: str) -> int | None:
     return total
 
 
-def dwarf_info(elf: ElfFile) -> DWARFInfo | None:
+def dwarf_info(elf: ElfFile, with_ranges: bool = False) -> DWARFInfo | None:
     """A pyelftools DWARFInfo over just the sections type DIEs need. pyelftools' own
     get_dwarf_info() decompresses and relocates every debug section (line tables, frames,
     location lists): ~0.25 s on a 20 MB binary, for data we never read."""
@@ -171,16 +187,20 @@ def dwarf_info(elf: ElfFile) -> DWARFInfo | None:
     info, abbrev = sec(".debug_info"), sec(".debug_abbrev")
     if info is None or abbrev is None:
         return None
+    ranges = ({"debug_ranges_sec": sec(".debug_ranges"),
+               "debug_rnglists_sec": sec(".debug_rnglists")} if with_ranges else {})
     unused: dict[str, None] = dict.fromkeys((
         "debug_aranges_sec", "debug_frame_sec", "eh_frame_sec", "debug_loc_sec",
         "debug_ranges_sec", "debug_line_sec", "debug_pubtypes_sec", "debug_pubnames_sec",
         "debug_loclists_sec", "debug_rnglists_sec", "debug_sup_sec", "gnu_debugaltlink_sec",
         "debug_types_sec"))
+    for name in ranges:
+        unused.pop(name)
     return DWARFInfo(
         config=DwarfConfig(little_endian=True, machine_arch="x64", default_address_size=8),
         debug_info_sec=info, debug_abbrev_sec=abbrev, debug_str_sec=sec(".debug_str"),
         debug_addr_sec=sec(".debug_addr"), debug_str_offsets_sec=sec(".debug_str_offsets"),
-        debug_line_str_sec=sec(".debug_line_str"), **unused)
+        debug_line_str_sec=sec(".debug_line_str"), **ranges, **unused)
 
 
 def layouts_from_dwarf(path: str | ElfFile) -> dict[str, StructLayout]:
@@ -192,7 +212,7 @@ def layouts_from_dwarf(path: str | ElfFile) -> dict[str, StructLayout]:
     finder = TypeFinder(dwarf)
     out: dict[str, StructLayout] = {}
     for key, (names, fields) in SPEC.items():
-        die = next((d for d in map(finder.struct, names) if d is not None), None)
+        die = next((d for d in map(finder.struct_or_var_type, names) if d is not None), None)
         if die is None:
             continue
         offsets: dict[str, int] = {}

@@ -18,6 +18,7 @@ from gotui.backends.gobinary.binary_types import StructLayout
 TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
     19: {  # go1.19.8
         'runtime.g': (392, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 328, 'gopc': 296, 'startpc': 312, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 104, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 360, 'waitsince': 168, 'lockedm': 232, 'syscallsp': 112, 'syscallpc': 120}),
+        'runtime.debug': (84, {}),
         'runtime.gobuf': (56, {'sp': 0, 'pc': 8, 'bp': 48}),
         'runtime.stack': (16, {'lo': 0, 'hi': 8}),
         'runtime.m': (1008, {'id': 232, 'procid': 72, 'curg': 192}),
@@ -28,6 +29,7 @@ TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
     },
     20: {  # go1.20.14
         'runtime.g': (392, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 328, 'gopc': 296, 'startpc': 312, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 104, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 360, 'waitsince': 168, 'lockedm': 232, 'syscallsp': 112, 'syscallpc': 120}),
+        'runtime.debug': (84, {}),
         'runtime.gobuf': (56, {'sp': 0, 'pc': 8, 'bp': 48}),
         'runtime.stack': (16, {'lo': 0, 'hi': 8}),
         'runtime.m': (1000, {'id': 232, 'procid': 72, 'curg': 192}),
@@ -38,6 +40,7 @@ TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
     },
     21: {  # go1.21.13
         'runtime.g': (408, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 312, 'gopc': 280, 'startpc': 296, 'parentGoid': 272, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 104, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 344, 'waitsince': 168, 'lockedm': 208, 'syscallsp': 112, 'syscallpc': 120}),
+        'runtime.debug': (100, {}),
         'runtime.gobuf': (56, {'sp': 0, 'pc': 8, 'bp': 48}),
         'runtime.stack': (16, {'lo': 0, 'hi': 8}),
         'runtime.m': (1008, {'id': 232, 'procid': 72, 'curg': 192}),
@@ -48,6 +51,7 @@ TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
     },
     22: {  # go1.22.12
         'runtime.g': (424, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 312, 'gopc': 280, 'startpc': 296, 'parentGoid': 272, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 104, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 344, 'waitsince': 168, 'lockedm': 208, 'syscallsp': 112, 'syscallpc': 120}),
+        'runtime.debug': (108, {}),
         'runtime.gobuf': (56, {'sp': 0, 'pc': 8, 'bp': 48}),
         'runtime.stack': (16, {'lo': 0, 'hi': 8}),
         'runtime.m': (2024, {'id': 232, 'procid': 72, 'curg': 192}),
@@ -58,6 +62,7 @@ TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
     },
     23: {  # go1.23.12
         'runtime.g': (432, {'goid': 160, 'atomicstatus': 152, 'waitreason': 184, 'waiting': 320, 'gopc': 288, 'startpc': 304, 'parentGoid': 280, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 104, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 352, 'waitsince': 176, 'lockedm': 216, 'syscallsp': 112, 'syscallpc': 120, 'syscallbp': 128}),
+        'runtime.debug': (120, {}),
         'runtime.gobuf': (56, {'sp': 0, 'pc': 8, 'bp': 48}),
         'runtime.stack': (16, {'lo': 0, 'hi': 8}),
         'runtime.m': (1784, {'id': 232, 'procid': 72, 'curg': 192}),
@@ -67,7 +72,9 @@ TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
         'runtime._type': (48, {'size': 0, 'tflag': 20, 'kind': 23, 'str': 40}),
     },
     24: {  # go1.24.13
-        'runtime.g': (440, {'goid': 160, 'atomicstatus': 152, 'waitreason': 184, 'waiting': 320, 'gopc': 288, 'startpc': 304, 'parentGoid': 280, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 104, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 352, 'waitsince': 176, 'lockedm': 216, 'syscallsp': 112, 'syscallpc': 120, 'syscallbp': 128}),
+        'runtime.g': (440, {'goid': 160, 'atomicstatus': 152, 'waitreason': 184, 'waiting': 320, 'gopc': 288, 'startpc': 304, 'parentGoid': 280, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 104, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 352, 'waitsince': 176, 'lockedm': 216, 'syscallsp': 112, 'syscallpc': 120, 'syscallbp': 128, 'bubble': 392}),
+        'runtime.synctestBubble': (136, {'root': 88}),
+        'runtime.debug': (124, {}),
         'runtime.gobuf': (56, {'sp': 0, 'pc': 8, 'bp': 48}),
         'runtime.stack': (16, {'lo': 0, 'hi': 8}),
         'runtime.m': (1832, {'id': 232, 'procid': 72, 'curg': 192}),
@@ -77,7 +84,9 @@ TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
         'runtime._type': (48, {'size': 0, 'tflag': 20, 'kind': 23, 'str': 40}),
     },
     25: {  # go1.25.14
-        'runtime.g': (440, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 312, 'gopc': 280, 'startpc': 296, 'parentGoid': 272, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 96, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 344, 'waitsince': 168, 'lockedm': 208, 'syscallsp': 104, 'syscallpc': 112, 'syscallbp': 120}),
+        'runtime.g': (440, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 312, 'gopc': 280, 'startpc': 296, 'parentGoid': 272, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 96, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 344, 'waitsince': 168, 'lockedm': 208, 'syscallsp': 104, 'syscallpc': 112, 'syscallbp': 120, 'bubble': 384}),
+        'runtime.synctestBubble': (144, {'id': 72, 'root': 88}),
+        'runtime.debug': (136, {}),
         'runtime.gobuf': (48, {'sp': 0, 'pc': 8, 'bp': 40}),
         'runtime.stack': (16, {'lo': 0, 'hi': 8}),
         'runtime.m': (1816, {'id': 224, 'procid': 64, 'curg': 184}),
@@ -87,7 +96,9 @@ TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
         'runtime._type': (48, {'size': 0, 'tflag': 20, 'kind': 23, 'str': 40}),
     },
     26: {  # go1.26.8
-        'runtime.g': (456, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 320, 'gopc': 288, 'startpc': 304, 'parentGoid': 280, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 96, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 352, 'waitsince': 168, 'lockedm': 208, 'syscallsp': 104, 'syscallpc': 112, 'syscallbp': 120}),
+        'runtime.g': (456, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 320, 'gopc': 288, 'startpc': 304, 'parentGoid': 280, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 96, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 352, 'waitsince': 168, 'lockedm': 208, 'syscallsp': 104, 'syscallpc': 112, 'syscallbp': 120, 'bubble': 392}),
+        'runtime.synctestBubble': (144, {'id': 72, 'root': 88}),
+        'runtime.debug': (140, {'tracebacklabels': 136}),
         'runtime.gobuf': (48, {'sp': 0, 'pc': 8, 'bp': 40}),
         'runtime.stack': (16, {'lo': 0, 'hi': 8}),
         'runtime.m': (1824, {'id': 232, 'procid': 64, 'curg': 184}),
@@ -97,7 +108,9 @@ TABLE: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
         'runtime._type': (48, {'size': 0, 'tflag': 20, 'kind': 23, 'str': 40}),
     },
     27: {  # go1.27.3
-        'runtime.g': (456, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 320, 'gopc': 288, 'startpc': 304, 'parentGoid': 280, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 96, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 352, 'waitsince': 168, 'lockedm': 208, 'syscallsp': 104, 'syscallpc': 112, 'syscallbp': 120}),
+        'runtime.g': (456, {'goid': 152, 'atomicstatus': 144, 'waitreason': 176, 'waiting': 320, 'gopc': 288, 'startpc': 304, 'parentGoid': 280, 'sched.sp': 56, 'sched.pc': 64, 'sched.bp': 96, 'stack.lo': 0, 'stack.hi': 8, 'm': 48, 'labels': 352, 'waitsince': 168, 'lockedm': 208, 'syscallsp': 104, 'syscallpc': 112, 'syscallbp': 120, 'bubble': 392}),
+        'runtime.synctestBubble': (144, {'id': 72, 'root': 88}),
+        'runtime.debug': (136, {'tracebacklabels': 132}),
         'runtime.gobuf': (48, {'sp': 0, 'pc': 8, 'bp': 40}),
         'runtime.stack': (16, {'lo': 0, 'hi': 8}),
         'runtime.m': (1832, {'id': 232, 'procid': 64, 'curg': 184}),

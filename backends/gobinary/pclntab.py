@@ -17,12 +17,19 @@ import bisect
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 MAGIC_118 = 0xFFFFFFF0
 MAGIC_120 = 0xFFFFFFF1
 _NO_FILE = 0xFFFFFFFF
 PCDATA_INL_TREE_INDEX = 2
 FUNCDATA_INL_TREE = 3
+
+
+class InlinedCall(NamedTuple):
+    name: str
+    call_pc: int  # pc of the call site in the next outer function
+    func_id: int  # abi.FuncID of the inlined function
 
 
 @dataclass(frozen=True)
@@ -89,18 +96,18 @@ class Pclntab:
         return self.data[self._funcrec(i) + (40 if self.magic == MAGIC_120 else 36)]
 
     def inline_chain(self, i: int, pc: int, gofunc: int,
-                     read: Callable[[int, int], bytes | None]) -> list[tuple[str, int]]:
-        """Functions inlined at pc, innermost first, as (name, pc of the call site in the
-        next outer function); [] when pc is not in inlined code. The inline tree is
-        funcdata in go:func.* (at gofunc + offset): 16-byte abi.InlinedCall records since
-        Go 1.20, 20-byte runtime.inlinedCall records in 1.18-1.19."""
+                     read: Callable[[int, int], bytes | None]) -> list[InlinedCall]:
+        """Functions inlined at pc, innermost first, with the pc of their call site in
+        the next outer function; [] when pc is not in inlined code. The inline tree is
+        funcdata in go:func.* (at gofunc + offset): 16-byte runtime.inlinedCall records
+        since Go 1.20 (funcID first), 20-byte ones in 1.18-1.19 (funcID at 2)."""
         tree_off = self._funcdata_offset(i, FUNCDATA_INL_TREE)
         if tree_off is None or not gofunc:
             return []
         entry = self.entry(i)
         new = self.magic == MAGIC_120
-        size, name_at, parent_pc_at = (16, 4, 8) if new else (20, 12, 16)
-        out: list[tuple[str, int]] = []
+        size, name_at, parent_pc_at, id_at = (16, 4, 8, 0) if new else (20, 12, 16, 2)
+        out: list[InlinedCall] = []
         while len(out) < 64:  # inlining depth is bounded; guards corrupt tables
             ix = self._pcdata_value(i, PCDATA_INL_TREE_INDEX, pc)
             if ix is None or ix < 0:
@@ -110,7 +117,7 @@ class Pclntab:
                 break
             name_off = struct.unpack_from("<i", rec, name_at)[0]
             pc = entry + struct.unpack_from("<i", rec, parent_pc_at)[0]
-            out.append((self._cstring(self._funcname + name_off), pc))
+            out.append(InlinedCall(self._cstring(self._funcname + name_off), pc, rec[id_at]))
         return out
 
     def pcdata_runs(self, i: int, table: int) -> list[tuple[int, int, int]]:
@@ -157,6 +164,12 @@ class Pclntab:
 
     def pcdata_value(self, i: int, table: int, pc: int) -> int | None:
         return self._pcdata_value(i, table, pc)
+
+    def sp_delta(self, i: int, pc: int) -> int | None:
+        """How far function i has moved SP below its entry SP at pc (pcsp table): its
+        frame size there, the return address not counted."""
+        off = struct.unpack_from("<I", self.data, self._funcrec(i) + 16)[0]
+        return self._pcvalue(off, self.entry(i), pc)
 
     def _fixed_size(self) -> int:
         return 44 if self.magic == MAGIC_120 else 40  # _func without its pcdata/funcdata

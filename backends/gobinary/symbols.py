@@ -24,6 +24,7 @@ class Facts(Protocol):
     pie: bool
     layouts: dict[str, StructLayout]
     wait_reasons: list[str]
+    main_module: str  # path of the main module (buildinfo), "" if unknown
 
     @property
     def load_base(self) -> int: ...
@@ -33,6 +34,16 @@ class Facts(Protocol):
     def pc_frames(self, pc: int) -> list[PCInfo]: ...
     def start_function(self, startpc: int) -> FuncInfo | None: ...
     def type_name(self, type_addr: int, read_mem: object = None) -> str: ...
+    def func_id_names(self) -> dict[int, str]: ...
+    def frame_size(self, pc: int) -> int | None: ...
+
+
+def own_prefixes(main_module: str) -> tuple[str, ...]:
+    """Function-name prefixes of the program's own code: package main, and the packages
+    of its main module (buildinfo's `mod` path)."""
+    if not main_module or main_module == "command-line-arguments":
+        return ("main.",)
+    return ("main.", main_module + ".", main_module + "/")
 
 
 class Symbols:
@@ -44,6 +55,9 @@ class Symbols:
         self._start: dict[int, Location] = {}
         self._func: dict[int, str] = {}
         self._after_call: dict[int, bool] = {}
+        self._func_ids: dict[int, str] | None = None
+        self._own: dict[int, Location | None] = {}
+        self.own_prefixes = own_prefixes(facts.main_module)
 
     def func_name(self, pc: int) -> str:
         """Name of the (physical) function containing a runtime pc ("" if unknown)."""
@@ -61,7 +75,12 @@ class Symbols:
         frames = self._frames.get(key)
         if frames is None:
             infos = self.facts.pc_frames((pc - 1 if call else pc) - self.bias) if pc else []
-            frames = [Frame(i.function, i.file, i.line, pc, frame_kind(i.function), NOTE)
+            if self._func_ids is None:
+                self._func_ids = self.facts.func_id_names()
+            ids = self._func_ids
+            entry = infos[-1].entry + self.bias if infos and infos[-1].entry else 0
+            frames = [Frame(i.function, i.file, i.line, pc, frame_kind(i.function), NOTE,
+                            entry, i.inlined, ids.get(i.func_id, ""))
                       for i in infos] or [Frame(pc=pc, kind="c", note=NOTE)]
             self._frames[key] = frames
         return frames
@@ -84,7 +103,15 @@ class Symbols:
     def location(self, pc: int, call: bool = False) -> Location:
         """Location of the innermost logical frame at pc."""
         f = self.frames(pc, call)[0]
-        return Location(f.function, f.file, f.line, pc)
+        return Location(f.function, f.file, f.line, pc, f.entry)
+
+    def go_statement(self, gopc: int) -> Location:
+        """Where a goroutine was created (g.gopc, a return address), as the runtime's
+        "created by" and Delve say it: the function holding the go statement (not a
+        call inlined into it), with the file:line of the statement itself."""
+        frames = self.frames(gopc, call=True)
+        inner, outer = frames[0], frames[-1]
+        return Location(outer.function, inner.file, inner.line, gopc, outer.entry)
 
     def user_location(self, pc: int, call: bool) -> Location | None:
         """The first logical frame at pc that is user Go code, if any: not runtime code,
@@ -92,8 +119,23 @@ class Symbols:
         key = -pc if call else pc
         if key not in self._user:
             user = next((f for f in self.frames(pc, call) if f.kind == "go"), None)
-            self._user[key] = Location(user.function, user.file, user.line, pc) if user else None
+            self._user[key] = (Location(user.function, user.file, user.line, pc, user.entry)
+                               if user else None)
         return self._user[key]
+
+    def frame_size(self, pc: int) -> int | None:
+        """SP delta of the Go function at a runtime pc (its frame size there)."""
+        return self.facts.frame_size(pc - self.bias) if pc else None
+
+    def own_location(self, pc: int, call: bool) -> Location | None:
+        """The first logical frame at pc that is the program's own code (is_own)."""
+        key = -pc if call else pc
+        if key not in self._own:
+            own = next((f for f in self.frames(pc, call)
+                        if f.kind == "go" and f.function.startswith(self.own_prefixes)), None)
+            self._own[key] = (Location(own.function, own.file, own.line, pc, own.entry)
+                              if own else None)
+        return self._own[key]
 
     def start(self, startpc: int) -> Location:
         """Start location of a goroutine: the function `go` called, through the wrapper

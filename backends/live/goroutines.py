@@ -33,6 +33,8 @@ _G_FIELDS: list[tuple[str, str, bool]] = [
     ("startpc", "Q", True),
     ("waiting", "Q", True),
     ("labels", "Q", False),
+    ("lockedm", "Q", False),
+    ("bubble", "Q", False),  # *synctestBubble (Go 1.25+), *synctestGroup (1.24)
 ]
 
 DEAD = frozenset(k for k, v in STATUS_NAMES.items() if v == "dead")
@@ -63,6 +65,8 @@ class G(NamedTuple):
     startpc: int
     waiting: int
     labels: int
+    lockedm: int
+    bubble: int
 
 
 class GDecoder:
@@ -87,6 +91,7 @@ class GDecoder:
         self.i = {n: order.get(n, -1) for n, _, _ in _G_FIELDS}
         self._index = list(self.i.values())
         self.status_off = layout.offsets["atomicstatus"]
+        self.goid_off = layout.offsets["goid"]
         self._iv = tuple(self.i[n] for n in ("atomicstatus", "goid", "waitreason", "stack.lo",
                                              "stack.hi", "sched.sp"))
 

@@ -21,7 +21,7 @@ import time
 from operator import attrgetter
 from typing import NamedTuple
 
-from gotui.backends.gobinary import disasm
+from gotui.backends.gobinary import disasm, godebug
 from gotui.backends.gobinary.binary import BinaryFacts
 from gotui.backends.gobinary.locksites import LockSites
 from gotui.backends.gobinary.symbols import Facts, Symbols
@@ -35,7 +35,13 @@ from gotui.backends.live.memory import (
     load_bias,
     read_maps,
 )
-from gotui.backends.live.stackwalk import StackStart, user_frames, walk, walk_many
+from gotui.backends.live.stackwalk import (
+    StackStart,
+    ends_at_base,
+    user_frames,
+    walk,
+    walk_windows,
+)
 from gotui.backends.model import (
     Channel,
     Frame,
@@ -53,6 +59,8 @@ MAX_GOROUTINES = 50_000_000
 MAX_LABELS = 64
 MAX_LABEL_LEN = 4096
 _PARKED = frozenset({0, 1, 4, 9, 10})  # statuses whose g.sched is the goroutine's state
+_SCAN = 0x1000
+STACK_TRIES = 4  # walks of a goroutine that keeps moving before stacks() gives up
 _NOLOC = Location()  # shared "unknown": Locations in a snapshot are read-only
 
 
@@ -64,6 +72,8 @@ class _Kind(NamedTuple):
     system: bool
     op: str | None
     on_sema: bool  # parked on a semaphore or a sync.Cond: locks.BlockingReader looks
+    timed: bool  # g.waitsince counts (waiting, leaked or in a syscall)
+    idle_in_bubble: bool  # the raw wait reason is in runtime.isIdleInSynctest
 
 
 class _Rec:
@@ -71,7 +81,7 @@ class _Rec:
     are unchanged in the next snapshot are reused whole: not checked, decoded or
     walked again."""
 
-    __slots__ = ("addr", "vals", "done", "kind", "cur", "usr", "extra", "gr")
+    __slots__ = ("addr", "vals", "done", "kind", "cur", "usr", "own", "extra", "gr")
 
     def __init__(self, addr: int, vals: tuple[int, ...]) -> None:
         self.addr = addr
@@ -80,6 +90,7 @@ class _Rec:
         self.kind: _Kind
         self.cur = _NOLOC
         self.usr = _NOLOC
+        self.own = _NOLOC
         self.extra = False  # needs channel / thread / label reads
         self.gr: Goroutine | None = None  # the Goroutine the last snapshot made of it
 
@@ -147,6 +158,12 @@ class LiveReader:
         self._m_procid = m.offsets.get("procid") if m else None
         self._has_syscallbp = "syscallbp" in layouts["runtime.g"].offsets
         self._n_reasons = len(self.facts.wait_reasons)
+        self._idle_in_bubble = self.facts.idle_in_synctest()
+        bubble = layouts.get("runtime.synctestBubble")
+        self._bubble_offsets = bubble.offsets if bubble is not None else {}
+        self._labels_var = godebug.var_addr(self.facts, "tracebacklabels", self.bias)
+        self._labels_at_start = godebug.startup_value(
+            self.facts, "tracebacklabels", godebug.environ_godebug(pid)) == "1"
         allgs = self.facts.symbol("runtime.allgs")
         allglen = self.facts.symbol("runtime.allglen")
         if allgs is None or allglen is None:
@@ -258,15 +275,16 @@ class LiveReader:
         """What goroutines sharing status, wait reason and creation site have in common."""
         sym = self.symbols
         name = status_name(status)
-        waiting = name == "waiting"
+        waiting = name in ("waiting", "leaked")
         reasons = self.facts.wait_reasons
         reason = reasons[reason_idx] if waiting and reason_idx < len(reasons) else ""
         raw_start = sym.func_name(startpc)
         return _Kind(name, reason,
-                     sym.location(gopc, call=True) if gopc else _NOLOC,
+                     sym.go_statement(gopc) if gopc else _NOLOC,
                      sym.start(startpc) if startpc else _NOLOC,
                      raw_start.startswith("runtime.") and raw_start != "runtime.main",
-                     chan_op(reason) if reason else None, reason in SEMA_REASONS)
+                     chan_op(reason) if reason else None, reason in SEMA_REASONS,
+                     waiting or name == "syscall", reason_idx in self._idle_in_bubble)
 
     # ------------------------------------------------------------ LiveSource
     def goroutine_count(self) -> int:
@@ -304,6 +322,7 @@ class LiveReader:
         igoid, iws, ipar, iwaiting = i["goid"], i["waitsince"], i["parentGoid"], i["waiting"]
         ipc, isp, ibp, ihi = i["sched.pc"], i["sched.sp"], i["sched.bp"], i["stack.hi"]
         im, ilabels = i["m"], i["labels"]
+        ilocked, ibubble = i["lockedm"], i["bubble"]
         kinds = self._kinds
         out: list[Goroutine] = []
         system: set[int] = set()
@@ -314,9 +333,9 @@ class LiveReader:
         waiters: list[Goroutine] = []  # waits[i] is waiters[i]'s
         threads: list[tuple[Goroutine, int]] = []
         labelled: list[tuple[Goroutine, int]] = []
+        bubbled: list[tuple[Goroutine, int]] = []
         gaddr: dict[int, int] = {}
         old_seen = self._seen.get
-        has_syscallbp = self._has_syscallbp
         append = out.append
         shared: set[int] = set()  # goids whose Goroutine the last snapshot holds too
         sema_at: list[int] = []  # where in `out` the goroutines parked on a sema are
@@ -333,13 +352,14 @@ class LiveReader:
             if made is not None and r.done and not r.extra:  # same bytes as last time
                 k = r.kind
                 ws = v[iws]
-                wait = now - ws if k[1] and 0 < ws < now else 0
+                wait = now - ws if k[7] and 0 < ws < now else 0
                 if wait == made.wait_ns:
                     shared.add(goid)
                 else:  # _with_wait, inline
                     c = new(Goroutine)
                     d = made.__dict__.copy()
                     d["wait_ns"] = wait
+                    d["wait_basis"] = "gc" if wait else ""
                     c.__dict__ = d
                     r.gr = made = c
                 append(made)
@@ -358,26 +378,30 @@ class LiveReader:
                 r.kind = k
                 r.extra = ((k.op is not None and v[iwaiting] != 0)
                            or (st in (RUNNING, SYSCALL) and v[im] != 0)
-                           or (ilabels >= 0 and v[ilabels] != 0))
+                           or (ilabels >= 0 and v[ilabels] != 0)
+                           or (ibubble >= 0 and v[ibubble] != 0))
                 prev = old_seen(r.addr)
                 pv = prev.vals if prev is not None and prev.done else None
                 if (pv is not None and st in _PARKED and pv[ist] & ~0x1000 == st
                         and pv[igoid] == goid and pv[iwr] == v[iwr] and pv[ipc] == v[ipc]
                         and pv[isp] == v[isp] and pv[ibp] == v[ibp]):
                     # parked at the same place as last time (waitsince or m changed)
-                    r.cur, r.usr = prev.cur, prev.usr  # type: ignore[union-attr]
+                    r.cur, r.usr, r.own = prev.cur, prev.usr, prev.own  # type: ignore[union-attr]
                 elif st in _PARKED and v[ipc]:
                     top = (v[ipc], v[isp], v[ibp], v[ihi], goid)
-                elif st == SYSCALL and has_syscallbp:
+                elif st == SYSCALL:
                     g = self.decoder.make(r.addr, v)
-                    if g.syscallpc and g.stack_lo <= g.syscallsp < g.stack_hi:
-                        top = (g.syscallpc, g.syscallsp, g.syscallbp, g.stack_hi, goid)
+                    bp = self._syscall_bp(g)
+                    if bp and g.syscallpc and g.stack_lo <= g.syscallsp < g.stack_hi:
+                        top = (g.syscallpc, g.syscallsp, bp, g.stack_hi, goid)
                 r.done = top is None
             k = r.kind
             ws = v[iws]
-            gr = Goroutine(goid, k[0], k[1], now - ws if k[1] and 0 < ws < now else 0,
-                           {}, r.cur, r.usr, k[2], k[3],
-                           v[ipar] if ipar >= 0 else 0, None, [], 0, [])
+            wait = now - ws if k[7] and 0 < ws < now else 0
+            gr = Goroutine(goid, k[0], k[1], wait, {}, r.cur, r.usr, k[2], k[3],
+                           v[ipar] if ipar >= 0 else 0, None, [], 0, [], "", [], r.own,
+                           "gc" if wait else "", ilocked >= 0 and v[ilocked] != 0, 0, False,
+                           v[ist] & _SCAN != 0)
             r.gr = gr
             append(gr)
             if k[6]:
@@ -395,13 +419,10 @@ class LiveReader:
                     threads.append((gr, v[im]))
                 if ilabels >= 0 and v[ilabels]:
                     labelled.append((gr, v[ilabels]))
-        current, user = user_frames(self.mem, self.symbols, tops)
-        for (r, gr), cur, usr in zip(walked, current, user, strict=True):
-            gr.current = r.cur = cur
-            gr.user_current = r.usr = usr
-            # No user frame found: the walk may have raced the goroutine (it ran and
-            # parked again between our reads); walk again next time, don't cache it.
-            r.done = usr is not cur
+                if ibubble >= 0 and v[ibubble]:
+                    bubbled.append((gr, v[ibubble]))
+                    gr.synctest_durable = k[8]
+        self._fill_user_frames(tops, walked)
         self._seen = dict(zip(map(_ADDR, recs), recs, strict=True))
         channels: list[Channel] = []
         if waits and self.chans is not None:
@@ -414,6 +435,7 @@ class LiveReader:
                                                            or w.op == "select") else None
         self._fill_threads(threads)
         self._fill_labels(labelled)
+        self._fill_bubbles(bubbled)
         self._gaddr = gaddr
         self.system_goids = system
         seen = self._seen
@@ -424,7 +446,81 @@ class LiveReader:
         self._set_blocking(out, lock_of, refs, shared, gaddr, sema_at)
         return Snapshot(pid=self.pid, exe=self.exe, go_version=self.facts.go_version,
                         source="live", target_paused_ns=0, goroutines=out, channels=channels,
-                        locks=locks)
+                        locks=locks, traceback_labels=self._traceback_labels())
+
+    def _fill_user_frames(self, tops: list[tuple[int, int, int, int, int]],
+                          walked: list[tuple[_Rec, Goroutine]]) -> None:
+        """current, user_current and own_current of the goroutines walked. A walk that
+        broke before finding a user frame (the goroutine ran while we read its stack)
+        is done once more from a fresh read of its g; if that breaks too, the goroutine
+        keeps what the last snapshot found at the same place, else its start function:
+        never runtime.gopark. Such records are walked again next time."""
+        uf = user_frames(self.mem, self.symbols, tops)
+        torn = [j for j, bad in enumerate(uf.torn) if bad]
+        if torn:
+            fresh = self._tops_again([walked[j][0] for j in torn])
+            redo = [(j, t) for j, t in zip(torn, fresh, strict=True) if t is not None]
+            again = user_frames(self.mem, self.symbols, [t for _, t in redo])
+            for n, (j, _) in enumerate(redo):
+                if not again.torn[n]:
+                    uf.current[j], uf.user[j], uf.own[j] = (again.current[n], again.user[n],
+                                                            again.own[n])
+                    uf.torn[j] = False
+        igoid = self.decoder.i["goid"]
+        for (r, gr), cur, usr, own, bad in zip(walked, uf.current, uf.user, uf.own, uf.torn,
+                                               strict=True):
+            if bad or usr is None:
+                prev = self._seen.get(r.addr)
+                if (prev is not None and prev.done and prev.vals[igoid] == gr.id
+                        and prev.usr.function):
+                    usr, own = prev.usr, prev.own
+                else:
+                    usr = own = r.kind.start if r.kind.start.function else cur
+            gr.current = r.cur = cur
+            gr.user_current = r.usr = usr
+            gr.own_current = r.own = own or usr
+            r.done = not bad
+
+    def _tops_again(self, recs: list[_Rec]) -> list[tuple[int, int, int, int, int] | None]:
+        """Stack tops from a fresh read of these g's (None: no longer parked as read)."""
+        buf, ok = self.mem.read_same_size([r.addr for r in recs], self.decoder.size)
+        out: list[tuple[int, int, int, int, int] | None] = []
+        for r, good, vals in zip(recs, ok, self.decoder.struct.iter_unpack(buf), strict=True):
+            g = self.decoder.make(r.addr, vals) if good else None
+            if (g is None or not self.decoder.valid(vals, self._n_reasons)
+                    or g.goid != self.decoder.make(r.addr, r.vals).goid
+                    or g.status not in _PARKED or not g.pc):
+                out.append(None)
+            else:
+                out.append((g.pc, g.sp, g.bp, g.stack_hi, g.goid))
+        return out
+
+    def _fill_bubbles(self, bubbled: list[tuple[Goroutine, int]]) -> None:
+        """synctest_bubble: the number the runtime prints in the header, the bubble's
+        id (Go 1.25+) or its root goroutine's id (1.24's "synctest group N")."""
+        offs = self._bubble_offsets
+        if not bubbled or not offs:
+            return
+        todo = sorted({p for _, p in bubbled})
+        if "id" in offs:
+            raw = self.mem.read_many([(p + offs["id"], 8) for p in todo])
+        elif "root" in offs:
+            roots = self.mem.read_many([(p + offs["root"], 8) for p in todo])
+            goid = self.decoder.goid_off
+            raw = self.mem.read_many([(int.from_bytes(x, "little") + goid, 8) if x else (0, 8)
+                                      for x in roots])
+        else:
+            return
+        ids = {p: int.from_bytes(x, "little") for p, x in zip(todo, raw, strict=True) if x}
+        for gr, p in bubbled:
+            gr.synctest_bubble = ids.get(p, 0)
+
+    def _traceback_labels(self) -> bool:
+        """The target's GODEBUG tracebacklabels (backends/gobinary/godebug.py)."""
+        if self._labels_var is None:
+            return self._labels_at_start
+        raw = self.mem.read(self._labels_var, 4)
+        return raw is not None and int.from_bytes(raw, "little", signed=True) == 1
 
     def _set_blocking(self, out: list[Goroutine], lock_of: dict[int, str],
                       refs: dict[int, list[str]], shared: set[int],
@@ -469,11 +565,13 @@ class LiveReader:
         keys = self.holder_keys(eligible(snap.goroutines, self.system_goids))
         self._holders.annotate(snap, keys, self.stack_start_of, self.exact)
 
-    def annotate_holders(self, snap: Snapshot) -> None:
-        """Lock.holders of `snap`, a snapshot of this process that a stop-the-world
-        backend took while the process is halted: inferred from the stacks as live
-        (they do not move meanwhile), read with this reader's own records."""
-        self.snapshot()
+    def annotate_holders(self, snap: Snapshot, *, fresh: bool = False) -> None:
+        """Lock.holders of `snap`, a snapshot of this process taken while it is halted
+        (by a stop-the-world backend, or by this reader: `fresh`, its records are then
+        current): inferred from the stacks as live (they do not move meanwhile), every
+        stack walked, not only the next batch of a live refresh."""
+        if not fresh:
+            self.snapshot()
         if self._holders is None:
             self._holders = self._holder_finder()
         if self._holders is not None:
@@ -535,9 +633,19 @@ class LiveReader:
     def _stack_start(self, g: G) -> StackStart | None:
         if g.status in _PARKED and g.pc:
             return StackStart(g.pc, g.sp, g.bp, g.stack_lo, g.stack_hi)
-        if g.status == SYSCALL and g.syscallpc and self._has_syscallbp:
-            return StackStart(g.syscallpc, g.syscallsp, g.syscallbp, g.stack_lo, g.stack_hi)
+        bp = self._syscall_bp(g) if g.status == SYSCALL and g.syscallpc else 0
+        if bp:
+            return StackStart(g.syscallpc, g.syscallsp, bp, g.stack_lo, g.stack_hi)
         return None  # running: its registers are only readable after a stop
+
+    def _syscall_bp(self, g: G) -> int:
+        """The frame pointer of the function that entered the syscall: g.syscallbp (Go
+        1.23+), else from g.syscallsp, its SP then, and its frame size at syscallpc (the
+        saved BP sits just below the return address)."""
+        if self._has_syscallbp:
+            return g.syscallbp
+        size = self.facts.frame_size(g.syscallpc - self.bias) if g.syscallpc else None
+        return g.syscallsp + size - 8 if size is not None and size >= 8 else 0
 
     def _fill_threads(self, threads: list[tuple[Goroutine, int]]) -> None:
         if not threads or self._m_procid is None:
@@ -606,26 +714,55 @@ class LiveReader:
     def stacks(self, goids: list[int] | None = None, depth: int = 64) -> dict[int, list[Frame]]:
         """Stacks of many goroutines at once (all of the last snapshot by default),
         batched: use this instead of calling stack() per goroutine. Running goroutines
-        and those gone since the last snapshot get an empty stack."""
+        and those gone since the last snapshot get an empty stack. A stack is only
+        kept when the goroutine's g record did not change while it was walked (else it
+        ran meanwhile and the walk may mix two stacks) and every frame is known: such
+        goroutines are walked again from their new state, up to STACK_TRIES times,
+        then get an empty stack rather than a torn one."""
         if not self._gaddr:
             self.snapshot()
         wanted = list(self._gaddr) if goids is None else goids
-        known = [(g, self._gaddr[g]) for g in wanted if g in self._gaddr]
-        buf, ok = self.mem.read_same_size([a for _, a in known], self.decoder.size)
         res: dict[int, list[Frame]] = {g: [] for g in wanted}
-        todo: list[tuple[int, StackStart]] = []
-        for (goid, addr), good, vals in zip(known, ok, self.decoder.struct.iter_unpack(buf),
-                                            strict=True):
-            if not good or not self.decoder.valid(vals, self._n_reasons):
-                continue
-            g = self.decoder.make(addr, vals)
-            start = self._stack_start(g) if g.goid == goid and g.status not in DEAD else None
-            if start is not None:
-                todo.append((goid, start))
-        walked = walk_many(self.mem, self.symbols, [s for _, s in todo], depth)
-        for (goid, _), frames in zip(todo, walked, strict=True):
-            res[goid] = frames
+        todo = [(g, self._gaddr[g]) for g in wanted if g in self._gaddr]
+        for attempt in range(STACK_TRIES):
+            last = attempt == STACK_TRIES - 1
+            starts = self._parked_starts(todo)
+            walked = walk_windows(self.mem, self.symbols, [s for _, _, s, _ in starts], depth)
+            again = self._parked_starts([(goid, addr) for goid, addr, _, _ in starts])
+            todo = []
+            for (goid, addr, _, key), frames, (_, _, _, key2) in zip(starts, walked, again,
+                                                                     strict=True):
+                # a whole stack ends at its base (goexit); a shorter one is only taken
+                # on the last try (C callbacks' goroutines have other bases)
+                whole = len(frames) >= depth or bool(frames) and ends_at_base(frames)
+                if key == key2 and all(f.function for f in frames) and (whole or last):
+                    res[goid] = frames
+                elif key2 is not None:
+                    todo.append((goid, addr))
+            if not todo:
+                break
         return res
+
+    def _parked_starts(self, gs: list[tuple[int, int]]
+                       ) -> list[tuple[int, int, StackStart, tuple[int, ...] | None]]:
+        """(goid, addr, where its stack starts, its state) of those of `gs` whose g
+        record holds them with a readable stack; state None for the others (their start
+        is then a dummy)."""
+        buf, ok = self.mem.read_same_size([a for _, a in gs], self.decoder.size)
+        out: list[tuple[int, int, StackStart, tuple[int, ...] | None]] = []
+        for (goid, addr), good, vals in zip(gs, ok, self.decoder.struct.iter_unpack(buf),
+                                            strict=True):
+            start = None
+            if good and self.decoder.valid(vals, self._n_reasons):
+                g = self.decoder.make(addr, vals)
+                if g.goid == goid and g.status not in DEAD:
+                    start = self._stack_start(g)
+            if start is None:
+                out.append((goid, addr, StackStart(0, 0, 0, 0, 0), None))
+            else:
+                out.append((goid, addr, start, (g.status, g.pc, g.sp, g.bp, g.syscallpc,
+                                                g.syscallsp)))
+        return out
 
     def close(self) -> None:
         exact, self.exact = self.exact, None

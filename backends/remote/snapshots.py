@@ -23,7 +23,7 @@ from gotui.backends.remote.protocol import ProtocolError, encode
 
 # (locks ride with the meta fields: one small entry per lock with waiters)
 SNAPSHOT_META = ("pid", "exe", "go_version", "source", "taken_at", "target_paused_ns",
-                 "locks")
+                 "locks", "traceback_labels")
 # A waiting goroutine's wait_ns grows on every snapshot; it is sent again only when the
 # prediction (old wait_ns + the delta's wait_dt_ns) is off by more than this.
 WAIT_TOLERANCE_NS = 100_000_000

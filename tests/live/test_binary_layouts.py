@@ -14,8 +14,12 @@ from gotui.backends.model import GotuiError
 
 from tests.live.conftest import ALL_TOOLCHAINS, MAIN_TOOLCHAINS, build
 
-# Fields every supported version has (parentGoid appeared in Go 1.21, syscallbp in 1.23).
-REQUIRED = {name: set(fields) - {"parentGoid", "syscallbp"} for name, (_, fields) in SPEC.items()}
+# Fields every supported version has (parentGoid appeared in Go 1.21, syscallbp in 1.23,
+# g.bubble/syncGroup in 1.24, debug.tracebacklabels in 1.26); synctest bubbles in 1.24
+# (the bubble's id in 1.25).
+LATER = {"parentGoid", "syscallbp", "bubble", "tracebacklabels", "id"}
+REQUIRED = {name: set(fields) - LATER for name, (_, fields) in SPEC.items()}
+SINCE = {"runtime.synctestBubble": 24}
 
 
 def _as_dict(layouts: dict) -> dict:
@@ -29,10 +33,12 @@ def test_table_row_matches_dwarf(toolchain: str) -> None:
     facts = BinaryFacts.load(str(exe))
     assert facts.layout_source == "dwarf"
     dwarf = layouts_from_dwarf(str(exe))
-    assert set(dwarf) == set(SPEC)
+    assert set(dwarf) == {n for n in SPEC if facts.go_minor >= SINCE.get(n, 0)}
     for name, lay in dwarf.items():
         assert REQUIRED[name] <= set(lay.offsets), name
     assert ("parentGoid" in dwarf["runtime.g"].offsets) == (facts.go_minor >= 21)
+    assert ("bubble" in dwarf["runtime.g"].offsets) == (facts.go_minor >= 24)
+    assert ("tracebacklabels" in dwarf["runtime.debug"].offsets) == (facts.go_minor >= 26)
     assert facts.go_minor in TABLE, f"no table row for {facts.go_version}"
     assert _as_dict(table_layouts(facts.go_minor)) == _as_dict(dwarf)
 

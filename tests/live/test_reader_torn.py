@@ -146,3 +146,31 @@ def test_target_exiting_gives_one_line_error() -> None:
             reader.snapshot()
         with pytest.raises(GotuiError, match="gone"):
             reader.goroutine_count()
+
+
+def test_stacks_and_user_locations_of_goroutines_that_keep_moving(
+        churn: gofixtures.Target) -> None:
+    """The spawners park and wake thousands of times a second: a stack is either one
+    whole, consistent walk (down to runtime.goexit, every frame known) or none; a user
+    location is never runtime.gopark."""
+    from gotui.backends.live.stackwalk import STOP_FUNCS
+
+    reader = LiveReader(churn.pid)
+    whole = 0
+    for _ in range(40):
+        snap = reader.snapshot()
+        spawners = [g for g in snap.goroutines if g.start.function == "main.spawner"]
+        assert spawners
+        for g in spawners:
+            if g.status != "waiting":
+                continue  # running: no stack is readable without a stop
+            assert g.user_current.function not in ("", "runtime.gopark"), g
+            assert g.own_current.function.startswith("main."), g
+        stacks = reader.stacks([g.id for g in spawners], depth=1024)
+        for frames in stacks.values():
+            if frames:
+                assert all(f.function for f in frames), frames
+                assert frames[-1].function in STOP_FUNCS, [f.function for f in frames]
+                whole += 1
+    assert whole >= 20
+    reader.close()

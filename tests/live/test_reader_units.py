@@ -79,6 +79,11 @@ class FakeFacts:
     """main.worker at 0x1000 has sync.(*Mutex).Lock inlined at 0x1010..0x1020; the
     wrapper main.main.gowrap1 at 0x2000 starts main.worker; main.gone only exists inlined."""
 
+    main_module = "example.com/app"
+
+    def func_id_names(self) -> dict[int, str]:
+        return {}
+
     def pc_frames(self, pc: int) -> list[PCInfo]:
         if 0x1010 <= pc < 0x1020:
             return [PCInfo("sync.(*Mutex).Lock", "mutex.go", 70, 0),

@@ -93,11 +93,13 @@ async def test_group_cycle_and_collapse(session: RecordingSession) -> None:
         assert len(app.index.groups) == 5 and sum(n for _, n in app.index.groups) == 40
         await pilot.press("G")
         assert app.index.group_mode == "go"
-        assert [n for _, n in app.index.groups] == [14, 13, 13]
+        # goroutine 1 is the main goroutine, started by the runtime: a group of its own
+        assert [n for _, n in app.index.groups] == [13, 13, 13, 1]
+        assert app.index.groups[-1][0] == "(main goroutine)"
         await pilot.press("home", "enter")  # fold the first group
-        assert app.index.row_count == 3 + 40 - 14
+        assert app.index.row_count == 4 + 40 - 13
         await pilot.press("z")  # fold all
-        assert app.index.row_count == 3
+        assert app.index.row_count == 4
         await pilot.press("S")
         assert app.index.sort_key == "wait"
 
@@ -604,3 +606,16 @@ async def test_moving_a_breakpoint_keeps_its_name_conditions_and_tracepoint_flag
         await until(pilot, lambda: app.breakpoints_table.get_row_at(0)[2] == "main.go:23 (trace)",
                     "the moved breakpoint shown")
         assert [b.name for b in app.breakpoints.items] == ["hot"]
+
+
+async def test_u_toggles_own_and_runtime_location(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        assert app.index.location_mode == "own"
+        await pilot.press("u")
+        assert app.index.location_mode == "runtime"
+        from gotui.tui.widgets.goroutine_pane import ColumnTitles
+        assert "runtime location" in str(app.query_one(ColumnTitles).render())
+        await pilot.press("u")
+        assert app.index.location_mode == "own"

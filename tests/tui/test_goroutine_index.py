@@ -56,22 +56,45 @@ def test_group_collapse_and_jump_expands() -> None:
     index = GoroutineIndex()
     index.update(goroutines(list(range(1, 31))))
     index.set_group("go")
+    # goroutine 1 is the main goroutine, started by the runtime: a group of its own
     assert [(k.split()[0], n) for k, n in index.groups] == [
-        ("main.main", 10), ("main.serve", 10), ("main.startPollers", 10)]
-    assert index.row_count == 33
+        ("main.main", 10), ("main.startPollers", 10), ("main.serve", 9), ("(main", 1)]
+    assert index.row_count == 34
     key = index.groups[0][0]
     index.toggle_group(key)
-    assert index.row_count == 23
+    assert index.row_count == 24
     assert index.group_at(0) == (key, 10)
     # jumping to a goroutine in a collapsed group opens that group
-    row = index.row_of(3)
+    member = next(g.id for g in index.data.live.values()
+                  if key.startswith(g.go_statement.function))
+    row = index.row_of(member)
     assert row is not None and index.goroutine_at(row) is not None
-    assert index.goroutine_at(row).id == 3  # type: ignore[union-attr]
+    assert index.goroutine_at(row).id == member  # type: ignore[union-attr]
     assert key not in index.collapsed
     index.set_all_collapsed(True)
-    assert index.row_count == 3
+    assert index.row_count == 4
     index.set_filter("status:syscall")
     assert sum(n for _, n in index.groups) == 6
+
+
+def test_location_is_the_programs_own_code_and_u_toggles_it() -> None:
+    """own_current (the first frame of the main module) is the column and the grouping;
+    the runtime-style location (first non-runtime frame) on toggle."""
+    from gotui.backends.model import Goroutine, Location
+
+    sleepers = [Goroutine(i, wait_reason="sleep", wait_ns=5 * 10**9, wait_basis="gc",
+                          current=Location("runtime.gopark", "proc.go", 460),
+                          user_current=Location("time.Sleep", "time.go", 363),
+                          own_current=Location(f"main.f{i % 2}", "main.go", 50 + i % 2))
+                for i in range(2, 8)]
+    index = GoroutineIndex()
+    index.update(sleepers)
+    index.set_group("location")
+    assert sorted(n for _, n in index.groups) == [3, 3]
+    assert all(k.startswith("main.f") for k, _ in index.groups)
+    assert index.toggle_location() == "runtime"
+    assert index.groups == [("time.Sleep time.go:363", 6)]
+    assert index.toggle_location() == "own"
 
 
 def test_new_and_gone_marks_last_one_refresh() -> None:
@@ -122,3 +145,21 @@ def test_incremental_filter_matches_a_fresh_filter() -> None:
     index.update(goroutines(list(range(1, 70))))  # a new snapshot is not narrowed by the old
     index.set_filter("main.worker")
     assert 65 in visible_ids(index)
+
+
+def test_waits_are_lower_bounds_unless_ebpf_saw_the_park() -> None:
+    from gotui.backends.model import Goroutine
+    from gotui.tui.goroutine_index import exact_waits, wait_text
+
+    gc = Goroutine(7, wait_reason="chan receive", wait_ns=192 * 10**9, wait_basis="gc")
+    assert wait_text(gc) == "≥3m12s"  # g.waitsince: set by the first GC that saw it
+    fresh = Goroutine(8, wait_reason="chan receive")
+    assert wait_text(fresh) == ""  # no GC since it parked: unknown, not "0s"
+    now = 10**12
+    parked = {7: now - 200 * 10**9, 8: now - 2 * 10**9, 9: now - 10**9}
+    running = Goroutine(9, status="running")
+    out = exact_waits([gc, fresh, running], parked, now)
+    assert [wait_text(g) for g in out] == ["3m20s", "2s", ""]
+    assert out[0].wait_basis == "park" and gc.wait_basis == "gc"  # copies
+    # a park time younger than the runtime's lower bound: an event was missed
+    assert exact_waits([gc], {7: now - 10**9}, now)[0] is gc

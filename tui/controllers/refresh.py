@@ -159,8 +159,9 @@ class RefreshController:
             self.shown = snap
             first = not self.model.data.live
             touched = app.selection.goid
+            parked = app.ebpf_view.model.parked_at
             view = await asyncio.to_thread(self.model.build, snap, app.index.settings,
-                                           touched, not first)
+                                           touched, not first, dict(parked) if parked else None)
         except Exception as exc:
             message = str(exc) or type(exc).__name__
             if message != self._last_error:

@@ -71,7 +71,13 @@ class BreakpointEditScreen(FormScreen[Breakpoint | None]):
             yield Static("", id="bp-error", classes="form-error")
             with Horizontal():
                 yield Button("Save", id="bp-save", variant="primary")
+                # offered when the condition cannot work here but would at another line
+                yield Button("Move", id="bp-move", variant="warning")
                 yield Button("Cancel", id="bp-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#bp-move", Button).display = False
+        self.move_to = ""
 
     def value(self, widget_id: str) -> str:
         return self.query_one(widget_id, Input).value
@@ -88,6 +94,9 @@ class BreakpointEditScreen(FormScreen[Breakpoint | None]):
         event.stop()
         if event.button.id == "bp-save":
             self.save()
+        elif event.button.id == "bp-move" and self.move_to:
+            self.query_one("#bp-location", Input).value = self.move_to
+            self.save()
         else:
             self.dismiss(None)
 
@@ -101,5 +110,15 @@ class BreakpointEditScreen(FormScreen[Breakpoint | None]):
             result = await self.submit(bp)
         except Exception as exc:  # GotuiError or a backend failure: shown, the form stays
             self.show_error(str(exc) or type(exc).__name__)
+            self.offer_move(getattr(exc, "move_to", ""))
             return
         self.dismiss(result)
+
+    def offer_move(self, location: str) -> None:
+        """A location where the condition works (ConditionScopeError): one key away."""
+        self.move_to = location
+        move = self.query_one("#bp-move", Button)
+        move.label = f"Move to {location.rsplit('/', 1)[-1]}" if location else "Move"
+        move.display = bool(location)
+        if location:
+            move.focus()

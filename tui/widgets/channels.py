@@ -96,7 +96,8 @@ def unplaced_lock_rows(goroutines: list[Goroutine], groups: list[BlockGroup]) ->
     placed = {i for g in groups for i in g.goroutines}
     by_reason: dict[str, list[Goroutine]] = {}
     for g in goroutines:
-        if (g.status == "waiting" and g.wait_reason in LOCK_REASONS and g.id not in placed
+        if (g.status in ("waiting", "leaked") and g.wait_reason in LOCK_REASONS
+                and g.id not in placed
                 and not is_system(g)):
             by_reason.setdefault(g.wait_reason, []).append(g)
     return [GroupRow(BlockGroup(LOCK_REASONS[reason], f"?{reason}", sorted(g.id for g in gs),

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from gotui.backends.formats import human_duration as format_ns
 from gotui.backends.model import Goroutine
 from gotui.tui import keymap
-from gotui.tui.goroutine_index import GoroutineIndex, labels_text, where
+from gotui.tui.goroutine_index import (
+    GoroutineIndex,
+    go_text,
+    labels_text,
+    location_of,
+    wait_text,
+    where,
+)
 from gotui.tui.messages import GoroutineActivated, GoroutineSelected
 from rich.segment import Segment
 from rich.style import Style
@@ -20,6 +26,7 @@ STATUS_CLASSES = {
     "runnable": "goroutine-list--runnable",
     "syscall": "goroutine-list--syscall",
     "waiting": "goroutine-list--waiting",
+    "leaked": "goroutine-list--leaked",
 }
 
 
@@ -38,6 +45,8 @@ def columns(width: int) -> list[tuple[str, int]]:
 
 TITLES = {"mark": "", "id": "id", "status": "status", "wait": "wait", "location":
           "user location", "go": "go statement", "labels": "labels"}
+# the location column's title when `u` shows the runtime's location instead
+RUNTIME_LOCATION_TITLE = "runtime location"
 
 
 def cell(text: str, width: int, right: bool = False) -> str:
@@ -48,22 +57,24 @@ def cell(text: str, width: int, right: bool = False) -> str:
     return (text.rjust(room) if right else text.ljust(room)) + " "
 
 
-def header_line(width: int) -> str:
-    return "".join(cell(TITLES[name], w, name == "id") for name, w in columns(width))
+def header_line(width: int, location_mode: str = "own") -> str:
+    titles = dict(TITLES)
+    if location_mode != "own":
+        titles["location"] = RUNTIME_LOCATION_TITLE
+    return "".join(cell(titles[name], w, name == "id") for name, w in columns(width))
 
 
-def goroutine_cells(g: Goroutine, mark: str, gone: bool, width: int) -> list[tuple[str, str]]:
+def goroutine_cells(g: Goroutine, mark: str, gone: bool, width: int,
+                    location_mode: str = "own") -> list[tuple[str, str]]:
     """(column name, text) for one goroutine row."""
-    wait = g.wait_reason
-    if g.wait_ns:
-        wait = f"{wait} {format_ns(g.wait_ns)}".strip()
+    wait = f"{g.wait_reason} {wait_text(g)}".strip()
     values = {
         "mark": mark,
         "id": str(g.id),
         "status": "gone" if gone else g.status,
         "wait": wait,
-        "location": where(g.user_current) or where(g.current),
-        "go": where(g.go_statement),
+        "location": where(location_of(g, location_mode)),
+        "go": go_text(g),
         "labels": labels_text(g.labels),
     }
     return [(name, cell(values[name], w, name == "id")) for name, w in columns(width)]
@@ -82,6 +93,7 @@ class GoroutineList(ScrollView, can_focus=True):
         "goroutine-list--runnable",
         "goroutine-list--syscall",
         "goroutine-list--waiting",
+        "goroutine-list--leaked",
     }
     DEFAULT_CSS = """
     GoroutineList { height: 1fr; }
@@ -94,6 +106,7 @@ class GoroutineList(ScrollView, can_focus=True):
     GoroutineList > .goroutine-list--runnable { color: $warning; }
     GoroutineList > .goroutine-list--syscall { color: $secondary; }
     GoroutineList > .goroutine-list--waiting { color: $text-muted; }
+    GoroutineList > .goroutine-list--leaked { color: $error; text-style: bold reverse; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -260,4 +273,4 @@ class GoroutineList(ScrollView, can_focus=True):
         status_style = (row_style + self.get_component_rich_style(status_cls)
                         if status_cls and not gone and mark != "+" else row_style)
         return [Segment(text, status_style if name == "status" else row_style)
-                for name, text in goroutine_cells(g, mark, gone, width)]
+                for name, text in goroutine_cells(g, mark, gone, width, self.index.location_mode)]

@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 STATUS_STYLES = {"running": "green", "runnable": "yellow", "syscall": "cyan",
-                 "waiting": "blue", "gone": "dim"}
+                 "waiting": "blue", "leaked": "bold red", "gone": "dim"}
 
 
 def summary_text(index: GoroutineIndex) -> Text:
@@ -44,7 +44,7 @@ class ColumnTitles(Widget):
     def render(self) -> str:
         glist = self.goroutine_list
         scrollbar = glist.styles.scrollbar_size_vertical if glist.show_vertical_scrollbar else 0
-        return header_line(self.size.width - scrollbar)
+        return header_line(self.size.width - scrollbar, glist.index.location_mode)
 
 
 class GoroutinePane(Vertical):
@@ -96,7 +96,10 @@ class GoroutinePane(Vertical):
         idx = self.index
         parts = [f"sort: {idx.sort_key}"]
         if idx.group_mode != "none":
-            parts.append(f"group: {GROUP_TITLES[idx.group_mode]}")
+            title = GROUP_TITLES[idx.group_mode]
+            if idx.group_mode == "location" and idx.location_mode != "own":
+                title = "runtime location"
+            parts.append(f"group: {title}")
         if idx.filter_text:
             parts.append(f"filter: {idx.filter_text!r} {idx.matched}/{len(idx.data)}")
         self.border_title = "1 Goroutines"
@@ -147,6 +150,13 @@ class GoroutinePane(Vertical):
     def action_cycle_group(self) -> None:
         self.index.cycle_group()
         self.refresh_view()
+
+    def action_toggle_location(self) -> None:
+        mode = self.index.toggle_location()
+        self.refresh_view()
+        self.notify("location: the first frame of the program's own code" if mode == "own"
+                    else "location: the first frame outside the runtime (as Delve says)",
+                    timeout=3)
 
     def action_cycle_sort(self) -> None:
         self.index.cycle_sort()
