@@ -42,7 +42,7 @@ MARKS = attrgetter("blocked_on_lock", "stack_refs", "status", "wait_reason", "bl
                    "parent_id", "wait_basis")
 # a wait that grew by more or less than the others' by this much started anew
 WAIT_TOLERANCE_NS = 100_000_000
-CHUNK = 65_536  # C-level passes over more than this go in pieces: other threads get the GIL
+CHUNK = 16_384  # C-level passes over more than this go in pieces: other threads get the GIL
 _ABSENT = Goroutine(-1, status="\0")  # stands for "not in the previous snapshot"
 
 
@@ -84,37 +84,12 @@ def snapshot_changes(previous: dict[int, Goroutine], goroutines: list[Goroutine]
     if not previous:
         return SnapshotChanges(by_id, list(by_id.values()), [], [])
     current = list(by_id.values())  # (a goid twice in the list: the reader's last wins)
-    olds: list[Goroutine] = []
-    differs: list[bool] = []
-    for i in range(0, len(current), CHUNK):
-        part = current[i:i + CHUNK]
-        before = list(map(previous.get, map(GOID, part), repeat(_ABSENT)))
-        olds += before
-        differs += map(is_not, part, before)
-    news = list(compress(current, differs))
-    olds = list(compress(olds, differs))
-    # copies: only their wait time and lock marks may have moved
-    copied = list(map(is_, map(LABELS, news), map(LABELS, olds)))
-    marks_moved = list(map(ne, map(MARKS, compress(news, copied)),
-                           map(MARKS, compress(olds, copied))))
-    changed: list[tuple[Goroutine, Goroutine]] = list(zip(
-        compress(compress(olds, copied), marks_moved),
-        compress(compress(news, copied), marks_moved), strict=True))
-    # the others: field by field
-    others = list(map(not_, copied))
-    news, olds = list(compress(news, others)), list(compress(olds, others))
     added: list[Goroutine] = []
-    same_fields = list(map(eq, map(FIELDS, news), map(FIELDS, olds)))
-    for g, old in zip(compress(news, map(not_, same_fields)),
-                      compress(olds, map(not_, same_fields)), strict=True):
-        if old is _ABSENT:
-            added.append(g)
-        else:
-            changed.append((old, g))
-    # same fields, another object: the wait time is all that moved; did it move like
-    # everyone else's?
-    waited = list(compress(news, same_fields))
-    before = list(compress(olds, same_fields))
+    changed: list[tuple[Goroutine, Goroutine]] = []
+    waited: list[Goroutine] = []  # other objects, same fields: did only the wait move?
+    before: list[Goroutine] = []
+    for i in range(0, len(current), CHUNK):  # (each piece a few ms of the GIL)
+        _compare(current[i:i + CHUNK], previous, added, changed, waited, before)
     growth = list(map(sub, map(WAIT, waited), map(WAIT, before)))
     dt = _common_growth(growth, current, previous)
     for g, old, grew in zip(compress(waited, map(ne, growth, repeat(dt))),
@@ -126,6 +101,34 @@ def snapshot_changes(previous: dict[int, Goroutine], goroutines: list[Goroutine]
     gone_ids = previous.keys() - by_id.keys()
     gone = [previous[i] for i in gone_ids]
     return SnapshotChanges(by_id, added, changed, gone, dt)
+
+
+def _compare(part: list[Goroutine], previous: dict[int, Goroutine], added: list[Goroutine],
+             changed: list[tuple[Goroutine, Goroutine]], waited: list[Goroutine],
+             before: list[Goroutine]) -> None:
+    """One piece of the new snapshot against the previous one (appends to the lists)."""
+    olds = list(map(previous.get, map(GOID, part), repeat(_ABSENT)))
+    differs = list(map(is_not, part, olds))
+    news = list(compress(part, differs))
+    olds = list(compress(olds, differs))
+    # copies: only their wait time and lock marks may have moved
+    copied = list(map(is_, map(LABELS, news), map(LABELS, olds)))
+    marks_moved = list(map(ne, map(MARKS, compress(news, copied)),
+                           map(MARKS, compress(olds, copied))))
+    changed += zip(compress(compress(olds, copied), marks_moved),
+                   compress(compress(news, copied), marks_moved), strict=True)
+    # the others: field by field
+    others = list(map(not_, copied))
+    news, olds = list(compress(news, others)), list(compress(olds, others))
+    same_fields = list(map(eq, map(FIELDS, news), map(FIELDS, olds)))
+    for g, old in zip(compress(news, map(not_, same_fields)),
+                      compress(olds, map(not_, same_fields)), strict=True):
+        if old is _ABSENT:
+            added.append(g)
+        else:
+            changed.append((old, g))
+    waited += compress(news, same_fields)
+    before += compress(olds, same_fields)
 
 
 def _common_growth(growth: list[int], current: list[Goroutine],
