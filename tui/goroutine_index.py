@@ -221,6 +221,8 @@ class IndexData:
         default_factory=lambda: {k: [] for k in SORT_KEYS})
     counts: dict[str, int] = field(default_factory=dict)  # live goroutines per status
     generation: int = 0
+    # goroutines (live and gone) per shape: an unfiltered grouping counts shapes only
+    shape_counts: dict[int, int] = field(default_factory=dict)
 
     def goroutine(self, goid: int) -> Goroutine | None:
         return self.live.get(goid) or self.gone.get(goid)
@@ -312,12 +314,17 @@ def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
     shape_of = dict(prev.shape_of)
     extra = dict(prev.extra)
     wait_keys = dict(prev.wait_keys)
+    shape_counts = dict(prev.shape_counts)
     for goid in dropped:
-        del shape_of[goid]
+        _count_shape(shape_counts, shape_of.pop(goid), -1)
         extra.pop(goid, None)
         del wait_keys[goid]
     for g in (*changes.added, *moved):
-        shape_of[g.id] = shapes.of(g)
+        old = shape_of.get(g.id)
+        if old is not None:
+            _count_shape(shape_counts, old, -1)
+        shape_of[g.id] = sid = shapes.of(g)
+        _count_shape(shape_counts, sid, 1)
         text = extra_text(g)
         if text:
             extra[g.id] = text
@@ -325,8 +332,9 @@ def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
             extra.pop(g.id, None)
         wait_keys[g.id] = wait_key(g, taken_ms)
     data = IndexData(changes.by_id, gone, frozenset(g.id for g in changes.added), shape_of,
-                     extra, wait_keys, {}, _counts(changes.by_id.keys(), shape_of, shapes),
-                     prev.generation + 1)
+                     extra, wait_keys, {},
+                     _status_counts(shape_counts, gone, shape_of, shapes),
+                     prev.generation + 1, shape_counts)
     # the three orders, patched
     added = [g.id for g in changes.added]
     old_status, new_status = prev.status_key(shapes), data.status_key(shapes)
@@ -343,6 +351,27 @@ def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
         prev.orders["wait"], ((i, prev.wait_keys[i]) for i in (*dropped, *rewait)),
         (*added, *rewait), prev.wait_keys.__getitem__, wait_keys.__getitem__)
     return data
+
+
+def _count_shape(counts: dict[int, int], sid: int, delta: int) -> None:
+    n = counts.get(sid, 0) + delta
+    if n:
+        counts[sid] = n
+    else:
+        del counts[sid]
+
+
+def _status_counts(shape_counts: dict[int, int], gone: Iterable[int],
+                   shape_of: dict[int, int], shapes: ShapeTable) -> dict[str, int]:
+    """Live goroutines per status, from the counts per shape (gone ones taken out)."""
+    counts: dict[str, int] = {}
+    for sid, n in shape_counts.items():
+        status = shapes[sid].status
+        counts[status] = counts.get(status, 0) + n
+    for goid in gone:
+        status = shapes[shape_of[goid]].status
+        counts[status] -= 1
+    return {status: n for status, n in counts.items() if n}
 
 
 def _counts(goids: Iterable[int], shape_of: dict[int, int], shapes: ShapeTable
@@ -362,7 +391,8 @@ def _full(live: dict[int, Goroutine], shapes: ShapeTable, taken_ms: int, generat
     extra = {goid: t for goid, g in live.items() if (t := extra_text(g))}
     wait_keys = {goid: wait_key(g, taken_ms) for goid, g in live.items()}
     data = IndexData(live, {}, frozenset() if first else frozenset(live), shape_of, extra,
-                     wait_keys, {}, _counts(live, shape_of, shapes), generation)
+                     wait_keys, {}, _counts(live, shape_of, shapes), generation,
+                     dict(Counter(shape_of.values())))
     by_id = sorted(live)
     data.orders["id"] = by_id
     data.orders["status"] = data.status_order(shapes)
@@ -500,7 +530,9 @@ class IndexView:
 
     def _group(self) -> None:
         mode = self.settings.grouping
-        per_shape = Counter(map(self.data.shape_of.__getitem__, self.matched))
+        data = self.data
+        per_shape = (data.shape_counts if self.matched is data.orders[self.settings.sort_key]
+                     else Counter(map(data.shape_of.__getitem__, self.matched)))
         counts: dict[str, int] = {}
         for sid, n in per_shape.items():
             key = self.shapes[sid].groups[mode]

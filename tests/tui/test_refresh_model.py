@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import random
+from collections import Counter
 
 from gotui.backends.analysis import (
     BlockingTracker,
@@ -148,6 +149,14 @@ def test_the_index_kept_per_change_is_a_fresh_index(seed: int, n: int, steps: in
     assert kept.rows_between(0, kept.row_count) == fresh_index.rows_between(
         0, fresh_index.row_count)
     assert kept.data.counts == fresh_index.data.counts
+    def per_shape(index: GoroutineIndex) -> Counter[object]:  # (shape ids differ)
+        shapes = index.shapes
+        out: Counter[object] = Counter()
+        for sid, n in index.data.shape_counts.items():
+            out[(shapes[sid].hay, shapes[sid].groups)] += n
+        return out
+
+    assert per_shape(kept) == per_shape(fresh_index)
     assert (kept.data.new, set(kept.data.gone)) == (fresh_index.data.new,
                                                     set(fresh_index.data.gone))
 
