@@ -14,6 +14,13 @@ from pathlib import Path
 
 import psutil
 from gotui.backends.base import LiveSource, StopBackend
+from gotui.backends.isolation import (
+    SAFE_CWD,
+    find_executable,
+    helper_env,
+    on_path,
+    trusted_executable,
+)
 from gotui.backends.model import GoProcess, GotuiError, Snapshot, TargetInfo, UsageError
 from gotui.backends.procinfo import is_go_binary, process_facts, require_go, require_untraced
 from gotui.backends.session import Session
@@ -196,8 +203,11 @@ def build_demo() -> Path:
     newest_src = max(p.stat().st_mtime for p in DEMO_SRC.rglob("*") if p.is_file())
     if exe.exists() and exe.stat().st_mtime >= newest_src:
         return exe
-    env = {**os.environ, "CGO_ENABLED": "1", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
-    res = subprocess.run(["go", "build", "-gcflags=all=-N -l", "-o", str(exe), "."],
+    go = find_executable("go", [on_path("go")])
+    # isolated (backends/isolation.py); GOENV=off: no go env file from a user's home
+    env = helper_env({"CGO_ENABLED": "1", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod",
+                      "GOENV": "off"})
+    res = subprocess.run([go, "build", "-gcflags=all=-N -l", "-o", str(exe), "."],
                          cwd=DEMO_SRC, env=env, capture_output=True, text=True)
     if res.returncode != 0:
         last = (res.stderr.strip().splitlines() or ["go build failed"])[-1]
@@ -207,7 +217,7 @@ def build_demo() -> Path:
 
 def start_demo(addr: str) -> int:
     """Start the demo service (or reuse the running one) and return its pid."""
-    exe = build_demo()
+    exe = Path(trusted_executable(str(build_demo()), "the demo"))
     pidfile = DEMO_DIR / "demo.pid"
     log_path = DEMO_DIR / "demo.log"
     if pidfile.exists():
@@ -224,7 +234,7 @@ def start_demo(addr: str) -> int:
                 psutil.Process(pid).wait(5)
     with open(log_path, "w") as log:
         proc = subprocess.Popen([str(exe), "-addr", addr], stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, cwd=SAFE_CWD, env=helper_env())
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         text = log_path.read_text()
