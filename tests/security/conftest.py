@@ -8,11 +8,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect as ws_connect
 
 from tests import gofixtures
 from tests.delve.conftest import dlv_path
+from tests.remote.conftest import Raw
 
 GOTUI = str(Path(sys.executable).parent / "gotui")  # the installed command, as users run it
 requires_dlv = pytest.mark.skipif(dlv_path() is None, reason="dlv is not installed here")
@@ -47,3 +50,13 @@ def run_gotui(*args: str, cwd: Path | str = "/", env: dict[str, str] | None = No
 def target(basic_exe: Path) -> Iterator[gofixtures.Target]:
     with gofixtures.run(basic_exe) as t:
         yield t
+
+
+async def connect_as(url: str, token: str | None, *, headers: dict[str, str] | None = None,
+                     **kwargs: Any) -> Raw:
+    """A protocol-level client (tests/remote/conftest.py's Raw) with extra headers."""
+    all_headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    all_headers.update(headers or {})
+    ws = await ws_connect(url, additional_headers=all_headers, proxy=None, compression=None,
+                          max_size=None, **kwargs)
+    return Raw(ws)
