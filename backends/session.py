@@ -32,6 +32,7 @@ from gotui.backends.model import (
     TargetState,
     Variable,
 )
+from gotui.backends.sourcefiles import process_uid, read_source_file
 
 if TYPE_CHECKING:
     from gotui.backends.ebpf.feed import EbpfFeed
@@ -277,12 +278,12 @@ class Session(Publisher):
         return self.stop
 
     def read_source(self, path: str) -> list[str]:
+        """Lines of a source file the target's debug info names; [] for one gotui must
+        not show (confined: backends/sourcefiles.py)."""
         if path not in self._source_cache:
-            try:
-                with open(path, encoding="utf-8", errors="replace") as fh:
-                    self._source_cache[path] = fh.read().splitlines()
-            except OSError:
-                self._source_cache[path] = []
+            owner = process_uid(self.info.pid) if self.info.pid and not self.post_mortem \
+                else None
+            self._source_cache[path] = read_source_file(path, owner)
         return self._source_cache[path]
 
     # ------------------------------------------------------------ breakpoints

@@ -59,6 +59,7 @@ from gotui.backends.remote.readcache import ReadCache
 from gotui.backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
 from gotui.backends.remote.unattended import UnattendedResume
 from gotui.backends.session import Session
+from gotui.backends.sourcefiles import MAX_SOURCE_BYTES, SOURCE_SUFFIXES
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -66,8 +67,6 @@ from websockets.http11 import Request, Response
 HOST = "host"  # the driver id of the person at the host's own TUI
 MAX_OUTBOX = 256  # queued events/results per client before events are dropped
 MAX_INFLIGHT = 16  # concurrent commands per client
-SOURCE_SUFFIXES = (".go", ".s", ".c", ".h", ".cc", ".cpp", ".m")
-MAX_SOURCE_BYTES = 8 << 20
 RUNNING_WAIT_S = 5.0
 PULL_DUTY = 4
 # Per-goroutine eBPF events come by the thousand per second under churn; joiners get
