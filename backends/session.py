@@ -294,15 +294,25 @@ class Session(Publisher):
 
     async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
         stop = await self.ensure_stop()
-        return await self._while_stoppable(stop, lambda: stop.create_breakpoint(bp))
+        created = await self._while_stoppable(stop, lambda: stop.create_breakpoint(bp))
+        self._keep_breakpoint(created)
+        return created
 
     async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
         stop = await self.ensure_stop()
-        return await self._while_stoppable(stop, lambda: stop.amend_breakpoint(bp))
+        amended = await self._while_stoppable(stop, lambda: stop.amend_breakpoint(bp))
+        self._keep_breakpoint(amended)
+        return amended
 
     async def clear_breakpoint(self, bp_id: int) -> None:
         stop = await self.ensure_stop()
         await self._while_stoppable(stop, lambda: stop.clear_breakpoint(bp_id))
+        self._breakpoints = [b for b in self._breakpoints if b.id != bp_id]
+
+    def _keep_breakpoint(self, bp: Breakpoint) -> None:
+        """Put what the backend answered into the kept list (replacing its old copy)."""
+        kept = [b for b in self._breakpoints if b.id != bp.id]
+        self._breakpoints = sorted([*kept, copy.copy(bp)], key=lambda b: b.id)
 
     async def _refresh_breakpoints(self, stop: StopBackend) -> None:
         """Read the list from the backend (the target is halted: callers make sure)."""
@@ -324,7 +334,6 @@ class Session(Publisher):
             try:
                 return await op()
             finally:
-                await self._refresh_breakpoints(stop)
                 if halted_here and self.stop is stop:
                     self._start_running(stop)
 
