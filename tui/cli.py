@@ -255,12 +255,24 @@ def cmd_join(args: argparse.Namespace) -> int:
                          f"{JOIN_HINT}")
     token = read_token(args.token_file)
     os.environ.pop("GOTUI_TOKEN", None)  # read once; no child process inherits it
+    if args.token_file == "-":
+        stdin_from_terminal()  # the token came through a pipe: the TUI reads the keys
 
     async def make() -> Session:
         return await join(args.url, token, cafile=args.cafile,  # type: ignore[return-value]
                           insecure=args.insecure)
 
     return run_tui(make, args, delve_upfront=False)
+
+
+def stdin_from_terminal() -> None:
+    """Put the controlling terminal back on stdin after a token was piped in."""
+    if sys.stdin.isatty():
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open("/dev/tty", os.O_RDONLY)
+        os.dup2(fd, 0)
+        os.close(fd)
 
 
 def cmd_core(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ stdout. They never appear in an error message, an event or a log line.
 
 from __future__ import annotations
 
+import getpass
 import hmac
 import os
 import secrets
@@ -77,7 +78,10 @@ def read_token(token_file: str | None, environ: dict[str, str] | None = None) ->
             raise UsageError(f"no token: {JOIN_HINT}")
         return token
     if token_file == "-":
-        text = sys.stdin.readline(MAX_TOKEN_FILE)
+        if sys.stdin.isatty():  # typed or pasted: not echoed
+            text = getpass.getpass("gotui token: ")
+        else:
+            text = sys.stdin.readline(MAX_TOKEN_FILE)
     else:
         try:
             fd = os.open(token_file, os.O_RDONLY | os.O_CLOEXEC)
