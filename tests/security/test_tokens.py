@@ -167,3 +167,35 @@ def test_help_screen_suggests_no_token_on_a_command_line() -> None:
 def _no_inherited_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOTUI_TOKEN", raising=False)
     os.environ.pop("GOTUI_TOKEN", None)
+
+
+async def test_host_tui_lists_kicks_and_rotates_with_k() -> None:
+    from gotui.tui.app import GotuiApp
+    from gotui.tui.screens.share_clients import ShareClientsScreen
+    from textual.widgets import DataTable
+
+    from tests.remote.test_tui_joiner import WIDE, until
+
+    h = await make_host(count=3, host_drives=True)
+    app = GotuiApp(h.session, refresh_interval=0.2)
+    app.share.server = h.server
+    old_viewer = h.server.viewer_token
+    guest = await join(h.url, old_viewer, user="mallory")
+    try:
+        async with app.run_test(size=WIDE) as pilot:
+            await until(pilot, lambda: len(h.server.clients()) == 1, "the guest")
+            await pilot.press("K")  # share.clients
+            await until(pilot, lambda: isinstance(app.screen, ShareClientsScreen), "the list")
+            table = app.screen.query_one(DataTable)
+            row = table.get_row_at(0)
+            assert row[1] == '"mallory"' and row[2] == "viewer" and row[3] == "viewer"
+            await pilot.press("k")  # share_clients.kick
+            await until(pilot, lambda: h.server.clients() == [] and guest.gone, "removed")
+            await pilot.press("r")  # share_clients.rotate
+            await until(pilot, lambda: h.server.viewer_token != old_viewer, "new tokens")
+            with pytest.raises(GotuiError, match="HTTP 401"):
+                await join(h.url, old_viewer)
+    finally:
+        await guest.close()
+        await h.server.close()
+        await h.session.close()
