@@ -121,6 +121,8 @@ class LimitedListener(socket.socket):
 def listen_socket(host: str, port: int, counter: ConnectionCounter) -> LimitedListener:
     """A bound, listening LimitedListener for host:port (the first address host names)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    # a name with both (localhost): IPv4; clients try every address the name has
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
