@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psutil
 from gotui.backends.cachedir import user_cache_dir
+from gotui.backends.isolation import SAFE_CWD, helper_env, trusted_executable
 from gotui.backends.model import GotuiError
 
 DEMO_PACKAGE = "gotui.demo"
@@ -92,11 +93,14 @@ def build_demo(demo_dir: Path | None = None) -> Path:
     if go is None:
         raise GotuiError("`gotui demo` builds a Go program: no `go` on PATH or in "
                          "/usr/local/go/bin (install Go from https://go.dev/dl)")
+    go = trusted_executable(go, "go")
     shutil.rmtree(src_dir, ignore_errors=True)
     src_dir.mkdir(mode=0o700)
     for name, data in src.items():
         (src_dir / name).write_bytes(data)
-    env = {**os.environ, "CGO_ENABLED": "1", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+    # isolated (backends/isolation.py); GOENV=off: no go env file from a user's home
+    env = helper_env({"CGO_ENABLED": "1", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod",
+                      "GOENV": "off"})
     tmp = base / "demo.tmp"
     res = subprocess.run([go, "build", "-gcflags=all=-N -l", "-o", str(tmp), "."],
                          cwd=src_dir, env=env, capture_output=True, text=True)
@@ -110,7 +114,7 @@ def build_demo(demo_dir: Path | None = None) -> Path:
 
 def start_demo(addr: str, demo_dir: Path | None = None) -> int:
     """Start the demo service (or reuse the one running from <dir>) and return its pid."""
-    exe = build_demo(demo_dir)
+    exe = Path(trusted_executable(str(build_demo(demo_dir)), "the demo"))
     pidfile, log_path = exe.with_name("demo.pid"), exe.with_name("demo.log")
     if pidfile.exists():
         try:
@@ -126,7 +130,8 @@ def start_demo(addr: str, demo_dir: Path | None = None) -> int:
                 psutil.Process(pid).wait(5)
     with open(log_path, "w") as log:
         proc = subprocess.Popen([str(exe), "-addr", addr], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                cwd=SAFE_CWD, env=helper_env())
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         text = log_path.read_text()

@@ -119,13 +119,17 @@ def check_dlv(go_minor: int = 0) -> tuple[HostCheck, str]:
 
 
 def check_gdb() -> HostCheck:
-    from gotui.backends.gdb.mi import GDB
+    from gotui.backends.gdb.mi import find_gdb
 
     need = "--backend gdb, --source gdb, core files with gdb"
-    path = shutil.which(GDB)
-    if path is None:
+    if shutil.which("gdb") is None:
         return HostCheck("gdb", False, "gdb not found on PATH",
                          "install gdb (apt install gdb)", need)
+    try:
+        path = find_gdb()  # the lookup gotui itself makes, with its checks as root
+    except GotuiError as exc:
+        return HostCheck("gdb", False, str(exc), "use a gdb owned by root, writable only "
+                         "by root", need)
     try:
         res = subprocess.run([path, "--nx", "--batch", "-ex", "python print('gotui-python-ok')",
                               "-ex", "show version"], capture_output=True, text=True,

@@ -113,8 +113,15 @@ async def core_snapshot(exe: str, core: str, backend: str = "delve", *,
     return snap
 
 
-def connect_session(address: str) -> Session:
-    """A Session on an existing headless Delve; the live reader joins if the pid is local."""
+def connect_session(address: str, *, insecure: bool = False) -> Session:
+    """A Session on an existing headless Delve (its API has no authentication: only on
+    this machine unless insecure)."""
+    from gotui.backends.delve.backend import is_local_address
+
+    if not is_local_address(address) and not insecure:
+        raise UsageError(f"refusing to connect to Delve at {address}: its API has no "
+                         "authentication and no encryption. Tunnel it over SSH to "
+                         "127.0.0.1, or pass --insecure if you really mean it")
 
     async def make_stop() -> StopBackend:
         return await connect_stop(address)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import os
 import signal
@@ -37,6 +38,7 @@ from gotui.backends.model import (
     TargetState,
     Variable,
 )
+from gotui.backends.sourcefiles import process_uid, read_source_file
 
 if TYPE_CHECKING:
     from gotui.backends.ebpf.feed import EbpfFeed
@@ -82,7 +84,13 @@ class Session(Publisher):
         self.stop = stop
         self._stop_factory = stop_factory
         self._resume_on_attach = resume_on_attach
-        self._stop_lock = asyncio.Lock()
+        # The one owner of the run state: every path that may halt or resume the target
+        # holds it, so nothing resumes what someone else halted (see _while_stoppable).
+        self._run_lock = asyncio.Lock()
+        # What the session knows of the breakpoints: kept up to date on create/amend/
+        # clear and refreshed whenever the target stops, so listing them never needs
+        # the target halted (a viewer's read-only command must not change its state).
+        self._breakpoints: list[Breakpoint] = []
         self._live_lock = asyncio.Lock()  # the live reader is not re-entrant
         self.state = TargetState(running=True)
         self._listeners: list[Listener] = []
@@ -132,6 +140,7 @@ class Session(Publisher):
         if self.stop is not stop or self._closed:
             return
         self.stop = None
+        self._breakpoints = []  # they went with the debugger
         self.info.backend = self.backend_name
         self.publish("backend", self.info)
         self._set_state(TargetState(running=True, stop_reason="debugger lost"))
@@ -169,7 +178,10 @@ class Session(Publisher):
         if self.stop is not None:
             self._take_notices(self.stop)
             await self.stop.start()
-            self._set_state(await self.stop.state())
+            st = await self.stop.state()
+            if not st.running:
+                await self._refresh_breakpoints(self.stop)
+            self._set_state(st)
         self.info.backend = self.backend_name
         self.publish("backend", self.info)
         self._started = True
@@ -192,7 +204,7 @@ class Session(Publisher):
             return self.stop
         if self._stop_factory is None:
             raise GotuiError("no stop-the-world backend is available for this session")
-        async with self._stop_lock:
+        async with self._run_lock:  # attaching halts the target, then resumes it
             if self.stop is None:
                 self.publish("event", Event(type="log", message="attaching Delve..."))
                 backend = await self._stop_factory()
@@ -202,6 +214,8 @@ class Session(Publisher):
                 self.info.backend = self.backend_name
                 self.publish("backend", self.info)
                 st = await backend.state()
+                if not st.running:
+                    await self._refresh_breakpoints(backend)
                 if not st.running and not st.exited and self._resume_on_attach:
                     self._start_running(backend)
                 else:
@@ -314,24 +328,26 @@ class Session(Publisher):
         return self.stop
 
     def read_source(self, path: str) -> list[str]:
+        """Lines of a source file the target's debug info names; [] for one gotui must
+        not show (confined: backends/sourcefiles.py)."""
         if path not in self._source_cache:
-            try:
-                with open(path, encoding="utf-8", errors="replace") as fh:
-                    self._source_cache[path] = fh.read().splitlines()
-            except OSError:
-                self._source_cache[path] = []
+            owner = process_uid(self.info.pid) if self.info.pid and not self.post_mortem \
+                else None
+            self._source_cache[path] = read_source_file(path, owner)
         return self._source_cache[path]
 
     # ------------------------------------------------------------ breakpoints
     async def breakpoints(self) -> list[Breakpoint]:
-        if self.stop is None:
-            return []
-        return await self._while_stoppable(self.stop.breakpoints)
+        """The breakpoints as the session last knew them. Never talks to the backend,
+        so it never halts the target (viewers call this)."""
+        return [copy.copy(bp) for bp in self._breakpoints]
 
     async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
         await self._check_condition(bp)  # before anything attaches or stops the target
         stop = await self.ensure_stop()
-        return await self._while_stoppable(lambda: stop.create_breakpoint(bp))
+        created = await self._while_stoppable(stop, lambda: stop.create_breakpoint(bp))
+        self._keep_breakpoint(created)
+        return created
 
     async def _check_condition(self, bp: Breakpoint) -> None:
         """A condition naming a variable not in scope at the location fails on every hit:
@@ -346,35 +362,63 @@ class Session(Publisher):
     async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
         await self._check_condition(bp)
         stop = await self.ensure_stop()
-        return await self._while_stoppable(lambda: stop.amend_breakpoint(bp))
+        amended = await self._while_stoppable(stop, lambda: stop.amend_breakpoint(bp))
+        self._keep_breakpoint(amended)
+        return amended
 
     async def clear_breakpoint(self, bp_id: int) -> None:
         stop = await self.ensure_stop()
-        await self._while_stoppable(lambda: stop.clear_breakpoint(bp_id))
+        await self._while_stoppable(stop, lambda: stop.clear_breakpoint(bp_id))
+        self._breakpoints = [b for b in self._breakpoints if b.id != bp_id]
 
     async def move_breakpoint(self, bp: Breakpoint) -> Breakpoint:
         """Breakpoint `bp.id`, moved to `bp`'s location with all of `bp`'s settings
         (see replace_breakpoint); returns the new breakpoint (a new id)."""
+        await self._check_condition(bp)
         stop = await self.ensure_stop()
-        return await self._while_stoppable(lambda: replace_breakpoint(stop, bp))
+        moved = await self._while_stoppable(stop, lambda: replace_breakpoint(stop, bp))
+        self._breakpoints = [b for b in self._breakpoints if b.id != bp.id]
+        self._keep_breakpoint(moved)
+        return moved
 
-    async def _while_stoppable(self, op: Callable[[], Awaitable[Any]]) -> Any:
-        """Delve only takes most calls while halted: halt, do it, resume."""
-        if not self.state.running or self.stop is None:
-            return await op()
-        await self._halt_quietly()
-        try:
-            return await op()
-        finally:
-            self._start_running(self.stop)
+    def _keep_breakpoint(self, bp: Breakpoint) -> None:
+        """Put what the backend answered into the kept list (replacing its old copy)."""
+        kept = [b for b in self._breakpoints if b.id != bp.id]
+        self._breakpoints = sorted([*kept, copy.copy(bp)], key=lambda b: b.id)
 
-    async def _halt_quietly(self) -> None:
-        assert self.stop is not None
-        await self.stop.halt()
-        if self._run_task is not None:
+    async def _refresh_breakpoints(self, stop: StopBackend) -> None:
+        """Read the list from the backend (the target is halted: callers make sure)."""
+        with contextlib.suppress(Exception):  # kept as it was; the next stop retries
+            self._breakpoints = await stop.breakpoints()
+
+    async def _while_stoppable(self, stop: StopBackend,
+                               op: Callable[[], Awaitable[Any]]) -> Any:
+        """Delve only takes most calls while halted: halt, do it, resume. Under the run
+        lock, and it resumes only a target that it halted itself: one that stopped on a
+        breakpoint meanwhile stays stopped."""
+        async with self._run_lock:
+            if self.stop is not stop:
+                raise GotuiError("the debugger went away; try again")
+            halted_here = False
+            if self.state.running:
+                st = await self._halt_quietly(stop)
+                halted_here = not st.exited and not st.breakpoint_id
+            try:
+                return await op()
+            finally:
+                if halted_here and self.stop is stop:
+                    self._start_running(stop)
+
+    async def _halt_quietly(self, stop: StopBackend) -> TargetState:
+        """Halt (run lock held) and return the state the target stopped in."""
+        st = await stop.halt()
+        task = self._run_task
+        if task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(asyncio.shield(self._run_task), timeout=15)
+                await asyncio.wait_for(asyncio.shield(task), timeout=15)
             self._run_task = None
+            st = self.state
+        return st
 
     # ------------------------------------------------------------ execution
     def _start_running(self, stop: StopBackend) -> None:
@@ -392,6 +436,11 @@ class Session(Publisher):
                 self.publish("error", f"continue failed: {exc}")
                 self._set_state(st)
                 return
+            if not st.running and not st.exited:
+                # hit counts moved; read before the stop is published. Nobody resumes
+                # meanwhile: the state still says running, so cont() is a no-op and
+                # halt() waits for this task.
+                await self._refresh_breakpoints(stop)
             self._set_state(st)
 
         self._run_task = asyncio.get_running_loop().create_task(run())
@@ -408,34 +457,40 @@ class Session(Publisher):
     async def cont(self) -> None:
         self._require_process("continue")
         stop = await self.ensure_stop()
-        if self.state.running:
-            return
-        self._start_running(stop)
+        async with self._run_lock:
+            if self.state.running or self.stop is not stop:
+                return
+            self._start_running(stop)
 
     async def halt(self) -> TargetState:
         stop = await self.ensure_stop()
-        if self.state.running:
-            st = await stop.halt()
-            if self._run_task is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(asyncio.shield(self._run_task), timeout=30)
-                self._run_task = None
-            else:
-                self._set_state(st)
+        async with self._run_lock:
+            if self.state.running and self.stop is stop:
+                st = await stop.halt()
+                if self._run_task is not None:  # it publishes the stop
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await asyncio.wait_for(asyncio.shield(self._run_task), timeout=30)
+                    self._run_task = None
+                else:
+                    if not st.running:
+                        await self._refresh_breakpoints(stop)
+                    self._set_state(st)
         return self.state
 
     async def _step(self, name: str) -> TargetState:
         self._require_process(name)
-        stop = self._halted_stop(name)
-        self._set_state(TargetState(running=True))
-        fn = {"next": stop.next, "step": stop.step, "step out": stop.step_out}[name]
-        try:
-            st = await fn()
-        except Exception:
-            self._set_state(await stop.state())
-            raise
-        self._set_state(st)
-        return st
+        async with self._run_lock:
+            stop = self._halted_stop(name)
+            self._set_state(TargetState(running=True))
+            fn = {"next": stop.next, "step": stop.step, "step out": stop.step_out}[name]
+            try:
+                st = await fn()
+            except Exception:
+                self._set_state(await stop.state())
+                raise
+            await self._refresh_breakpoints(stop)
+            self._set_state(st)
+            return st
 
     async def next(self) -> TargetState:
         return await self._step("next")
@@ -447,10 +502,11 @@ class Session(Publisher):
         return await self._step("step out")
 
     async def switch_goroutine(self, goid: int) -> TargetState:
-        stop = self._halted_stop("switch goroutine")
-        st = await stop.switch_goroutine(goid)
-        self._set_state(st)
-        return st
+        async with self._run_lock:
+            stop = self._halted_stop("switch goroutine")
+            st = await stop.switch_goroutine(goid)
+            self._set_state(st)
+            return st
 
 
 class BreakpointOps(Protocol):

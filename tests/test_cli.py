@@ -78,9 +78,8 @@ def test_share_headless_prints_tokens_and_join_needs_the_right_one() -> None:
             info = json.loads(share.stdout.readline())
             assert info["url"].startswith("ws://127.0.0.1:")
             assert info["driver_token"] != info["viewer_token"]
-            bad = subprocess.run([*GOTUI, "join", info["url"], "--token", "wrong"], cwd=ROOT,
-                                 capture_output=True, text=True, timeout=60,
-                                 stdin=subprocess.DEVNULL)
+            bad = subprocess.run([*GOTUI, "join", info["url"], "--token-file", "-"], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=60, input="wrong\n")
             assert_one_line_error(bad, 1)
         finally:
             share.send_signal(signal.SIGTERM)

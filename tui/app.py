@@ -187,8 +187,12 @@ class GotuiApp(App[None]):
         if action == "toggle_refresh" and getattr(self.session, "post_mortem", False):
             return None  # a core never refreshes
         if binding.id in ("share.follow", "share.request_drive"):  # a viewer's keys
-            return "show" if self.share.remote is not None and not self.share.driving \
-                else None
+            watching = self.share.remote is not None and not self.share.driving
+            if binding.id == "share.request_drive" and not self.share.may_drive:
+                return None  # joined with the viewer token: it can never drive
+            return "show" if watching else None
+        if binding.id == "share.clients":  # the host's list: kick, new tokens
+            return "show" if self.share.server is not None else None
         if binding.id == "share.grant_drive":
             host_away = self.share.server is not None and not self.share.driving
             asked = self.share.driving and bool(self.share.presence.get("requests"))
@@ -309,6 +313,20 @@ class GotuiApp(App[None]):
 
     async def action_grant_drive(self) -> None:
         await self._share_action(self.share.grant)
+
+    def action_share_clients(self) -> None:
+        if self.share.server is None:
+            self.notify("only the sharing host lists its clients", title="sharing")
+            return
+        from gotui.tui.screens.share_clients import ShareClientsScreen
+
+        self.push_screen(ShareClientsScreen(self.share))
+
+    def notify(self, message: str, **kwargs: Any) -> None:  # type: ignore[override]
+        """Never markup: messages carry text from targets, debuggers and peers (a stray
+        "[/x]" in one crashed the app)."""
+        kwargs.setdefault("markup", False)
+        super().notify(message, **kwargs)
 
     # ------------------------------------------------------------ session messages
     def on_state_changed(self, message: StateChanged) -> None:

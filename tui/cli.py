@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from gotui.backends.ebpf.feed import EbpfFeed
 
 
+# headless share: a target halted with nobody driving resumes after this (SECURITY.md)
+DEFAULT_RESUME_AFTER_S = 30.0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in one line with exit code 2."""
 
@@ -53,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--deep", action="store_true",
                     help="also trace every block/unblock with eBPF (costlier, guarded)")
     at.add_argument("--share", metavar="ADDR", help="share the session over websockets")
+    _share_options(at)
     at.add_argument("--check-go-version", action=argparse.BooleanOptionalAction,
                     default=True, help="let Delve refuse Go versions it does not support")
     _tui_options(at)
@@ -60,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     co = sub.add_parser("connect", help="open the TUI on an existing headless Delve")
     co.add_argument("address", metavar="host:port")
+    co.add_argument("--insecure", action="store_true",
+                    help="allow a Delve on another machine (its API has no authentication)")
     _tui_options(co)
     co.set_defaults(func=cmd_connect)
 
@@ -133,19 +140,39 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("pid", type=int)
     sh.add_argument("--listen", required=True, metavar="ADDR", help="HOST:PORT (default host 127.0.0.1)")
     sh.add_argument("--headless", action="store_true",
-                    help="no TUI: print {url, driver_token, viewer_token} and serve")
-    sh.add_argument("--tls-cert", metavar="C")
-    sh.add_argument("--tls-key", metavar="K")
+                    help="no TUI: print {url, driver_token, viewer_token} and serve "
+                         "(SIGUSR1: new tokens, everyone disconnected)")
+    _share_options(sh)
+    sh.add_argument("--token-dir", metavar="D",
+                    help="headless: write driver.token/viewer.token (mode 0600) into D "
+                         "and print their paths instead of the tokens")
+    sh.add_argument("--resume-after", type=float, default=DEFAULT_RESUME_AFTER_S,
+                    metavar="S", help="headless: resume a target left halted with no "
+                    f"driver connected after S seconds (default {DEFAULT_RESUME_AFTER_S:g})")
     sh.add_argument("--check-go-version", action=argparse.BooleanOptionalAction, default=True)
     _tui_options(sh)
     sh.set_defaults(func=cmd_share)
 
     jo = sub.add_parser("join", help="open the TUI on a shared session")
     jo.add_argument("url")
-    jo.add_argument("--token", help="defaults to $GOTUI_TOKEN; sent as Authorization: Bearer")
+    jo.add_argument("--token-file", metavar="F",
+                    help="read the token from F (mode 600), or from stdin with '-'; "
+                         "default $GOTUI_TOKEN; sent as Authorization: Bearer")
+    jo.add_argument("--token", dest="argv_token", help=argparse.SUPPRESS)  # refused
+    jo.add_argument("--cafile", metavar="F",
+                    help="trust the host's TLS certificate(s) in F (e.g. self-signed)")
+    jo.add_argument("--insecure", action="store_true",
+                    help="allow ws:// (no TLS) to another machine")
     _tui_options(jo)
     jo.set_defaults(func=cmd_join)
     return p
+
+
+def _share_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tls-cert", metavar="C", help="serve wss:// with this certificate")
+    p.add_argument("--tls-key", metavar="K", help="the certificate's private key")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow a non-loopback address without TLS (clear text)")
 
 
 def _tui_options(p: argparse.ArgumentParser) -> None:
@@ -234,6 +261,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
+    if args.share:
+        check_share_args(args.share, args)
     early = EarlySession(partial(factory.attach_session, args.pid, backend=args.backend,
                                  check_go_version=args.check_go_version))
     later = [exact_holders] if args.deep and not args.no_ebpf else []
@@ -271,9 +300,25 @@ def ebpf_feed(pid: int, *, off: bool = False, deep: bool = False) -> EbpfFeed:
     return EbpfFeed(pid, deep=deep)
 
 
-def cmd_share(args: argparse.Namespace) -> int:
+def check_share_args(listen: str, args: argparse.Namespace) -> None:
+    """Refuse a bad share address before attaching; warn about an --insecure one."""
+    from gotui.backends.netaddr import is_loopback
+    from gotui.backends.remote.server import check_share_address
+
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
+    host, _ = check_share_address(listen, tls=bool(args.tls_cert), insecure=args.insecure)
+    if not is_loopback(host) and not args.tls_cert:
+        print(f"gotui: warning: sharing on {listen} without TLS (--insecure): tokens and "
+              "the target's data cross the network in clear text", file=sys.stderr)
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    check_share_args(args.listen, args)
+    if not args.headless and args.token_dir:
+        raise UsageError("--token-dir goes with --headless (the TUI shows the tokens on ?)")
+    if args.resume_after < 0:
+        raise UsageError("--resume-after must be 0 or more seconds")
     session = factory.attach_session(args.pid, check_go_version=args.check_go_version)
     if args.headless:
         return asyncio.run(_share_headless(session, args))
@@ -281,15 +326,32 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 
 def cmd_join(args: argparse.Namespace) -> int:
-    token = args.token or os.environ.get("GOTUI_TOKEN", "")
-    if not token:
-        raise UsageError("no token: pass --token or set GOTUI_TOKEN")
     from gotui.backends.remote import join
+    from gotui.backends.remote.auth import JOIN_HINT, read_token
+
+    if args.argv_token is not None:
+        raise UsageError(f"--token would put the token in argv (ps, shell history): "
+                         f"{JOIN_HINT}")
+    token = read_token(args.token_file)
+    os.environ.pop("GOTUI_TOKEN", None)  # read once; no child process inherits it
+    if args.token_file == "-":
+        stdin_from_terminal()  # the token came through a pipe: the TUI reads the keys
 
     async def make() -> Session:
-        return await join(args.url, token)  # type: ignore[return-value]
+        return await join(args.url, token, cafile=args.cafile,  # type: ignore[return-value]
+                          insecure=args.insecure)
 
     return run_tui(make, args, delve_upfront=False)
+
+
+def stdin_from_terminal() -> None:
+    """Put the controlling terminal back on stdin after a token was piped in."""
+    if sys.stdin.isatty():
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open("/dev/tty", os.O_RDONLY)
+        os.dup2(fd, 0)
+        os.close(fd)
 
 
 def cmd_core(args: argparse.Namespace) -> int:
@@ -303,7 +365,7 @@ def cmd_core(args: argparse.Namespace) -> int:
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
-    session = factory.connect_session(args.address)
+    session = factory.connect_session(args.address, insecure=args.insecure)
     return run_tui(session, args, delve_upfront=True)
 
 
@@ -387,9 +449,11 @@ async def _open(source: Session | Callable[[], Awaitable[Session]],
 async def _serve(session: Session, listen: str, args: argparse.Namespace) -> Any:
     from gotui.backends.remote import serve_session
 
+    headless = getattr(args, "headless", False)
     server = await serve_session(session, listen, tls_cert=getattr(args, "tls_cert", None),
                                  tls_key=getattr(args, "tls_key", None),
-                                 host_drives=not getattr(args, "headless", False))
+                                 host_drives=not headless, insecure=args.insecure,
+                                 resume_after=args.resume_after if headless else None)
     return server
 
 
@@ -448,13 +512,32 @@ async def _share_headless(session: Session, args: argparse.Namespace) -> int:
         try:
             server = await _serve(session, args.listen, args)
             if not done.is_set():
-                print(json.dumps(server.info()), flush=True)
+                print_share_line(server, args.token_dir)
+            loop.add_signal_handler(signal.SIGUSR1, rotate_headless, server, args.token_dir)
             await done.wait()
         finally:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(signal.SIGUSR1)
             if server is not None:
                 await close_server(server)
             await session.close()
     return 0
+
+
+def print_share_line(server: Any, token_dir: str | None) -> None:
+    """The headless share's one JSON line: the URL and the tokens, or with --token-dir
+    the paths of the 0600 files that hold them (for service managers that log stdout)."""
+    info = server.info()
+    if token_dir:
+        info = {"url": info["url"], **server.write_token_files(token_dir)}
+    print(json.dumps(info), flush=True)
+
+
+def rotate_headless(server: Any, token_dir: str | None) -> None:
+    """SIGUSR1 on a headless share: new tokens, every client disconnected; the new
+    line (or files) as at the start."""
+    server.rotate_tokens(kick=True)
+    print_share_line(server, token_dir)
 
 
 SERVER_CLOSE_SECONDS = 1.0

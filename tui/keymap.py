@@ -9,14 +9,18 @@ A keymap file maps binding ids to keys (comma-separated for several), in TOML
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from gotui.backends.isolation import own_home
+from gotui.backends.safefiles import unsafe_reason
 from textual.binding import Binding
 
-DEFAULT_KEYMAP_PATH = Path("~/.config/gotui/keymap.toml")
+# the effective user's own home: under `sudo -E`, $HOME may still be a user's
+DEFAULT_KEYMAP_PATH = Path(own_home()) / ".config" / "gotui" / "keymap.toml"
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,15 @@ SPECS: dict[str, tuple[KeySpec, ...]] = {
         KeySpec("share.request_drive", "D", "request_drive", "Ask to drive", show=False),
         KeySpec("share.grant_drive", "ctrl+g", "grant_drive",
                 "Hand over / take back the wheel", show=False),
+        KeySpec("share.clients", "K", "share_clients", "Clients: kick, new tokens",
+                show=False),
+    ),
+    # the host's list of connected clients (K)
+    "share_clients": (
+        KeySpec("share_clients.kick", "k,delete", "kick", "Remove the client"),
+        KeySpec("share_clients.rotate", "r", "rotate(False)", "New tokens"),
+        KeySpec("share_clients.rotate_kick", "R", "rotate(True)", "New tokens, drop everyone"),
+        KeySpec("share_clients.close", "escape,q", "dismiss", "Close"),
     ),
     "goroutines": (
         KeySpec("goroutines.filter", "slash", "filter", "Filter", priority=True),
@@ -166,6 +179,10 @@ def load_keymap(path: str | Path) -> dict[str, str]:
     p = Path(path).expanduser()
     if not p.exists():
         return {}
+    with contextlib.suppress(OSError):
+        why = unsafe_reason(p.stat(), "it")  # another user's keys would drive us
+        if why:
+            raise ValueError(f"not using keymap {p}: {why}")
     try:
         text = p.read_text(encoding="utf-8")
         raw = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)

@@ -33,6 +33,11 @@ TO_WIRE = {"goroutines": "goroutines", "stack": "stack", "variables": "locals",
 FROM_WIRE = {wire: app for app, wire in TO_WIRE.items()}
 
 
+def declared(client: dict[str, Any]) -> str:
+    """A client's name as it declared it (X-Gotui-User, never verified): in quotes."""
+    return f'"{client.get("name") or "anonymous"}"'
+
+
 class ShareControls:
     def __init__(self, session: Session | RemoteSession) -> None:
         self.session = session
@@ -83,7 +88,7 @@ class ShareControls:
             return "host"
         for c in self.presence.get("clients", ()):
             if c.get("id") == client_id:
-                return f"{c.get('name') or 'anonymous'} ({client_id})"
+                return f"{declared(c)} ({client_id})"
         return client_id
 
     def line(self) -> str:
@@ -97,7 +102,7 @@ class ShareControls:
             parts.append(f"you: {role}{' (following)' if self.following else ''}")
         parts.append(f"driver: {self.name(self.presence.get('driver'))}")
         parts.append(f"{len(clients)} joined")
-        names = ", ".join(c.get("name") or c.get("id", "?") for c in clients[:4])
+        names = ", ".join(f"{declared(c)} ({c.get('token', '?')} token)" for c in clients[:4])
         if names:
             parts[-1] += f" [{names}{', …' if len(clients) > 4 else ''}]"
         requests = self.presence.get("requests", [])
@@ -112,13 +117,18 @@ class ShareControls:
         return f"sharing on {url} (? shows the tokens)" if url else "sharing"
 
     def join_text(self) -> str:
-        """At the host: the commands that join, with the tokens ('' when not sharing)."""
+        """At the host: the commands that join, with the tokens ('' when not sharing).
+        Never a token on a command line: it would land in `ps` and shell history."""
         if self.server is None:
             return ""
         info = self.server.info()  # short lines: a token must not wrap at 80 columns
-        return (f"gotui join {info['url']} --token TOKEN\n"
+        return (f"gotui join {info['url']} --token-file FILE\n"
+                "  (FILE holds the token, mode 600; or `read -rs GOTUI_TOKEN; "
+                "export GOTUI_TOKEN` and leave out --token-file)\n"
                 f"viewer token: {info['viewer_token']}\n"
-                f"driver token: {info['driver_token']}")
+                f"driver token: {info['driver_token']} (may be given the wheel)\n"
+                "names in quotes are self-declared by each joiner; K: clients, kick, "
+                "rotate tokens")
 
     def new_requests(self, old: dict[str, Any]) -> list[str]:
         """Client ids that asked to drive since `old` (the driver is prompted for them)."""
@@ -134,6 +144,12 @@ class ShareControls:
         await remote.follow(self.following)
         return "following the driver" if self.following else "not following the driver"
 
+    @property
+    def may_drive(self) -> bool:
+        """A joiner that holds the driver token (only those can be given the wheel)."""
+        remote = self.remote
+        return remote is not None and remote.token_kind == "driver"
+
     async def request_drive(self) -> str:
         remote = self.remote
         if remote is None:
@@ -141,6 +157,8 @@ class ShareControls:
                 "this session is not shared"
         if self.driving:
             return "you drive already"
+        if not self.may_drive:
+            return "you joined with the viewer token: only driver-token clients can drive"
         await remote.request_drive()
         return "asked the driver for the wheel"
 
@@ -165,6 +183,22 @@ class ShareControls:
             return "nobody asks to drive"
         await remote.grant_drive(requests[0])
         return f"handed the wheel to {self.name(requests[0])}"
+
+    # ------------------------------------------------------------ host: who is connected
+    def clients(self) -> list[dict[str, Any]]:
+        """At the host: every connected client (id, name, role, token, address)."""
+        return self.server.clients() if self.server is not None else []
+
+    def kick(self, client_id: str) -> str:
+        if self.server is None:
+            return "this session is not shared from here"
+        return f"removed {self.server.kick(client_id)!r} ({client_id})"
+
+    def rotate_tokens(self, kick: bool) -> str:
+        if self.server is None:
+            return "this session is not shared from here"
+        self.server.rotate_tokens(kick=kick)
+        return "new tokens (? shows them)" + ("; everyone was disconnected" if kick else "")
 
     async def publish_selection(self, goroutine: int, pane: str) -> None:
         """The driver's selected goroutine and pane, for followers (sent on change)."""

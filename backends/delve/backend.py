@@ -25,6 +25,7 @@ from gotui.backends.delve.channels import (
     read_stack_refs,
 )
 from gotui.backends.delve.guard import GuardProcess
+from gotui.backends.delve.peer import traced_by_peer
 from gotui.backends.delve.process import DlvProcess, check_target, release_stopped_target
 from gotui.backends.delve.release import code_addrs, release
 from gotui.backends.delve.rescue import restore_code
@@ -43,6 +44,7 @@ from gotui.backends.model import (
     TargetState,
     Variable,
 )
+from gotui.backends.netaddr import host_of, is_loopback
 from gotui.backends.procinfo import exe_path_for_reading
 
 # What Delve loads for locals/args/eval: enough to read, bounded for huge values.
@@ -75,7 +77,9 @@ class DelveBackend:
         self._rpc: DelveRPC | None = None
         self._reasons: list[str] = []
         self._go_minor = 0
-        self._local_clock = True  # waitSince comparable with our CLOCK_MONOTONIC
+        # the target is a process here that we may read, write and signal, and its
+        # waitSince is comparable with our CLOCK_MONOTONIC
+        self._local_clock = True
         self._halted_at_ns: int | None = None  # monotonic ns of the last stop
         self._detached = False
         self.attach_seconds = 0.0  # spawn -> first answer (target attached), measured
@@ -158,7 +162,6 @@ class DelveBackend:
         if self._guard is None:
             self._rpc = await DelveRPC.connect(self._address)
             version = await self._rpc.call("GetVersion")
-            self._local_clock = _is_local(self._address)
             await self._identify_remote_target()
             return version
         try:
@@ -169,10 +172,14 @@ class DelveBackend:
             raise GotuiError(await self._guard.failure()) from None
 
     async def _identify_remote_target(self) -> None:
+        """pid and exe as a Delve we did not start reports them. Only a pid verified
+        here (traced by the very process we are connected to: delve/peer.py) is ever
+        read, written or signalled by us; otherwise the target is remote to us."""
         st = await self.rpc.state()
         self.info.pid = int(st.get("Pid", 0))
         cmdline = st.get("TargetCommandLine", "")
         self.info.exe = cmdline.split(" ", 1)[0]
+        self._local_clock = traced_by_peer(self.rpc.socket(), self.info.pid)
         if self._local_clock and self.info.pid:
             with contextlib.suppress(OSError):
                 self.info.exe = os.readlink(f"/proc/{self.info.pid}/exe")
@@ -208,7 +215,8 @@ class DelveBackend:
 
     def _on_connection_lost(self) -> None:
         """dlv went away without a Detach from us: if it did not clean up (SIGKILL),
-        its int3s are still in the target's code. Put the original bytes back."""
+        its int3s are still in the target's code. Put the original bytes back (only in
+        a target verified as ours to touch: _local_clock, see _identify_remote_target)."""
         if self._guard is not None:
             return  # the guard rescues (it outlives us and sees dlv die first)
         if self._detached or not self._local_clock or not self.info.pid or not self.info.exe:
@@ -601,8 +609,6 @@ def _scope(goid: int, frame: int) -> dict[str, int]:
     return {"GoroutineID": goid, "Frame": frame, "DeferredCall": 0}
 
 
-def _is_local(address: str) -> bool:
-    if address.startswith("unix:"):
-        return True
-    host = address.rpartition(":")[0].strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+def is_local_address(address: str) -> bool:
+    """A Delve address only this machine can reach (unix socket or loopback)."""
+    return address.startswith("unix:") or is_loopback(host_of(address))

@@ -18,7 +18,8 @@ and exits. If dlv dies instead, the guard puts back the int3s
 Delve left in the code (rescue.py) and exits. Started in its own session, so a signal
 for gotui's process group does not reach it.
 
-Run as: python -m gotui.backends.delve.guard --pid PID --dir DIR [--no-check-go-version]
+Run as: python -I -m gotui.backends.delve.guard --pid PID --dir DIR [--no-check-go-version]
+(isolated: see backends/isolation.py)
 It prints one line: "GUARD listening at: unix:PATH" or "GUARD error: MESSAGE", and
 before exiting after dlv failed, "GUARD exit: MESSAGE".
 """
@@ -34,12 +35,12 @@ import shutil
 import signal
 import sys
 import tempfile
-from pathlib import Path
 
 from gotui.backends.delve.process import DlvProcess, release_stopped_target
 from gotui.backends.delve.release import code_addrs, release
 from gotui.backends.delve.rescue import restore_code
 from gotui.backends.delve.rpc import DelveRPC
+from gotui.backends.isolation import SAFE_CWD, helper_env, python_helper_argv
 from gotui.backends.model import GotuiError
 
 LISTEN_PREFIX = "GUARD listening at:"
@@ -172,17 +173,15 @@ class GuardProcess:
     async def spawn(cls, pid: int, *, check_go_version: bool = True,
                     timeout: float = 60.0) -> GuardProcess:
         sockdir = tempfile.mkdtemp(prefix="gotui-guard-")
-        args = [sys.executable, "-m", "gotui.backends.delve.guard", "--pid", str(pid),
-                "--dir", sockdir]
+        args = python_helper_argv("gotui.backends.delve.guard", "--pid", str(pid),
+                                  "--dir", sockdir)
         if not check_go_version:
             args.append("--no-check-go-version")
-        root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+        # isolated: -I, cwd "/", no PYTHONPATH (the cwd once shadowed the guard module)
         proc = await asyncio.create_subprocess_exec(
             *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,  # never write over the TUI
-            env=env, start_new_session=True)
+            env=helper_env(), cwd=SAFE_CWD, start_new_session=True)
         assert proc.stdout is not None
         message = "guard exited without a message"
         try:

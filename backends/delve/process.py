@@ -27,6 +27,7 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from gotui.backends.gobinary.buildinfo import go_version_of_file
+from gotui.backends.isolation import SAFE_CWD, find_executable, helper_env, on_path, own_home
 from gotui.backends.model import GotuiError
 from gotui.backends.procinfo import process_facts, require_untraced, tracer_of
 
@@ -47,14 +48,18 @@ class TargetFacts:
 
 
 def find_dlv() -> str:
-    """Path of the dlv binary: $GOTUI_DLV, $PATH, then the usual `go install` places."""
-    candidates = [os.environ.get("GOTUI_DLV", ""), shutil.which("dlv") or ""]
-    gopath = os.environ.get("GOPATH") or str(Path.home() / "go")
-    candidates.append(os.path.join(gopath, "bin", "dlv"))
-    for c in candidates:
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return c
-    raise GotuiError(DLV_INSTALL_HINT)
+    """Path of the dlv binary: $GOTUI_DLV, $PATH, then the usual `go install` places
+    (under the effective user's own home, not a $HOME that sudo -E kept). As root it
+    must be owned by root and writable by nobody else (isolation.trusted_executable)."""
+    gopath = os.environ.get("GOPATH") or os.path.join(own_home(), "go")
+    candidates = [os.environ.get("GOTUI_DLV", ""), on_path("dlv"),
+                  os.path.join(gopath, "bin", "dlv")]
+    try:
+        return find_executable("dlv", candidates)
+    except GotuiError as exc:
+        if "not found" in str(exc):
+            raise GotuiError(DLV_INSTALL_HINT) from None
+        raise
 
 
 def process_state(pid: int) -> str:
@@ -135,7 +140,7 @@ class DlvProcess:
             proc = await asyncio.create_subprocess_exec(
                 *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_child_setup)
+                preexec_fn=_child_setup, cwd=SAFE_CWD, env=helper_env())
         except OSError as exc:
             _rmdir(sockdir)
             raise GotuiError(f"cannot run {dlv}: {exc.strerror}") from None

@@ -85,6 +85,10 @@ class DelveRPC:
             raise GotuiError(f"cannot connect to Delve at {address}: {why}") from None
         return cls(reader, writer, address, id_prefix)
 
+    def socket(self) -> Any:
+        """The connected socket (to find who is at the other end: delve/peer.py)."""
+        return self._writer.get_extra_info("socket")
+
     @property
     def closed(self) -> bool:
         return self._closed_reason is not None

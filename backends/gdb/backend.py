@@ -53,21 +53,16 @@ def gdbside_path() -> str:
     return str(path)
 
 
-def runtime_gdb_dir(exe: str) -> str:
-    """Directory of the runtime-gdb.py that the binary names in .debug_gdb_scripts."""
-    try:
-        from elftools.elf.elffile import ELFFile
-
-        with open(exe, "rb") as fh:
-            sec = ELFFile(fh).get_section_by_name(".debug_gdb_scripts")
-            data = sec.data() if sec is not None else b""
-    except (OSError, ValueError, ImportError):
-        return ""
-    for part in data.split(b"\0"):
-        text = part.lstrip(b"\x01").decode(errors="replace")
-        if text.endswith("runtime-gdb.py"):
-            return os.path.dirname(text)
-    return ""
+# gdb runs as root: it never runs a script the target names (.debug_gdb_scripts points
+# at a runtime-gdb.py, or holds inline Python), nor a .gdbinit or libthread_db from the
+# target's directories, nor fetches debug info over the network. gdbside.py reads the
+# runtime itself; libthread_db still comes from the system directories ($sdir).
+NO_AUTO_LOAD = (
+    "set auto-load gdb-scripts off", "set auto-load python-scripts off",
+    "set auto-load local-gdbinit off", "set auto-load libthread-db off",
+    "set auto-load safe-path /nonexistent-gotui", "set libthread-db-search-path $sdir",
+    "set debuginfod enabled off",
+)
 
 
 def _json_line(text: str) -> dict[str, Any]:
@@ -79,6 +74,21 @@ def _json_line(text: str) -> dict[str, Any]:
 
 def _mi_quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# gdb >= 14 runs a host shell command from an expression: never from a driver's text
+_SHELL_FUNCTIONS = re.compile(r"\$_shell\b")
+
+
+def user_text(s: str, what: str) -> str:
+    """A driver's text (expression, condition, location) as one safe piece of an MI
+    command. A newline would end the command and start another, and gdb takes a plain
+    line as a CLI command (`shell ...` as root), so control characters are refused."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in s):
+        raise GotuiError(f"{what}: control characters are not allowed")
+    if _SHELL_FUNCTIONS.search(s):
+        raise GotuiError(f"{what}: $_shell is not allowed")
+    return s
 
 
 def _variable(d: dict[str, Any]) -> Variable:
@@ -145,12 +155,14 @@ class GdbBackend:
             self.info.exe = facts.exe
         elif not (os.path.isfile(self.info.exe) and os.path.isfile(self.core)):
             raise GotuiError(f"cannot read {self.info.exe!r} or core {self.core!r}")
+        else:  # both go into gdb command lines
+            user_text(self.info.exe, "executable path")
+            user_text(self.core, "core path")
         exe_for_gdb = f"/proc/{self.info.pid}/exe" if self.info.pid else self.info.exe
         args = ["-iex", "set pagination off", "-iex", "set confirm off",
                 "-iex", "set width 0", "-iex", "set non-stop off", "-iex", "set mi-async on"]
-        rt = runtime_gdb_dir(exe_for_gdb)
-        if rt:
-            args += ["-iex", f"add-auto-load-safe-path {rt}"]
+        for setting in NO_AUTO_LOAD:
+            args += ["-iex", setting]
         self._mi = await asyncio.to_thread(GdbMI, args)
         try:
             await asyncio.to_thread(self._setup, exe_for_gdb)
@@ -347,7 +359,8 @@ class GdbBackend:
         return [_variable(v) for v in await self._variables(goid, frame) if v.get("arg")]
 
     async def eval(self, expr: str, goid: int = -1, frame: int = 0) -> Variable:
-        res = await self._scoped(f"-data-evaluate-expression {_mi_quote(expr)}", goid, frame)
+        quoted = _mi_quote(user_text(expr, "eval"))
+        res = await self._scoped(f"-data-evaluate-expression {quoted}", goid, frame)
         return Variable(name=expr, value=str((res.payload or {}).get("value", "")))
 
     # ------------------------------------------------------------ breakpoints
@@ -364,13 +377,13 @@ class GdbBackend:
             raise GotuiError("a breakpoint needs a function or file:line")
         parts = ["-break-insert"]
         if bp.cond:
-            parts += ["-c", _mi_quote(bp.cond)]
+            parts += ["-c", _mi_quote(user_text(bp.cond, "condition"))]
         ignore = _ignore_count(bp.hit_cond)
         if ignore:
             parts += ["-i", str(ignore)]
         if not bp.enabled:
             parts.append("-d")
-        parts.append(_mi_quote(where))
+        parts.append(_mi_quote(user_text(where, "location")))
         res = await asyncio.to_thread(self.mi.command, " ".join(parts))
         if res.cls == "error":
             raise GotuiError(f"cannot set a breakpoint at {where}: {res.msg}")
@@ -381,7 +394,8 @@ class GdbBackend:
     async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
         self._require_halted("change breakpoints")
         mi = self.mi
-        await asyncio.to_thread(mi.check, f"-break-condition {bp.id} {bp.cond}".rstrip())
+        cond = user_text(bp.cond, "condition")
+        await asyncio.to_thread(mi.check, f"-break-condition {bp.id} {cond}".rstrip())
         await asyncio.to_thread(mi.check, f"-break-after {bp.id} {_ignore_count(bp.hit_cond)}")
         await asyncio.to_thread(mi.check, f"-break-{'enable' if bp.enabled else 'disable'} "
                                           f"{bp.id}")

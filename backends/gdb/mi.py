@@ -17,12 +17,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from gotui.backends.isolation import SAFE_CWD, find_executable, helper_env, on_path
 from gotui.backends.model import GotuiError
 from pygdbmi.gdbcontroller import GdbController
 from pygdbmi.IoManager import IoManager
 
 PR_SET_PDEATHSIG = 1
-GDB = "gdb"
+
+
+def find_gdb() -> str:
+    """The gdb to run: $PATH's, checked like every executable gotui runs as root."""
+    return find_executable("gdb", [on_path("gdb")])
 
 
 def _die_with_parent() -> None:
@@ -39,6 +44,7 @@ class _Controller(GdbController):
             self.command, shell=False, stdout=subprocess.PIPE, stdin=subprocess.PIPE,
             stderr=subprocess.PIPE, bufsize=0, start_new_session=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
+            cwd=SAFE_CWD, env=helper_env(),  # isolated: backends/isolation.py
         )
         assert self.gdb_process.stdin is not None and self.gdb_process.stdout is not None
         self.io_manager = IoManager(self.gdb_process.stdin, self.gdb_process.stdout,
@@ -68,7 +74,7 @@ class StopRecord:
 
 class GdbMI:
     def __init__(self, args: list[str]) -> None:
-        self._ctl = _Controller([GDB, "--nx", "--quiet", "--interpreter=mi3", *args],
+        self._ctl = _Controller([find_gdb(), "--nx", "--quiet", "--interpreter=mi3", *args],
                                 time_to_check_for_additional_output_sec=0.05)
         self.lock = threading.Lock()
         self._tokens = itertools.count(1)

@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gotui.backends.cachedir import user_cache_dir
 from gotui.backends.gobinary.binary_types import StructLayout
 from gotui.backends.gobinary.elffile import ElfFile
+from gotui.backends.safefiles import read_cache_json, write_cache_json
 
 if TYPE_CHECKING:  # pyelftools costs ~0.1 s to import: only when DWARF is not cached
     from elftools.dwarf.die import DIE
@@ -236,19 +235,21 @@ def layouts_from_json(obj: dict[str, Any], source: str) -> dict[str, StructLayou
 
 
 def cache_path(build_id: str) -> Path:
-    return CACHE_DIR / f"layouts-{_SPEC_KEY}-{build_id}.json"
+    return CACHE_DIR / cache_name(build_id)
+
+
+def cache_name(build_id: str) -> str:
+    return f"layouts-{_SPEC_KEY}-{build_id}.json"
 
 
 def cached_layouts_from_dwarf(elf: ElfFile, build_id: str) -> dict[str, StructLayout]:
-    """layouts_from_dwarf, cached in ~/.cache/gotui/layouts-<spec>-<build id>.json."""
-    cache = cache_path(build_id)
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        return layouts_from_json(json.loads(cache.read_text()), "dwarf")
+    """layouts_from_dwarf, cached in ~/.cache/gotui/layouts-<spec>-<build id>.json (only
+    a cache directory and file of our own are used: backends/safefiles.py)."""
+    cached = read_cache_json(CACHE_DIR, cache_name(build_id))
+    if isinstance(cached, dict):
+        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+            return layouts_from_json(cached, "dwarf")
     layouts = layouts_from_dwarf(elf)
     if layouts:
-        with contextlib.suppress(OSError):
-            CACHE_DIR.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(layouts_to_json(layouts), sort_keys=True))
-            os.replace(tmp, cache)
+        write_cache_json(CACHE_DIR, cache_name(build_id), layouts_to_json(layouts))
     return layouts

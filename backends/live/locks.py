@@ -23,16 +23,17 @@ a value a function still needs after a call is in its frame).
 from __future__ import annotations
 
 import contextlib
-import json
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gotui.backends.gobinary import dwarf_layouts
 from gotui.backends.gobinary.binary_types import StructLayout
-from gotui.backends.gobinary.dwarf_layouts import CACHE_DIR, TypeFinder, dwarf_info, field_offset
+from gotui.backends.gobinary.dwarf_layouts import TypeFinder, dwarf_info, field_offset
 from gotui.backends.gobinary.elffile import ElfFile
 from gotui.backends.live.memory import AddressRanges, ProcessMemory
 from gotui.backends.model import Channel, Goroutine, Lock
+from gotui.backends.safefiles import read_cache_json, write_cache_json
 
 SEMTAB_SIZE = 251  # runtime.semTabSize, unchanged since Go 1.9
 MAX_TREAP_NODES = 65536
@@ -76,10 +77,11 @@ def sync_offsets(elf: ElfFile | None, build_id: str, go_minor: int) -> dict[str,
     fallback = dict(FALLBACK)
     if go_minor < 20:
         del fallback["waitgroup.sema"]
-    cache = CACHE_DIR / f"sync-offsets-{build_id}.json"
+    cache_name = f"sync-offsets-{build_id}.json"
     if build_id:
-        with contextlib.suppress(OSError, ValueError):
-            return {**fallback, **{k: int(v) for k, v in json.loads(cache.read_text()).items()}}
+        cached = read_cache_json(dwarf_layouts.CACHE_DIR, cache_name)
+        with contextlib.suppress(AttributeError, ValueError, TypeError):
+            return {**fallback, **{k: int(v) for k, v in cached.items()}}
     found: dict[str, int] = {}
     dwarf = dwarf_info(elf) if elf is not None else None
     if dwarf is not None:
@@ -91,9 +93,7 @@ def sync_offsets(elf: ElfFile | None, build_id: str, go_minor: int) -> dict[str,
             if off is not None:
                 found[key] = off
         if build_id:
-            with contextlib.suppress(OSError):
-                CACHE_DIR.mkdir(parents=True, exist_ok=True)
-                cache.write_text(json.dumps(found))
+            write_cache_json(dwarf_layouts.CACHE_DIR, cache_name, found)
     return {**fallback, **found}
 
 

@@ -30,6 +30,7 @@ from gotui.backends.model import (
     Snapshot,
     TargetInfo,
     TargetState,
+    UsageError,
     Variable,
     breakpoint_from_json,
     channel_from_json,
@@ -38,6 +39,8 @@ from gotui.backends.model import (
     to_json,
     variable_from_json,
 )
+from gotui.backends.netaddr import is_loopback
+from gotui.backends.remote.auth import JOIN_HINT
 from gotui.backends.remote.compression import client_deflate
 from gotui.backends.remote.protocol import (
     MAX_OUTBOUND,
@@ -59,6 +62,10 @@ READ_ONLY = "read-only: you are a viewer; ask the driver for the wheel"
 BIG_MESSAGE = 64 << 10  # decode messages above this (bytes) in a worker thread
 COMMAND_TIMEOUT_S = 120.0
 PREFETCH_FILES = 6
+# Bounds against a hostile or broken host: frames waiting to be read (each at most
+# protocol.MAX_OUTBOUND), and the source files kept.
+MAX_QUEUE = 4
+MAX_SOURCE_FILES = 256
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_\-.~+/=]{1,512}")
 
 
@@ -77,6 +84,8 @@ class RemoteSession(Publisher):
         self.client_id: str = hello["you"]
         self.session_id: str = hello["session"]
         self.role: str = hello["role"]
+        # "driver" or "viewer": the token we joined with; only a driver token can drive
+        self.token_kind: str = str(hello.get("token", ""))
         self.info: TargetInfo = info_from_json(hello["target"])
         self.state: TargetState = state_from_json(hello["state"])
         self.last_snapshot: Snapshot | None = None
@@ -166,7 +175,7 @@ class RemoteSession(Publisher):
                         msg = await asyncio.to_thread(parse_server_message, raw)
                     else:
                         msg = parse_server_message(raw)
-                    await self._dispatch(msg)
+                    await self._dispatch(msg, len(raw))
                 except Exception as exc:  # noqa: BLE001 - a bad message must not end the session
                     self.publish("error", f"bad message from the host: {exc}")
         except ConnectionClosed:
@@ -183,11 +192,11 @@ class RemoteSession(Publisher):
                 fut.set_exception(GotuiError(why))
         self._pending.clear()
 
-    async def _dispatch(self, msg: dict[str, Any]) -> None:
+    async def _dispatch(self, msg: dict[str, Any], size: int = 0) -> None:
         kind = msg["type"]
         if kind in ("snapshot", "snapshot_part"):
             try:
-                whole = self._parts.feed(msg)
+                whole = self._parts.feed(msg, size)
             except ProtocolError:
                 await self._resync()
                 return
@@ -408,6 +417,8 @@ class RemoteSession(Publisher):
             return []  # not cached: the host may show this file later
         finally:
             self._source_fetches.pop(path, None)
+        if len(self._source_cache) >= MAX_SOURCE_FILES:  # drop the oldest
+            self._source_cache.pop(next(iter(self._source_cache)))
         self._source_cache[path] = lines
         self.publish("source", path)
         return lines
@@ -459,18 +470,26 @@ def _bp_args(bp: Breakpoint) -> dict[str, Any]:
 # ----------------------------------------------------------------- entry point
 
 async def join(url: str, token: str, *, cafile: str | None = None, user: str | None = None,
-               open_timeout: float = 10.0) -> RemoteSession:
-    """Connect to a shared session. The token goes only in `Authorization: Bearer`."""
+               open_timeout: float = 10.0, insecure: bool = False) -> RemoteSession:
+    """Connect to a shared session. The token goes only in `Authorization: Bearer`;
+    ws:// (clear text) only to this machine unless insecure."""
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss"):
         raise GotuiError(f"cannot join {url!r}: the URL must start with ws:// or wss://")
     if any("token" in key.lower() for key in parse_qs(parts.query)):
-        raise GotuiError("do not put the token in the URL: use --token or $GOTUI_TOKEN")
+        raise GotuiError(f"do not put the token in the URL: {JOIN_HINT}")
+    if parts.scheme == "ws" and not is_loopback(parts.hostname or "") and not insecure:
+        raise UsageError(f"refusing to send the token to {parts.hostname} in clear text "
+                         "(ws://): join wss://, tunnel over SSH to 127.0.0.1, or pass "
+                         "--insecure")
     if not token:
-        raise GotuiError("no token: pass --token or set $GOTUI_TOKEN")
+        raise GotuiError(f"no token: {JOIN_HINT}")
     if not _TOKEN_RE.fullmatch(token):
         raise GotuiError("malformed token: copy it exactly as `gotui share` printed it")
-    ctx = ssl.create_default_context(cafile=cafile) if parts.scheme == "wss" else None
+    try:
+        ctx = ssl.create_default_context(cafile=cafile) if parts.scheme == "wss" else None
+    except (OSError, ssl.SSLError) as exc:
+        raise GotuiError(f"cannot load CA file {cafile}: {exc}") from None
     if user is None:
         with contextlib.suppress(Exception):
             user = f"{getpass.getuser()}@{socket.gethostname()}"
@@ -478,7 +497,7 @@ async def join(url: str, token: str, *, cafile: str | None = None, user: str | N
     try:
         ws = await connect(url, additional_headers=headers, ssl=ctx, proxy=None,
                            compression=None, extensions=[client_deflate()],
-                           max_size=MAX_OUTBOUND, max_queue=64,
+                           max_size=MAX_OUTBOUND, max_queue=MAX_QUEUE,
                            open_timeout=open_timeout, ping_interval=20, ping_timeout=20,
                            close_timeout=5)
     except InvalidStatus as exc:

@@ -4,15 +4,17 @@ Every message is a JSON object with a string `type`.
 
 Server -> client
 ----------------
-- `hello`    {role: "driver"|"viewer", target: TargetInfo, session: str, you: str,
-              backend: BACKEND, state: TargetState, protocol: 1}   (always first)
+- `hello`    {role: "driver"|"viewer", token: "driver"|"viewer", target: TargetInfo,
+              session: str, you: str, backend: BACKEND, state: TargetState, protocol: 1}
+              (always first; `token` is the kind of token this client joined with)
 - `backend`  BACKEND = {target: TargetInfo, backend_name: str, can_stop: bool,
               has_stop_backend: bool}            (the host attached or changed a backend)
 - `snapshot` a full snapshot or a delta, see below
 - `state`    {state: TargetState}
 - `event`    {event: Event}
-- `presence` {clients: [{id, role, name, follow}], driver: client id | "host" | null,
-              requests: [client ids asking to drive]}
+- `presence` {clients: [{id, role, token, name, name_source: "self-declared", follow}],
+              driver: client id | "host" | null, requests: [client ids asking to drive]}
+              (`name` is whatever the client sent as X-Gotui-User: never verified)
 - `select`   {goroutine: int, pane: str}         (the driver's selection, to followers)
 - `result`   {id, ok: true, value}                (answer to one `command`)
 - `error`    {code, message, id}                  (id is null when not about a command)
@@ -23,9 +25,12 @@ Server -> client
 
 Roles: a driver-token client takes the wheel when nobody drives (headless share, or
 the driver left); otherwise every client starts as a viewer. Viewers may run the
-read-only commands (READ_ONLY_COMMANDS, and `snapshot` without stacks); `request_drive`
-lists them in presence.requests, and the driver (a client, or "host" at the host's TUI)
-hands over with `grant_drive`.
+read-only commands (READ_ONLY_COMMANDS, and `snapshot` without stacks), which never
+change the target's run state: the server answers them from what it has (the published
+snapshot, the session's breakpoint list, one shared read of a halted target). Only
+driver-token clients may `request_drive` (listed in presence.requests) and be handed the
+wheel by the driver (a client, or "host" at the host's TUI) with `grant_drive`; a
+viewer-token client's request is refused (`forbidden`).
 
 Client -> server
 ----------------
@@ -84,8 +89,14 @@ PROTOCOL_VERSION = 1
 # the websocket layer closes the connection (1009) above HARD_MAX_INBOUND.
 MAX_INBOUND = 1 << 20
 HARD_MAX_INBOUND = 4 << 20
-# Snapshots of 100k goroutines with stacks are tens of MB: the client accepts large frames.
-MAX_OUTBOUND = 256 << 20
+# The largest frame a client accepts: a `snapshot` command's answer with stacks is the
+# biggest message (snapshots pushed to clients travel in parts). A host sending more is
+# cut off (1009) rather than let it take the joiner's memory.
+MAX_OUTBOUND = 64 << 20
+# A multi-part snapshot is refused (and resynced) beyond these.
+MAX_SNAPSHOT_GOROUTINES = 2_000_000
+MAX_SNAPSHOT_BYTES = 1 << 30
+MAX_SNAPSHOT_PARTS = 100_000
 
 ROLES = ("driver", "viewer")
 PANES = ("goroutines", "stack", "source", "locals", "breakpoints", "channels", "events",

@@ -1,7 +1,11 @@
 """Share one host Session over websockets: one driver, any number of viewers.
 
 Nobody gets in without a token (`Authorization: Bearer`, checked before the websocket
-handshake completes); viewers can read but never change the target. A slow client never
+handshake completes; auth.py); viewers can read but never change the target, and only
+driver-token clients can be given the wheel. Connections are capped (limits.py), a
+browser page cannot connect (no Origin header allowed), viewers' reads of a halted
+target are answered from a cache (readcache.py), and a headless share resumes a target
+left halted with nobody driving (unattended.py). A slow client never
 slows the host: each client has its own sender task and a small outbox in which
 state/presence/selection/snapshot messages are coalesced (the newest replaces the older)
 and events are dropped, with a count, when the outbox is full.
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
+import logging
 import re
 import secrets
 import ssl
@@ -28,10 +32,19 @@ from gotui.backends.model import (
     GotuiError,
     Snapshot,
     TargetState,
+    UsageError,
     breakpoint_from_json,
     to_json,
 )
+from gotui.backends.netaddr import is_loopback
+from gotui.backends.remote.auth import DRIVER, Tokens
 from gotui.backends.remote.compression import server_deflate
+from gotui.backends.remote.limits import (
+    ConnectionCounter,
+    ConnectionLimits,
+    listen_socket,
+    peer_key,
+)
 from gotui.backends.remote.protocol import (
     HARD_MAX_INBOUND,
     PROTOCOL_VERSION,
@@ -42,33 +55,39 @@ from gotui.backends.remote.protocol import (
     error_message,
     parse_client_message,
 )
+from gotui.backends.remote.readcache import ReadCache
 from gotui.backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
+from gotui.backends.remote.unattended import UnattendedResume
 from gotui.backends.session import LIVE_READ_SHARE, Session
+from gotui.backends.sourcefiles import MAX_SOURCE_BYTES, SOURCE_SUFFIXES
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 HOST = "host"  # the driver id of the person at the host's own TUI
 MAX_OUTBOX = 256  # queued events/results per client before events are dropped
 MAX_INFLIGHT = 16  # concurrent commands per client
-SOURCE_SUFFIXES = (".go", ".s", ".c", ".h", ".cc", ".cpp", ".m")
-MAX_SOURCE_BYTES = 8 << 20
 RUNNING_WAIT_S = 5.0
 # Per-goroutine eBPF events come by the thousand per second under churn; joiners get
 # the probe status, tracepoint hits and guard events, and their lifecycle pane works
 # from snapshot diffs like any session without eBPF.
 LIFECYCLE_EVENTS = frozenset({"created", "exited", "blocked", "unblocked"})
 CLOSE_GRACE_S = 0.5  # for clients to take the close frame when the host leaves
+OPEN_TIMEOUT_S = 5.0  # TCP accept to authenticated websocket, TLS included
 _NAME_RE = re.compile(r"[^\w@.\-: ]")
+# websockets must never write to the terminal (the TUI) nor log a request: its logger
+# goes nowhere
+_QUIET = logging.getLogger("gotui.share")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 
 
 @dataclass
 class _Client:
     id: str
     ws: ServerConnection
-    privileged: bool  # holds the driver token
-    name: str
+    token: str  # auth.DRIVER or auth.VIEWER: the token it joined with
+    name: str  # from X-Gotui-User: self-declared, never verified
     follow: bool = False
     # slot key -> encoded message; None in the "snapshot" slot means "the latest"
     outbox: OrderedDict[str, str | None] = field(default_factory=OrderedDict)
@@ -77,6 +96,11 @@ class _Client:
     dropped_events: int = 0
     inflight: int = 0
     serial: int = 0
+
+    @property
+    def privileged(self) -> bool:
+        """Holds the driver token: may ask for, and be given, the wheel."""
+        return self.token == DRIVER
 
 
 class ShareServer:
@@ -93,6 +117,9 @@ class ShareServer:
         ping_timeout: float | None = 20.0,
         idle_timeout: float | None = None,
         write_limit: int = 64 << 10,
+        limits: ConnectionLimits | None = None,
+        open_timeout: float = OPEN_TIMEOUT_S,
+        resume_after: float | None = None,
     ) -> None:
         self.session = session
         self.host = host
@@ -105,8 +132,11 @@ class ShareServer:
         self.idle_timeout = idle_timeout
         self.write_limit = write_limit
         self.session_id = secrets.token_hex(8)
-        self.driver_token = secrets.token_urlsafe(32)
-        self.viewer_token = secrets.token_urlsafe(32)
+        self.tokens = Tokens()
+        self.token_dir: str | None = None  # where write_token_files() put them
+        self.limits = limits or ConnectionLimits.for_this_process()
+        self.connections = ConnectionCounter(self.limits)
+        self.open_timeout = open_timeout
         self.driver: str | None = HOST if host_drives else None
         self.requests: list[str] = []
         self.selection: dict[str, Any] | None = None
@@ -130,21 +160,39 @@ class ShareServer:
         # (base seq, seq) -> encoded snapshot message, for the latest seq only
         self._delta_cache: dict[tuple[int, int], asyncio.Future[list[str]]] = {}
         self.chunk = 1000  # goroutines per snapshot message part
+        self._viewer_reads = ReadCache()
+        # headless: a target halted with nobody driving resumes after resume_after s
+        self._unattended = UnattendedResume(session, resume_after, self._announce) \
+            if resume_after is not None and not host_drives else None
+
+    @property
+    def driver_token(self) -> str:
+        return self.tokens.driver
+
+    @property
+    def viewer_token(self) -> str:
+        return self.tokens.viewer
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self._server = await serve(
-            self._handler, self.host, self.port, ssl=self.ssl_context,
-            process_request=self._process_request, max_size=HARD_MAX_INBOUND,
-            max_queue=16, write_limit=self.write_limit, compression=None,
-            extensions=[server_deflate()],
-            ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
-            open_timeout=10, close_timeout=5, server_header=None)
+        sock = listen_socket(self.host, self.port, self.connections)
+        try:
+            self._server = await serve(
+                self._handler, sock=sock, ssl=self.ssl_context,
+                process_request=self._process_request, max_size=HARD_MAX_INBOUND,
+                max_queue=4, write_limit=self.write_limit, compression=None,
+                extensions=[server_deflate()], origins=[None], logger=_QUIET,
+                ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
+                open_timeout=self.open_timeout, close_timeout=5, server_header=None)
+        except BaseException:
+            sock.close()
+            raise
         self.port = self._server.sockets[0].getsockname()[1]
         self._unsubscribe = self.session.subscribe(self._on_session)
         self._spawn(self._pull_loop())
+        self._check_unattended()
 
     async def close(self) -> None:
         """Stop serving. The host session stays open: the host owns it."""
@@ -153,6 +201,8 @@ class ShareServer:
         self._closed = True
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self._unattended is not None:
+            self._unattended.cancel()
         # a command half done (a halt, a step) is finished, not cut: cancelling it could
         # leave the debugger connection mid-call
         if self._commands:
@@ -186,7 +236,9 @@ class ShareServer:
         out = []
         for c in self._clients.values():
             transport = c.ws.transport
+            peer = c.ws.remote_address
             out.append({"id": c.id, "name": c.name, "role": self._role(c.id),
+                        "token": c.token, "address": f"{peer[0]}:{peer[1]}" if peer else "",
                         "follow": c.follow, "outbox": len(c.outbox),
                         "dropped_events": c.dropped_events,
                         "write_buffer": transport.get_write_buffer_size() if transport else 0})
@@ -200,11 +252,15 @@ class ShareServer:
 
     # ------------------------------------------------------------ host-side controls
     def grant_drive(self, client_id: str) -> None:
-        """The host (or the server on the driver's behalf) hands the wheel over."""
+        """The host (or the server on the driver's behalf) hands the wheel over: only
+        to a client that joined with the driver token."""
         if client_id != HOST and client_id not in self._clients:
             raise GotuiError(f"no connected client {client_id!r}")
         if client_id == HOST and not self.host_drives:
             raise GotuiError("this session has no host at the keyboard (headless)")
+        if client_id != HOST and not self._clients[client_id].privileged:
+            raise GotuiError(f"{self._clients[client_id].name} ({client_id}) joined with "
+                             "the viewer token: only driver-token clients can drive")
         self.driver = client_id
         if client_id in self.requests:
             self.requests.remove(client_id)
@@ -214,52 +270,90 @@ class ShareServer:
         """The host takes the wheel back."""
         self.grant_drive(HOST)
 
+    def kick(self, client_id: str) -> str:
+        """Disconnect one client (it may come back while its token is valid: rotate
+        the tokens too to keep it out). Returns its name."""
+        client = self._clients.get(client_id)
+        if client is None:
+            raise GotuiError(f"no connected client {client_id!r}")
+        self._drop_client(client)
+        self._spawn(client.ws.close(1008, "removed by the host"))
+        self._announce(f"{client.name} ({client_id}) was removed by the host")
+        return client.name
+
+    def rotate_tokens(self, *, kick: bool = False) -> dict[str, str]:
+        """New driver and viewer tokens (rewritten to the token files if any); with
+        kick, every connected client is disconnected too. Returns info()."""
+        self.tokens.rotate()
+        if self.token_dir is not None:
+            self.tokens.write_files(self.token_dir)
+        if kick:
+            for client in list(self._clients.values()):
+                self._drop_client(client)
+                self._spawn(client.ws.close(1008, "the host rotated the tokens"))
+        self._announce("the host rotated the session tokens"
+                       + (" and disconnected everyone" if kick else ""))
+        return self.info()
+
+    def write_token_files(self, directory: str) -> dict[str, str]:
+        """Keep the tokens in 0600 files in `directory` (also after a rotation):
+        {"driver_token_file", "viewer_token_file"}."""
+        paths = self.tokens.write_files(directory)
+        self.token_dir = directory
+        return {f"{kind}_token_file": path for kind, path in paths.items()}
+
+    def _drop_client(self, client: _Client) -> None:
+        """Forget a client now (its connection closes next)."""
+        self._clients.pop(client.id, None)
+        if client.id in self.requests:
+            self.requests.remove(client.id)
+        if self.driver == client.id:
+            self.driver = HOST if self.host_drives else None
+        if not self._closed:
+            self._broadcast_presence()
+
+    def _announce(self, message: str) -> None:
+        """A line for everyone: the host's TUI and (through _on_session) the clients."""
+        self.session.publish("event", Event(type="log", t_ns=time.time_ns(), message=message))
+
     def host_select(self, goroutine: int, pane: str) -> None:
         """The host's selection, followed by viewers in follow mode (when the host drives)."""
         if self.driver == HOST:
             self._select(HOST, goroutine, pane)
 
     # ------------------------------------------------------------ authentication
-    def _token_role(self, headers: Headers) -> tuple[bool, bool]:
-        """(authenticated, privileged) for the request's Authorization header."""
-        values = headers.get_all("Authorization")
-        if len(values) != 1 or not values[0][:7].lower() == "bearer ":
-            return False, False
-        token = values[0][7:].strip().encode("utf-8", "replace")
-        is_driver = hmac.compare_digest(token, self.driver_token.encode())
-        is_viewer = hmac.compare_digest(token, self.viewer_token.encode())
-        return is_driver or is_viewer, is_driver
-
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         query = parse_qs(urlsplit(request.path).query)
         if any("token" in key.lower() for key in query):
             return connection.respond(
                 HTTPStatus.UNAUTHORIZED,
                 "tokens are not accepted in the URL: send Authorization: Bearer <token>\n")
-        ok, _ = self._token_role(request.headers)
-        if not ok:
+        if self.tokens.kind(request.headers) is None:
             response = connection.respond(HTTPStatus.UNAUTHORIZED, "missing or wrong token\n")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
+        if not self.connections.authenticate(peer_key(connection.remote_address)):
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "too many clients\n")
         return None
 
     # ------------------------------------------------------------ connections
     async def _handler(self, ws: ServerConnection) -> None:
         assert ws.request is not None
-        ok, privileged = self._token_role(ws.request.headers)
-        if not ok:  # process_request already refused it; belt and braces
+        token = self.tokens.kind(ws.request.headers)
+        if token is None:  # process_request already refused it; belt and braces
             await ws.close(1008, "unauthorized")
             return
         raw_name = next(iter(ws.request.headers.get_all("X-Gotui-User")), "")
         name = _NAME_RE.sub("", raw_name)[:64] or "anonymous"
-        client = _Client(id=secrets.token_hex(4), ws=ws, privileged=privileged, name=name)
-        if privileged and self.driver is None:
+        client = _Client(id=secrets.token_hex(4), ws=ws, token=token, name=name)
+        if client.privileged and self.driver is None:
             self.driver = client.id
         self._clients[client.id] = client
         sender: asyncio.Task[None] | None = None
         try:
             await ws.send(encode({
                 "type": "hello", "protocol": PROTOCOL_VERSION, "role": self._role(client.id),
+                "token": client.token,
                 "target": to_json(self.session.info), "session": self.session_id,
                 "you": client.id, "backend": self._backend_json(),
                 "state": to_json(self.session.state)}))
@@ -270,13 +364,8 @@ class ShareServer:
         except ConnectionClosed:
             pass
         finally:
-            self._clients.pop(client.id, None)
-            if client.id in self.requests:
-                self.requests.remove(client.id)
-            if self.driver == client.id:
-                self.driver = HOST if self.host_drives else None
-            if not self._closed:
-                self._broadcast_presence()
+            if self._clients.get(client.id) is client:
+                self._drop_client(client)
             if sender is not None:
                 sender.cancel()
 
@@ -323,6 +412,9 @@ class ShareServer:
             self._put(client, "snapshot", None)
 
     def _request_drive(self, client: _Client) -> None:
+        if not client.privileged:
+            raise ProtocolError("you joined with the viewer token: only driver-token "
+                                "clients can drive", code="forbidden")
         if self.driver == client.id:
             self._broadcast_presence()
             return
@@ -365,7 +457,8 @@ class ShareServer:
             self._put(c, key or ("e" + self._serial_key(c)), text)
 
     def presence(self) -> dict[str, Any]:
-        clients = [{"id": c.id, "role": self._role(c.id), "name": c.name, "follow": c.follow}
+        clients = [{"id": c.id, "role": self._role(c.id), "token": c.token, "name": c.name,
+                    "name_source": "self-declared", "follow": c.follow}
                    for c in self._clients.values()]
         return {"type": "presence", "clients": clients, "driver": self.driver,
                 "requests": list(self.requests)}
@@ -375,6 +468,11 @@ class ShareServer:
         self._broadcast("presence", encode(msg))
         # the host's own TUI listens on the session: it sees who is there and who asks
         self.session.publish("presence", msg)
+        self._check_unattended()
+
+    def _check_unattended(self) -> None:
+        if self._unattended is not None and not self._closed:
+            self._unattended.update(driver_present=self.driver is not None)
 
     def _role(self, client_id: str) -> str:
         return "driver" if self.driver == client_id else "viewer"
@@ -434,8 +532,10 @@ class ShareServer:
             assert isinstance(payload, TargetState)
             if not payload.running:
                 self._stops_seen += 1
+            self._viewer_reads.clear()  # the target moved: what viewers read is stale
             self._pull_now.set()
             self._broadcast("state", encode({"type": "state", "state": to_json(payload)}))
+            self._check_unattended()
         elif kind == "event":
             if payload.type in LIFECYCLE_EVENTS:
                 return
@@ -517,14 +617,15 @@ class ShareServer:
             raise ProtocolError(f"more than {MAX_INFLIGHT} commands in flight", code="busy",
                                 msg_id=msg_id)
         client.inflight += 1
-        task = self._spawn(self._run_command(client, name, args, msg_id))
+        task = self._spawn(self._run_command(client, name, args, msg_id, driving))
         self._commands.add(task)
         task.add_done_callback(self._commands.discard)
 
     async def _run_command(self, client: _Client, name: str, args: dict[str, Any],
-                           msg_id: str | int) -> None:
+                           msg_id: str | int, driving: bool) -> None:
         try:
-            value = await self._execute(name, args)
+            value = await (self._execute(name, args) if driving
+                           else self._execute_for_viewer(name, args))
             text = await asyncio.to_thread(
                 lambda: encode({"type": "result", "id": msg_id, "ok": True, "value": value}))
         except ProtocolError as exc:
@@ -581,6 +682,20 @@ class ShareServer:
             await s.ensure_stop()
             return self._backend_json()
         raise ProtocolError(f"unknown command {name!r}")
+
+    async def _execute_for_viewer(self, name: str, a: dict[str, Any]) -> Any:
+        """A viewer's read-only command: from what the host already has (the published
+        snapshot, the session's breakpoint list), or one shared read of a halted target
+        (readcache.py): never anything that changes or keeps the target stopped."""
+        if name == "snapshot":  # stacks=False: _on_command refused the rest
+            snap = self._published_from or self.session.last_snapshot
+            if snap is None:
+                raise GotuiError("no snapshot yet: the first one is on its way")
+            return await asyncio.to_thread(to_json, snap)
+        if name in ("stack", "locals", "args") and not self.session.state.running:
+            key = (name, tuple(sorted(a.items())))
+            return await self._viewer_reads.get(key, lambda: self._execute(name, a))
+        return await self._execute(name, a)
 
     async def _wait_running(self, stops_before: int) -> None:
         """Return once the target was seen running (or stopping again) after a continue."""
@@ -644,18 +759,35 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return ctx
 
 
+def check_share_address(listen: str, *, tls: bool, insecure: bool) -> tuple[str, int]:
+    """(host, port) of `listen`, refused (UsageError) when it is reachable from other
+    machines and neither TLS nor insecure is given."""
+    host, port = parse_listen(listen)
+    if not is_loopback(host) and not tls and not insecure:
+        raise UsageError(f"refusing to share on {listen} without TLS: tokens and the "
+                         "target's data would cross the network in clear text. Pass "
+                         "--tls-cert C --tls-key K, listen on 127.0.0.1 and tunnel over "
+                         "SSH, or --insecure if you really mean it")
+    return host, port
+
+
 async def serve_session(session: Session, listen: str, *, tls_cert: str | None = None,
                         tls_key: str | None = None, host_drives: bool = True,
-                        snapshot_interval: float = 1.0) -> ShareServer:
+                        snapshot_interval: float = 1.0, insecure: bool = False,
+                        resume_after: float | None = None) -> ShareServer:
     """Serve `session` on `listen` and return the running server (close() it when done).
 
-    host_drives=False for a headless share: the first driver-token client drives."""
+    host_drives=False for a headless share: the first driver-token client drives, and
+    a target halted with nobody driving resumes after resume_after seconds. A
+    non-loopback address needs TLS, or insecure=True (the caller warns)."""
+    host, port = check_share_address(listen, tls=bool(tls_cert or tls_key),
+                                     insecure=insecure)
     if (tls_cert is None) != (tls_key is None):
-        raise GotuiError("TLS needs both --tls-cert and --tls-key")
-    host, port = parse_listen(listen)
+        raise UsageError("TLS needs both --tls-cert and --tls-key")
     ctx = tls_context(tls_cert, tls_key) if tls_cert and tls_key else None
     server = ShareServer(session, host=host, port=port, ssl_context=ctx,
-                         host_drives=host_drives, snapshot_interval=snapshot_interval)
+                         host_drives=host_drives, snapshot_interval=snapshot_interval,
+                         resume_after=resume_after)
     try:
         await server.start()
     except OSError as exc:

@@ -19,7 +19,13 @@ from operator import attrgetter
 from typing import Any
 
 from gotui.backends.model import Goroutine, JsonConverter, Snapshot
-from gotui.backends.remote.protocol import ProtocolError, encode
+from gotui.backends.remote.protocol import (
+    MAX_SNAPSHOT_BYTES,
+    MAX_SNAPSHOT_GOROUTINES,
+    MAX_SNAPSHOT_PARTS,
+    ProtocolError,
+    encode,
+)
 
 # (locks ride with the meta fields: one small entry per lock with waiters)
 SNAPSHOT_META = ("pid", "exe", "go_version", "source", "taken_at", "target_paused_ns",
@@ -195,36 +201,54 @@ def _chunk_list(msg: dict[str, Any]) -> list[Any]:
 
 
 class PartsAssembler:
-    """Joins a multi-part snapshot message back into one."""
+    """Joins a multi-part snapshot message back into one, within bounds (a hostile or
+    broken host cannot make it hold more than MAX_SNAPSHOT_GOROUTINES goroutines or
+    MAX_SNAPSHOT_BYTES of message text, in at most MAX_SNAPSHOT_PARTS parts)."""
 
     def __init__(self) -> None:
         self._msg: dict[str, Any] | None = None
         self._next = 0
+        self._items = 0
+        self._bytes = 0
 
-    def feed(self, msg: dict[str, Any]) -> dict[str, Any] | None:
-        """Give every snapshot/snapshot_part message; returns a whole snapshot message
-        when one is complete. Raises ProtocolError on parts out of order."""
+    def feed(self, msg: dict[str, Any], size: int = 0) -> dict[str, Any] | None:
+        """Give every snapshot/snapshot_part message (`size`: its length on the wire);
+        returns a whole snapshot message when one is complete. Raises ProtocolError on
+        parts out of order or beyond the bounds."""
         if msg["type"] == "snapshot":
             parts = msg.get("parts", 1)
+            self._msg = None
             if parts <= 1:
-                self._msg = None
                 return msg
+            if parts > MAX_SNAPSHOT_PARTS:
+                raise ProtocolError(f"snapshot in {parts} parts (at most {MAX_SNAPSHOT_PARTS})")
             try:
-                _chunk_list(msg)
+                first = _chunk_list(msg)
             except (KeyError, TypeError) as exc:
                 raise ProtocolError(f"malformed snapshot: {exc}") from None
             self._msg, self._next = msg, 1
+            self._items, self._bytes = 0, 0
+            self._count(len(first), size)
             return None
         head = self._msg
         if head is None or msg["seq"] != head["seq"] or msg["index"] != self._next:
             self._msg = None
             raise ProtocolError(f"snapshot part {msg['index']} of seq {msg['seq']} out of order")
+        self._count(len(msg["items"]), size)
         _chunk_list(head).extend(msg["items"])
         self._next += 1
         if self._next < head["parts"]:
             return None
         self._msg = None
         return head
+
+    def _count(self, items: int, size: int) -> None:
+        self._items += items
+        self._bytes += size
+        if self._items > MAX_SNAPSHOT_GOROUTINES or self._bytes > MAX_SNAPSHOT_BYTES:
+            self._msg = None
+            raise ProtocolError(f"snapshot larger than {MAX_SNAPSHOT_GOROUTINES} goroutines "
+                                f"or {MAX_SNAPSHOT_BYTES >> 20} MB: dropped")
 
 
 def apply_delta(base: WireSnapshot, msg: dict[str, Any]) -> WireSnapshot:

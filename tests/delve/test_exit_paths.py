@@ -226,6 +226,8 @@ def test_dlv_not_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for var in ("PATH", "GOPATH", "HOME"):
         monkeypatch.setenv(var, str(tmp_path))
     monkeypatch.delenv("GOTUI_DLV", raising=False)
+    # ~/go/bin is looked up in the effective user's own home, not $HOME
+    monkeypatch.setattr("gotui.backends.delve.process.own_home", lambda: str(tmp_path))
     with pytest.raises(GotuiError) as err:
         find_dlv()
     assert str(err.value) == ("dlv not found: run `make demo` or "

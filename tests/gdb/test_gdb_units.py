@@ -6,10 +6,8 @@ from typing import Any
 
 import pytest
 from gotui.backends.gdb import convert
-from gotui.backends.gdb.backend import _breakpoint, _ignore_count, runtime_gdb_dir
+from gotui.backends.gdb.backend import _breakpoint, _ignore_count
 from gotui.backends.model import GotuiError
-
-from tests import gofixtures
 
 
 def raw(pc: int, function: str, file: str = "", line: int = 0, lib: str = "",
@@ -74,9 +72,3 @@ def test_breakpoint_from_mi() -> None:
                       "addr": "0x4f3284"})
     assert (bp.id, bp.function, bp.file, bp.line, bp.cond, bp.enabled, bp.total_hits,
             bp.addrs) == (3, "main.hot", "/src/main.go", 39, "i == 5", False, 2, [0x4F3284])
-
-
-def test_runtime_gdb_dir_comes_from_the_binary() -> None:
-    exe = gofixtures.build("basic")
-    assert runtime_gdb_dir(str(exe)).endswith("/src/runtime")
-    assert runtime_gdb_dir("/nonexistent") == ""

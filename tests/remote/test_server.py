@@ -231,9 +231,11 @@ async def test_read_source_only_serves_files_of_the_target(host: Host, tmp_path:
 async def test_drive_handoff_is_visible_to_everyone() -> None:
     h = await make_host(host_drives=False)
     d = await join(h.url, h.server.driver_token)
-    v = await join(h.url, h.server.viewer_token)
+    v = await join(h.url, h.server.driver_token)  # joined second: watches until handed it
     w = await join(h.url, h.server.viewer_token)
+    w_seen = record(w)
     try:
+        assert v.role == "viewer" and d.role == "driver"
         await v.request_drive()
         for s in (d, v, w):
             await wait_for(lambda s=s: s.presence.get("requests") == [v.client_id],  # type: ignore[misc]
@@ -256,9 +258,11 @@ async def test_drive_handoff_is_visible_to_everyone() -> None:
         await wait_for(lambda: d.driver is None, "the wheel is free")
         await d.request_drive()
         await wait_for(lambda: d.role == "driver", "the driver-token client took the wheel")
-        await w.request_drive()
-        await wait_for(lambda: w.client_id in d.presence["requests"], "request listed")
-        assert d.role == "driver"  # a viewer-token client does not take a free wheel
+        await w.request_drive()  # a viewer-token client can never drive: refused
+        await wait_for(lambda: any(k == "error" and "viewer token" in str(p)
+                                   for k, p in w_seen), "the refusal")
+        assert w.client_id not in d.presence["requests"]
+        assert d.role == "driver"
     finally:
         for s in (d, v, w):
             await s.close()

@@ -21,14 +21,17 @@ def presence_line(app: Any) -> str:
 async def test_joiner_sees_presence_follows_the_driver_and_gets_the_wheel() -> None:
     h = await make_host(count=7)  # headless: the first driver-token client drives
     driver = await join(h.url, h.server.driver_token, user="alice")
-    viewer = await join(h.url, h.server.viewer_token, user="bob")
+    # the driver token, joined second: watches until it is handed the wheel
+    viewer = await join(h.url, h.server.driver_token, user="bob")
     app = GotuiApp(viewer, refresh_interval=0.2)
     try:
         async with app.run_test(size=WIDE) as pilot:
             await until(pilot, lambda: len(app.index.data) == 7, "the host's goroutines")
             await until(pilot, lambda: "you: viewer" in presence_line(app), "presence line")
             line = presence_line(app)
-            assert "driver: alice" in line and "2 joined" in line, line
+            # names are shown as self-declared (quoted), with the token each joined with
+            assert 'driver: "alice"' in line and "2 joined" in line, line
+            assert '"bob" (driver token)' in line, line
 
             await pilot.press("F")  # share.follow
             await until(pilot, lambda: any(c["follow"] for c in h.server.clients()),
@@ -83,7 +86,7 @@ async def test_host_tui_is_prompted_and_grants_with_ctrl_g() -> None:
     h = await make_host(count=3, host_drives=True)
     app = GotuiApp(h.session, refresh_interval=0.2)
     app.share.server = h.server
-    viewer = await join(h.url, h.server.viewer_token, user="carol")
+    viewer = await join(h.url, h.server.driver_token, user="carol")
     try:
         async with app.run_test(size=WIDE) as pilot:
             await until(pilot, lambda: "sharing" in presence_line(app), "presence at the host")
@@ -93,7 +96,7 @@ async def test_host_tui_is_prompted_and_grants_with_ctrl_g() -> None:
                         "the host's prompt")
             await pilot.press("ctrl+g")  # share.grant_drive
             await until(pilot, lambda: h.server.driver == viewer.client_id, "handed over")
-            await until(pilot, lambda: "driver: carol" in presence_line(app), "shown")
+            await until(pilot, lambda: 'driver: "carol"' in presence_line(app), "shown")
             await pilot.press("ctrl+g")  # nobody asks: the host takes it back
             await until(pilot, lambda: h.server.driver == HOST, "taken back")
     finally:

@@ -122,7 +122,9 @@ async def test_host_that_handed_over_the_wheel_sees_viewer_keys(
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = str(app.screen.query_one("#help-share", Static).render())
-        assert "gotui join ws://127.0.0.1:4242 --token TOKEN" in shown
+        # never a token on a command line (ps, shell history): a file or $GOTUI_TOKEN
+        assert "gotui join ws://127.0.0.1:4242 --token-file FILE" in shown
+        assert "--token " not in shown and "GOTUI_TOKEN" in shown
         assert "viewer token: VIEWER-T\ndriver token: DRIVER-T" in shown
         panes = str(app.screen.query_one("#help-panes", Static).render())
         assert "7 blocking" in panes and "0 tracepoints" in panes
@@ -196,8 +198,13 @@ async def test_joiner_footer_viewer_gets_follow_and_drive_keys_driver_gets_halt(
     await h.session.cont()
     viewer = await join(h.url, h.server.viewer_token)
     driver = await join(h.url, h.server.driver_token)
+    watcher = await join(h.url, h.server.driver_token)  # joined second: not driving
     try:
         keys = await joiner_footer(viewer)
+        assert not EXEC_KEYS & set(keys), keys
+        # a viewer-token client can follow but never drive: no "Ask to drive"
+        assert keys.get("F") is True and "D" not in keys
+        keys = await joiner_footer(watcher)
         assert not EXEC_KEYS & set(keys), keys
         assert keys.get("F") is True and keys.get("D") is True
         keys = await joiner_footer(driver)
@@ -205,6 +212,7 @@ async def test_joiner_footer_viewer_gets_follow_and_drive_keys_driver_gets_halt(
         assert "F" not in keys and "D" not in keys
     finally:
         await viewer.close()
+        await watcher.close()
         await driver.close()
         await h.server.close()
         await h.session.close()

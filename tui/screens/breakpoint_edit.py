@@ -68,7 +68,7 @@ class BreakpointEditScreen(FormScreen[Breakpoint | None]):
             yield Label("hit condition")
             yield Input(bp.hit_cond, id="bp-hitcond", placeholder="> 5, % 3, == 1")
             yield Checkbox("count hits per goroutine", bp.hit_cond_per_g, id="bp-perg")
-            yield Static("", id="bp-error", classes="form-error")
+            yield Static("", id="bp-error", classes="form-error", markup=False)
             with Horizontal():
                 yield Button("Save", id="bp-save", variant="primary")
                 # offered when the condition cannot work here but would at another line

@@ -20,6 +20,7 @@ SCOPE_TITLES = {
     "lifecycle": "lifecycle pane",
     "tracepoints": "tracepoints pane",
     "share": "shared session",
+    "share_clients": "clients list (K)",
 }
 # the panes behind the number keys, for the line above the table
 PANE_KEYS = ("1 goroutines · 2 stack · 3 variables · 4 source · 5 breakpoints · 6 eval · "

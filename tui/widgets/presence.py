@@ -17,7 +17,8 @@ class PresenceBar(Static):
     """
 
     def __init__(self, text: str = "", *, id: str | None = None) -> None:  # noqa: A002
-        super().__init__(text, id=id)
+        # names and addresses come from peers: never markup
+        super().__init__(text, id=id, markup=False)
         self._text = text
         self.display = bool(text)
 
