@@ -34,7 +34,10 @@ async def test_refreshes_keep_summaries_not_snapshots(session: RecordingSession)
     async with app.run_test(size=(160, 48)) as pilot:
         live = fake_live(session)
         await until(pilot, lambda: live.snapshots > HISTORY + 4, "refreshes")
-        await until(pilot, lambda: len(app.refresher.model.history) == HISTORY, "a full history")
+        # (findings, and so the history, come less often than refreshes when they cost
+        # more: under load, a full history takes longer than 5 s)
+        await until(pilot, lambda: len(app.refresher.model.history) == HISTORY, "a full history",
+                    timeout=30)
         assert all(isinstance(h, Summary) for h in app.refresher.model.history)
         assert live_snapshots() <= 3  # the current one, perhaps one in flight, one prepared
 
