@@ -511,9 +511,10 @@ async def _share_headless(session: Session, args: argparse.Namespace) -> int:
         server = None
         try:
             server = await _serve(session, args.listen, args)
+            # before the line: whoever reads it may signal at once
+            loop.add_signal_handler(signal.SIGUSR1, rotate_headless, server, args.token_dir)
             if not done.is_set():
                 print_share_line(server, args.token_dir)
-            loop.add_signal_handler(signal.SIGUSR1, rotate_headless, server, args.token_dir)
             await done.wait()
         finally:
             with contextlib.suppress(Exception):
