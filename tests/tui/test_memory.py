@@ -76,6 +76,9 @@ async def test_rss_stays_flat_over_many_refreshes_of_100k_goroutines() -> None:
                     n = app.refresher.refreshes
                     for mark in marks:
                         if n >= mark and mark not in samples:
+                            # between two refreshes: one in flight holds two snapshots
+                            await until(pilot, lambda: not app.refresher.in_flight,
+                                        "no refresh in flight", timeout=60)
                             gc.collect()
                             samples[mark] = rss_mb(me)
                     await pilot.press("j")  # keys land between refreshes too

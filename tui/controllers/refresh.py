@@ -69,7 +69,9 @@ class RefreshController:
     def _tick(self) -> None:
         self._schedule()
         state = self.app.state
-        if state.running and not self.paused and not state.exited:
+        # (a tick during a refresh is skipped: refreshes never run back to back by
+        # themselves, only when something asked for a fresh view meanwhile)
+        if state.running and not self.paused and not state.exited and not self.in_flight:
             self.refresh()
 
     def refresh(self) -> None:
