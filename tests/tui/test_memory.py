@@ -42,7 +42,9 @@ async def test_refreshes_keep_summaries_not_snapshots(session: RecordingSession)
         await pilot.press("p")  # pause the refresh: nothing in flight once workers are done
         await app.workers.wait_for_complete()
         await pilot.pause(0.2)
-        assert live_snapshots() <= 2  # the current one, perhaps one prepared: no history
+        # the shown one, the session's last, perhaps one in a view message not yet handled
+        # (under load); a history of snapshots would add HISTORY more
+        assert live_snapshots() <= 3 < HISTORY
 
 
 MEMORY_GOROUTINES = 100_000
