@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from gotui.backends.model import Breakpoint, Event, GotuiError, TargetInfo
+from gotui.backends.remote import commands
 from gotui.backends.remote.client import HOST_GONE, READ_ONLY, RemoteSession, join
 from gotui.backends.remote.protocol import MAX_INBOUND
 from gotui.backends.remote.server import HOST, ShareServer, serve_session
@@ -181,7 +182,7 @@ async def test_snapshots_are_mirrored_through_deltas(host: Host) -> None:
 
 
 async def test_big_snapshots_in_parts_reach_the_joiner_whole(host: Host) -> None:
-    host.server.chunk = 7  # 5 goroutines -> 50: full and delta messages in parts
+    host.server.snapshots.chunk = 7  # 5 goroutines -> 50: full and delta messages in parts
     viewer = await join(host.url, host.server.viewer_token)
     try:
         await viewer.snapshot()
@@ -221,7 +222,7 @@ async def test_read_source_only_serves_files_of_the_target(host: Host, tmp_path:
         secret.write_text("package secret\n")
         for path in ("/etc/passwd", str(secret)):
             with pytest.raises(GotuiError, match="read_source"):
-                await viewer._call("read_source", path=path)
+                await viewer._call(commands.READ_SOURCE, path=path)
     finally:
         await viewer.close()
 
@@ -241,7 +242,7 @@ async def test_drive_handoff_is_visible_to_everyone() -> None:
             await wait_for(lambda s=s: s.presence.get("requests") == [v.client_id],  # type: ignore[misc]
                            "everyone sees the request")
         with pytest.raises(GotuiError):  # a viewer cannot grant
-            await w._call("halt")
+            await w._call(commands.HALT)
         await w.grant_drive(w.client_id)
         await d.grant_drive(v.client_id)
         for s in (d, v, w):
