@@ -740,7 +740,7 @@ class GotuiApp(App[None]):
     def on_frame_selected(self, message: FrameSelected) -> None:
         self.selected_frame = message.index
         self.load_source(message.frame)
-        if self.state.running or self.session.stop is None:
+        if self.state.running or not self.session.has_stop_backend:
             self.variables_view.show_hint(HALT_HINT)
         else:
             self.load_variables(message.goid, message.index)

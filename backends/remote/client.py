@@ -17,7 +17,6 @@ import itertools
 import re
 import socket
 import ssl
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -69,13 +68,6 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9_\-.~+/=]{1,512}")
 T = TypeVar("T")
 
 
-@dataclass
-class RemoteStop:
-    """Stands for the host's stop backend: only its name is known here."""
-
-    name: str
-
-
 class RemoteSession(Publisher):
     """A shared session seen from a joiner. Same public interface as backends.session.Session."""
 
@@ -124,11 +116,6 @@ class RemoteSession(Publisher):
     @property
     def backend_name(self) -> str:
         return str(self._backend.get("backend_name", "remote"))
-
-    @property
-    def stop(self) -> RemoteStop | None:
-        """Non-None when the host has a stop-the-world backend (the TUI checks this)."""
-        return RemoteStop(self.backend_name) if self.has_stop_backend else None
 
     live = None  # the host's live reader is not reachable from here
 

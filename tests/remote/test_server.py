@@ -208,7 +208,7 @@ async def test_read_source_only_serves_files_of_the_target(host: Host, tmp_path:
     viewer = await join(host.url, host.server.viewer_token)
     seen = record(viewer)
     try:
-        assert viewer.stop is not None and viewer.stop.name == "live+fake"
+        assert viewer.has_stop_backend and viewer.backend_name == "live+fake"
         # not shown by the host yet: refused (and not cached as empty)
         assert await asyncio.to_thread(viewer.read_source, str(src)) == []
         frames = await viewer.stack(1)  # now the host has shown it
@@ -472,10 +472,10 @@ async def test_attaching_the_stop_backend_on_demand_reaches_joiners() -> None:
     driver = await join(server.info()["url"], server.driver_token)
     viewer = await join(server.info()["url"], server.viewer_token)
     try:
-        assert viewer.can_stop and not viewer.has_stop_backend and viewer.stop is None
+        assert viewer.can_stop and not viewer.has_stop_backend
         await driver.ensure_stop()
         await wait_for(lambda: viewer.has_stop_backend, "the viewer saw Delve attach")
-        assert viewer.stop is not None and viewer.backend_name == "live+fake"
+        assert viewer.has_stop_backend and viewer.backend_name == "live+fake"
         assert len(stops) == 1 and session.state.running  # attaching alone never halts
         await driver.halt()
         await wait_for(lambda: not viewer.state.running, "HALTED for the viewer")
