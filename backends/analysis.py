@@ -30,11 +30,12 @@ it cannot, and so what each finding claims:
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gotui.backends.model import Finding, Goroutine, Lock, Snapshot, frame_kind
+from gotui.backends.model import Channel, Finding, Goroutine, Lock, Snapshot, frame_kind
 
 # Wait reasons that only another goroutine can end.
 CHAN_REASONS = frozenset({"chan receive", "chan send", "select"})
@@ -339,9 +340,12 @@ def blocking_kind(g: Goroutine) -> str:
     return ""
 
 
-def blocking_groups(goroutines: list[Goroutine], locks: list[Lock]) -> list[BlockGroup]:
+def blocking_groups(goroutines: list[Goroutine], locks: list[Lock],
+                    kind_groups: list[BlockGroup] | None = None) -> list[BlockGroup]:
     """Locks with waiters (one group per lock), then Cond / IO / sleep / syscall / cgo
-    groups of user goroutines; each sorted by its goroutines."""
+    groups of user goroutines; each sorted by its goroutines. `kind_groups`: those
+    Cond / IO / ... groups when the caller keeps them itself (BlockingTracker), with
+    `goroutines` then only the ones waiting on a channel or a lock."""
     users = [g for g in goroutines if g.status != "dead" and not is_system(g)]
     wait_ns = {g.id: g.wait_ns for g in goroutines}
     groups = [BlockGroup(lk.kind, lk.addr, sorted(lk.waiters)) for lk in locks]
@@ -352,13 +356,210 @@ def blocking_groups(goroutines: list[Goroutine], locks: list[Lock]) -> list[Bloc
             groups.append(BlockGroup("sema", g.blocked_on_lock,
                                      [h.id for h in users
                                       if h.blocked_on_lock == g.blocked_on_lock]))
-    by_kind: dict[str, list[int]] = defaultdict(list)
-    for g in users:
-        kind = blocking_kind(g)
-        if kind and not g.blocked_on_lock:  # else listed under its lock (a Cond's)
-            by_kind[kind].append(g.id)
-    groups += [BlockGroup(k, k, sorted(ids)) for k, ids in by_kind.items()]
+    if kind_groups is None:
+        by_kind: dict[str, list[int]] = defaultdict(list)
+        for g in users:
+            kind = kind_of_blocked(g)
+            if kind:
+                by_kind[kind].append(g.id)
+        groups += [BlockGroup(k, k, sorted(ids)) for k, ids in by_kind.items()]
     for grp in groups:
         grp.longest_ns = max((wait_ns.get(i, 0) for i in grp.goroutines), default=0)
+    groups += kind_groups or []
     rank = {k: i for i, k in enumerate(GROUP_ORDER)}
     return sorted(groups, key=lambda x: (rank.get(x.kind, 99), -len(x.goroutines), x.key))
+
+
+def kind_of_blocked(g: Goroutine) -> str:
+    """The Cond / IO / sleep / syscall / cgo group of a user goroutine ("" for none; a
+    goroutine that waits on a known lock is listed under its lock, a Cond's too)."""
+    return "" if g.blocked_on_lock else blocking_kind(g)
+
+
+# ------------------------------------------------------------ kept per changed goroutine
+#
+# A UI refreshing a snapshot of 100k goroutines every second cannot afford walking all
+# of them for each rule: these keep what the rules need up to date from what changed
+# between two snapshots (added goroutines, (before, now) pairs, gone ones), so that the
+# rules run over the few goroutines that matter. Each is checked against the batch
+# function it stands for (tests/test_analysis.py).
+
+Changed = Iterable[tuple[Goroutine, Goroutine]]
+Lookup = Callable[[int], Goroutine | None]
+PATCH_LIMIT = 2048  # more changes than this to one sorted list: sort it again
+
+
+def _is_user(g: Goroutine) -> bool:
+    return g.status != "dead" and not is_system(g)
+
+
+def _kind_of(g: Goroutine) -> str:
+    return kind_of_blocked(g) if _is_user(g) else ""
+
+
+def _site(g: Goroutine) -> str:
+    return g.go_statement.short() if g.go_statement.function else ""
+
+
+def waits_on_something(g: Goroutine) -> bool:
+    """Waits on a channel or a lock, or parks where only another goroutine wakes it."""
+    return bool(g.waiting_on or g.blocked_on or g.blocked_on_lock) or (
+        g.status == "waiting" and g.wait_reason in STUCK_REASONS)
+
+
+def _listed(ids: Iterable[int], lookup: Lookup) -> list[Goroutine]:
+    return [g for g in map(lookup, sorted(set(ids))) if g is not None]
+
+
+def _queued(channels: Iterable[Channel], locks: Iterable[Lock]) -> set[int]:
+    """Goroutines named by channel queues, and by locks as waiters or holders."""
+    ids: set[int] = set()
+    for c in channels:
+        ids.update(c.senders, c.receivers)
+    for lk in locks:
+        ids.update(lk.waiters, lk.holders)
+    return ids
+
+
+class BlockingTracker:
+    """The goroutines the Blocking pane needs: those waiting on a channel or a lock
+    (`waiting`, usually few) and the members of each Cond / IO / sleep / syscall / cgo
+    group (maybe all of them), kept per changed goroutine.
+
+    groups(lookup, channels, locks) == blocking_groups(all goroutines, locks)."""
+
+    def __init__(self) -> None:
+        self.waiting: set[int] = set()
+        self.kinds: dict[str, list[int]] = {}  # kind -> member goids, sorted
+        self._longest: dict[str, int] = {}  # kind -> member that waits longest
+        self._challengers: dict[str, set[int]] = defaultdict(set)  # newcomers since
+
+    def update(self, added: Iterable[Goroutine], changed: Changed,
+               gone: Iterable[Goroutine]) -> None:
+        adds: dict[str, list[Goroutine]] = defaultdict(list)
+        drops: dict[str, list[int]] = defaultdict(list)
+        waiting = self.waiting
+        # (where a goroutine was is known from the object it was: nothing kept per id)
+        for g in gone:
+            waiting.discard(g.id)
+            kind = _kind_of(g)
+            if kind:
+                drops[kind].append(g.id)
+        for old, g in changed:
+            kind = _kind_of(old)
+            if kind:
+                drops[kind].append(old.id)
+            self._add(g, adds)
+        for g in added:
+            self._add(g, adds)
+        for kind in adds.keys() | drops.keys():
+            self._apply(kind, adds.get(kind, []), drops.get(kind, []))
+
+    def _add(self, g: Goroutine, adds: dict[str, list[Goroutine]]) -> None:
+        user = _is_user(g)
+        if user and waits_on_something(g):
+            self.waiting.add(g.id)
+        else:
+            self.waiting.discard(g.id)
+        kind = kind_of_blocked(g) if user else ""
+        if kind:
+            adds[kind].append(g)
+
+    def _apply(self, kind: str, adds: list[Goroutine], drops: list[int]) -> None:
+        members = self.kinds.get(kind, [])
+        if len(adds) + len(drops) > PATCH_LIMIT:
+            keep = set(members).difference(drops)
+            keep.update(g.id for g in adds)
+            members = sorted(keep)
+        else:
+            members = list(members)
+            for goid in drops:
+                i = bisect_left(members, goid)
+                if i < len(members) and members[i] == goid:
+                    del members[i]
+            for g in adds:
+                insort(members, g.id)
+        self.kinds[kind] = members
+        if self._longest.get(kind) in drops:
+            del self._longest[kind]  # found again when asked
+        if kind in self._longest:
+            # the others waited as long as before plus the same time: only a newcomer
+            # (one that had waited long before it showed up) can wait longer
+            self._challengers[kind].update(g.id for g in adds)
+
+    def _longest_wait(self, kind: str, lookup: Lookup) -> int:
+        def wait(goid: int) -> int:
+            g = lookup(goid)
+            return g.wait_ns if g is not None else -1
+
+        holder = self._longest.get(kind)
+        challengers = self._challengers.pop(kind, set())
+        if holder is None or lookup(holder) is None:
+            holder = max(self.kinds[kind], key=wait)
+        else:
+            holder = max((holder, *challengers), key=wait)
+        self._longest[kind] = holder
+        return max(wait(holder), 0)
+
+    def groups(self, lookup: Lookup, channels: list[Channel], locks: list[Lock]
+               ) -> list[BlockGroup]:
+        kind_groups = [BlockGroup(kind, kind, list(ids), self._longest_wait(kind, lookup))
+                       for kind, ids in self.kinds.items() if ids]
+        return blocking_groups(self.goroutines(lookup, channels, locks), locks, kind_groups)
+
+    def goroutines(self, lookup: Lookup, channels: list[Channel], locks: list[Lock]
+                   ) -> list[Goroutine]:
+        """The goroutines waiting on a channel or a lock, and those the channels' queues
+        and the locks name, by id."""
+        return _listed(self.waiting | _queued(channels, locks), lookup)
+
+
+class FindingsInput:
+    """The goroutines findings() looks at, kept per changed goroutine: every user
+    goroutine that waits on a channel or a lock, parks where only another goroutine
+    wakes it, or holds addresses others wait on (stack_refs); of the others, one per
+    creation site (which sites have a goroutine at work; that not every goroutine is
+    stuck).
+
+    findings(pruned snapshot) == findings(whole snapshot), for snapshots ordered by id."""
+
+    def __init__(self) -> None:
+        self.relevant: set[int] = set()
+        self.rest: dict[str, set[int]] = defaultdict(set)  # site -> other user goroutines
+
+    def update(self, added: Iterable[Goroutine], changed: Changed,
+               gone: Iterable[Goroutine]) -> None:
+        for g in gone:
+            self._drop(g)
+        for old, g in changed:
+            self._drop(old)
+            self._add(g)
+        for g in added:
+            self._add(g)
+
+    def _drop(self, g: Goroutine) -> None:
+        """(Where it was is known from the object it was: nothing kept per id.)"""
+        self.relevant.discard(g.id)
+        members = self.rest.get(_site(g))
+        if members is not None:
+            members.discard(g.id)
+            if not members:
+                del self.rest[_site(g)]
+
+    def _add(self, g: Goroutine) -> None:
+        if not _is_user(g):
+            return
+        if waits_on_something(g) or g.stack_refs:
+            self.relevant.add(g.id)
+            return
+        self.rest[_site(g)].add(g.id)
+
+    def snapshot(self, whole: Snapshot, lookup: Lookup) -> Snapshot:
+        """`whole` with only the goroutines the rules need (ordered by id)."""
+        ids = self.relevant | _queued(whole.channels, whole.locks)
+        ids.update(min(members) for members in self.rest.values())
+        return Snapshot(pid=whole.pid, exe=whole.exe, go_version=whole.go_version,
+                        source=whole.source, taken_at=whole.taken_at,
+                        target_paused_ns=whole.target_paused_ns,
+                        goroutines=_listed(ids, lookup), channels=whole.channels,
+                        locks=whole.locks)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gotui.backends import cgostack
 from gotui.backends.base import LiveSource, StopBackend
@@ -46,6 +47,9 @@ Listener = Callable[[str, Any], None]
 StopFactory = Callable[[], Awaitable[StopBackend]]
 # while halted, how often to check that the stop backend (dlv) is still there
 LOST_POLL_SECONDS = 1.0
+# The most of one core that periodic live reads (a TUI's refresh, a share server's
+# pulls for its viewers) may take: a debugger must be the lightest thing on the host.
+LIVE_READ_SHARE = 0.10
 
 
 class Publisher:
@@ -93,6 +97,7 @@ class Session(Publisher):
         self._run_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._closed = False
+        self._started = False
         self.last_snapshot: Snapshot | None = None
         # the halted view of the current stop: (state it was read in, with stacks, it)
         self._halted_view: tuple[TargetState, bool, Snapshot] | None = None
@@ -179,8 +184,16 @@ class Session(Publisher):
             self._set_state(st)
         self.info.backend = self.backend_name
         self.publish("backend", self.info)
+        self._started = True
         if self.ebpf is not None:
             self.ebpf.start(self.publish)
+
+    def attach_ebpf(self, feed: EbpfFeed) -> None:
+        """Give the session its eBPF feed (started now if the session is: a TUI adds it
+        after its first paint)."""
+        self.ebpf = feed
+        if self._started and not self._closed:
+            feed.start(self.publish)
 
     async def ensure_stop(self) -> StopBackend:
         """Attach the stop-the-world backend if it is not attached yet.
@@ -358,6 +371,16 @@ class Session(Publisher):
         await self._while_stoppable(stop, lambda: stop.clear_breakpoint(bp_id))
         self._breakpoints = [b for b in self._breakpoints if b.id != bp_id]
 
+    async def move_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        """Breakpoint `bp.id`, moved to `bp`'s location with all of `bp`'s settings
+        (see replace_breakpoint); returns the new breakpoint (a new id)."""
+        await self._check_condition(bp)
+        stop = await self.ensure_stop()
+        moved = await self._while_stoppable(stop, lambda: replace_breakpoint(stop, bp))
+        self._breakpoints = [b for b in self._breakpoints if b.id != bp.id]
+        self._keep_breakpoint(moved)
+        return moved
+
     def _keep_breakpoint(self, bp: Breakpoint) -> None:
         """Put what the backend answered into the kept list (replacing its old copy)."""
         kept = [b for b in self._breakpoints if b.id != bp.id]
@@ -484,6 +507,33 @@ class Session(Publisher):
             st = await stop.switch_goroutine(goid)
             self._set_state(st)
             return st
+
+
+class BreakpointOps(Protocol):
+    async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint: ...
+    async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint: ...
+    async def clear_breakpoint(self, bp_id: int) -> None: ...
+
+
+async def replace_breakpoint(ops: BreakpointOps, bp: Breakpoint) -> Breakpoint:
+    """Move breakpoint `bp.id` to `bp`'s location, keeping `bp`'s name, condition, hit
+    condition (per goroutine or not), tracepoint flag and enabled state.
+
+    No backend can move a breakpoint: make the new one, drop the old one. Names are
+    unique (Delve refuses a second one), so the new one gets the name last. If the old
+    one cannot be dropped, the new one goes and the old one stays as it was."""
+    moved = dataclasses.replace(bp, id=0, name="", total_hits=0, hits_per_goroutine={},
+                                addrs=[])
+    created = await ops.create_breakpoint(moved)
+    try:
+        await ops.clear_breakpoint(bp.id)
+    except Exception:
+        with contextlib.suppress(Exception):
+            await ops.clear_breakpoint(created.id)
+        raise
+    if bp.name:
+        created = await ops.amend_breakpoint(dataclasses.replace(created, name=bp.name))
+    return created
 
 
 def pid_alive(pid: int) -> bool:

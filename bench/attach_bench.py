@@ -29,7 +29,7 @@ async def gotui_first_paint(pid: int) -> float:
     try:
         async with app.run_test(size=(160, 48)) as pilot:
             await session.start()
-            while not app.index.items:
+            while not len(app.index.data):
                 await pilot.pause(0.005)
             await pilot.pause()  # the frame that shows them
             return time.perf_counter() - t0

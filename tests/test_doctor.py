@@ -12,6 +12,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from gotui.backends import caps
 from gotui.backends.doctor import check_privileges, check_ptrace_scope
 from gotui.backends.ebpf import bindings, loader
 from gotui.backends.ebpf.feed import EbpfFeed
+from gotui.backends.isolation import own_home
 from gotui.backends.model import Event
 from gotui.tui.widgets.probe_status import status_text
 
@@ -208,11 +210,13 @@ def test_trusted_location_only(tmp_path: Path) -> None:
     shutil.copytree(bindings.DISTRO_BCC, in_tmp, ignore=shutil.ignore_patterns("__pycache__"))
     refused = bindings.load_from(in_tmp)
     assert refused.module is None and "/tmp is writable by others" in refused.problem
-    base = Path(gofixtures.ROOT / ".cache" / f"bcc-trust-{os.getpid()}")
+    # a place only root can write, wherever the checkout is (a clone under /tmp is not):
+    # root's own home (0700)
+    base = Path(tempfile.mkdtemp(prefix="gotui-bcc-trust-", dir=own_home()))
     try:
         shutil.copytree(bindings.DISTRO_BCC, base / "bcc",
                         ignore=shutil.ignore_patterns("__pycache__"))
-        assert bindings.untrusted_reason(base / "bcc") is None, "checkout under a writable dir"
+        assert bindings.untrusted_reason(base / "bcc") is None, f"{own_home()} is not root's"
         (base / "bcc" / "table.py").chmod(0o664)
         why = bindings.untrusted_reason(base / "bcc")
         assert why == f"{base.resolve()}/bcc/table.py is writable by its group"

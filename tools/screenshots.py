@@ -48,7 +48,7 @@ async def until(pilot: Pilot[None], ready: Callable[[], bool], what: str,
 
 async def live_view(app: GotuiApp, pilot: Pilot[None], group_presses: int) -> None:
     """Wait for the first live list, group it, let 2-3 refreshes go by."""
-    await until(pilot, lambda: len(app.index.items) > 0, "live goroutines")
+    await until(pilot, lambda: len(app.index.data) > 0, "live goroutines")
     await pilot.press(*["G"] * group_presses)
     await pilot.pause(2.5)  # refresh_interval is 1 s
     # grouping keeps the cursor on goroutine 1, in the last group: go to the top, where
@@ -70,7 +70,7 @@ async def drive_live_narrow(app: GotuiApp, pilot: Pilot[None]) -> None:
 
 async def drive_live_wide(app: GotuiApp, pilot: Pilot[None]) -> None:
     await live_view(app, pilot, group_presses=2)
-    leaked = [g.id for g in app.index.items if g.user_current.function == LEAK_FUNCTION]
+    leaked = [g.id for g in app.index.data.live.values() if g.user_current.function == LEAK_FUNCTION]
     if not leaked:
         raise GotuiError("no leaked goroutine in the live list")
     await pilot.press("g", *str(min(leaked)), "enter")
@@ -90,7 +90,7 @@ async def drive_breakpoint(app: GotuiApp, pilot: Pilot[None]) -> None:
     main_go = source_dir(DEMO_DIR) / "main.go"
     lines = main_go.read_text().splitlines()
     line = next(i for i, text in enumerate(lines, 1) if text.strip() == BREAK_AFTER)
-    await until(pilot, lambda: len(app.index.items) > 0, "live goroutines")
+    await until(pilot, lambda: len(app.index.data) > 0, "live goroutines")
     await pilot.press("b")
     await pilot.pause(0.3)
     app.screen.query_one("#bp-location").value = f"{main_go}:{line}"  # type: ignore[attr-defined]
@@ -100,7 +100,7 @@ async def drive_breakpoint(app: GotuiApp, pilot: Pilot[None]) -> None:
                 and app.state.current.line == line, "HALTED at the breakpoint", 60)
     await until(pilot, lambda: app.source_view.path == str(main_go), "source of the handler")
     await until(pilot, lambda: "userID" in variables_text(app), "locals of the handler")
-    await until(pilot, lambda: len(app.breakpoint_list) > 0, "the breakpoint list")
+    await until(pilot, lambda: len(app.breakpoints.items) > 0, "the breakpoint list")
     await until(pilot, lambda: not app.header.busy, "the halted goroutine list")
     await until(pilot, lambda: getattr(app.goroutine_pane.list.current_goroutine, "id", 0)
                 == app.state.current_goroutine, "the list cursor on the halted goroutine", 10)

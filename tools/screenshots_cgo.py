@@ -34,9 +34,9 @@ from tools.screenshots import OUT, prepare_terminal, until  # noqa: E402
 
 def on_goroutine(start: str, frame: str) -> object:
     async def drive(app: GotuiApp, pilot: Pilot[None]) -> None:
-        await until(pilot, lambda: any(g.start.function == start for g in app.index.items),
+        await until(pilot, lambda: any(g.start.function == start for g in app.index.data.live.values()),
                     f"goroutine {start}", 30)
-        goid = next(g.id for g in app.index.items if g.start.function == start)
+        goid = next(g.id for g in app.index.data.live.values() if g.start.function == start)
         await pilot.press("g", *str(goid), "enter")
         await until(pilot, lambda: any(f.function.removeprefix("C.") == frame
                                        for f in app.stack_view.frames), f"frame {frame}", 30)

@@ -47,7 +47,7 @@ async def blocking(app: GotuiApp, pilot: Pilot[None]) -> None:
 async def why(app: GotuiApp, pilot: Pilot[None], goid: int) -> None:
     await pilot.press("1")
     app.goroutine_pane.list.jump_to(goid)
-    await until(pilot, lambda: app.selected_goid == goid, "the goroutine selected")
+    await until(pilot, lambda: app.selection.goid == goid, "the goroutine selected")
     await pilot.press("w")
     await until(pilot, lambda: isinstance(app.screen, WhyScreen), "the chain")
     await pilot.pause(0.5)
@@ -83,7 +83,7 @@ async def main() -> None:
             app = GotuiApp(session, refresh_interval=1.0,
                            keymap_path="/nonexistent/keymap.toml")
             async with app.run_test(size=(160, 48)) as pilot:
-                await until(pilot, lambda: len(app.index.items) > 0, "live goroutines")
+                await until(pilot, lambda: len(app.index.data) > 0, "live goroutines")
                 await blocking(app, pilot)
                 app.save_screenshot(filename="holders-blocking-160x48.svg", path=str(OUT))
                 await findings(app, pilot)

@@ -33,7 +33,7 @@ from tools.screenshots import prepare_terminal, shoot, until  # noqa: E402
 
 
 async def drive_list(app: GotuiApp, pilot: Pilot[None]) -> None:
-    await until(pilot, lambda: any(g.status == "leaked" for g in app.index.items),
+    await until(pilot, lambda: any(g.status == "leaked" for g in app.index.data.live.values()),
                 "leaked goroutines")
     await pilot.press("G")  # group: user location
     await pilot.pause(1.5)

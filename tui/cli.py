@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -262,12 +263,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_attach(args: argparse.Namespace) -> int:
     if args.share:
         check_share_args(args.share, args)
-    session = factory.attach_session(args.pid, backend=args.backend,
-                                     check_go_version=args.check_go_version)
-    session.ebpf = ebpf_feed(args.pid, off=args.no_ebpf, deep=args.deep)
-    if args.deep and not args.no_ebpf:
-        exact_holders(session)
-    return run_tui(session, args, delve_upfront=args.delve, share=args.share)
+    early = EarlySession(partial(factory.attach_session, args.pid, backend=args.backend,
+                                 check_go_version=args.check_go_version))
+    later = [exact_holders] if args.deep and not args.no_ebpf else []
+    return run_tui(early, args, delve_upfront=args.delve, share=args.share,
+                   ebpf=partial(ebpf_feed, args.pid, off=args.no_ebpf, deep=args.deep),
+                   after_paint=later)
 
 
 def exact_holders(session: Session) -> None:
@@ -374,8 +375,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     pid = start_demo(args.addr, args.dir)
     print(f"demo service running: pid {pid}, http://{args.addr}", file=sys.stderr)
     session = factory.attach_session(pid)
-    session.ebpf = ebpf_feed(pid)
-    return run_tui(session, args, delve_upfront=args.delve)
+    return run_tui(session, args, delve_upfront=args.delve, ebpf=partial(ebpf_feed, pid))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -389,16 +389,52 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------- TUI runner
 
-SessionSource = Session | Callable[[], Awaitable[Session]]
+class EarlySession:
+    """A session made (attach: binary facts read) and its first live snapshot read on a
+    thread, while the main thread imports the TUI: the two overlap between the command
+    start and the first paint."""
+
+    def __init__(self, make: Callable[[], Session]) -> None:
+        self._made: tuple[Session, Snapshot | None] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(make,), daemon=True,
+                                        name="gotui-attach")
+        self._thread.start()
+
+    def _run(self, make: Callable[[], Session]) -> None:
+        try:
+            session = make()
+            first = session.live.snapshot() if session.live is not None else None
+            if first is not None:
+                session.last_snapshot = first
+            self._made = (session, first)
+        except BaseException as exc:  # noqa: BLE001 - raised again by result()
+            self._error = exc
+
+    def result(self) -> tuple[Session, Snapshot | None]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._made is not None
+        return self._made
+
+
+SessionSource = Session | Callable[[], Awaitable[Session]] | EarlySession
+FeedFactory = Callable[[], "EbpfFeed"]
 EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 def run_tui(source: SessionSource, args: argparse.Namespace, *, delve_upfront: bool,
-            share: str | None = None) -> int:
-    return asyncio.run(_run_tui(source, args, delve_upfront, share))
+            share: str | None = None, ebpf: FeedFactory | None = None,
+            after_paint: Sequence[Callable[[Session], object]] = ()) -> int:
+    """`ebpf`: makes the session's eBPF feed, after the first paint (its modules and
+    its host checks are not on the way to the goroutine list); `after_paint`: more
+    that waits for the first paint (--deep's exact lock holders)."""
+    return asyncio.run(_run_tui(source, args, delve_upfront, share, ebpf, after_paint))
 
 
-async def _open(source: SessionSource, delve_upfront: bool) -> Session:
+async def _open(source: Session | Callable[[], Awaitable[Session]],
+                delve_upfront: bool) -> Session:
     session = source if isinstance(source, Session) else await source()
     try:
         await session.start()
@@ -422,11 +458,15 @@ async def _serve(session: Session, listen: str, args: argparse.Namespace) -> Any
 
 
 async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfront: bool,
-                   share: str | None) -> int:
+                   share: str | None, ebpf: FeedFactory | None = None,
+                   after_paint: Sequence[Callable[[Session], object]] = ()) -> int:
+    gc.set_threshold(*GC_THRESHOLDS)
     from gotui.tui.app import GotuiApp  # Textual is only imported when a TUI is wanted
 
-    tune_gc()
     loop = asyncio.get_running_loop()
+    first = None
+    if isinstance(source, EarlySession):
+        source, first = source.result()
     session = await _open(source, delve_upfront)
     server = None
     try:
@@ -434,8 +474,12 @@ async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfron
             server = await _serve(session, share, args)
         ansi = args.ansi or bool(os.environ.get("NO_COLOR")) or _sixteen_colours()
         app = GotuiApp(session, refresh_interval=args.refresh, keymap_path=args.keymap,  # type: ignore[arg-type]
-                       ansi=ansi)
+                       ansi=ansi, first_snapshot=first)
         app.share.server = server  # presence line, hand-off prompt and ctrl+g at the host
+        app.after_first_paint.append(freeze_gc)
+        if ebpf is not None:
+            app.after_first_paint.append(partial(_start_ebpf, session, ebpf))
+        app.after_first_paint += [partial(call, session) for call in after_paint]
 
         def leave(name: str) -> None:
             app.exit(return_code=0, message=f"gotui: {name}: target released")
@@ -448,6 +492,11 @@ async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfron
             await close_server(server)
         # The app closes the session itself on q; this covers every other way out.
         await session.close()
+
+
+async def _start_ebpf(session: Session, make: FeedFactory) -> None:
+    feed = await asyncio.to_thread(make)  # (its imports and host checks off the loop)
+    session.attach_ebpf(feed)
 
 
 async def _share_headless(session: Session, args: argparse.Namespace) -> int:
@@ -542,12 +591,21 @@ def exit_signals(loop: asyncio.AbstractEventLoop,
             signal.signal(sig, handler)
 
 
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
 def tune_gc() -> None:
     """Big snapshots make many long-lived objects; Python's default GC thresholds
     then stall the event loop for hundreds of ms (measured at 100k goroutines)."""
+    freeze_gc()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def freeze_gc() -> None:
+    """What is there now (modules, the app) stays: the cyclic GC never looks at it
+    again. After the first paint in the TUI: not on the way to it."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _sixteen_colours() -> bool:

@@ -1,21 +1,38 @@
-"""The goroutine list's model: filter, sort, group and diff a snapshot's goroutines.
+"""The goroutine list's model: filter, sort, group and mark a snapshot's goroutines.
 
-Pure Python, no Textual. Built for 100k goroutines: `prepare()` does the heavy
-per-goroutine work once per snapshot (it may run in a thread), and every later
-keypress (filter, sort, group, collapse) only walks precomputed lists.
+Pure Python, no Textual. Built for 100k-1M goroutines, on two ideas:
 
-The view is `rows`: a list of ints, `>= 0` is an index into `items`, `< 0` is a group
-header (`-(group_number + 1)` into `groups`).
+- Shapes. Goroutines that look alike (status, wait reason, labels, the four locations)
+  share one Shape: its searchable text, its group key per grouping, its status rank.
+  100k goroutines have a few hundred shapes. Filtering tests a term against each
+  shape once, then keeps the goroutines whose shape matched in C-level passes (map /
+  compress over the id list); grouping counts shapes, not goroutines.
+- Work in proportion to change. `next_data()` (run in a worker thread) makes the next
+  IndexData from the previous one and a SnapshotChanges: only added, changed and gone
+  goroutines are looked at; the three sort orders are patched (bisect) when few
+  goroutines moved, re-sorted when many did. IndexData and IndexView are never changed
+  once made: the worker builds new ones while the UI reads the old ones, and the UI
+  swaps them in one step (`install`).
+
+A view is rows: a goroutine id (>= 0) or a group header (`-(group number + 1)`).
+Goroutines gone since the previous snapshot stay listed (struck out) for one refresh.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections import deque
-from dataclasses import dataclass, field
+from bisect import bisect_left, insort
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from itertools import compress, filterfalse, repeat
+from operator import contains, or_
 
 from gotui.backends.formats import human_duration
 from gotui.backends.model import Goroutine, Location
+from gotui.tui.snapshot_changes import SnapshotChanges, snapshot_changes
 
 SORT_KEYS = ("id", "wait", "status")
 GROUP_MODES = ("none", "location", "go", "start", "label")
@@ -32,8 +49,13 @@ STATUS_ORDER = ("running", "runnable", "syscall", "waiting", "leaked", "idle", "
 # (its main module), or the runtime's / Delve's user location (first non-runtime frame)
 LOCATION_MODES = ("own", "runtime")
 MAIN_GOROUTINE = "(main goroutine)"
+GONE = "gone"
+GONE_RANK = 99
 SPARK = "▁▂▃▄▅▆▇█"
 HISTORY = 24
+GOID_BITS = 40  # sort keys are (rank or wait start) << GOID_BITS | goid
+NO_WAIT = 1 << 62  # the wait start of a goroutine with no known wait: sorted last
+PATCH_LIMIT = 2048  # more moved goroutines than this: sort again instead of patching
 
 
 def where(loc: Location) -> str:
@@ -100,154 +122,560 @@ def sparkline(values: list[int] | deque[int], width: int = 8) -> str:
     return "".join(SPARK[(v - lo) * (len(SPARK) - 1) // (hi - lo)] for v in tail)
 
 
-@dataclass
-class Prepared:
-    """Everything derived from one snapshot, computed off the event loop."""
-
-    items: list[Goroutine]
-    marks: list[str]  # "+" new since last refresh, "-" gone (kept one refresh), " "
-    hay: list[str]  # lower-cased text that `/` searches
-    statuses: list[str]  # status, "gone" for goroutines that disappeared
-    orders: dict[str, list[int]]  # sort key -> item indices in that order
-    by_id: dict[int, int]
-    counts: dict[str, int]
-    new_count: int
-    gone_count: int
-    group_keys: dict[str, list[str]] = field(default_factory=dict)
+def _search(loc: Location) -> str:
+    return f"{loc.function} {loc.file.rsplit('/', 1)[-1]}:{loc.line}".lower()
 
 
-class _LocText:
-    """Memoised per-location text; 100k goroutines share a few hundred locations."""
+def group_key(g: Goroutine, mode: str, location_mode: str = "own") -> str:
+    """The group of goroutine `g` when the list is grouped by `mode`."""
+    if mode == "label":
+        return labels_text(g.labels) if g.labels else "(no labels)"
+    if mode == "start":
+        return g.start.function or "?"
+    if mode == "go" and g.id == 1:
+        return MAIN_GOROUTINE
+    loc = g.go_statement if mode == "go" else location_of(g, location_mode)
+    return where(loc) or ("(no go statement)" if mode == "go" else "?")
+
+
+# a Shape's group keys, in this order: the grouping, with the location mode for one
+GROUPINGS = (*((m, "own") for m in GROUP_MODES[1:]), ("location", "runtime"))
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What goroutines that look alike share."""
+
+    sid: int
+    status: str
+    rank: int
+    hay: str  # lower-cased text `/` searches (the id, channel and lock come apart)
+    groups: tuple[str, ...]  # the group key for each of GROUPINGS
+
+
+def _loc_key(loc: Location) -> tuple[str, str, int]:
+    return loc.function, loc.file, loc.line
+
+
+def shape_key(g: Goroutine) -> tuple[object, ...]:
+    return (g.status, g.wait_reason, tuple(sorted(g.labels.items())) if g.labels else (),
+            _loc_key(g.current), _loc_key(g.user_current), _loc_key(g.own_current),
+            _loc_key(g.go_statement), _loc_key(g.start), g.id == 1)
+
+
+class ShapeTable:
+    """Every shape seen so far. Append-only: a shape never changes once made, so the
+    worker thread may add shapes while the UI reads the ones it knows."""
 
     def __init__(self) -> None:
-        self.cache: dict[tuple[str, str, int], str] = {}
+        self.shapes: list[Shape] = []
+        self._ids: dict[tuple[object, ...], int] = {}
+        self._rank = {s: n for n, s in enumerate(STATUS_ORDER)}
 
-    def search(self, loc: Location) -> str:
-        key = (loc.function, loc.file, loc.line)
-        text = self.cache.get(key)
-        if text is None:
-            base = loc.file.rsplit("/", 1)[-1]
-            text = self.cache[key] = f"{loc.function} {base}:{loc.line}".lower()
-        return text
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+    def __getitem__(self, sid: int) -> Shape:
+        return self.shapes[sid]
+
+    def of(self, g: Goroutine) -> int:
+        key = shape_key(g)
+        sid = self._ids.get(key)
+        if sid is None:
+            sid = len(self.shapes)
+            labels = labels_text(g.labels).lower() if g.labels else ""
+            hay = " ".join((g.status, g.wait_reason.lower(), labels, _search(g.own_current),
+                            _search(g.user_current), _search(g.current),
+                            _search(g.go_statement), _search(g.start)))
+            self.shapes.append(Shape(sid, g.status, self._rank.get(g.status, GONE_RANK), hay,
+                                     tuple(group_key(g, m, lm) for m, lm in GROUPINGS)))
+            self._ids[key] = sid
+        return sid
 
 
-def _hay(g: Goroutine, locs: _LocText) -> str:
-    return " ".join((str(g.id), g.status, g.wait_reason.lower(),
-                     labels_text(g.labels).lower() if g.labels else "",
-                     locs.search(g.own_current), locs.search(g.user_current),
-                     locs.search(g.current),
-                     locs.search(g.go_statement), locs.search(g.start),
-                     g.blocked_on.chan.lower() if g.blocked_on else "", g.blocked_on_lock))
+def extra_text(g: Goroutine) -> str:
+    """What `/` finds in this goroutine beyond its shape: its channel and lock."""
+    chan = g.blocked_on.chan.lower() if g.blocked_on else ""
+    return f"{chan} {g.blocked_on_lock}" if chan or g.blocked_on_lock else ""
 
 
-def prepare(goroutines: list[Goroutine], previous: Prepared | None) -> Prepared:
-    """Precompute keys for `goroutines`, marking new ones and keeping gone ones once."""
-    items = list(goroutines)
-    new_ids: set[int] = set()
-    if previous is not None:
-        prev_live = {g.id for g, s in zip(previous.items, previous.statuses, strict=True)
-                     if s != "gone"}
-        cur = {g.id for g in items}
-        new_ids = cur - prev_live
-        gone = [g for g, s in zip(previous.items, previous.statuses, strict=True)
-                if s != "gone" and g.id not in cur]
+def wait_key(g: Goroutine, taken_ms: int) -> int:
+    """Sort key of the `wait` order: when the wait began (longest first), then the id.
+    It does not move while the goroutine waits on, so an unchanged goroutine keeps its
+    place from one snapshot to the next."""
+    start = taken_ms - g.wait_ns // 1_000_000 if g.wait_ns > 0 else NO_WAIT
+    return start << GOID_BITS | g.id
+
+
+@dataclass(frozen=True)
+class IndexData:
+    """One snapshot's goroutines as the list needs them. Never changed once made."""
+
+    live: dict[int, Goroutine] = field(default_factory=dict)
+    gone: dict[int, Goroutine] = field(default_factory=dict)  # struck out, one refresh
+    new: frozenset[int] = frozenset()
+    shape_of: dict[int, int] = field(default_factory=dict)  # live and gone goroutines
+    extra: dict[int, str] = field(default_factory=dict)  # goid -> extra_text, if any
+    wait_keys: dict[int, int] = field(default_factory=dict)
+    orders: dict[str, list[int]] = field(
+        default_factory=lambda: {k: [] for k in SORT_KEYS})
+    counts: dict[str, int] = field(default_factory=dict)  # live goroutines per status
+    generation: int = 0
+    # goroutines (live and gone) per shape: an unfiltered grouping counts shapes only
+    shape_counts: dict[int, int] = field(default_factory=dict)
+
+    def goroutine(self, goid: int) -> Goroutine | None:
+        return self.live.get(goid) or self.gone.get(goid)
+
+    def __len__(self) -> int:
+        return len(self.live) + len(self.gone)
+
+    @property
+    def new_count(self) -> int:
+        return len(self.new)
+
+    @property
+    def gone_count(self) -> int:
+        return len(self.gone)
+
+    def mark(self, goid: int) -> str:
+        """"+" new since the previous snapshot, "-" gone, " " otherwise."""
+        return "-" if goid in self.gone else "+" if goid in self.new else " "
+
+    def status_of(self, goid: int, shapes: ShapeTable) -> str:
+        return GONE if goid in self.gone else shapes[self.shape_of[goid]].status
+
+    def status_order(self, shapes: ShapeTable) -> list[int]:
+        """The `status` order sorted from scratch: the id order sorted (stably) by
+        status rank, with C-level keys."""
+        ranks = [s.rank for s in shapes.shapes]
+        by_id = self.orders["id"]
+        rank_of = dict(zip(by_id, map(ranks.__getitem__, map(self.shape_of.__getitem__, by_id)),
+                           strict=True))
+        rank_of.update(dict.fromkeys(self.gone, GONE_RANK))
+        return sorted(by_id, key=rank_of.__getitem__)
+
+    def status_key(self, shapes: ShapeTable) -> Callable[[int], int]:
+        shape_of, gone = self.shape_of, self.gone
+
+        def key(goid: int) -> int:
+            rank = GONE_RANK if goid in gone else shapes[shape_of[goid]].rank
+            return rank << GOID_BITS | goid
+
+        return key
+
+
+def _patched(order: list[int], out: Iterable[tuple[int, int]], ins: Iterable[int],
+             old_key: Callable[[int], int], new_key: Callable[[int], int],
+             resort: Callable[[], list[int]] | None = None) -> list[int]:
+    """`order` (sorted by old_key) without the goids of `out` (goid, old key), with
+    `ins`, sorted by new_key (which agrees with old_key on every goroutine kept).
+    Many changes: sorted again (by `resort` if given)."""
+    out, ins = list(out), list(ins)
+    if not out and not ins:
+        return order
+    if len(out) + len(ins) > PATCH_LIMIT:
+        if resort is not None:
+            return resort()
+        dropped = {goid for goid, _ in out}
+        kept = list(filterfalse(dropped.__contains__, order)) if dropped else list(order)
+        kept += ins
+        kept.sort(key=new_key)
+        return kept
+    result = list(order)
+    for goid, k in out:
+        i = bisect_left(result, k, key=old_key)
+        if i < len(result) and result[i] == goid:
+            del result[i]
+        else:  # not where its key says (should not happen): find it the slow way
+            result.remove(goid)
+    for goid in ins:
+        insort(result, goid, key=new_key)
+    return result
+
+
+def _identity(goid: int) -> int:
+    return goid
+
+
+def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
+              taken_at: float) -> IndexData:
+    """The IndexData after `changes` (made from prev.live). Work per changed goroutine;
+    a refresh where nothing changed shares every structure with `prev`."""
+    taken_ms = int(taken_at * 1000)
+    if changes.first or not prev.live:
+        return _full(changes.by_id, shapes, taken_ms, prev.generation + 1, first=changes.first)
+    dropped = prev.gone  # shown struck out once: now they go
+    gone = {g.id: g for g in changes.gone}
+    moved = [new for _, new in changes.changed]
+    if not dropped and not changes.count:
+        return replace(prev, live=changes.by_id, new=frozenset(),
+                       generation=prev.generation + 1)
+    shape_of = dict(prev.shape_of)
+    extra = dict(prev.extra)
+    wait_keys = dict(prev.wait_keys)
+    shape_counts = dict(prev.shape_counts)
+    for goid in dropped:
+        _count_shape(shape_counts, shape_of.pop(goid), -1)
+        extra.pop(goid, None)
+        del wait_keys[goid]
+    for g in (*changes.added, *moved):
+        old = shape_of.get(g.id)
+        if old is not None:
+            _count_shape(shape_counts, old, -1)
+        shape_of[g.id] = sid = shapes.of(g)
+        _count_shape(shape_counts, sid, 1)
+        text = extra_text(g)
+        if text:
+            extra[g.id] = text
+        else:
+            extra.pop(g.id, None)
+        wait_keys[g.id] = wait_key(g, taken_ms)
+    data = IndexData(changes.by_id, gone, frozenset(g.id for g in changes.added), shape_of,
+                     extra, wait_keys, {},
+                     _status_counts(shape_counts, gone, shape_of, shapes),
+                     prev.generation + 1, shape_counts)
+    # the three orders, patched
+    added = [g.id for g in changes.added]
+    old_status, new_status = prev.status_key(shapes), data.status_key(shapes)
+    restatus = [g.id for g in moved if old_status(g.id) != new_status(g.id)]
+    data.orders["id"] = _patched(prev.orders["id"], ((i, i) for i in dropped), added,
+                                 _identity, _identity)
+    data.orders["status"] = _patched(
+        prev.orders["status"],
+        ((i, old_status(i)) for i in (*dropped, *restatus, *gone)),
+        (*added, *restatus, *gone), old_status, new_status,
+        partial(data.status_order, shapes))
+    rewait = [g.id for g in moved if prev.wait_keys[g.id] != wait_keys[g.id]]
+    data.orders["wait"] = _patched(
+        prev.orders["wait"], ((i, prev.wait_keys[i]) for i in (*dropped, *rewait)),
+        (*added, *rewait), prev.wait_keys.__getitem__, wait_keys.__getitem__)
+    return data
+
+
+def _count_shape(counts: dict[int, int], sid: int, delta: int) -> None:
+    n = counts.get(sid, 0) + delta
+    if n:
+        counts[sid] = n
     else:
-        gone = []
-    n_live = len(items)
-    items.extend(gone)
-    marks = [("+" if g.id in new_ids else " ") for g in items[:n_live]] + ["-"] * len(gone)
-    statuses = [g.status for g in items[:n_live]] + ["gone"] * len(gone)
-    locs = _LocText()
-    hay = [_hay(g, locs) for g in items]
-    for i in range(n_live, len(items)):
-        hay[i] += " gone"
-    ids = [g.id for g in items]
-    status_rank = {s: n for n, s in enumerate(STATUS_ORDER)}
-    orders = {
-        "id": sorted(range(len(items)), key=ids.__getitem__),
-        "wait": sorted(range(len(items)), key=lambda i: (-items[i].wait_ns, ids[i])),
-        "status": sorted(range(len(items)),
-                         key=lambda i: (status_rank.get(statuses[i], 99), ids[i])),
-    }
+        del counts[sid]
+
+
+def _status_counts(shape_counts: dict[int, int], gone: Iterable[int],
+                   shape_of: dict[int, int], shapes: ShapeTable) -> dict[str, int]:
+    """Live goroutines per status, from the counts per shape (gone ones taken out)."""
     counts: dict[str, int] = {}
-    for s in statuses[:n_live]:
-        counts[s] = counts.get(s, 0) + 1
-    return Prepared(
-        items=items, marks=marks, hay=hay, statuses=statuses, orders=orders,
-        by_id={g.id: i for i, g in enumerate(items)}, counts=counts,
-        new_count=len(new_ids), gone_count=len(gone),
-    )
+    for sid, n in shape_counts.items():
+        status = shapes[sid].status
+        counts[status] = counts.get(status, 0) + n
+    for goid in gone:
+        status = shapes[shape_of[goid]].status
+        counts[status] -= 1
+    return {status: n for status, n in counts.items() if n}
 
 
-def group_keys(items: list[Goroutine], mode: str, location_mode: str = "own") -> list[str]:
-    """The group key of every goroutine for `mode`, memoised per distinct location."""
-    if mode == "label":
-        return [labels_text(g.labels) if g.labels else "(no labels)" for g in items]
-    if mode == "start":
-        return [g.start.function or "?" for g in items]
-    cache: dict[tuple[str, str, int], str] = {}
-    keys: list[str] = []
-    for g in items:
-        if mode == "go" and g.id == 1:
-            keys.append(MAIN_GOROUTINE)
-            continue
-        loc = g.go_statement if mode == "go" else location_of(g, location_mode)
-        k = (loc.function, loc.file, loc.line)
-        text = cache.get(k)
-        if text is None:
-            text = cache[k] = where(loc) or ("(no go statement)" if mode == "go" else "?")
-        keys.append(text)
-    return keys
+def _counts(goids: Iterable[int], shape_of: dict[int, int], shapes: ShapeTable
+            ) -> dict[str, int]:
+    per_shape = Counter(map(shape_of.__getitem__, goids))
+    counts: dict[str, int] = {}
+    for sid, n in per_shape.items():
+        status = shapes[sid].status
+        counts[status] = counts.get(status, 0) + n
+    return counts
+
+
+def _full(live: dict[int, Goroutine], shapes: ShapeTable, taken_ms: int, generation: int,
+          first: bool) -> IndexData:
+    of = shapes.of
+    shape_of = {goid: of(g) for goid, g in live.items()}
+    extra = {goid: t for goid, g in live.items() if (t := extra_text(g))}
+    wait_keys = {goid: wait_key(g, taken_ms) for goid, g in live.items()}
+    data = IndexData(live, {}, frozenset() if first else frozenset(live), shape_of, extra,
+                     wait_keys, {}, _counts(live, shape_of, shapes), generation,
+                     dict(Counter(shape_of.values())))
+    by_id = sorted(live)
+    data.orders["id"] = by_id
+    data.orders["status"] = data.status_order(shapes)
+    data.orders["wait"] = sorted(by_id, key=wait_keys.__getitem__)
+    return data
+
+
+# ----------------------------------------------------------------- views
+
+@dataclass(frozen=True)
+class ViewSettings:
+    filter_text: str = ""
+    sort_key: str = "id"
+    group_mode: str = "none"
+    collapsed: frozenset[str] = frozenset()
+    location_mode: str = "own"  # LOCATION_MODES
+
+    @property
+    def grouping(self) -> int:
+        """Where the group keys of this grouping are in Shape.groups."""
+        return GROUPINGS.index((self.group_mode, self.location_mode
+                                if self.group_mode == "location" else "own"))
+
+
+def _flags_by_shape(shapes: ShapeTable, test: Callable[[Shape], bool]) -> bytes:
+    return bytes(map(test, shapes.shapes))
+
+
+def _keep(goids: list[int], shape_of: dict[int, int], ok: bytes) -> list[int]:
+    return list(compress(goids, map(ok.__getitem__, map(shape_of.__getitem__, goids))))
+
+
+def _filter_term(goids: list[int], term: str, data: IndexData, shapes: ShapeTable
+                 ) -> list[int]:
+    """The goroutines of `goids` (in order) that one lower-cased filter term matches."""
+    if term in ("is:new", "is:gone"):
+        marked = data.new if term == "is:new" else data.gone
+        return list(compress(goids, map(marked.__contains__, goids))) if marked else []
+    if term.startswith("status:"):
+        want = term[len("status:"):]
+        ok = _flags_by_shape(shapes, lambda s: s.status.startswith(want))
+        kept = _keep(goids, data.shape_of, ok)
+        if not data.gone:
+            return kept
+        if not GONE.startswith(want):
+            return list(filterfalse(data.gone.__contains__, kept))
+        return list(compress(goids, map(or_, map(ok.__getitem__, map(
+            data.shape_of.__getitem__, goids)), map(data.gone.__contains__, goids))))
+    ok = _flags_by_shape(shapes, lambda s: term in s.hay)
+    flags = list(map(ok.__getitem__, map(data.shape_of.__getitem__, goids)))
+    also = {goid for goid, text in data.extra.items() if term in text}
+    if term in " " + GONE:
+        also.update(data.gone)
+    if also:
+        flags = list(map(or_, flags, map(also.__contains__, goids)))
+    if term.isdigit():  # the goroutine id
+        flags = list(map(or_, flags, map(contains, map(str, goids), repeat(term))))
+    return list(compress(goids, flags))
+
+
+def _shape_term(term: str, shape: Shape) -> bool:
+    if term.startswith("status:"):
+        return shape.status.startswith(term[len("status:"):])
+    return term in shape.hay
+
+
+def _own_term(term: str, goid: int, data: IndexData, shapes: ShapeTable) -> bool:
+    """Term `term` against goroutine `goid`'s own text (channel, lock) and gone mark."""
+    gone = goid in data.gone
+    if term.startswith("status:"):
+        want = term[len("status:"):]
+        return GONE.startswith(want) if gone else _shape_term(term, shapes[data.shape_of[goid]])
+    if _shape_term(term, shapes[data.shape_of[goid]]) or term in data.extra.get(goid, ""):
+        return True
+    return gone and term in " " + GONE
+
+
+class FilterCache:
+    """The last filter's result, reused while the shapes that match and the few
+    goroutines with text of their own match the same: typing one more character of a
+    location in a 100k list then costs a test per shape, not a pass over the list."""
+
+    def __init__(self) -> None:
+        self.over: tuple[list[int], dict[int, int]] | None = None  # (goids, shape_of)
+        self.key: tuple[object, ...] = ()
+        self.result: list[int] = []
+
+    def get(self, goids: list[int], shape_of: dict[int, int], key: tuple[object, ...]
+            ) -> list[int] | None:
+        over = self.over
+        if over is not None and over[0] is goids and over[1] is shape_of and self.key == key:
+            return self.result
+        return None
+
+
+def filter_goids(goids: list[int], text: str, data: IndexData, shapes: ShapeTable,
+                 cache: FilterCache | None = None) -> list[int]:
+    terms = text.lower().split()
+    if any(t.isdigit() or t in ("is:new", "is:gone") for t in terms):
+        for term in terms:  # ids and marks: term by term over the goroutines
+            goids = _filter_term(goids, term, data, shapes)
+        return goids
+    ok = bytes(all(_shape_term(t, s) for t in terms) for s in shapes.shapes)
+    own = {goid: all(_own_term(t, goid, data, shapes) for t in terms)
+           for goid in (*data.extra, *data.gone)}
+    key = (ok, tuple(sorted(own.items())))
+    if cache is not None and (same := cache.get(goids, data.shape_of, key)) is not None:
+        return same
+    flags = map(ok.__getitem__, map(data.shape_of.__getitem__, goids))
+    if own:  # (a goroutine with text of its own is judged on all of it)
+        flags = map(own.get, goids, flags)
+    result = list(compress(goids, flags))
+    if cache is not None:
+        cache.over, cache.key, cache.result = (goids, data.shape_of), key, result
+    return result
+
+
+class IndexView:
+    """The rows of one IndexData under one ViewSettings. Members of a group are listed
+    (in order) the first time one of its rows is asked for."""
+
+    def __init__(self, data: IndexData, shapes: ShapeTable, settings: ViewSettings,
+                 matched: list[int]) -> None:
+        self.data = data
+        self.shapes = shapes
+        self.settings = settings
+        self.matched = matched
+        self.groups: list[tuple[str, int]] = []  # (key, members), biggest first
+        self.starts: list[int] = []  # row of each group's header
+        self.rows = len(matched)
+        self._members: dict[int, list[int]] = {}
+        self._group_sids: dict[str, list[int]] = {}
+        if settings.group_mode != "none":
+            self._group()
+
+    def _group(self) -> None:
+        mode = self.settings.grouping
+        data = self.data
+        per_shape = (data.shape_counts if self.matched is data.orders[self.settings.sort_key]
+                     else Counter(map(data.shape_of.__getitem__, self.matched)))
+        counts: dict[str, int] = {}
+        for sid, n in per_shape.items():
+            key = self.shapes[sid].groups[mode]
+            counts[key] = counts.get(key, 0) + n
+            self._group_sids.setdefault(key, []).append(sid)
+        self.groups = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        row = 0
+        for key, n in self.groups:
+            self.starts.append(row)
+            row += 1 + (0 if key in self.settings.collapsed else n)
+        self.rows = row
+
+    def members(self, n: int) -> list[int]:
+        """Goroutines of group `n`, in the view's order."""
+        found = self._members.get(n)
+        if found is None:
+            ok = bytearray(len(self.shapes))
+            for sid in self._group_sids[self.groups[n][0]]:
+                ok[sid] = 1
+            found = self._members[n] = _keep(self.matched, self.data.shape_of, bytes(ok))
+        return found
+
+    def row(self, r: int) -> int:
+        """The goroutine id at row `r`, or `-(group + 1)` for a group header."""
+        if not self.groups:
+            return self.matched[r]
+        n = bisect_left(self.starts, r + 1) - 1
+        offset = r - self.starts[n]
+        return -(n + 1) if offset == 0 else self.members(n)[offset - 1]
+
+    def still_valid_for(self, data: IndexData) -> bool:
+        """Same rows over `data`: nothing the rows depend on moved."""
+        old = self.data
+        return (data.orders is old.orders and data.shape_of is old.shape_of
+                and data.extra is old.extra and data.gone is old.gone
+                and (data.new == old.new or "is:" not in self.settings.filter_text))
+
+    def rebound(self, data: IndexData) -> IndexView:
+        """This view over `data` (for which it is still valid), sharing its rows."""
+        view = copy.copy(self)
+        view.data = data
+        return view
+
+    def group_number(self, key: str) -> int | None:
+        return next((n for n, (k, _) in enumerate(self.groups) if k == key), None)
+
+    def group_of(self, goid: int) -> str:
+        return self.shapes[self.data.shape_of[goid]].groups[self.settings.grouping]
+
+
+def build_view(data: IndexData, shapes: ShapeTable, settings: ViewSettings,
+               cache: FilterCache | None = None) -> IndexView:
+    """The view of `data` under `settings`."""
+    order = data.orders[settings.sort_key]
+    matched = order
+    if settings.filter_text:
+        matched = filter_goids(order, settings.filter_text, data, shapes, cache)
+    return IndexView(data, shapes, settings, matched)
 
 
 class GoroutineIndex:
-    """Filter / sort / group state over the last prepared snapshot."""
+    """Filter / sort / group state over the last installed IndexData (UI side)."""
 
     def __init__(self) -> None:
-        self.data = prepare([], None)
-        self.filter_text = ""
-        self.sort_key = "id"
-        self.group_mode = "none"
-        self.location_mode = "own"
-        self.collapsed: set[str] = set()
-        self.rows: list[int] = []
-        self.groups: list[tuple[str, int]] = []  # (key, member count after filter)
-        self.matched = 0
+        self.shapes = ShapeTable()
+        self.data = IndexData()
+        self.settings = ViewSettings()
+        self.view = build_view(self.data, self.shapes, self.settings)
         self.history: dict[str, deque[int]] = {}
         self.total_history: deque[int] = deque(maxlen=HISTORY)
-        self._last_match: tuple[tuple[int, str], str, list[int]] = ((-1, ""), "", [])
-        self._generation = 0  # bumped per installed snapshot; keys the filter cache
+        self._filtered = FilterCache()
 
     # ------------------------------------------------------------ data
-    @property
-    def items(self) -> list[Goroutine]:
-        return self.data.items
+    def next_data(self, changes: SnapshotChanges, taken_at: float) -> IndexData:
+        """The next IndexData (may run in a worker: reads only immutable data)."""
+        return next_data(self.data, changes, self.shapes, taken_at)
 
-    def install(self, data: Prepared) -> None:
-        """Swap in a freshly prepared snapshot and recompute the view."""
+    def install(self, data: IndexData, view: IndexView | None = None) -> None:
+        """Swap in the next IndexData, with its view if built for the current settings
+        (a worker builds it; if the user changed the view meanwhile it is rebuilt)."""
         self.data = data
-        self._generation += 1
-        total = sum(data.counts.values())
+        total = len(data.live)
         self.total_history.append(total)
         for status in set(self.history) | set(data.counts):
             self.history.setdefault(status, deque(maxlen=HISTORY)).append(
                 data.counts.get(status, 0))
-        self.rebuild()
+        if view is not None and view.data is data and view.settings == self.settings:
+            self.view = view
+        else:
+            self._rebuild()
 
-    def update(self, goroutines: list[Goroutine]) -> None:
-        """prepare() + install(), for callers that do not need a thread."""
-        self.install(prepare(goroutines, self.data if self.data.items else None))
+    def update(self, goroutines: list[Goroutine], taken_at: float = 0.0) -> None:
+        """Changes, next_data and install in one go, for callers without a worker."""
+        self.install(self.next_data(snapshot_changes(self.data.live, goroutines), taken_at))
 
     # ------------------------------------------------------------ view knobs
+    @property
+    def filter_text(self) -> str:
+        return self.settings.filter_text
+
+    @property
+    def sort_key(self) -> str:
+        return self.settings.sort_key
+
+    @property
+    def group_mode(self) -> str:
+        return self.settings.group_mode
+
+    @property
+    def collapsed(self) -> frozenset[str]:
+        return self.settings.collapsed
+
+    @property
+    def location_mode(self) -> str:
+        return self.settings.location_mode
+
+    def toggle_location(self) -> str:
+        """Own code's location <-> the runtime's user location (column and grouping)."""
+        mode = LOCATION_MODES[(LOCATION_MODES.index(self.location_mode) + 1)
+                              % len(LOCATION_MODES)]
+        if self.group_mode == "location":
+            self._set(location_mode=mode, collapsed=frozenset())
+        else:
+            self._set(location_mode=mode)
+        return mode
+
+    def location(self, g: Goroutine) -> Location:
+        return location_of(g, self.location_mode)
+
+    def _set(self, **changes: object) -> None:
+        self.settings = replace(self.settings, **changes)  # type: ignore[arg-type]
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.view = build_view(self.data, self.shapes, self.settings, self._filtered)
+
     def set_filter(self, text: str) -> None:
-        self.filter_text = text.strip()
-        self.rebuild()
+        self._set(filter_text=text.strip())
 
     def set_sort(self, key: str) -> None:
         if key not in SORT_KEYS:
             raise ValueError(f"unknown sort key {key!r}")
-        self.sort_key = key
-        self.rebuild()
+        self._set(sort_key=key)
 
     def cycle_sort(self) -> str:
         self.set_sort(SORT_KEYS[(SORT_KEYS.index(self.sort_key) + 1) % len(SORT_KEYS)])
@@ -256,121 +684,91 @@ class GoroutineIndex:
     def set_group(self, mode: str) -> None:
         if mode not in GROUP_MODES:
             raise ValueError(f"unknown group mode {mode!r}")
-        self.group_mode = mode
-        self.collapsed.clear()
-        self.rebuild()
+        self._set(group_mode=mode, collapsed=frozenset())
 
     def cycle_group(self) -> str:
         self.set_group(GROUP_MODES[(GROUP_MODES.index(self.group_mode) + 1) % len(GROUP_MODES)])
         return self.group_mode
 
-    def toggle_location(self) -> str:
-        """Own code's location <-> the runtime's user location (column and grouping)."""
-        self.location_mode = LOCATION_MODES[(LOCATION_MODES.index(self.location_mode) + 1)
-                                            % len(LOCATION_MODES)]
-        if self.group_mode == "location":
-            self.collapsed.clear()
-        self.rebuild()
-        return self.location_mode
-
-    def location(self, g: Goroutine) -> Location:
-        return location_of(g, self.location_mode)
-
     def toggle_group(self, key: str) -> None:
-        self.collapsed.symmetric_difference_update({key})
-        self.rebuild()
+        self._set(collapsed=self.collapsed ^ {key})
 
     def set_all_collapsed(self, collapsed: bool) -> None:
-        self.collapsed = {k for k, _ in self.groups} if collapsed else set()
-        self.rebuild()
+        self._set(collapsed=frozenset(k for k, _ in self.groups) if collapsed else frozenset())
 
-    # ------------------------------------------------------------ view
-    def _matches(self) -> list[int]:
-        order = self.data.orders[self.sort_key]
-        text = self.filter_text.lower()
-        if not text:
-            return order
-        result = order
-        base = (self._generation, self.sort_key)
-        last_base, last_text, last_result = self._last_match
-        plain = not any(t.startswith(("status:", "is:")) for t in text.split())
-        if base == last_base and last_text and text.startswith(last_text) and plain:
-            # typing one more character of plain terms only narrows the previous result
-            result = last_result
-        for term in text.split():
-            if term.startswith("status:"):
-                want = term[len("status:"):]
-                statuses = self.data.statuses
-                result = [i for i in result if statuses[i].startswith(want)]
-            elif term in ("is:new", "is:gone"):
-                mark = "+" if term == "is:new" else "-"
-                marks = self.data.marks
-                result = [i for i in result if marks[i] == mark]
-            else:
-                hay = self.data.hay
-                result = [i for i in result if term in hay[i]]
-        self._last_match = (base, text, result)
-        return result
+    # ------------------------------------------------------------ rows
+    @property
+    def groups(self) -> list[tuple[str, int]]:
+        return self.view.groups
 
-    def _keys(self, mode: str) -> list[str]:
-        cache_key = f"{mode}:{self.location_mode}" if mode == "location" else mode
-        keys = self.data.group_keys.get(cache_key)
-        if keys is None:
-            keys = group_keys(self.data.items, mode, self.location_mode)
-            self.data.group_keys[cache_key] = keys
-        return keys
+    @property
+    def matched(self) -> int:
+        return len(self.view.matched)
 
-    def rebuild(self) -> None:
-        matched = self._matches()
-        self.matched = len(matched)
-        if self.group_mode == "none":
-            self.groups = []
-            self.rows = list(matched)
-            return
-        keys = self._keys(self.group_mode)
-        buckets: dict[str, list[int]] = {}
-        for i in matched:
-            buckets.setdefault(keys[i], []).append(i)
-        ordered = sorted(buckets.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-        self.groups = [(k, len(members)) for k, members in ordered]
-        rows: list[int] = []
-        for n, (key, members) in enumerate(ordered):
-            rows.append(-(n + 1))
-            if key not in self.collapsed:
-                rows.extend(members)
-        self.rows = rows
+    @property
+    def row_count(self) -> int:
+        return self.view.rows
+
+    def row(self, r: int) -> int:
+        return self.view.row(r)
+
+    def rows_between(self, start: int, stop: int) -> list[int]:
+        return [self.view.row(r) for r in range(max(start, 0), min(stop, self.view.rows))]
 
     def group_at(self, row: int) -> tuple[str, int] | None:
         """The (key, count) of the group header at view row `row`, else None."""
-        if 0 <= row < len(self.rows) and self.rows[row] < 0:
-            return self.groups[-self.rows[row] - 1]
+        if 0 <= row < self.view.rows and self.view.groups:
+            item = self.view.row(row)
+            if item < 0:
+                return self.view.groups[-item - 1]
         return None
 
     def goroutine_at(self, row: int) -> Goroutine | None:
-        if 0 <= row < len(self.rows) and self.rows[row] >= 0:
-            return self.data.items[self.rows[row]]
+        if 0 <= row < self.view.rows:
+            item = self.view.row(row)
+            if item >= 0:
+                return self.data.goroutine(item)
         return None
 
     def row_of(self, goid: int) -> int | None:
-        """The view row showing goroutine `goid`, expanding its group if needed."""
-        item = self.data.by_id.get(goid)
-        if item is None:
+        """The view row showing goroutine `goid`, opening its group if it is folded."""
+        if self.data.goroutine(goid) is None:
             return None
-        if self.group_mode != "none":
-            key = self._keys(self.group_mode)[item]
-            if key in self.collapsed:
-                self.collapsed.discard(key)
-                self.rebuild()
-        try:
-            return self.rows.index(item)
-        except ValueError:
+        view = self.view
+        if not view.groups:
+            return _position(view.matched, goid, self._order_key())
+        key = view.group_of(goid)
+        if key in self.collapsed:
+            self.toggle_group(key)
+            view = self.view
+        n = view.group_number(key)
+        if n is None:
             return None  # filtered out
+        i = _position(view.members(n), goid, self._order_key())
+        return None if i is None else view.starts[n] + 1 + i
 
-    def is_gone(self, item: int) -> bool:
-        return self.data.statuses[item] == "gone"
+    def _order_key(self) -> Callable[[int], int]:
+        sort = self.sort_key
+        if sort == "id":
+            return _identity
+        if sort == "wait":
+            return self.data.wait_keys.__getitem__
+        return self.data.status_key(self.shapes)
+
+    def is_gone(self, goid: int) -> bool:
+        return goid in self.data.gone
+
+    def status_of(self, goid: int) -> str:
+        return self.data.status_of(goid, self.shapes)
 
     def summary_parts(self) -> list[tuple[str, int, str]]:
         """(status, count, sparkline) per status present, most common first."""
         counts = self.data.counts
         return [(s, counts[s], sparkline(self.history.get(s, deque())))
                 for s in sorted(counts, key=lambda s: (-counts[s], s))]
+
+
+def _position(goids: list[int], goid: int, key: Callable[[int], int]) -> int | None:
+    """Where `goid` is in `goids` (sorted by `key`), or None."""
+    i = bisect_left(goids, key(goid), key=key)
+    return i if i < len(goids) and goids[i] == goid else None

@@ -15,11 +15,12 @@ Pure data: no Textual, no clock of its own (every call takes `now` in seconds).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gotui.backends.model import Event, Location, Snapshot
+from gotui.backends.model import Event, Goroutine, Location, Snapshot
+from gotui.tui.snapshot_changes import snapshot_changes
 
 RATE_WINDOW = 10  # seconds behind created/s and exited/s
 TIMELINE_SECONDS = 300  # buckets kept (one per second)
@@ -136,51 +137,106 @@ def timeline_row(status: str, wait_reason: str) -> str:
 
 @dataclass
 class SnapshotDigest:
-    """What the model needs of a snapshot, computed off the event loop (`digest`)."""
+    """What the model needs of a snapshot, made off the event loop (Digester) from what
+    changed since the previous one."""
 
     taken: float
-    sites: dict[int, str]  # goid -> site key
-    site_locs: dict[str, tuple[Location, Location]]  # site key -> (go statement, start)
-    rows: dict[int, str]  # goid -> timeline row
-    counts: dict[str, int]  # timeline row -> goroutines
-    parents: dict[int, int]  # goid -> parent goid (Go >= 1.21 records it)
+    added: dict[int, str]  # goid -> site key: in this snapshot, not in the previous one
+    removed: list[int]  # in the previous snapshot, not in this one
+    site_locs: Mapping[str, tuple[Location, Location]]  # site key -> (go statement, start)
+    rows: dict[int, str]  # goid -> timeline row, of the added and changed goroutines
+    counts: dict[str, int]  # timeline row -> goroutines (all of them)
+    # every goroutine of the snapshot: goid -> site key, and goid -> timeline row (the
+    # Digester's own: read them before it makes the next digest)
+    sites: Mapping[int, str] = field(default_factory=dict)
+    all_rows: Mapping[int, str] = field(default_factory=dict)
+    present: Mapping[int, Goroutine] = field(default_factory=dict)  # the snapshot, by id
 
 
 class Digester:
-    """Builds SnapshotDigests with memoised per-location and per-reason work (100k
-    goroutines share a few hundred sites and a few dozen wait reasons)."""
+    """Builds SnapshotDigests from what changed between snapshots, with memoised
+    per-location and per-reason work (100k goroutines share a few hundred sites and a
+    few dozen wait reasons). Keeps every goroutine's site and row: a refresh costs work
+    per changed goroutine."""
 
     def __init__(self) -> None:
         self._keys: dict[tuple[str, str, int], str] = {}
         self._rows: dict[tuple[str, str], str] = {}
+        self.sites: dict[int, str] = {}
+        self.rows: dict[int, str] = {}
+        self.counts: dict[str, int] = {}
+        self.site_locs: dict[str, tuple[Location, Location]] = {}
+        self._previous: dict[int, Goroutine] = {}
 
     def digest(self, snap: Snapshot, now: float) -> SnapshotDigest:
-        sites: dict[int, str] = {}
-        site_locs: dict[str, tuple[Location, Location]] = {}
-        rows: dict[int, str] = {}
-        counts: dict[str, int] = {}
-        parents: dict[int, int] = {}
-        keys, row_of = self._keys, self._rows
-        for g in snap.goroutines:
-            if g.status == "dead":
+        """A digest of a whole snapshot (diffed against the last one digested here)."""
+        changes = snapshot_changes(self._previous, snap.goroutines)
+        self._previous = changes.by_id
+        return self.update(changes.added, changes.changed, changes.gone, now, changes.by_id)
+
+    def update(self, added: Iterable[Goroutine], changed: Iterable[tuple[Goroutine, Goroutine]],
+               gone: Iterable[Goroutine], now: float,
+               present: Mapping[int, Goroutine]) -> SnapshotDigest:
+        """`present`: the snapshot's goroutines by id (read, never kept past the next
+        digest: the model asks it for parents)."""
+        sites, rows, counts = self.sites, self.rows, self.counts
+        new_sites: dict[int, str] = {}
+        removed: list[int] = []
+        site_locs = self.site_locs
+        row_changes: dict[int, str] = {}
+        for g in gone:
+            if sites.pop(g.id, None) is not None:
+                removed.append(g.id)
+                self._count(rows.pop(g.id), -1)
+        for old, g in changed:
+            if old.status == "dead" or g.status == "dead":  # (the live reader skips them)
+                if sites.pop(old.id, None) is not None:
+                    removed.append(old.id)
+                    self._count(rows.pop(old.id), -1)
+                if g.status != "dead":
+                    self._add(g, new_sites, site_locs, row_changes)
                 continue
-            loc = g.go_statement
-            k = (loc.function, loc.file, loc.line)
-            key = keys.get(k)
-            if key is None:
-                key = keys[k] = site_key(loc)
-            sites[g.id] = key
-            if key not in site_locs:
-                site_locs[key] = (loc, g.start)
-            r = (g.status, g.wait_reason)
-            row = row_of.get(r)
-            if row is None:
-                row = row_of[r] = timeline_row(*r)
-            rows[g.id] = row
-            counts[row] = counts.get(row, 0) + 1
-            if g.parent_id:
-                parents[g.id] = g.parent_id
-        return SnapshotDigest(now, sites, site_locs, rows, counts, parents)
+            key = self._site(g)
+            if key != sites[g.id]:  # (a goid is never reused: only its fields move)
+                sites[g.id] = key
+                site_locs.setdefault(key, (g.go_statement, g.start))
+            row = self._row(g)
+            if row != rows[g.id]:
+                self._count(rows[g.id], -1)
+                self._count(row, 1)
+                rows[g.id] = row_changes[g.id] = row
+        for g in added:
+            if g.status != "dead":
+                self._add(g, new_sites, site_locs, row_changes)
+        return SnapshotDigest(now, new_sites, removed, site_locs, row_changes,
+                              {r: n for r, n in counts.items() if n}, sites, rows, present)
+
+    def _add(self, g: Goroutine, new_sites: dict[int, str],
+             site_locs: dict[str, tuple[Location, Location]],
+             row_changes: dict[int, str]) -> None:
+        key = self._site(g)
+        self.sites[g.id] = new_sites[g.id] = key
+        site_locs.setdefault(key, (g.go_statement, g.start))
+        row = self.rows[g.id] = row_changes[g.id] = self._row(g)
+        self._count(row, 1)
+
+    def _site(self, g: Goroutine) -> str:
+        loc = g.go_statement
+        k = (loc.function, loc.file, loc.line)
+        key = self._keys.get(k)
+        if key is None:
+            key = self._keys[k] = site_key(loc)
+        return key
+
+    def _row(self, g: Goroutine) -> str:
+        r = (g.status, g.wait_reason)
+        row = self._rows.get(r)
+        if row is None:
+            row = self._rows[r] = timeline_row(*r)
+        return row
+
+    def _count(self, row: str, delta: int) -> None:
+        self.counts[row] = self.counts.get(row, 0) + delta
 
 
 class LifecycleModel:
@@ -197,7 +253,7 @@ class LifecycleModel:
         self.started: float | None = None  # first observation
         self.events_since: float | None = None  # first event
         self.parents: dict[int, int] = {}  # goid -> parent goid (from events)
-        self.snapshot_parents: dict[int, int] = {}  # from the last snapshot
+        self.present: Mapping[int, Goroutine] = {}  # the last snapshot's goroutines
         self.born_at: dict[int, float] = {}  # goid -> creation time (from events)
         # goid -> when eBPF saw it park (wall-clock ns), until it is made runnable: its
         # exact wait, where the runtime's g.waitsince only gives a lower bound
@@ -249,15 +305,23 @@ class LifecycleModel:
             site = (self.sites.get(key) if key is not None else None) or self._event_site(ev)
             self._died(ev.goid, site, t)
         elif ev.type == "blocked":
-            self.deep = True
+            self._go_deep()
             self.parked_at[ev.goid] = ev.t_ns
             _trim(self.parked_at)
             self._set_state(ev.goid, timeline_row("waiting", str(ev.data.get("wait_reason", ""))),
                             t)
         elif ev.type == "unblocked":
-            self.deep = True
+            self._go_deep()
             self.parked_at.pop(ev.goid, None)
             self._set_state(ev.goid, "runnable", t)
+
+    def _go_deep(self) -> None:
+        """Blocked / unblocked events drive the timeline from now on, starting from the
+        rows of the last snapshot (kept per goroutine only from here: a copy in one C
+        call, safe while the worker makes the next digest)."""
+        if not self.deep:
+            self.deep = True
+            self.states = dict(self.digester.rows)
 
     def use_events(self, t: float) -> None:
         """eBPF probes run from `t` on: rates and lifetimes come from their events."""
@@ -320,7 +384,14 @@ class LifecycleModel:
         first = self._snapshots == 0
         self._snapshots += 1
         events = self.source == "events"
-        for goid in d.sites.keys() - self.lives.keys():
+        if events:
+            # eBPF events moved `lives` since the last snapshot: reconcile with all of it
+            appeared: Iterable[int] = d.sites.keys() - self.lives.keys()
+            disappeared: Iterable[int] = self.lives.keys() - d.sites.keys()
+        else:  # only snapshots move `lives`: what changed between them is enough
+            appeared = [goid for goid in d.added if goid not in self.lives]
+            disappeared = [goid for goid in d.removed if goid in self.lives]
+        for goid in appeared:
             key = d.sites[goid]
             site = self.sites.get(key) or self._site(*d.site_locs[key])
             if first or events:
@@ -329,7 +400,7 @@ class LifecycleModel:
                 self.lives[goid] = key
             else:
                 self._born(goid, site, now)
-        for goid in self.lives.keys() - d.sites.keys():
+        for goid in disappeared:
             born = self.born.get(goid)
             # an event-born goroutine younger than this snapshot may just not be in it
             if events and born is not None and born > now - 2.0:
@@ -341,9 +412,10 @@ class LifecycleModel:
                 self.born.pop(goid, None)
             else:
                 self._died(goid, site, now)
-        self.snapshot_parents = d.parents
+        self.present = d.present
         # the timeline: exact counts at this moment; deep mode goes on from here
-        self.states = dict(d.rows) if self.deep else d.rows
+        if self.deep:  # (states only matter once blocked/unblocked events come)
+            self.states = dict(d.all_rows)
         self.counts = dict(d.counts)
         bucket = self.timeline.setdefault(int(now), {})
         for row, n in d.counts.items():
@@ -389,7 +461,10 @@ class LifecycleModel:
         return out
 
     def parent_of(self, goid: int) -> int:
-        return self.parents.get(goid) or self.snapshot_parents.get(goid, 0)
+        if goid in self.parents:
+            return self.parents[goid]
+        g = self.present.get(goid)
+        return g.parent_id if g is not None else 0
 
     def parent_chain(self, goid: int, alive: Callable[[int], bool],
                      limit: int = 8) -> list[tuple[int, bool]]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from gotui.backends.model import Breakpoint, Event, Frame, TargetInfo, TargetState
+from typing import TYPE_CHECKING
+
+from gotui.backends.model import Breakpoint, Event, Finding, Frame, TargetInfo, TargetState
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from gotui.tui.lifecycle_model import SiteRow
 
 
 class StateChanged(Message):
@@ -96,3 +101,45 @@ class DriverSelected(Message):
         super().__init__()
         self.goroutine = goroutine
         self.pane = pane
+
+
+class ChannelChosen(Message):
+    """Enter on a row: show its waiting goroutines (`addr` is the goroutine filter: a
+    channel or lock address, or a group's filter text)."""
+
+    def __init__(self, addr: str) -> None:
+        super().__init__()
+        self.addr = addr
+
+
+class HolderChosen(Message):
+    """Enter on a lock's holder row: go to that goroutine."""
+
+    def __init__(self, goid: int) -> None:
+        super().__init__()
+        self.goid = goid
+
+
+class FindingChosen(Message):
+    """Enter on a finding: go to its goroutines."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__()
+        self.finding = finding
+
+
+class SiteChosen(Message):
+    """Enter on a creation site: show its goroutines."""
+
+    def __init__(self, row: SiteRow) -> None:
+        super().__init__()
+        self.row = row
+
+
+class TracepointChosen(Message):
+    """The pane asks the app to remove a tracepoint."""
+
+    def __init__(self, action: str, key: str = "") -> None:
+        super().__init__()
+        self.action = action
+        self.key = key

@@ -6,11 +6,25 @@ joiner (a RemoteSession). Textual-free: the app calls these and shows what they 
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-from gotui.backends.remote.client import RemoteSession
-from gotui.backends.remote.server import HOST, ShareServer
 from gotui.backends.session import Session
+
+if TYPE_CHECKING:
+    from gotui.backends.remote.client import RemoteSession
+    from gotui.backends.remote.server import ShareServer
+
+# The remote modules cost ~0.1 s of imports (websockets) that a session nobody shares
+# does not need before its first paint: they are imported when sharing is used, and a
+# session can only be a RemoteSession once its module is loaded.
+CLIENT_MODULE = "gotui.backends.remote.client"
+
+
+def _host() -> str:
+    from gotui.backends.remote.server import HOST
+
+    return HOST
 
 # app pane name <-> protocol pane name (protocol.PANES); app panes not listed travel as ""
 TO_WIRE = {"goroutines": "goroutines", "stack": "stack", "variables": "locals",
@@ -47,7 +61,10 @@ class ShareControls:
 
     @property
     def remote(self) -> RemoteSession | None:
-        return self.session if isinstance(self.session, RemoteSession) else None
+        client = sys.modules.get(CLIENT_MODULE)
+        if client is not None and isinstance(self.session, client.RemoteSession):
+            return self.session
+        return None
 
     @property
     def shared(self) -> bool:
@@ -56,18 +73,18 @@ class ShareControls:
     @property
     def me(self) -> str:
         remote = self.remote
-        return remote.client_id if remote is not None else HOST
+        return remote.client_id if remote is not None else _host()
 
     @property
     def driving(self) -> bool:
-        return self.presence.get("driver", HOST if self.remote is None else None) == self.me
+        return self.presence.get("driver", _host() if self.remote is None else None) == self.me
 
     def name(self, client_id: str | None) -> str:
         if client_id is None:
             return "nobody"
         if client_id == self.me:
             return "you"
-        if client_id == HOST:
+        if client_id == _host():
             return "host"
         for c in self.presence.get("clients", ()):
             if c.get("id") == client_id:
@@ -153,7 +170,7 @@ class ShareControls:
             if requests:
                 self.server.grant_drive(requests[0])
                 return f"handed the wheel to {self.name(requests[0])}"
-            if self.server.driver != HOST:
+            if self.server.driver != _host():
                 self.server.take_drive()
                 return "took the wheel back"
             return "nobody asks to drive"

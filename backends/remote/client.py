@@ -51,7 +51,7 @@ from gotui.backends.remote.protocol import (
     parse_server_message,
 )
 from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
-from gotui.backends.session import Listener, Publisher
+from gotui.backends.session import Listener, Publisher, replace_breakpoint
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -422,6 +422,9 @@ class RemoteSession(Publisher):
 
     async def clear_breakpoint(self, bp_id: int) -> None:
         await self._call(commands.CLEAR_BREAKPOINT, id=bp_id)
+
+    async def move_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        return await replace_breakpoint(self, bp)
 
     # ------------------------------------------------------------ execution
     async def cont(self) -> None:

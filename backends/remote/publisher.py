@@ -2,9 +2,9 @@
 
 The loop pulls a snapshot from the host session every `interval` seconds (at once when
 the target's state changes; once per stop while halted; a huge target's pulls are kept
-under 1/PULL_DUTY of a core), reusing one the host's TUI has just taken, and publishes
-it as a TextSnapshot (snapshots.py) built in a worker thread. Clients in step share one
-encoding of the same full or delta message (`texts`).
+to session.LIVE_READ_SHARE of a core), reusing one the host's TUI has just taken, and
+publishes it as a TextSnapshot (snapshots.py) built in a worker thread. Clients in step
+share one encoding of the same full or delta message (`texts`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from collections.abc import Callable
 
 from gotui.backends.model import GotuiError, Snapshot, TargetState
 from gotui.backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
-from gotui.backends.session import Session
+from gotui.backends.session import LIVE_READ_SHARE, Session
 
-PULL_DUTY = 4
 CHUNK = 1000  # goroutines per snapshot message part
 
 
@@ -61,8 +60,8 @@ class SnapshotPublisher:
                 await self._pull_once()
                 if halted:
                     self._pulled_at_stop = stops
-            # a huge target makes pulls expensive: keep them under 1/PULL_DUTY of a core
-            pause = max(self.interval, PULL_DUTY * (time.monotonic() - started))
+            # a huge target makes pulls expensive: keep them to LIVE_READ_SHARE of a core
+            pause = max(self.interval, (time.monotonic() - started) / LIVE_READ_SHARE)
             # not wait_for: on Python 3.11 it swallows a cancel that lands as the event
             # is set, and close() then waits for this loop forever
             with contextlib.suppress(TimeoutError):

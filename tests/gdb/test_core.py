@@ -269,9 +269,9 @@ async def test_tui_on_a_core_says_core_refuses_to_run_and_quits_at_once(
         app = GotuiApp(session, refresh_interval=1.0, keymap_path="/nonexistent/keymap.toml")
         async with app.run_test(size=(120, 40)) as pilot:
             deadline = time.monotonic() + 30
-            while not app.index.items and time.monotonic() < deadline:
+            while not len(app.index.data) and time.monotonic() < deadline:
                 await pilot.pause(0.1)
-            assert app.index.items
+            assert len(app.index.data)
             assert state_text(app.state, time.time())[0].strip() == "CORE (post-mortem)"
             for key in ("c", "n"):
                 await pilot.press(key)

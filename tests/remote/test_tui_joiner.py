@@ -31,7 +31,7 @@ async def test_viewer_tui_shows_the_host_and_refuses_to_drive() -> None:
     app = GotuiApp(viewer, refresh_interval=0.2)
     try:
         async with app.run_test(size=WIDE) as pilot:
-            await until(pilot, lambda: len(app.index.items) == 7, "the host's goroutines")
+            await until(pilot, lambda: len(app.index.data) == 7, "the host's goroutines")
             await pilot.press("c")  # continue: a viewer may not
             await until(pilot, lambda: any("read-only" in n for n in notes(app)),
                         "the read-only notice")
@@ -41,7 +41,7 @@ async def test_viewer_tui_shows_the_host_and_refuses_to_drive() -> None:
             await driver.cont()
             await until(pilot, lambda: app.state.running, "RUNNING in the viewer's TUI")
             h.live.spawn(50)
-            await until(pilot, lambda: len(app.index.items) == 8, "a new goroutine")
+            await until(pilot, lambda: len(app.index.data) == 8, "a new goroutine")
             await driver.close()
     finally:
         await viewer.close()
@@ -56,7 +56,7 @@ async def test_driver_tui_halts_the_host() -> None:
     app = GotuiApp(driver, refresh_interval=0.2)
     try:
         async with app.run_test(size=WIDE) as pilot:
-            await until(pilot, lambda: len(app.index.items) == 3, "the host's goroutines")
+            await until(pilot, lambda: len(app.index.data) == 3, "the host's goroutines")
             await until(pilot, lambda: app.state.running, "RUNNING")
             await pilot.press("h")
             await until(pilot, lambda: not h.session.state.running, "the host target halted")

@@ -26,7 +26,7 @@ async def test_joiner_sees_presence_follows_the_driver_and_gets_the_wheel() -> N
     app = GotuiApp(viewer, refresh_interval=0.2)
     try:
         async with app.run_test(size=WIDE) as pilot:
-            await until(pilot, lambda: len(app.index.items) == 7, "the host's goroutines")
+            await until(pilot, lambda: len(app.index.data) == 7, "the host's goroutines")
             await until(pilot, lambda: "you: viewer" in presence_line(app), "presence line")
             line = presence_line(app)
             # names are shown as self-declared (quoted), with the token each joined with
@@ -38,7 +38,7 @@ async def test_joiner_sees_presence_follows_the_driver_and_gets_the_wheel() -> N
                         "follow mode at the server")
             assert "(following)" in presence_line(app)
             await driver.select(5, "stack")
-            await until(pilot, lambda: app.selected_goid == 5, "the driver's goroutine")
+            await until(pilot, lambda: app.selection.goid == 5, "the driver's goroutine")
             await until(pilot, lambda: app.active_pane == "stack", "the driver's pane")
 
             await pilot.press("D")  # share.request_drive
@@ -67,11 +67,11 @@ async def test_driver_tui_sends_its_selection_to_followers() -> None:
     app = GotuiApp(driver, refresh_interval=0.2)
     try:
         async with app.run_test(size=WIDE) as pilot:
-            await until(pilot, lambda: len(app.index.items) == 7, "the host's goroutines")
+            await until(pilot, lambda: len(app.index.data) == 7, "the host's goroutines")
             await until(pilot, lambda: "you: driver" in presence_line(app), "driving")
             await pilot.press("down", "down")
-            await until(pilot, lambda: app.selected_goid > 0 and any(
-                s["goroutine"] == app.selected_goid for s in selects), "selection sent")
+            await until(pilot, lambda: app.selection.goid > 0 and any(
+                s["goroutine"] == app.selection.goid for s in selects), "selection sent")
             await pilot.press("2")  # the stack pane
             await until(pilot, lambda: any(s["pane"] == "stack" for s in selects),
                         "pane sent")

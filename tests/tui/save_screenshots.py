@@ -41,7 +41,7 @@ async def shoot(name: str, size: tuple[int, int], keys: list[str], ansi: bool) -
                        ansi=ansi, clock=lambda: FIXED_NOW, start_session=True)
         async with app.run_test(size=size) as pilot:
             for _ in range(100):
-                if app.index.items and app.stack_view.goid:
+                if len(app.index.data) and app.stack_view.goid:
                     break
                 await pilot.pause(0.05)
             for key in keys:

@@ -34,7 +34,9 @@ async def until(pilot: Pilot[None], cond: Callable[[], bool], what: str,
 
 
 def visible_ids(app: GotuiApp) -> list[int]:
-    return [app.index.items[r].id for r in app.index.rows if r >= 0]
+    """The goroutines the list shows (not group headers), top to bottom."""
+    index = app.index
+    return [r for r in index.rows_between(0, index.row_count) if r >= 0]
 
 
 def notes(app: GotuiApp) -> list[str]:
@@ -52,7 +54,9 @@ def fake_live(session: RecordingSession) -> FakeLive:
 
 
 async def loaded(pilot: Pilot[None], app: GotuiApp) -> None:
-    await until(pilot, lambda: len(app.index.items) > 0, "first snapshot")
+    """The first snapshot is listed and every pane mounted (after the first paint)."""
+    await until(pilot, lambda: len(app.index.data) > 0 and app.main.panes_ready.is_set(),
+                "first snapshot")
 
 
 async def halted(pilot: Pilot[None], app: GotuiApp) -> None:
@@ -93,9 +97,9 @@ async def test_group_cycle_and_collapse(session: RecordingSession) -> None:
         assert [n for _, n in app.index.groups] == [13, 13, 13, 1]
         assert app.index.groups[-1][0] == "(main goroutine)"
         await pilot.press("home", "enter")  # fold the first group
-        assert len(app.index.rows) == 4 + 40 - 13
+        assert app.index.row_count == 4 + 40 - 13
         await pilot.press("z")  # fold all
-        assert len(app.index.rows) == 4
+        assert app.index.row_count == 4
         await pilot.press("S")
         assert app.index.sort_key == "wait"
 
@@ -124,9 +128,9 @@ async def test_refresh_marks_new_and_gone(session: RecordingSession) -> None:
         live = fake_live(session)
         live.ids = [i for i in live.ids if i != 3] + [41]
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: 41 in app.index.data.by_id, "refresh with goroutine 41")
-        marks = {g.id: m for g, m in zip(app.index.items, app.index.data.marks, strict=True)}
-        assert marks[41] == "+" and marks[3] == "-" and marks[4] == " "
+        await until(pilot, lambda: 41 in app.index.data.live, "refresh with goroutine 41")
+        data = app.index.data
+        assert (data.mark(41), data.mark(3), data.mark(4)) == ("+", "-", " ")
         summary = str(app.query_one("#g-summary", Static).render())
         assert "+1 -1" in summary
         assert app.header.goroutines == 40
@@ -139,14 +143,14 @@ async def test_pause_stops_refreshing(session: RecordingSession) -> None:
         live = fake_live(session)
         await pilot.press("p")
         assert "paused" in app.header.refresh_label
-        await until(pilot, lambda: not app._refreshing, "in-flight refresh done")
+        await until(pilot, lambda: not app.refresher.in_flight, "in-flight refresh done")
         count = live.snapshots
         await pilot.pause(0.8)
         assert live.snapshots == count
         await pilot.press("p")
         await until(pilot, lambda: live.snapshots > count + 1, "refresh resumed")
         await pilot.press("minus")
-        assert app.refresh_interval == 0.5 and "every 0.5s" in app.header.refresh_label
+        assert app.refresher.interval == 0.5 and "every 0.5s" in app.header.refresh_label
 
 
 async def test_halt_and_continue_flip_the_header(session: RecordingSession) -> None:
@@ -283,7 +287,7 @@ async def test_breakpoint_add_edit_toggle_delete(session: RecordingSession) -> N
         await until(pilot, lambda: not stop.bps, "deleted")
         await until(pilot, lambda: table.row_count == 0, "table empty")
         # a delete the backend refuses is a notification, and the app goes on
-        app.run_session_call("delete breakpoint", lambda: app.delete_breakpoint(99))
+        app.run_session_call("delete breakpoint", lambda: app.breakpoints.delete(99))
         await until(pilot, lambda: any("no breakpoint with id 99" in n for n in notes(app)),
                     "delete error shown")
         await pilot.press("1", "g", "3", "enter")
@@ -451,7 +455,7 @@ async def test_stack_hides_runtime_frames_and_selects_frames(session: RecordingS
         assert "runtime hidden" in str(stack.border_title)
         await pilot.press("down")
         await until(pilot, lambda: app.source_view.current == 31, "source of frame 3")
-        assert app.selected_frame == 3
+        assert app.selection.frame == 3
         await pilot.press("e", *"j", "enter")
         await until(pilot, lambda: fake_stop(session).calls[-1] == "eval j g1 f3", "eval in f3")
         await pilot.press("escape", "2", "r")
@@ -481,9 +485,9 @@ async def test_a_slow_breakpoint_listing_does_not_undo_an_edit(session: Recordin
         await loaded(pilot, app)
         await halted(pilot, app)
         stop = fake_stop(session)
-        await app.create_breakpoint(Breakpoint(file="main.go", line=22))
+        await app.breakpoints.create(Breakpoint(file="main.go", line=22))
         stop.list_gate = asyncio.Event()
-        app.load_breakpoints()  # lists the breakpoint while it is still enabled
+        app.breakpoints.load()  # lists the breakpoint while it is still enabled
         await pilot.press("5", "space")
         await until(pilot, lambda: not stop.bps[1].enabled, "disabled")
         await until(pilot, lambda: app.breakpoints_table.get_row_at(0)[1] == "·", "shown")
@@ -491,7 +495,7 @@ async def test_a_slow_breakpoint_listing_does_not_undo_an_edit(session: Recordin
         await until(pilot, lambda: not any(w.group == "breakpoints" for w in app.workers),
                     "listing finished")
         assert app.breakpoints_table.get_row_at(0)[1] == "·"
-        assert not app.breakpoint_list[0].enabled
+        assert not app.breakpoints.items[0].enabled
 
 
 async def test_session_messages_reach_the_ui(session: RecordingSession) -> None:
@@ -580,6 +584,28 @@ async def test_debugger_dying_while_running_is_forgotten(session: RecordingSessi
         await until(pilot, lambda: any("went away" in n for n in notes(app)), "a notice")
         assert app.state.running and "RUNNING" in str(app.header.render())
         assert not any("continue failed" in n for n in notes(app))
+
+
+async def test_moving_a_breakpoint_keeps_its_name_conditions_and_tracepoint_flag(
+        session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        stop = fake_stop(session)
+        await app.breakpoints.create(Breakpoint(file="main.go", line=22, name="hot",
+                                               cond="j > 1", hit_cond="% 3",
+                                               hit_cond_per_g=True, tracepoint=True))
+        await until(pilot, lambda: app.breakpoints_table.row_count == 1, "table row")
+        await pilot.press("5", "E")
+        screen = await fill_breakpoint_form(pilot, "main.go:23", "j > 2", "% 3")
+        await submit_form(pilot, screen)
+        await until(pilot, lambda: app.screen is not screen, "form closed")
+        assert [(b.name, b.file, b.line, b.cond, b.hit_cond, b.hit_cond_per_g, b.tracepoint,
+                 b.enabled) for b in stop.bps.values()] == [
+            ("hot", "main.go", 23, "j > 2", "% 3", True, True, True)]
+        await until(pilot, lambda: app.breakpoints_table.get_row_at(0)[2] == "main.go:23 (trace)",
+                    "the moved breakpoint shown")
+        assert [b.name for b in app.breakpoints.items] == ["hot"]
 
 
 async def test_u_toggles_own_and_runtime_location(session: RecordingSession) -> None:

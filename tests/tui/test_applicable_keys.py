@@ -14,7 +14,7 @@ from gotui.tui.app import GotuiApp
 from gotui.tui.ebpf_view import CORE_NOTE
 from gotui.tui.screens.help import HelpScreen
 from gotui.tui.screens.quit import QuitScreen
-from gotui.tui.widgets.channels import ChannelsTable, unplaced_lock_rows
+from gotui.tui.widgets.channels import ChannelsTable, blocking_rows, unplaced_lock_rows
 from gotui.tui.widgets.findings import NOTHING_FOUND, FindingsTable
 from gotui.tui.widgets.pane_tabs import PaneTabs
 from gotui.tui.widgets.probe_status import rate
@@ -176,7 +176,8 @@ async def test_blocking_pane_lists_mutex_waiters_the_live_reader_could_not_place
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("7")
         table = app.query_one(ChannelsTable)
-        table.show([], [waiter(14, "sync.Mutex.Lock"), waiter(15, "sync.Mutex.Lock")], 0, [])
+        table.show(blocking_rows([], [waiter(14, "sync.Mutex.Lock"),
+                                      waiter(15, "sync.Mutex.Lock")], 0, []))
         assert [row[:3] for row in (table.get_row_at(i) for i in range(table.row_count))] \
             == [["?", "sync.Mutex", "2: 14,15"]]
 
@@ -186,7 +187,7 @@ async def joiner_footer(session: Any) -> dict[str, bool]:
     """The footer of a TUI on a RemoteSession once the host's goroutines and presence are in."""
     app = GotuiApp(session, refresh_interval=0.2)
     async with app.run_test(size=WIDE) as pilot:
-        await until(pilot, lambda: len(app.index.items) == 3, "the host's goroutines")
+        await until(pilot, lambda: len(app.index.data) == 3, "the host's goroutines")
         await until(pilot, lambda: bool(app.share.presence.get("driver")), "presence")
         await pilot.pause()
         return footer(app)
@@ -223,7 +224,7 @@ async def test_joiner_quits_without_offering_to_kill_the_hosts_target() -> None:
     try:
         app = GotuiApp(viewer, refresh_interval=0.2)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: len(app.index.items) == 3, "the host's goroutines")
+            await until(pilot, lambda: len(app.index.data) == 3, "the host's goroutines")
             await pilot.press("q")
             await until(pilot, lambda: app.closing, "leaving")
             assert not isinstance(app.screen, QuitScreen)

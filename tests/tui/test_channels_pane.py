@@ -68,7 +68,7 @@ async def test_channels_pane_lists_waiters_and_enter_filters_the_goroutines(
         assert app.active_pane == "channels" and app.query_one(PaneTabs).active == "channels"
         assert chans.display and app.focused is chans
         assert not app.goroutine_pane.display  # narrow: one pane at a time
-        workers = [g.id for g in app.index.items if g.blocked_on is not None]
+        workers = [g.id for g in app.index.data.live.values() if g.blocked_on is not None]
         row = table_cells(chans)[0]  # the channel first, then locks and other groups
         assert row[:4] == [JOBS_CHAN, "int", str(len(workers)), "1/4"]
         assert row[6].startswith("5,10,15,…")
@@ -115,7 +115,7 @@ async def test_findings_pane_ranks_and_enter_jumps_to_the_first_goroutine(
         for goid in (101, 102, 103):  # one more leaked goroutine per refresh
             park(live, goid, "chan receive", f"0x{goid}")
             await pilot.press("ctrl+r")
-            await until(pilot, lambda n=goid: n in app.index.data.by_id, "the new goroutine")
+            await until(pilot, lambda n=goid: n in app.index.data.live, "the new goroutine")
         await until(pilot, lambda: [f.kind for f in table.items] == ["nil-chan", "leak"],
                     "the leak, ranked after the proof")
         assert table.items[1].goroutines == [100, 101, 102, 103]  # 1 → 2 → 3 → 4 parked
@@ -139,13 +139,13 @@ async def test_real_deadlock_and_leak_in_the_panes() -> None:
         app = make_app(session, refresh_interval=0.25)  # type: ignore[arg-type]
         try:
             async with app.run_test(size=WIDE) as pilot:
-                await until(pilot, lambda: len(app.index.items) > 0, "live goroutines", 20)
+                await until(pilot, lambda: len(app.index.data) > 0, "live goroutines", 20)
                 await pilot.press("8")
                 table = app.query_one(FindingsTable)
                 await until(pilot, lambda: [f.kind for f in table.items] == [
                     "leak", "orphan-wait", "orphan-wait"], "the leak and the cycle", 20)
                 assert "main.leakLoop" in table.items[0].title
-                by_fn = {g.start.function: g for g in app.index.items}
+                by_fn = {g.start.function: g for g in app.index.data.live.values()}
                 cycle = {by_fn["main.left"].id, by_fn["main.right"].id}
                 assert {f.goroutines[0] for f in table.items[1:]} == cycle
                 chans = app.query_one(ChannelsTable)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from gotui.backends.formats import human_duration as format_ns
 from gotui.backends.model import Goroutine, Location
-from gotui.tui.goroutine_index import GoroutineIndex, prepare, sparkline
+from gotui.tui.goroutine_index import GoroutineIndex, sparkline
 
 from tests.tui.fakes import make_goroutine
 
@@ -17,7 +17,7 @@ def goroutines(ids: list[int]) -> list[Goroutine]:
 
 
 def visible_ids(index: GoroutineIndex) -> list[int]:
-    return [index.items[r].id for r in index.rows if r >= 0]
+    return [r for r in index.rows_between(0, index.row_count) if r >= 0]
 
 
 def test_filter_substring_status_and_location() -> None:
@@ -42,10 +42,10 @@ def test_sort_by_wait_and_status() -> None:
     index.update(goroutines(list(range(1, 15))))
     index.set_sort("wait")
     ids = visible_ids(index)
-    waits = [index.items[index.data.by_id[i]].wait_ns for i in ids]
+    waits = [index.data.live[i].wait_ns for i in ids]
     assert waits == sorted(waits, reverse=True)
     index.set_sort("status")
-    statuses = [index.items[index.data.by_id[i]].status for i in visible_ids(index)]
+    statuses = [index.data.live[i].status for i in visible_ids(index)]
     assert statuses[0] == "running"
     assert statuses.index("runnable") < statuses.index("syscall") < statuses.index("waiting")
     with pytest.raises(ValueError):
@@ -59,19 +59,20 @@ def test_group_collapse_and_jump_expands() -> None:
     # goroutine 1 is the main goroutine, started by the runtime: a group of its own
     assert [(k.split()[0], n) for k, n in index.groups] == [
         ("main.main", 10), ("main.startPollers", 10), ("main.serve", 9), ("(main", 1)]
-    assert len(index.rows) == 34
+    assert index.row_count == 34
     key = index.groups[0][0]
     index.toggle_group(key)
-    assert len(index.rows) == 24
+    assert index.row_count == 24
     assert index.group_at(0) == (key, 10)
     # jumping to a goroutine in a collapsed group opens that group
-    member = next(g.id for g in index.items if key.startswith(g.go_statement.function))
+    member = next(g.id for g in index.data.live.values()
+                  if key.startswith(g.go_statement.function))
     row = index.row_of(member)
     assert row is not None and index.goroutine_at(row) is not None
     assert index.goroutine_at(row).id == member  # type: ignore[union-attr]
     assert key not in index.collapsed
     index.set_all_collapsed(True)
-    assert len(index.rows) == 4
+    assert index.row_count == 4
     index.set_filter("status:syscall")
     assert sum(n for _, n in index.groups) == 6
 
@@ -99,17 +100,16 @@ def test_location_is_the_programs_own_code_and_u_toggles_it() -> None:
 def test_new_and_gone_marks_last_one_refresh() -> None:
     index = GoroutineIndex()
     index.update(goroutines([1, 2, 3]))
-    assert index.data.marks == [" ", " ", " "]  # the first snapshot marks nothing
+    assert [index.data.mark(i) for i in (1, 2, 3)] == [" "] * 3  # the first marks nothing
     index.update(goroutines([1, 3, 4]))
-    marks = {g.id: m for g, m in zip(index.items, index.data.marks, strict=True)}
-    assert marks == {1: " ", 3: " ", 4: "+", 2: "-"}
+    assert {i: index.data.mark(i) for i in (1, 2, 3, 4)} == {1: " ", 3: " ", 4: "+", 2: "-"}
     assert (index.data.new_count, index.data.gone_count) == (1, 1)
     assert index.data.counts == {"running": 1, "runnable": 1, "waiting": 1}
     index.set_filter("is:gone")
     assert visible_ids(index) == [2]
     index.update(goroutines([1, 3, 4]))
-    assert 2 not in index.data.by_id  # gone ones are shown for one refresh only
-    assert index.data.marks == [" ", " ", " "]
+    assert index.data.goroutine(2) is None  # gone ones are shown for one refresh only
+    assert [index.data.mark(i) for i in (1, 3, 4)] == [" "] * 3
 
 
 def test_summary_history_and_helpers() -> None:
@@ -123,11 +123,10 @@ def test_summary_history_and_helpers() -> None:
     assert format_ns(2 * 3600 * 10**9) == "2h00m"
 
 
-def test_prepare_handles_empty_locations() -> None:
+def test_grouping_handles_empty_locations() -> None:
     g = Goroutine(id=9, current=Location("runtime.gopark", "proc.go", 1))
-    data = prepare([g], None)
     index = GoroutineIndex()
-    index.install(data)
+    index.update([g])
     index.set_group("location")
     assert index.groups == [("runtime.gopark proc.go:1", 1)]
 
@@ -140,9 +139,9 @@ def test_incremental_filter_matches_a_fresh_filter() -> None:
     for text in ["s", "st", "status", "status:", "status:w", "status:wa", "m", "ma", "main.w", "main.wo", "main.w", "main.worker 1", "main.worker 15",
                  "status:w", "status:wa", "i", "is:", "is:n", "is:new", ""]:
         index.set_filter(text)
-        fresh._last_match = ((-1, ""), "", [])
+        fresh.set_filter("")  # not narrowed from the last text
         fresh.set_filter(text)
-        assert index.rows == fresh.rows, text
+        assert visible_ids(index) == visible_ids(fresh), text
     index.update(goroutines(list(range(1, 70))))  # a new snapshot is not narrowed by the old
     index.set_filter("main.worker")
     assert 65 in visible_ids(index)

@@ -72,7 +72,7 @@ async def test_w_shows_why_a_goroutine_is_stuck_and_goes_along_the_chain(
     async with app.run_test(size=WIDE) as pilot:
         await loaded(pilot, app)
         app.goroutine_pane.list.jump_to(WAITERS[0])
-        await until(pilot, lambda: app.selected_goid == WAITERS[0], "the waiter selected")
+        await until(pilot, lambda: app.selection.goid == WAITERS[0], "the waiter selected")
         await pilot.press("w")
         await until(pilot, lambda: isinstance(app.screen, WhyScreen), "the chain")
         screen = app.screen
@@ -85,4 +85,4 @@ async def test_w_shows_why_a_goroutine_is_stuck_and_goes_along_the_chain(
         steps.highlighted = 1
         await pilot.press("enter")
         await until(pilot, lambda: not isinstance(app.screen, WhyScreen), "closed")
-        await until(pilot, lambda: app.selected_goid == HOLDER, "the holder selected")
+        await until(pilot, lambda: app.selection.goid == HOLDER, "the holder selected")

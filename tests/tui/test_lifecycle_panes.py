@@ -180,7 +180,7 @@ async def test_selected_goroutine_shows_its_parent_chain(tmp_path: Path) -> None
         ev40.parent_id, ev41.parent_id = 99, 40
         tracers[0].push(ev40, ev41)
         session.live.ids.append(41)  # type: ignore[union-attr]
-        await until(pilot, lambda: 41 in app.index.data.by_id, "goroutine 41 listed")
+        await until(pilot, lambda: 41 in app.index.data.live, "goroutine 41 listed")
         await pilot.press("g", "4", "1", "enter")
         detail = app.query_one("#g-detail")
         await until(pilot, lambda: "parent" in str(detail.render()), "the parent chain")

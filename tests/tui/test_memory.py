@@ -9,11 +9,16 @@ the TUI's RSS grew from ~340 MB to ~850 MB in two minutes. Now the history holds
 from __future__ import annotations
 
 import gc
+import os
 
+import psutil
+import pytest
 from gotui.backends.analysis import Summary
+from gotui.backends.factory import attach_session
 from gotui.backends.model import Snapshot
-from gotui.tui.app import HISTORY
+from gotui.tui.refresh_model import HISTORY
 
+from tests import gofixtures
 from tests.tui.conftest import make_app
 from tests.tui.fakes import RecordingSession
 from tests.tui.test_app import fake_live, until
@@ -29,6 +34,57 @@ async def test_refreshes_keep_summaries_not_snapshots(session: RecordingSession)
     async with app.run_test(size=(160, 48)) as pilot:
         live = fake_live(session)
         await until(pilot, lambda: live.snapshots > HISTORY + 4, "refreshes")
-        await until(pilot, lambda: len(app.history) == HISTORY, "a full history")
-        assert all(isinstance(h, Summary) for h in app.history)
+        # (findings, and so the history, come less often than refreshes when they cost
+        # more: under load, a full history takes longer than 5 s)
+        await until(pilot, lambda: len(app.refresher.model.history) == HISTORY, "a full history",
+                    timeout=30)
+        assert all(isinstance(h, Summary) for h in app.refresher.model.history)
         assert live_snapshots() <= 3  # the current one, perhaps one in flight, one prepared
+
+
+MEMORY_GOROUTINES = 100_000
+MEMORY_REFRESHES = 120  # a few minutes of 100k-goroutine refreshes, back to back
+GROWTH_LIMIT_MB = 40  # from the first third to the end; a leak of one snapshot per
+# refresh grows by tens of MB per refresh here
+
+
+def rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+@pytest.mark.integration
+async def test_rss_stays_flat_over_many_refreshes_of_100k_goroutines() -> None:
+    """The app headless on a real target with 100k parked goroutines whose wait times
+    move every refresh (the live reader hands out a new object for each): RSS after
+    a third of the refreshes and at the end must not have grown. Growth is asserted,
+    never time: the refreshes run as fast as they go."""
+    exe = gofixtures.build("live_stall", optimize=True)
+    me = os.getpid()
+    with gofixtures.run(exe, "-sleep", str(MEMORY_GOROUTINES), "-gc", timeout=120) as target:
+        session = attach_session(target.pid)
+        app = make_app(session, refresh_interval=0.25)  # type: ignore[arg-type]
+        samples: dict[int, float] = {}
+        try:
+            async with app.run_test(size=(120, 30)) as pilot:
+                app.refresher.adaptive = False  # back to back, whatever they cost
+                await until(pilot, lambda: len(app.index.data) >= MEMORY_GOROUTINES,
+                            "100k goroutines", timeout=120)
+                marks = range(MEMORY_REFRESHES // 6, MEMORY_REFRESHES + 1,
+                              MEMORY_REFRESHES // 6)
+                while len(samples) < len(marks):
+                    await pilot.pause(0.5)
+                    n = app.refresher.refreshes
+                    for mark in marks:
+                        if n >= mark and mark not in samples:
+                            # between two refreshes: one in flight holds two snapshots
+                            await until(pilot, lambda: not app.refresher.in_flight,
+                                        "no refresh in flight", timeout=60)
+                            gc.collect()
+                            samples[mark] = rss_mb(me)
+                    await pilot.press("j")  # keys land between refreshes too
+        finally:
+            await session.close()
+    print("RSS (MB) after n refreshes:", {n: round(mb) for n, mb in samples.items()})
+    first = samples[MEMORY_REFRESHES // 3]
+    later = [mb for n, mb in samples.items() if n > MEMORY_REFRESHES // 3]
+    assert max(later) - first < GROWTH_LIMIT_MB, samples

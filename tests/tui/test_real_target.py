@@ -37,7 +37,7 @@ def variables_text(app: GotuiApp) -> str:
 
 async def drive(app: GotuiApp, session: Session) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
-        await until(pilot, lambda: len(app.index.items) > 0, "live goroutines", 20)
+        await until(pilot, lambda: len(app.index.data) > 0, "live goroutines", 20)
         assert app.header.info.backend == "live"
         assert app.state.running
         await pilot.press("slash", *"main.receiver", "enter")
@@ -50,7 +50,7 @@ async def drive(app: GotuiApp, session: Session) -> None:
         assert any(key.startswith("main.main main.go:") and n == 5
                    for key, n in app.index.groups)
         await pilot.press("G", "G", "G", "G", "g", *str(min(
-            g.id for g in app.index.items if g.user_current.function == "main.receiver")),
+            g.id for g in app.index.data.live.values() if g.user_current.function == "main.receiver")),
             "enter")
         # the channel it blocks on, with its buffer state, read without stopping
         await until(pilot, lambda: " int 0/0" in str(app.stack_view.border_subtitle),

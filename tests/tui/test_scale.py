@@ -28,7 +28,7 @@ async def test_100k_goroutines_filter_group_jump_scroll(tmp_path: Path) -> None:
     timings: dict[str, float] = {}
     async with app.run_test(size=(160, 48)) as pilot:
         t0 = time.perf_counter()
-        await until(pilot, lambda: len(app.index.items) == N, "100k snapshot", timeout=60)
+        await until(pilot, lambda: len(app.index.data) == N, "100k snapshot", timeout=60)
         timings["first paint"] = time.perf_counter() - t0
 
         async def timed(name: str, *keys: str) -> None:
@@ -58,8 +58,8 @@ async def test_100k_goroutines_filter_group_jump_scroll(tmp_path: Path) -> None:
         await timed("key: clear groups", "G", "G")
         t = time.perf_counter()
         session.live.ids = session.live.ids[1000:] + list(range(N + 1, N + 501))
-        app.refresh_goroutines()
-        await until(pilot, lambda: N + 500 in app.index.data.by_id, "refresh", timeout=60)
+        app.refresher.refresh()
+        await until(pilot, lambda: N + 500 in app.index.data.live, "refresh", timeout=60)
         timings["refresh with 1000 gone / 500 new"] = time.perf_counter() - t
         assert app.index.data.new_count == 500 and app.index.data.gone_count == 1000
         pane = app.goroutine_pane

@@ -34,7 +34,8 @@ async def settle(pilot: Pilot[None], cond: Callable[[], bool]) -> None:
 
 
 def loaded(app: GotuiApp) -> Callable[[], bool]:
-    return lambda: len(app.index.items) > 0 and app.stack_view.goid != 0
+    return lambda: (len(app.index.data) > 0 and app.main.panes_ready.is_set()
+                    and app.stack_view.goid != 0)
 
 
 def halted(app: GotuiApp) -> Callable[[], bool]:

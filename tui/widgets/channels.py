@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from gotui.backends.analysis import BlockGroup, blocking_groups, is_system
 from gotui.backends.formats import human_duration as format_ns
 from gotui.backends.model import Channel, Goroutine, Holding, Lock
-from textual.message import Message
+from gotui.tui.messages import ChannelChosen, HolderChosen
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 # "waiting": how many goroutines wait (and, on lock and group rows, which)
@@ -46,25 +47,24 @@ def channel_rows(channels: list[Channel], goroutines: list[Goroutine],
                  touched_by: int = 0) -> list[ChannelRow]:
     """Rows for channels with waiters or touched by goroutine `touched_by`, most
     waiters first. Waiters come from both the channel's queues and the goroutines."""
-    rows = {c.addr: ChannelRow(c, sorted(c.senders), sorted(c.receivers)) for c in channels}
+    chans = {c.addr: c for c in channels}
+    sides = {c.addr: (set(c.senders), set(c.receivers), set()) for c in channels}
     wait_ns = {g.id: g.wait_ns for g in goroutines}
     touched: set[str] = set()
     for g in goroutines:
         for w in g.waiting_on or ([g.blocked_on] if g.blocked_on else []):
-            row = rows.setdefault(w.chan, ChannelRow(Channel(w.chan)))
-            side = {"send": row.senders, "recv": row.receivers}.get(w.op, row.selecting)
-            if g.id not in side:
-                side.append(g.id)
+            senders, receivers, selecting = sides.setdefault(w.chan, (set(), set(), set()))
+            (senders if w.op == "send" else receivers if w.op == "recv" else selecting
+             ).add(g.id)
             if g.id == touched_by:
                 touched.add(w.chan)
     out = []
-    for row in rows.values():
-        if row.waiters or row.chan.addr in touched:
-            row.senders.sort()
-            row.receivers.sort()
-            row.selecting.sort()
-            row.longest_ns = max((wait_ns.get(i, 0) for i in row.waiters), default=0)
-            out.append(row)
+    for addr, (senders, receivers, selecting) in sides.items():
+        waiters = senders | receivers | selecting
+        if waiters or addr in touched:
+            out.append(ChannelRow(chans.get(addr) or Channel(addr), sorted(senders),
+                                  sorted(receivers), sorted(selecting),
+                                  max((wait_ns.get(i, 0) for i in waiters), default=0)))
     return sorted(out, key=lambda r: (-len(r.waiters), r.chan.addr))
 
 
@@ -239,66 +239,105 @@ def elements_text(chan: Channel) -> str:
     return "elements: [" + ", ".join(map(str, chan.elements)) + "]"
 
 
-class ChannelChosen(Message):
-    """Enter on a row: show its waiting goroutines (`addr` is the goroutine filter: a
-    channel or lock address, or a group's filter text)."""
+@dataclass(frozen=True)
+class BlockingRows:
+    """The Blocking pane's rows, made off the event loop (blocking_rows)."""
 
-    def __init__(self, addr: str) -> None:
-        super().__init__()
-        self.addr = addr
+    channels: list[ChannelRow] = field(default_factory=list)  # every channel row (unfolded)
+    groups: list[GroupRow] = field(default_factory=list)  # locks and other blocking groups
+    table: list[Row] = field(default_factory=list)  # as shown: channels (folded), then groups
+
+    @property
+    def title(self) -> str:
+        n_locks = sum(1 for r in self.groups if r.group.key.startswith("0x"))
+        return (f"7 Blocking: {_plural(len(self.channels), 'channel')}, "
+                f"{_plural(n_locks, 'lock')}, {len(self.groups) - n_locks} other")
 
 
-class HolderChosen(Message):
-    """Enter on a holder row: go to that goroutine."""
-
-    def __init__(self, goid: int) -> None:
-        super().__init__()
-        self.goid = goid
+def blocking_rows(channels: list[Channel], goroutines: list[Goroutine], touched_by: int = 0,
+                  locks: list[Lock] | None = None,
+                  groups: list[BlockGroup] | None = None) -> BlockingRows:
+    """Rows for `channels` and what `goroutines` wait on. `groups`: the blocking groups
+    when the caller has them (BlockingTracker.groups, with `goroutines` then only those
+    that wait on a channel or a lock), else blocking_groups(goroutines, locks)."""
+    shown = channel_rows(channels, goroutines, touched_by)
+    if groups is None:
+        groups = blocking_groups(goroutines, locks or [])
+    grouped = [*unplaced_lock_rows(goroutines, groups), *(GroupRow(g) for g in groups)]
+    by_addr = {lk.addr: lk for lk in locks or []}
+    with_holders: list[Row] = []
+    for grp in grouped:
+        with_holders.append(grp)
+        lock = by_addr.get(grp.group.key)
+        if lock is not None:
+            with_holders += holder_rows(lock)
+    return BlockingRows(shown, grouped, [*fold_rows(shown, goroutines), *with_holders])
 
 
 class ChannelsTable(DataTable[str]):
     def __init__(self, **kwargs: str) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.rows_shown: list[ChannelRow] = []  # every channel row (unfolded)
-        self.groups_shown: list[GroupRow] = []  # locks and other blocking groups
-        self.table_rows: list[Row] = []  # as in the table: channels (folded), then groups
+        self.blocking = BlockingRows()
+        self._drawn: BlockingRows | None = None
+        self._cells: list[tuple[str, ...]] = []
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
         self.border_title = "7 Blocking"
         self.border_subtitle = ""
 
-    def show(self, channels: list[Channel], goroutines: list[Goroutine],
-             touched_by: int = 0, locks: list[Lock] | None = None) -> None:
-        current = self.current_row
-        self.rows_shown = channel_rows(channels, goroutines, touched_by)
-        groups = blocking_groups(goroutines, locks or [])
-        self.groups_shown = [*unplaced_lock_rows(goroutines, groups),
-                             *(GroupRow(g) for g in groups)]
-        by_addr = {lk.addr: lk for lk in locks or []}
-        with_holders: list[Row] = []
-        for grp in self.groups_shown:
-            with_holders.append(grp)
-            lock = by_addr.get(grp.group.key)
-            if lock is not None:
-                with_holders += holder_rows(lock)
-        self.table_rows = [*fold_rows(self.rows_shown, goroutines), *with_holders]
+    @property
+    def rows_shown(self) -> list[ChannelRow]:
+        return self.blocking.channels
+
+    @property
+    def groups_shown(self) -> list[GroupRow]:
+        return self.blocking.groups
+
+    @property
+    def table_rows(self) -> list[Row]:
+        return self.blocking.table
+
+    def show(self, rows: BlockingRows) -> None:
+        """New rows; the table itself is redrawn only while it can be seen (catch_up
+        draws it when it shows again): at 100k goroutines the rows change every
+        refresh, and a DataTable redraw is not free."""
+        self.blocking = rows
+        self.border_title = rows.title
+        self.catch_up()
+        if self._drawn is not rows:  # the highlighted row's buffered elements, as now
+            self._show_elements()
+
+    def catch_up(self) -> None:
+        if self._drawn is self.blocking or not self._visible():
+            return
+        current = self.current_row if self._drawn is not None else None
+        self._drawn = rows = self.blocking
+        shown = [cells(row) for row in rows.table]
+        if shown == self._cells:
+            self._show_elements()  # same rows: leave the table (and its cursor) alone
+            return
+        self._cells = shown
         self.clear()
-        for row in self.table_rows:
-            self.add_row(*cells(row), key=row_key(row))
-        keep = next((i for i, r in enumerate(self.table_rows)
+        for row, texts in zip(rows.table, shown, strict=True):
+            self.add_row(*texts, key=row_key(row))
+        keep = next((i for i, r in enumerate(rows.table)
                      if current is not None and row_key(r) == row_key(current)), 0)
-        if self.table_rows:
+        if rows.table:
             self.move_cursor(row=keep)
-        n_locks = sum(1 for r in self.groups_shown if r.group.key.startswith("0x"))
-        self.border_title = (f"7 Blocking: {_plural(len(self.rows_shown), 'channel')}, "
-                             f"{_plural(n_locks, 'lock')}, "
-                             f"{len(self.groups_shown) - n_locks} other")
         self._show_elements()
+
+    def _visible(self) -> bool:
+        node: Widget | None = self
+        while isinstance(node, Widget):
+            if not node.display:
+                return False
+            node = node.parent if isinstance(node.parent, Widget) else None
+        return True
 
     @property
     def current_row(self) -> Row | None:
-        rows = self.table_rows
+        rows = (self._drawn or self.blocking).table
         if not rows or not 0 <= self.cursor_row < len(rows):
             return None
         return rows[self.cursor_row]
@@ -311,6 +350,9 @@ class ChannelsTable(DataTable[str]):
 
     def _show_elements(self) -> None:
         row = self.current_row
+        if row is not None and self._drawn is not self.blocking:
+            key = row_key(row)
+            row = next((r for r in self.blocking.table if row_key(r) == key), None)
         if isinstance(row, ChannelRow):
             self.border_subtitle = elements_text(row.chan)
         elif isinstance(row, FoldRow):

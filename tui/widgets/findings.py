@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gotui.backends.model import Finding
 from gotui.backends.waitfor import chain_text
-from textual.message import Message
+from gotui.tui.messages import FindingChosen
 from textual.widgets import DataTable
 
 COLUMNS = ("severity", "goroutines", "finding")  # the long column last
@@ -21,14 +21,6 @@ def finding_cells(f: Finding) -> tuple[str, ...]:
     ids = ",".join(map(str, f.goroutines[:4])) + ("…" if len(f.goroutines) > 4 else "")
     return (PROOF_MARK if f.proof else SEVERITY_MARK.get(f.severity, f.severity),
             f"{len(f.goroutines)}: {ids}" if f.goroutines else "", f.title)
-
-
-class FindingChosen(Message):
-    """Enter on a finding: go to its goroutines."""
-
-    def __init__(self, finding: Finding) -> None:
-        super().__init__()
-        self.finding = finding
 
 
 class FindingsTable(DataTable[str]):

@@ -121,30 +121,22 @@ class GoroutineList(ScrollView, can_focus=True):
     def reload(self) -> None:
         """The index changed (new snapshot / filter / sort / group): keep the cursor's row,
         a goroutine by id or a group header by key."""
-        self.virtual_size = Size(0, len(self.index.rows))
-        last = max(len(self.index.rows) - 1, 0)
+        index = self.index
+        self.virtual_size = Size(0, index.row_count)
+        last = max(index.row_count - 1, 0)
         row = None
         if self._selected_group is not None:
-            row = self._row_of_group(self._selected_group)
+            n = index.view.group_number(self._selected_group)
+            row = index.view.starts[n] if n is not None else None
         elif self._selected_goid is not None:
-            item = self.index.data.by_id.get(self._selected_goid)
-            if item is not None and self.index.rows and self.index.rows[
-                    min(self.cursor, last)] == item:
-                row = min(self.cursor, last)
-            elif item is not None:
-                row = self.index.row_of(self._selected_goid)
-                self.virtual_size = Size(0, len(self.index.rows))
+            at = min(self.cursor, last)
+            if index.row_count and index.row(at) == self._selected_goid:
+                row = at
+            elif index.data.goroutine(self._selected_goid) is not None:
+                row = index.row_of(self._selected_goid)
+                self.virtual_size = Size(0, index.row_count)
         self.cursor = row if row is not None else min(self.cursor, last)
         self.refresh()
-
-    def _row_of_group(self, key: str) -> int | None:
-        for n, (k, _) in enumerate(self.index.groups):
-            if k == key:
-                try:
-                    return self.index.rows.index(-(n + 1))
-                except ValueError:
-                    return None
-        return None
 
     @property
     def current_goroutine(self) -> Goroutine | None:
@@ -154,7 +146,7 @@ class GoroutineList(ScrollView, can_focus=True):
         row = self.index.row_of(goid)
         if row is None:
             return False
-        self.virtual_size = Size(0, len(self.index.rows))
+        self.virtual_size = Size(0, self.index.row_count)
         height = max(self.scrollable_content_region.height, 1)
         self.scroll_to(y=max(row - height // 2, 0), animate=False, immediate=True, force=True)
         self.cursor = row  # with its neighbours above and below in view
@@ -163,14 +155,15 @@ class GoroutineList(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------ cursor
     def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self.index.rows) - 1)) if self.index.rows else 0
+        rows = self.index.row_count
+        return max(0, min(value, rows - 1)) if rows else 0
 
     def watch_cursor(self, value: int) -> None:
         height = max(self.scrollable_content_region.height, 1)
         top = round(self.scroll_offset.y)
         if value < top:
             # keep a group's header in view when its first member is reached from below
-            above = value - 1 if value > 0 and self.index.rows[value - 1] < 0 else value
+            above = value - 1 if value > 0 and self.index.row(value - 1) < 0 else value
             self.scroll_to(y=above, animate=False, immediate=True, force=True)
         elif value >= top + height:
             self.scroll_to(y=value - height + 1, animate=False, immediate=True, force=True)
@@ -185,7 +178,14 @@ class GoroutineList(ScrollView, can_focus=True):
             self.post_message(GoroutineSelected(g.id))
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(0, len(self.index.rows))
+        """(The detail line under the list comes and goes with the selection: the
+        cursor's row stays in view when the list gets shorter.)"""
+        self.virtual_size = Size(0, self.index.row_count)
+        height = max(self.scrollable_content_region.height, 1)
+        top = round(self.scroll_offset.y)
+        if self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True,
+                           force=True)
 
     def on_click(self, event: events.Click) -> None:
         self.cursor = round(self.scroll_offset.y) + event.y
@@ -199,7 +199,7 @@ class GoroutineList(ScrollView, can_focus=True):
         self.cursor += direction * max(self.scrollable_content_region.height - 1, 1)
 
     def action_cursor_to(self, row: int) -> None:
-        self.cursor = row if row >= 0 else len(self.index.rows) - 1
+        self.cursor = row if row >= 0 else self.index.row_count - 1
 
     def action_select(self) -> None:
         group = self.index.group_at(self.cursor)
@@ -207,7 +207,7 @@ class GoroutineList(ScrollView, can_focus=True):
             self.action_collapse()
             return
         g = self.current_goroutine
-        if g is not None and not self.index.is_gone(self.index.rows[self.cursor]):
+        if g is not None and not self.index.is_gone(g.id):
             self.post_message(GoroutineActivated(g.id))
 
     def action_collapse(self) -> None:
@@ -234,17 +234,18 @@ class GoroutineList(ScrollView, can_focus=True):
         row = y + scroll_y
         width = self.scrollable_content_region.width
         base = self.rich_style
-        if row >= len(self.index.rows):
+        index = self.index
+        if row >= index.row_count:
             if row == 0:
-                text = ("  no goroutine matches the filter" if self.index.filter_text
+                text = ("  no goroutine matches the filter" if index.filter_text
                         else "  no goroutines yet")
                 return Strip([Segment(text, base)]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         on_cursor = row == self.cursor
-        item = self.index.rows[row]
+        item = index.row(row)
         if item < 0:
-            key, count = self.index.groups[-item - 1]
-            arrow = "▶" if key in self.index.collapsed else "▼"
+            key, count = index.groups[-item - 1]
+            arrow = "▶" if key in index.collapsed else "▼"
             style = base + self.get_component_rich_style("goroutine-list--group")
             segments = [Segment(f"{arrow} {count:>7}  {key}", style)]
         else:
@@ -255,11 +256,13 @@ class GoroutineList(ScrollView, can_focus=True):
             base = base + cursor
         return Strip(segments).crop_extend(0, width, base)
 
-    def _goroutine_segments(self, item: int, width: int, base: Style) -> list[Segment]:
+    def _goroutine_segments(self, goid: int, width: int, base: Style) -> list[Segment]:
         data = self.index.data
-        g = data.items[item]
-        mark = data.marks[item]
-        gone = data.statuses[item] == "gone"
+        g = data.goroutine(goid)
+        if g is None:
+            return []
+        mark = data.mark(goid)
+        gone = mark == "-"
         if gone:
             row_style = base + self.get_component_rich_style("goroutine-list--gone")
         elif mark == "+":

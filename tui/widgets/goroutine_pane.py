@@ -19,7 +19,7 @@ STATUS_STYLES = {"running": "green", "runnable": "yellow", "syscall": "cyan",
 def summary_text(index: GoroutineIndex) -> Text:
     data = index.data
     text = Text()
-    total = sum(data.counts.values())
+    total = len(data.live)
     text.append(f"{total} goroutines ", style="bold")
     text.append(sparkline(index.total_history), style="bold")
     for status, count, spark in index.summary_parts():
@@ -64,6 +64,7 @@ class GoroutinePane(Vertical):
         super().__init__(**kwargs)
         self.index = index
         self.prompt_mode = "filter"
+        self._wanted_filter: str | None = None
 
     def compose(self) -> ComposeResult:
         goroutine_list = GoroutineList(self.index, id="goroutine-list")
@@ -100,7 +101,7 @@ class GoroutinePane(Vertical):
                 title = "runtime location"
             parts.append(f"group: {title}")
         if idx.filter_text:
-            parts.append(f"filter: {idx.filter_text!r} {idx.matched}/{len(idx.items)}")
+            parts.append(f"filter: {idx.filter_text!r} {idx.matched}/{len(idx.data)}")
         self.border_title = "1 Goroutines"
         self.border_subtitle = " · ".join(parts)
 
@@ -177,7 +178,15 @@ class GoroutinePane(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is self.prompt and self.prompt_mode == "filter":
             event.stop()
-            self.set_filter(event.value)
+            # a burst of typed keys (a paste, a slow link catching up) filters once, for
+            # its last text: the filter runs after the keys already queued
+            self._wanted_filter = event.value
+            self.call_later(self._filter_as_typed)
+
+    def _filter_as_typed(self) -> None:
+        text, self._wanted_filter = self._wanted_filter, None
+        if text is not None:
+            self.set_filter(text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input is not self.prompt:
@@ -185,4 +194,6 @@ class GoroutinePane(Vertical):
         event.stop()
         if self.prompt_mode == "jump":
             self.jump(event.value)
+        else:
+            self._filter_as_typed()
         self.close_prompt()

@@ -7,10 +7,10 @@ from __future__ import annotations
 from gotui.backends.formats import human_duration
 from gotui.tui import keymap
 from gotui.tui.lifecycle_model import LifecycleModel, SiteRow
+from gotui.tui.messages import SiteChosen
 from gotui.tui.widgets.timeline import TimelineView
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable
 
 COLUMNS = ("live", "created/s", "exited/s", "mean life", "go statement", "start")
@@ -37,14 +37,6 @@ def site_cells(row: SiteRow) -> tuple[str, ...]:
     start = row.start.function or "?"
     return (str(row.live), rate_text(row.created_per_s), rate_text(row.exited_per_s),
             lifetime_text(row.mean_lifetime), row.key, start)
-
-
-class SiteChosen(Message):
-    """Enter on a creation site: show its goroutines."""
-
-    def __init__(self, row: SiteRow) -> None:
-        super().__init__()
-        self.row = row
 
 
 class LifecycleTable(DataTable[str]):

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from gotui.backends.model import Event, GotuiError
 from gotui.tui import keymap
+from gotui.tui.messages import TracepointChosen
 from gotui.tui.screens.form import FormScreen
 from gotui.tui.widgets.probe_status import rate
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Button, DataTable, Input, RichLog, Static
 
 LOG_LINES = 1000
@@ -59,15 +59,6 @@ def error_with_caret(cond: str, message: str) -> str:
         return message
     col = int(m.group(1))
     return f"{message}\n  {cond}\n  {' ' * (col - 1)}^"
-
-
-class TracepointChosen(Message):
-    """The pane asks the app to remove a tracepoint."""
-
-    def __init__(self, action: str, key: str = "") -> None:
-        super().__init__()
-        self.action = action
-        self.key = key
 
 
 class TracepointTable(DataTable[str]):

@@ -1,0 +1,373 @@
+"""The TUI at scale, measured from outside: the real `gotui attach <pid> --no-ebpf` in
+tmux on the `live_stall` fixture (N goroutines parked in time.Sleep).
+
+    .venv/bin/python bench/tui_bench.py [--sizes 10000,100000,1000000] [--minutes 10]
+        [--rounds 5] [--paint-runs 5] [--cpu-window 60] [--no-delve]
+
+For each size, on one running target:
+  - command start -> goroutine list painted (tmux 80x24): the time from starting the
+    command in a fresh terminal until a goroutine row shows (only at --paint-size,
+    10k by default), next to Delve's `dlv attach` + ListGoroutines (every page, over
+    JSON-RPC) on the same target in the same run;
+  - in a 120x30 terminal (the wide layout), default 1 s refresh:
+    - steady CPU share of gotui's process over --cpu-window seconds, no keys pressed
+      (after a first minute to settle), and the refresh interval the header shows;
+    - key -> effect painted, while refreshes run: send the key, poll the screen until
+      the expected change shows: `G` (group), `S` (sort), `/main.sleeper` (the whole
+      filter typed at once), `j` x20, Enter on a group header (fold it); --rounds
+      times each, median and worst;
+    - RSS of gotui's process at 1, 5 and 10 minutes (--minutes shortens the run: the
+      marks past it are left out).
+Prints a markdown table. Asserts nothing. The machine may be shared: say so with the
+numbers (the load average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from live_bench import DelveClient  # noqa: E402
+
+from tests import gofixtures  # noqa: E402
+from tests.tmux import TmuxSession  # noqa: E402
+
+GOTUI = str(ROOT / ".venv" / "bin" / "gotui")
+ROW = re.compile(r"^│\s*[ +\-]?\s*(\d+) (?:waiting|running|runnable|syscall|idle)", re.M)
+POLL = 0.004
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def byte_compile(tree: Path) -> None:
+    """An installed gotui has its bytecode (pip compiles a wheel's modules); a source
+    tree run with PYTHONDONTWRITEBYTECODE (this machine's default) would compile every
+    module on every start: measure it as installed."""
+    for package in ("tui", "backends", "gotui"):
+        if (tree / package).is_dir():
+            compileall.compile_dir(str(tree / package), quiet=1)
+
+
+def attach_command(pid: int, gotui: str = GOTUI) -> list[str]:
+    return [gotui, "attach", str(pid), "--no-ebpf"]
+
+
+def wait_screen(tui: TmuxSession, ok: Callable[[str], bool], timeout: float = 60.0,
+                escapes: bool = False) -> tuple[float, str]:
+    """Poll until ok(screen); (monotonic time it was seen, screen)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = tui.capture(escapes=escapes)
+        now = time.monotonic()
+        if ok(screen):
+            return now, screen
+        if now > deadline:
+            raise TimeoutError(f"screen never got there:\n{SGR.sub('', screen)}")
+        time.sleep(POLL)
+
+
+# ----------------------------------------------------------------- first paint
+
+def first_paint(pid: int, gotui: str = GOTUI) -> float:
+    tui = TmuxSession(attach_command(pid, gotui), width=80, height=24)
+    t0 = time.monotonic()
+    tui.start()
+    try:
+        seen, _ = wait_screen(tui, lambda s: ROW.search(s) is not None, timeout=120)
+        return seen - t0
+    finally:
+        quit_tui(tui)
+
+
+def quit_tui(tui: TmuxSession) -> None:
+    try:
+        if not tui.exited():
+            tui.send_keys("C-c")  # resume, detach and exit
+            tui.wait_exit(30)
+    finally:
+        tui.kill()
+
+
+def delve_attach_list(pid: int) -> float:
+    t0 = time.monotonic()
+    dlv = DelveClient(pid)
+    try:
+        dlv.list_all()
+        return time.monotonic() - t0
+    finally:
+        dlv.detach()
+        gofixtures.wait_untraced(pid, timeout=30)
+
+
+# ----------------------------------------------------------------- the list on screen
+
+def list_lines(screen: str) -> list[str]:
+    """The goroutine list's lines (plain text), from the first row under the titles."""
+    lines = screen.splitlines()
+    start = next((i for i, ln in enumerate(lines) if " id status" in ln), None)
+    if start is None:
+        return []
+    out = []
+    for ln in lines[start + 1:]:
+        if ln.startswith("╰") or not ln.startswith("│"):
+            break
+        out.append(ln)
+    return out
+
+
+def cursor_row(screen_esc: str) -> int | None:
+    """Index (in list_lines) of the highlighted row: the one line of the list drawn
+    with the cursor's background (the accent colour, different from every other)."""
+    lines = screen_esc.splitlines()
+    plain = [SGR.sub("", ln) for ln in lines]
+    start = next((i for i, ln in enumerate(plain) if " id status" in ln), None)
+    if start is None:
+        return None
+    backgrounds: dict[str, list[int]] = {}
+    row = 0
+    for ln, text in zip(lines[start + 1:], plain[start + 1:], strict=True):
+        if text.startswith("╰") or not text.startswith("│"):
+            break
+        for codes in SGR.findall(ln[1:]):
+            parts = codes.split(";")
+            for j in range(len(parts) - 2):
+                if parts[j] == "48" and parts[j + 1] == "5":
+                    backgrounds.setdefault(parts[j + 2], []).append(row)
+        row += 1
+    singles = [rows[0] for rows in backgrounds.values() if len(set(rows)) == 1]
+    return singles[0] if len(singles) == 1 else None
+
+
+def subtitle(screen: str) -> str:
+    return next((ln for ln in screen.splitlines() if ln.startswith("╰")), "")
+
+
+# ----------------------------------------------------------------- keys
+
+def timed_key(tui: TmuxSession, send: Callable[[], None], ok: Callable[[str], bool],
+              escapes: bool = False) -> float:
+    t0 = time.monotonic()
+    send()
+    seen, _ = wait_screen(tui, ok, timeout=120, escapes=escapes)
+    return seen - t0
+
+
+def until(tui: TmuxSession, ok: Callable[[str], bool], escapes: bool = False) -> str:
+    return wait_screen(tui, ok, timeout=120, escapes=escapes)[1]
+
+
+def group_off(s: str) -> bool:
+    return "group:" not in subtitle(s)
+
+
+def j20_state(screen_esc: str) -> str:
+    """The id of the goroutine under the cursor ("" if none shows)."""
+    lines = list_lines(SGR.sub("", screen_esc))
+    row = cursor_row(screen_esc)
+    found = ROW.search(lines[row]) if row is not None and row < len(lines) else None
+    return found.group(1) if found else ""
+
+
+def j20_target(tui: TmuxSession) -> str:
+    tui.send_keys("Home")
+    until(tui, lambda s: cursor_row(s) == 0, escapes=True)
+    tui.send_keys(*["j"] * 20)
+    last, since = "", time.monotonic()
+    while time.monotonic() - since < 1.0 or not last:  # settled: the same for a second
+        state = j20_state(tui.capture(escapes=True))
+        if state != last:
+            last, since = state, time.monotonic()
+        time.sleep(0.05)
+    return last
+
+
+def key_round(tui: TmuxSession) -> dict[str, float]:
+    out: dict[str, float] = {}
+    until(tui, group_off)
+    # G: group by user location
+    out["G"] = timed_key(tui, lambda: tui.send_keys("G"),
+                         lambda s: "group: user location" in subtitle(s))
+    # Enter on a group header: it folds (▼ -> ▶)
+    tui.send_keys("Home")
+    until(tui, lambda s: bool(list_lines(s)) and list_lines(s)[0][1:2] == "▼")
+    out["Enter on a group"] = timed_key(
+        tui, lambda: tui.send_keys("Enter"), lambda s: list_lines(s)[0][1:2] == "▶")
+    tui.send_keys("Enter")
+    until(tui, lambda s: list_lines(s)[0][1:2] == "▼")
+    for _ in range(4):  # back to no grouping
+        tui.send_keys("G")
+    until(tui, group_off)
+    # S: sort by wait, then back to id
+    out["S"] = timed_key(tui, lambda: tui.send_keys("S"),
+                         lambda s: "sort: wait" in subtitle(s))
+    tui.send_keys("S", "S")
+    until(tui, lambda s: "sort: id" in subtitle(s))
+    # /text: the whole filter at once; done when the count for the whole text shows
+    want = re.compile(r"filter: 'main\.sleeper' \d+/\d+")
+    out["/main.sleeper"] = timed_key(
+        tui, lambda: (tui.send_keys("/"), tui.send_text("main.sleeper")),
+        lambda s: want.search(subtitle(s)) is not None)
+    tui.send_keys("Enter", "Escape")
+    until(tui, lambda s: "filter:" not in subtitle(s))
+    # j x20 from the top: the cursor ends 20 rows down. Where that is (the row on top of
+    # the list then) is learnt once, untimed, and the timed press waits for that screen.
+    top_after = j20_target(tui)
+    tui.send_keys("Home")
+    until(tui, lambda s: cursor_row(s) == 0, escapes=True)
+    out["j x20"] = timed_key(tui, lambda: tui.send_keys(*["j"] * 20),
+                             lambda s: j20_state(s) == top_after, escapes=True)
+    return out
+
+
+# ----------------------------------------------------------------- one size
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+def refresh_label(screen: str) -> str:
+    m = re.search(r"refresh: ([^·\n]*)", screen)
+    return m.group(1).strip() if m else "?"
+
+
+def bench_size(exe: Path, n: int, args: argparse.Namespace) -> dict[str, object]:
+    res: dict[str, object] = {"n": n}
+    with gofixtures.run(exe, "-sleep", str(n), "-gc", timeout=600) as target:
+        res["count"] = target.ready_line.split()[-1]
+        if n == args.paint_size:
+            paints: dict[str, list[float]] = {g: [] for g in args.gotui}
+            delves = []
+            for _ in range(args.paint_runs):  # alternate: all see the same machine
+                for gotui in args.gotui:
+                    paints[gotui].append(first_paint(target.pid, gotui))
+                if not args.no_delve:
+                    delves.append(delve_attach_list(target.pid))
+            res["paint"] = paints
+            res["delve"] = delves
+        if args.paint_only:
+            return res
+        tui = TmuxSession(attach_command(target.pid), width=120, height=30)
+        t_start = time.monotonic()
+        tui.start()
+        try:
+            wait_screen(tui, lambda s: ROW.search(s) is not None, timeout=600)
+            proc = psutil.Process(tui.pid)
+            rss: dict[int, float] = {}
+
+            def sample_rss() -> None:
+                minute = int((time.monotonic() - t_start) // 60)
+                if minute in (1, 5, 10) and minute not in rss:
+                    rss[minute] = proc.memory_info().rss / 2**20
+
+            settle = t_start + 60
+            while time.monotonic() < settle:
+                time.sleep(1)
+            sample_rss()
+            c0, w0 = cpu_seconds(proc), time.monotonic()
+            time.sleep(args.cpu_window)
+            res["cpu"] = (cpu_seconds(proc) - c0) / (time.monotonic() - w0)
+            res["refresh"] = refresh_label(tui.capture())
+            sample_rss()
+            keys: dict[str, list[float]] = {}
+            for _ in range(args.rounds):
+                for name, seconds in key_round(tui).items():
+                    keys.setdefault(name, []).append(seconds)
+                sample_rss()
+                time.sleep(1.5)  # let a refresh land between rounds
+            res["keys"] = keys
+            end = t_start + args.minutes * 60
+            while time.monotonic() < end:
+                sample_rss()
+                time.sleep(1)
+            sample_rss()
+            res["rss"] = rss
+            res["rss_end"] = proc.memory_info().rss / 2**20
+        finally:
+            quit_tui(tui)
+        gofixtures.wait_untraced(target.pid)
+    return res
+
+
+def ms(values: list[float]) -> str:
+    if not values:
+        return "—"
+    return f"{statistics.median(values) * 1000:.0f} ms (worst {max(values) * 1000:.0f})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--paint-runs", type=int, default=5)
+    ap.add_argument("--paint-size", type=int, default=10_000)
+    ap.add_argument("--cpu-window", type=float, default=60.0)
+    ap.add_argument("--no-delve", action="store_true")
+    ap.add_argument("--gotui", action="append", default=[],
+                    help="gotui command(s) to compare at first paint (default: this tree's)")
+    ap.add_argument("--tree", action="append", default=[],
+                    help="source tree of another --gotui, byte-compiled like this one")
+    ap.add_argument("--paint-only", action="store_true",
+                    help="only command start -> painted list (and Delve), at --paint-size")
+    args = ap.parse_args()
+    args.gotui = args.gotui or [GOTUI]
+    byte_compile(ROOT)
+    for tree in args.tree:
+        byte_compile(Path(tree))
+    exe = gofixtures.build("live_stall", optimize=True)
+    rows = []
+    sizes = [str(args.paint_size)] if args.paint_only else args.sizes.split(",")
+    for s in sizes:
+        rows.append(bench_size(exe, int(s), args))
+        print(f"  done {s}: {rows[-1]}", file=sys.stderr, flush=True)
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cpus; commit "
+          f"{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, text=True, capture_output=True).stdout.strip()}")
+    print()
+    for r in rows:
+        if "paint" in r:
+            paints = r["paint"]
+            delve = r["delve"]
+            assert isinstance(paints, dict) and isinstance(delve, list)
+            print(f"command start -> list painted, tmux 80x24, {r['count']} goroutines; "
+                  f"Delve attach+ListGoroutines {ms(delve)}:")
+            for gotui, paint in paints.items():
+                ratio = (f"{statistics.median(paint) / statistics.median(delve):.2f}x"
+                         if delve else "—")
+                print(f"  {gotui}: {ms(paint)}, gotui/Delve {ratio}")
+    print()
+    if args.paint_only:
+        return
+    names = ("G", "S", "/main.sleeper", "j x20", "Enter on a group")
+    print("| goroutines | steady CPU (refresh shown) | "
+          + " | ".join(f"`{k}` → painted" for k in names)
+          + " | RSS 1 / 5 / 10 min |")
+    print("|---:|---|" + "---|" * len(names) + "---|")
+    for r in rows:
+        keys = r["keys"]
+        rss = r["rss"]
+        assert isinstance(keys, dict) and isinstance(rss, dict)
+        cpu = r["cpu"]
+        assert isinstance(cpu, float)
+        marks = " / ".join(f"{rss[m]:.0f}" if m in rss else "—" for m in (1, 5, 10))
+        print(f"| {r['count']} | {cpu * 100:.0f} % ({r['refresh']}) | "
+              + " | ".join(ms(keys.get(k, [])) for k in names)
+              + f" | {marks} MB |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The refresh controller: the first paint before the other panes, the adaptive
+interval and the user's own, a refresh asked for while one is in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from gotui.backends.model import Snapshot
+from gotui.tui.controllers.refresh import ADAPTIVE_SHARE
+
+from tests.tui.conftest import make_app
+from tests.tui.fakes import RecordingSession, make_session
+from tests.tui.test_app import WIDE, fake_live, loaded, until
+
+
+async def test_the_list_paints_before_the_other_panes_are_mounted(tmp_path: Path) -> None:
+    session = make_session(tmp_path)
+    live = fake_live(session)
+    gate = asyncio.Event()
+    plain = live.snapshot
+
+    async def gated() -> Snapshot:
+        await gate.wait()
+        return plain()
+
+    async def snapshot(stacks: bool = False) -> Snapshot:
+        return await gated()
+
+    session.snapshot = snapshot  # type: ignore[method-assign]
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause(0.3)
+        assert app.main.goroutine_pane.display  # the first screen: the list, waiting
+        assert not app.main.panes_ready.is_set()
+        assert not app.main.query("#pane-stack") and not app.main.query("#pane-channels")
+        gate.set()
+        await until(pilot, lambda: len(app.index.data) > 0, "the list")
+        await until(pilot, app.main.panes_ready.is_set, "every pane after the first paint")
+        assert app.main.query("#pane-stack") and app.main.query("#pane-findings")
+
+
+def busy(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+async def test_a_costly_refresh_stretches_the_interval_and_says_so(
+        session: RecordingSession) -> None:
+    live = fake_live(session)
+    plain = live.snapshot
+
+    def costly() -> Snapshot:
+        busy(0.06)  # more than ADAPTIVE_SHARE of a 0.25 s interval
+        return plain()
+
+    live.snapshot = costly  # type: ignore[method-assign]
+    app = make_app(session, refresh_interval=0.25)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        refresher = app.refresher
+        await until(pilot, lambda: refresher.interval > 0.25, "a stretched interval",
+                    timeout=20)
+        assert refresher.cost / refresher.interval <= ADAPTIVE_SHARE
+        assert "(adaptive)" in app.header.refresh_label
+        await pilot.press("plus")  # the user's choice wins: no more stretching
+        chosen = refresher.interval
+        assert not refresher.adaptive and "(adaptive)" not in app.header.refresh_label
+        count = live.snapshots
+        await until(pilot, lambda: live.snapshots > count + 3, "refreshes at their pace",
+                    timeout=20)
+        assert refresher.interval == chosen
+
+
+async def test_a_refresh_asked_for_during_another_one_follows_it(
+        session: RecordingSession) -> None:
+    app = make_app(session, refresh_interval=30)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        live = fake_live(session)
+        gate = asyncio.Event()
+        session_snapshot = session.snapshot
+
+        async def slow(stacks: bool = False) -> Snapshot:
+            await gate.wait()
+            return await session_snapshot(stacks)
+
+        session.snapshot = slow  # type: ignore[method-assign]
+        count = live.snapshots
+        app.refresher.refresh()
+        await until(pilot, lambda: app.refresher.in_flight, "one in flight")
+        live.ids = [*live.ids, 41]  # what the second one must show
+        app.refresher.refresh()  # (a halt, ctrl+r) while the first is on its way
+        gate.set()
+        await until(pilot, lambda: 41 in app.index.data.live, "the one asked for later")
+        assert live.snapshots == count + 2

@@ -1,0 +1,190 @@
+"""The live refresh: when to take a snapshot, one hop off the event loop to make
+everything it shows (tui/refresh_model.py), and one step to show it.
+
+Keys first: the event loop only starts a refresh and applies a finished RefreshView
+(swap the index's data and view, redraw the visible rows, update the panes that show);
+the snapshot and all the work on it run in worker threads. The user's key presses
+change the list's view on the loop meanwhile; a RefreshView built for another view is
+re-viewed on the loop when it lands (C-level passes over compact lists).
+
+Adaptive interval: a refresh that costs more than ADAPTIVE_SHARE of its interval (CPU
+time of the process while it ran) stretches the interval to the next step that keeps
+within the share, and the header says so (`live every 3s (adaptive)`); it shrinks
+back when refreshes get cheaper. `+` / `-` set the interval the user wants, and it
+stays: no stretching after that, it is their choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from gotui.backends.model import Snapshot
+from gotui.backends.session import LIVE_READ_SHARE
+from gotui.tui.controllers import widgets_may_be_gone
+from gotui.tui.refresh_model import RefreshModel
+
+if TYPE_CHECKING:
+    from gotui.tui.app import GotuiApp
+
+MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
+ADAPTIVE_SHARE = LIVE_READ_SHARE  # the most of one core the live refresh may take
+STEPS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0)
+SHRINK_HEADROOM = 0.75  # back to a shorter step once the cost fits it with room
+WARMUP = 2  # the first refreshes read and build everything: not a measure of cost
+
+
+def step_for(seconds: float) -> float:
+    return next((s for s in STEPS if s >= seconds), MAX_INTERVAL)
+
+
+class RefreshController:
+    def __init__(self, app: GotuiApp, model: RefreshModel, interval: float,
+                 first: Snapshot | None = None) -> None:
+        self.app = app
+        self.model = model
+        self.first = first  # read before the app started: the first refresh shows it
+        self.shown: Snapshot | None = None  # the last one shown
+        self.chosen = min(max(interval, MIN_INTERVAL), MAX_INTERVAL)  # what the user asked
+        self.interval = self.chosen  # what runs now
+        self.adaptive = True  # False once the user picked an interval with + / -
+        self.paused = False
+        self.in_flight = False
+        self.cost = 0.0  # CPU seconds of a refresh (smoothed)
+        self.refreshes = 0
+        self._timer: object | None = None
+        self._last_error = ""
+
+    # ------------------------------------------------------------ when
+    def start(self) -> None:
+        self._schedule()
+
+    def _schedule(self) -> None:
+        timer = self._timer
+        if timer is not None:
+            timer.stop()  # type: ignore[attr-defined]
+        self._timer = self.app.set_timer(self.interval, self._tick)
+
+    def _tick(self) -> None:
+        self._schedule()
+        state = self.app.state
+        # (a tick during a refresh is skipped: refreshes never run back to back by
+        # themselves, only when something asked for a fresh view meanwhile)
+        if state.running and not self.paused and not state.exited and not self.in_flight:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Take a snapshot and show it; if one is on the way, another one after it (it
+        may have been taken before what made us ask: a halt, ctrl+r)."""
+        if self.app.closing:
+            return
+        if self.in_flight:
+            self.again = True
+            return
+        self.again = False
+        self.in_flight = True
+        self.app.run_worker(self._refresh, group="refresh")
+
+    def _newer_snapshot(self, halted: bool) -> Snapshot | None:
+        """A snapshot someone else read since ours (the share server, pulling for its
+        viewers): shown as is, the target is not read twice."""
+        last = getattr(self.app.session, "last_snapshot", None)
+        if (halted or last is None or last is self.shown or self.shown is None
+                or last.taken_at <= self.shown.taken_at):
+            return None
+        return last
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.app.update_refresh_label()
+        if not self.paused:
+            self.refresh()
+
+    def faster(self) -> None:
+        self._choose(max(MIN_INTERVAL, self.interval / 2))
+
+    def slower(self) -> None:
+        self._choose(min(MAX_INTERVAL, self.interval * 2))
+
+    def _choose(self, seconds: float) -> None:
+        self.chosen = self.interval = seconds
+        self.adaptive = False
+        self._schedule()
+        self.app.update_refresh_label()
+
+    def label(self) -> str:
+        """The interval part of the header's refresh label."""
+        text = f"live every {self.interval:g}s"
+        return text + " (adaptive)" if self.interval > self.chosen else text
+
+    def _adapt(self, cost: float) -> None:
+        self.refreshes += 1
+        if self.refreshes <= WARMUP:
+            return
+        self.cost = cost if not self.cost else (self.cost + cost) / 2
+        if not self.adaptive:
+            return
+        need = self.cost / ADAPTIVE_SHARE
+        step = step_for(max(self.chosen, need))
+        if step > self.interval or (step < self.interval
+                                    and need <= SHRINK_HEADROOM * step_for(need)):
+            if step != self.interval:
+                self.interval = step
+                self._schedule()
+                self.app.update_refresh_label()
+
+    # ------------------------------------------------------------ the work
+    async def _refresh(self) -> None:
+        started = time.process_time()
+        try:
+            done = await self._take_and_show()
+        finally:
+            self.in_flight = False
+        if done:
+            self._adapt(time.process_time() - started)
+        if self.again:
+            self.refresh()
+
+    @widgets_may_be_gone
+    async def _take_and_show(self) -> bool:
+        """One refresh; False if it failed (the error is shown once)."""
+        app = self.app
+        halted = not app.state.running
+        header = app.main.header
+        if halted:
+            header.busy = header.busy or "listing goroutines"
+        try:
+            snap, self.first = self.first, None
+            if snap is None or halted:
+                snap = self._newer_snapshot(halted) or await app.session.snapshot()
+            self.shown = snap
+            first = not self.model.data.live
+            touched = app.selection.goid
+            parked = app.ebpf_view.model.parked_at
+            view = await asyncio.to_thread(self.model.build, snap, app.index.settings,
+                                           touched, not first, dict(parked) if parked else None)
+        except Exception as exc:
+            message = str(exc) or type(exc).__name__
+            if message != self._last_error:
+                self._last_error = message
+                app.notify(f"refresh: {message}", severity="error", timeout=8)
+            return False
+        finally:
+            if halted and header.busy == "listing goroutines":
+                header.busy = ""
+        self._last_error = ""
+        if app.closing:
+            return False
+        app.show_refresh(view)
+        if not view.analysed:  # the list painted first; the rest follows
+            painted = asyncio.Event()
+            app.call_after_refresh(painted.set)
+            await painted.wait()
+            await app.main.mount_panes()
+            await app.first_paint_done()
+            view = await asyncio.to_thread(self.model.analyse, view, touched)
+            if app.closing:
+                return False
+            app.show_refresh(view)
+        return True
