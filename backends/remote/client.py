@@ -51,7 +51,7 @@ from gotui.backends.remote.protocol import (
     parse_server_message,
 )
 from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
-from gotui.backends.session import Listener, Publisher, replace_breakpoint
+from gotui.backends.session import Listener, Publisher
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -424,7 +424,8 @@ class RemoteSession(Publisher):
         await self._call(commands.CLEAR_BREAKPOINT, id=bp_id)
 
     async def move_breakpoint(self, bp: Breakpoint) -> Breakpoint:
-        return await replace_breakpoint(self, bp)
+        """One command: the host moves it as Session.move_breakpoint does (one halt)."""
+        return await self._call(commands.MOVE_BREAKPOINT, breakpoint=breakpoint_args(bp))
 
     # ------------------------------------------------------------ execution
     async def cont(self) -> None:

@@ -112,7 +112,7 @@ def backend_json(session: Session) -> dict[str, Any]:
 
 
 def breakpoint_args(bp: Breakpoint) -> dict[str, Any]:
-    """The fields of `bp` a client sends to create or amend it."""
+    """The fields of `bp` a client sends to create, amend or move it."""
     d = to_json(bp)
     return {k: d[k] for k in BREAKPOINT_FIELDS}
 
@@ -152,6 +152,11 @@ async def _create_breakpoint(host: Host, a: dict[str, Any]) -> Any:
 async def _amend_breakpoint(host: Host, a: dict[str, Any]) -> Any:
     bp = breakpoint_from_json(a["breakpoint"])
     return host.shown(to_json(await host.session.amend_breakpoint(bp)))
+
+
+async def _move_breakpoint(host: Host, a: dict[str, Any]) -> Any:
+    bp = breakpoint_from_json(a["breakpoint"])  # one halt at the host for the whole move
+    return host.shown(to_json(await host.session.move_breakpoint(bp)))
 
 
 async def _clear_breakpoint(host: Host, a: dict[str, Any]) -> Any:
@@ -250,6 +255,9 @@ CREATE_BREAKPOINT = Command("create_breakpoint", _create_breakpoint, breakpoint_
 AMEND_BREAKPOINT = Command("amend_breakpoint", _amend_breakpoint, breakpoint_from_json,
                            {"breakpoint": (DICT, True)},
                            records={"breakpoint": BREAKPOINT_FIELDS})
+MOVE_BREAKPOINT = Command("move_breakpoint", _move_breakpoint, breakpoint_from_json,
+                          {"breakpoint": (DICT, True)},
+                          records={"breakpoint": BREAKPOINT_FIELDS})
 CLEAR_BREAKPOINT = Command("clear_breakpoint", _clear_breakpoint, _nothing,
                            {"id": (INT, True)})
 CONTINUE = Command("continue", _continue, state_from_json)
@@ -265,5 +273,5 @@ ENSURE_STOP = Command("ensure_stop", _ensure_stop, _backend)
 
 COMMANDS: dict[str, Command[Any]] = {c.name: c for c in (
     SNAPSHOT, STACK, LOCALS, ARGS, EVAL, BREAKPOINTS, CREATE_BREAKPOINT, AMEND_BREAKPOINT,
-    CLEAR_BREAKPOINT, CONTINUE, HALT, NEXT, STEP, STEP_OUT, SWITCH_GOROUTINE, READ_SOURCE,
-    ENSURE_STOP)}
+    MOVE_BREAKPOINT, CLEAR_BREAKPOINT, CONTINUE, HALT, NEXT, STEP, STEP_OUT,
+    SWITCH_GOROUTINE, READ_SOURCE, ENSURE_STOP)}

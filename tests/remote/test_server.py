@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +19,7 @@ from gotui.backends.session import Session
 from websockets.exceptions import InvalidStatus
 
 from tests.remote.conftest import Host, make_host, raw_connect, wait_for
-from tests.remote.fakes import FakeLive, FakeStop
+from tests.remote.fakes import SOURCE_FILE, FakeLive, FakeStop
 
 
 def record(session: RemoteSession) -> list[tuple[str, Any]]:
@@ -109,6 +110,29 @@ async def test_driver_commands_take_effect_and_return_results(host: Host) -> Non
         assert host.stop.bps == {}
         st = await driver.next()
         assert st.stop_reason == "next" and "next" in host.stop.calls
+    finally:
+        await driver.close()
+
+
+async def test_a_joiner_moves_a_breakpoint_with_one_halt_keeping_its_settings(
+        host: Host) -> None:
+    """A move is one command: the host halts the running target once for it (as three
+    commands, create/clear/amend, it was halted and resumed three times) and the moved
+    breakpoint keeps its name, condition and tracepoint flag."""
+    driver = await join(host.url, host.server.driver_token)
+    try:
+        bp = await driver.create_breakpoint(Breakpoint(
+            file=SOURCE_FILE, line=10, name="hot", cond="i > 3", tracepoint=True))
+        await driver.cont()
+        halts = host.stop.calls.count("halt")
+        moved = await driver.move_breakpoint(dataclasses.replace(bp, line=12))
+        assert host.stop.calls.count("halt") == halts + 1
+        assert (moved.line, moved.name, moved.cond, moved.tracepoint) == (12, "hot", "i > 3",
+                                                                           True)
+        assert [(b.id, b.line, b.name) for b in host.stop.bps.values()] == \
+            [(moved.id, 12, "hot")]
+        assert [(b.id, b.line) for b in await driver.breakpoints()] == [(moved.id, 12)]
+        await wait_for(lambda: host.session.state.running, "resumed after the move")
     finally:
         await driver.close()
 

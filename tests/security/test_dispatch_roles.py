@@ -38,6 +38,7 @@ COMMAND_ARGS: dict[str, Any] = {
     "breakpoints": st.just({}),
     "create_breakpoint": st.fixed_dictionaries({"breakpoint": bp_args}),
     "amend_breakpoint": st.fixed_dictionaries({"breakpoint": bp_args}),
+    "move_breakpoint": st.fixed_dictionaries({"breakpoint": bp_args}),
     "clear_breakpoint": st.fixed_dictionaries({"id": st.integers(1, 3)}),
     "continue": st.just({}), "halt": st.just({}), "next": st.just({}),
     "step": st.just({}), "step_out": st.just({}),
