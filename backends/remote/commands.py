@@ -7,7 +7,8 @@ protocol.py validates `command` messages against it, the server's router (router
 dispatches with it, and RemoteSession's methods (client.py) call through it.
 
 Adding a command: a handler below, one Command entry in COMMANDS, a RemoteSession method
-that calls it (a one-liner), and the method on Session.
+that calls it (a one-liner), the method on Session, and its arguments in the roles
+property test (tests/security/test_dispatch_roles.py checks that it has every command).
 """
 
 from __future__ import annotations
