@@ -424,8 +424,7 @@ def goroutine_from_json(d: dict[str, Any]) -> Goroutine:
         start=_loc(d.get("start")),
         parent_id=int(d.get("parent_id", 0)),
         blocked_on=BlockedOn(bo["chan"], bo["op"]) if bo else None,
-        stack=[Frame(**{k: v for k, v in f.items() if k in Frame.__dataclass_fields__})
-               for f in d.get("stack") or []],
+        stack=[frame_from_json(f) for f in d.get("stack") or []],
         thread_id=int(d.get("thread_id", 0)),
         waiting_on=[BlockedOn(w["chan"], w["op"]) for w in d.get("waiting_on") or []],
         blocked_on_lock=d.get("blocked_on_lock", ""),
@@ -437,6 +436,10 @@ def goroutine_from_json(d: dict[str, Any]) -> Goroutine:
         synctest_durable=bool(d.get("synctest_durable", False)),
         scan=bool(d.get("scan", False)),
     )
+
+
+def frame_from_json(d: dict[str, Any]) -> Frame:
+    return Frame(**{k: v for k, v in d.items() if k in Frame.__dataclass_fields__})
 
 
 def channel_from_json(d: dict[str, Any]) -> Channel:
@@ -476,6 +479,26 @@ def variable_from_json(d: dict[str, Any]) -> Variable:
         kind=d.get("kind", ""), unreadable=d.get("unreadable", ""),
         children=[variable_from_json(c) for c in d.get("children") or []],
     )
+
+
+def state_from_json(d: dict[str, Any]) -> TargetState:
+    cur = d.get("current")
+    return TargetState(
+        running=bool(d.get("running", True)), halted_since=d.get("halted_since"),
+        exited=bool(d.get("exited", False)), exit_status=d.get("exit_status"),
+        current_goroutine=int(d.get("current_goroutine", 0)),
+        current_thread=int(d.get("current_thread", 0)),
+        stop_reason=str(d.get("stop_reason", "")), breakpoint_id=int(d.get("breakpoint_id", 0)),
+        current=Location(**{k: v for k, v in cur.items() if k in Location.__dataclass_fields__})
+        if isinstance(cur, dict) else None)
+
+
+def info_from_json(d: dict[str, Any]) -> TargetInfo:
+    return TargetInfo(**{k: v for k, v in d.items() if k in TargetInfo.__dataclass_fields__})
+
+
+def event_from_json(d: dict[str, Any]) -> Event:
+    return Event(**{k: v for k, v in d.items() if k in Event.__dataclass_fields__})
 
 
 class GotuiError(Exception):

@@ -18,7 +18,7 @@ HANG_S = 10.0  # upper bound for something that must finish; a hang detector, no
 
 
 async def test_server_close_when_the_pull_loop_is_woken_at_the_same_time() -> None:
-    """The snapshot loop waits for `_pull_now` with a timeout. Setting it and
+    """The snapshot loop waits for its wake-up event with a timeout. Setting it and
     cancelling the loop in the same tick is what a state change during close does;
     with asyncio.wait_for on Python 3.11 the cancel was swallowed and close() waited
     for the loop forever."""
@@ -28,7 +28,7 @@ async def test_server_close_when_the_pull_loop_is_woken_at_the_same_time() -> No
             while host.server.published < 1:
                 await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)
-        host.server._pull_now.set()
+        host.server.snapshots.wake()
         closing = asyncio.ensure_future(host.server.close())
         done, _ = await asyncio.wait({closing}, timeout=HANG_S)
         if not done:

@@ -40,8 +40,7 @@ import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
-from gotui.backends.model import Event, GotuiError, to_json
-from gotui.backends.remote.protocol import event_from_json
+from gotui.backends.model import Event, GotuiError, event_from_json, to_json
 
 if TYPE_CHECKING:  # the Tracer (BCC, pyelftools) is only imported where it runs
     from gotui.backends.ebpf.trace import Tracer

@@ -17,8 +17,7 @@ import itertools
 import re
 import socket
 import ssl
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from gotui.backends.model import (
@@ -32,28 +31,27 @@ from gotui.backends.model import (
     TargetState,
     UsageError,
     Variable,
-    breakpoint_from_json,
     channel_from_json,
+    event_from_json,
     goroutine_from_json,
+    info_from_json,
     snapshot_from_json,
-    to_json,
-    variable_from_json,
+    state_from_json,
 )
 from gotui.backends.netaddr import is_loopback
+from gotui.backends.remote import commands
 from gotui.backends.remote.auth import JOIN_HINT
+from gotui.backends.remote.commands import Command, breakpoint_args
 from gotui.backends.remote.compression import client_deflate
+from gotui.backends.remote.fields import ProtocolError
 from gotui.backends.remote.protocol import (
     MAX_OUTBOUND,
     PROTOCOL_VERSION,
-    ProtocolError,
     encode,
-    event_from_json,
-    info_from_json,
     parse_server_message,
-    state_from_json,
 )
 from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
-from gotui.backends.session import Listener, Publisher, replace_breakpoint
+from gotui.backends.session import Listener, Publisher
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -67,13 +65,7 @@ PREFETCH_FILES = 6
 MAX_QUEUE = 4
 MAX_SOURCE_FILES = 256
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_\-.~+/=]{1,512}")
-
-
-@dataclass
-class RemoteStop:
-    """Stands for the host's stop backend: only its name is known here."""
-
-    name: str
+T = TypeVar("T")
 
 
 class RemoteSession(Publisher):
@@ -125,11 +117,6 @@ class RemoteSession(Publisher):
     def backend_name(self) -> str:
         return str(self._backend.get("backend_name", "remote"))
 
-    @property
-    def stop(self) -> RemoteStop | None:
-        """Non-None when the host has a stop-the-world backend (the TUI checks this)."""
-        return RemoteStop(self.backend_name) if self.has_stop_backend else None
-
     live = None  # the host's live reader is not reachable from here
 
     @property
@@ -149,7 +136,7 @@ class RemoteSession(Publisher):
 
     async def ensure_stop(self) -> None:
         """Ask the host to attach its stop-the-world backend (driver only)."""
-        self._backend = await self._call("ensure_stop")
+        self._backend = await self._call(commands.ENSURE_STOP)
 
     async def close(self, resume: bool = True, kill: bool = False) -> None:
         """Leave the shared session. The host's target is never affected by a joiner leaving."""
@@ -307,18 +294,21 @@ class RemoteSession(Publisher):
         except ConnectionClosed:
             raise GotuiError(f"{HOST_GONE}: the shared session has ended") from None
 
-    async def _call(self, name: str, **args: Any) -> Any:
+    async def _call(self, command: Command[T], **args: Any) -> T:
+        """Run `command` at the host; its answer, decoded as the table says."""
         msg_id = str(next(self._ids))
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = fut
         try:
-            await self._send({"type": "command", "name": name, "args": args, "id": msg_id})
-            return await asyncio.wait_for(fut, timeout=COMMAND_TIMEOUT_S)
+            await self._send({"type": "command", "name": command.name, "args": args,
+                              "id": msg_id})
+            value = await asyncio.wait_for(fut, timeout=COMMAND_TIMEOUT_S)
         except TimeoutError:
-            raise GotuiError(f"{name}: no answer from the host in "
+            raise GotuiError(f"{command.name}: no answer from the host in "
                              f"{COMMAND_TIMEOUT_S:.0f} s") from None
         finally:
             self._pending.pop(msg_id, None)
+        return command.decode(value)
 
     async def request_drive(self) -> None:
         await self._send({"type": "request_drive"})
@@ -338,7 +328,7 @@ class RemoteSession(Publisher):
     async def snapshot(self, stacks: bool = False) -> Snapshot:
         """The host's current view: the pushed mirror, or a full fetch with stacks."""
         if stacks:
-            return snapshot_from_json(await self._call("snapshot", stacks=True))
+            return await self._call(commands.SNAPSHOT, stacks=True)
         if self.last_snapshot is None:
             if self._gone:
                 raise GotuiError(f"{self._gone}: the shared session has ended")
@@ -350,21 +340,18 @@ class RemoteSession(Publisher):
         return self.last_snapshot
 
     async def stack(self, goid: int, depth: int = 64) -> list[Frame]:
-        value = await self._call("stack", goid=goid, depth=depth)
-        frames = [Frame(**{k: v for k, v in f.items() if k in Frame.__dataclass_fields__})
-                  for f in value]
+        frames = await self._call(commands.STACK, goid=goid, depth=depth)
         self._prefetch([f.file for f in frames])  # the source pane will want them next
         return frames
 
     async def locals(self, goid: int, frame: int) -> list[Variable]:
-        return [variable_from_json(v) for v in await self._call("locals", goid=goid,
-                                                                 frame=frame)]
+        return await self._call(commands.LOCALS, goid=goid, frame=frame)
 
     async def args(self, goid: int, frame: int) -> list[Variable]:
-        return [variable_from_json(v) for v in await self._call("args", goid=goid, frame=frame)]
+        return await self._call(commands.ARGS, goid=goid, frame=frame)
 
     async def eval(self, expr: str, goid: int = -1, frame: int = 0) -> Variable:
-        return variable_from_json(await self._call("eval", expr=expr, goid=goid, frame=frame))
+        return await self._call(commands.EVAL, expr=expr, goid=goid, frame=frame)
 
     def read_source(self, path: str) -> list[str]:
         """Lines of a host source file, fetched once and cached.
@@ -412,7 +399,7 @@ class RemoteSession(Publisher):
 
     async def _fetch_one(self, path: str) -> list[str]:
         try:
-            lines = [str(x) for x in await self._call("read_source", path=path)]
+            lines = await self._call(commands.READ_SOURCE, path=path)
         except GotuiError:
             return []  # not cached: the host may show this file later
         finally:
@@ -425,46 +412,39 @@ class RemoteSession(Publisher):
 
     # ------------------------------------------------------------ breakpoints
     async def breakpoints(self) -> list[Breakpoint]:
-        return [breakpoint_from_json(b) for b in await self._call("breakpoints")]
+        return await self._call(commands.BREAKPOINTS)
 
     async def create_breakpoint(self, bp: Breakpoint) -> Breakpoint:
-        return breakpoint_from_json(await self._call("create_breakpoint",
-                                                     breakpoint=_bp_args(bp)))
+        return await self._call(commands.CREATE_BREAKPOINT, breakpoint=breakpoint_args(bp))
 
     async def amend_breakpoint(self, bp: Breakpoint) -> Breakpoint:
-        return breakpoint_from_json(await self._call("amend_breakpoint",
-                                                     breakpoint=_bp_args(bp)))
+        return await self._call(commands.AMEND_BREAKPOINT, breakpoint=breakpoint_args(bp))
 
     async def clear_breakpoint(self, bp_id: int) -> None:
-        await self._call("clear_breakpoint", id=bp_id)
+        await self._call(commands.CLEAR_BREAKPOINT, id=bp_id)
 
     async def move_breakpoint(self, bp: Breakpoint) -> Breakpoint:
-        return await replace_breakpoint(self, bp)
+        """One command: the host moves it as Session.move_breakpoint does (one halt)."""
+        return await self._call(commands.MOVE_BREAKPOINT, breakpoint=breakpoint_args(bp))
 
     # ------------------------------------------------------------ execution
     async def cont(self) -> None:
-        self.state = state_from_json(await self._call("continue"))
+        self.state = await self._call(commands.CONTINUE)
 
     async def halt(self) -> TargetState:
-        return state_from_json(await self._call("halt"))
+        return await self._call(commands.HALT)
 
     async def next(self) -> TargetState:
-        return state_from_json(await self._call("next"))
+        return await self._call(commands.NEXT)
 
     async def step(self) -> TargetState:
-        return state_from_json(await self._call("step"))
+        return await self._call(commands.STEP)
 
     async def step_out(self) -> TargetState:
-        return state_from_json(await self._call("step_out"))
+        return await self._call(commands.STEP_OUT)
 
     async def switch_goroutine(self, goid: int) -> TargetState:
-        return state_from_json(await self._call("switch_goroutine", goid=goid))
-
-
-def _bp_args(bp: Breakpoint) -> dict[str, Any]:
-    d = to_json(bp)
-    return {k: d[k] for k in ("id", "name", "file", "line", "function", "cond", "hit_cond",
-                              "hit_cond_per_g", "enabled", "tracepoint")}
+        return await self._call(commands.SWITCH_GOROUTINE, goid=goid)
 
 
 # ----------------------------------------------------------------- entry point

@@ -25,16 +25,17 @@ Server -> client
 
 Roles: a driver-token client takes the wheel when nobody drives (headless share, or
 the driver left); otherwise every client starts as a viewer. Viewers may run the
-read-only commands (READ_ONLY_COMMANDS, and `snapshot` without stacks), which never
-change the target's run state: the server answers them from what it has (the published
-snapshot, the session's breakpoint list, one shared read of a halted target). Only
+read-only commands (those commands.COMMANDS lets viewers run, and `snapshot` without
+stacks), which never change the target's run state: the server answers them from what
+it has (the published snapshot, the session's breakpoint list, one shared read of a
+halted target). Only
 driver-token clients may `request_drive` (listed in presence.requests) and be handed the
 wheel by the driver (a client, or "host" at the host's TUI) with `grant_drive`; a
 viewer-token client's request is refused (`forbidden`).
 
 Client -> server
 ----------------
-- `command`       {name, args: {...}, id: str|int}   name in COMMANDS, args per COMMANDS
+- `command`       {name, args: {...}, id: str|int}   name and args per commands.COMMANDS
 - `request_drive` {}                    ask for the wheel
 - `grant_drive`   {to: client id}       the current driver hands the wheel over
 - `follow`        {on: bool}            follow the driver's selected goroutine and pane
@@ -82,7 +83,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gotui.backends.model import Event, Location, TargetInfo, TargetState
+from gotui.backends.remote.commands import COMMANDS
+from gotui.backends.remote.fields import (
+    BOOL,
+    DICT,
+    INT,
+    STR,
+    ArgSpec,
+    ProtocolError,
+    check_fields,
+    is_type,
+)
 
 PROTOCOL_VERSION = 1
 # An inbound message above this gets a `too_large` error and the connection survives;
@@ -102,85 +113,34 @@ ROLES = ("driver", "viewer")
 PANES = ("goroutines", "stack", "source", "locals", "breakpoints", "channels", "events",
          "eval", "")
 
-# argument name -> (accepted types, required)
-ArgSpec = dict[str, tuple[tuple[type, ...], bool]]
-_INT: tuple[type, ...] = (int,)
-_STR: tuple[type, ...] = (str,)
-_BOOL: tuple[type, ...] = (bool,)
-_DICT: tuple[type, ...] = (dict,)
-
-COMMANDS: dict[str, ArgSpec] = {
-    "snapshot": {"stacks": (_BOOL, False)},
-    "stack": {"goid": (_INT, True), "depth": (_INT, False)},
-    "locals": {"goid": (_INT, True), "frame": (_INT, True)},
-    "args": {"goid": (_INT, True), "frame": (_INT, True)},
-    "eval": {"expr": (_STR, True), "goid": (_INT, False), "frame": (_INT, False)},
-    "breakpoints": {},
-    "create_breakpoint": {"breakpoint": (_DICT, True)},
-    "amend_breakpoint": {"breakpoint": (_DICT, True)},
-    "clear_breakpoint": {"id": (_INT, True)},
-    "continue": {},
-    "halt": {},
-    "next": {},
-    "step": {},
-    "step_out": {},
-    "switch_goroutine": {"goid": (_INT, True)},
-    "read_source": {"path": (_STR, True)},
-    "ensure_stop": {},
-}
-# Commands a viewer may send: they read and never change the target or the session.
-READ_ONLY_COMMANDS = frozenset(
-    {"snapshot", "stack", "locals", "args", "breakpoints", "read_source"})
-
 CLIENT_TYPES: dict[str, ArgSpec] = {
-    "command": {"name": (_STR, True), "args": (_DICT, False), "id": ((str, int), True)},
+    "command": {"name": (STR, True), "args": (DICT, False), "id": ((str, int), True)},
     "request_drive": {},
-    "grant_drive": {"to": (_STR, True)},
-    "follow": {"on": (_BOOL, True)},
-    "select": {"goroutine": (_INT, True), "pane": (_STR, True)},
+    "grant_drive": {"to": (STR, True)},
+    "follow": {"on": (BOOL, True)},
+    "select": {"goroutine": (INT, True), "pane": (STR, True)},
     "resync": {},
 }
 
-# Fields of a breakpoint a client may set (the rest are reported by the backend).
-BREAKPOINT_FIELDS: ArgSpec = {
-    "id": (_INT, False), "name": (_STR, False), "file": (_STR, False),
-    "line": (_INT, False), "function": (_STR, False), "cond": (_STR, False),
-    "hit_cond": (_STR, False), "hit_cond_per_g": (_BOOL, False), "enabled": (_BOOL, False),
-    "tracepoint": (_BOOL, False),
-}
-
 SERVER_TYPES: dict[str, ArgSpec] = {
-    "hello": {"role": (_STR, True), "target": (_DICT, True), "session": (_STR, True),
-              "you": (_STR, True), "backend": (_DICT, True), "state": (_DICT, True)},
-    "backend": {"target": (_DICT, True), "backend_name": (_STR, True),
-                "can_stop": (_BOOL, True), "has_stop_backend": (_BOOL, True)},
-    "snapshot": {"full": (_BOOL, True), "seq": (_INT, True), "parts": (_INT, False)},
-    "snapshot_part": {"seq": (_INT, True), "index": (_INT, True), "items": ((list,), True)},
-    "state": {"state": (_DICT, True)},
-    "event": {"event": (_DICT, True)},
+    "hello": {"role": (STR, True), "target": (DICT, True), "session": (STR, True),
+              "you": (STR, True), "backend": (DICT, True), "state": (DICT, True)},
+    "backend": {"target": (DICT, True), "backend_name": (STR, True),
+                "can_stop": (BOOL, True), "has_stop_backend": (BOOL, True)},
+    "snapshot": {"full": (BOOL, True), "seq": (INT, True), "parts": (INT, False)},
+    "snapshot_part": {"seq": (INT, True), "index": (INT, True), "items": ((list,), True)},
+    "state": {"state": (DICT, True)},
+    "event": {"event": (DICT, True)},
     "presence": {"clients": ((list,), True), "driver": ((str, type(None)), True),
                  "requests": ((list,), True)},
-    "select": {"goroutine": (_INT, True), "pane": (_STR, True)},
-    "result": {"id": ((str, int), True), "ok": (_BOOL, True)},
-    "error": {"code": (_STR, True), "message": (_STR, True),
+    "select": {"goroutine": (INT, True), "pane": (STR, True)},
+    "result": {"id": ((str, int), True), "ok": (BOOL, True)},
+    "error": {"code": (STR, True), "message": (STR, True),
               "id": ((str, int, type(None)), False)},
 }
 
 MAX_ID_LEN = 128
 MAX_STR_ARG = 64 << 10
-
-
-class ProtocolError(Exception):
-    """A message that breaks the protocol; answered with an `error` message."""
-
-    def __init__(self, message: str, *, code: str = "bad_message",
-                 msg_id: str | int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.msg_id = msg_id
-
-    def to_message(self) -> dict[str, Any]:
-        return error_message(self.code, str(self), self.msg_id)
 
 
 @dataclass
@@ -189,34 +149,11 @@ class ClientMessage:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-def error_message(code: str, message: str, msg_id: str | int | None = None) -> dict[str, Any]:
-    return {"type": "error", "code": code, "message": message, "id": msg_id}
-
-
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def encode(msg: Any) -> str:
     return _ENCODER.encode(msg)
-
-
-def _is_type(value: Any, types: tuple[type, ...]) -> bool:
-    # bool is an int in Python; the protocol keeps them apart
-    if isinstance(value, bool) and bool not in types:
-        return False
-    return isinstance(value, types)
-
-
-def _check_fields(obj: dict[str, Any], spec: ArgSpec, where: str,
-                  msg_id: str | int | None = None) -> None:
-    for name, (types, required) in spec.items():
-        if name not in obj:
-            if required:
-                raise ProtocolError(f"{where}: missing field {name!r}", msg_id=msg_id)
-            continue
-        if not _is_type(obj[name], types):
-            expected = "|".join(t.__name__ for t in types)
-            raise ProtocolError(f"{where}: field {name!r} must be {expected}", msg_id=msg_id)
 
 
 def _load(raw: str | bytes, limit: int) -> dict[str, Any]:
@@ -245,27 +182,28 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     if spec is None:
         raise ProtocolError(f"unknown message type {kind[:40]!r}")
     raw_id = obj.get("id") if kind == "command" else None
-    msg_id = raw_id if _is_type(raw_id, (str, int)) else None
+    msg_id = raw_id if is_type(raw_id, (str, int)) else None
     if isinstance(msg_id, str) and len(msg_id) > MAX_ID_LEN:
         raise ProtocolError(f"command id longer than {MAX_ID_LEN} characters")
-    _check_fields(obj, spec, kind, msg_id)
+    check_fields(obj, spec, kind, msg_id)
     if kind == "command":
         name = obj["name"]
         args = obj.get("args", {})
-        arg_spec = COMMANDS.get(name)
-        if arg_spec is None:
+        command = COMMANDS.get(name)
+        if command is None:
             raise ProtocolError(f"unknown command {name[:40]!r}", msg_id=msg_id)
-        unknown = sorted(set(args) - set(arg_spec))
+        unknown = sorted(set(args) - set(command.args))
         if unknown:
             raise ProtocolError(f"{name}: unknown argument {unknown[0][:40]!r}", msg_id=msg_id)
-        _check_fields(args, arg_spec, name, msg_id)
+        check_fields(args, command.args, name, msg_id)
         for key, value in args.items():
             if isinstance(value, str) and len(value) > MAX_STR_ARG:
                 raise ProtocolError(f"{name}: argument {key!r} is too long", msg_id=msg_id)
-        if "breakpoint" in args:
-            bp = {k: v for k, v in args["breakpoint"].items() if k in BREAKPOINT_FIELDS}
-            _check_fields(bp, BREAKPOINT_FIELDS, f"{name}.breakpoint", msg_id)
-            args = {**args, "breakpoint": bp}
+        for key, known in command.records.items():
+            if key in args:
+                record = {k: v for k, v in args[key].items() if k in known}
+                check_fields(record, known, f"{name}.{key}", msg_id)
+                args = {**args, key: record}
         return ClientMessage(kind, {"name": name, "args": args, "id": msg_id})
     if kind == "select" and obj["pane"] not in PANES:
         raise ProtocolError(f"select: unknown pane {obj['pane'][:40]!r}")
@@ -278,27 +216,5 @@ def parse_server_message(raw: str | bytes) -> dict[str, Any]:
     spec = SERVER_TYPES.get(obj["type"])
     if spec is None:
         raise ProtocolError(f"unknown message type {obj['type'][:40]!r}")
-    _check_fields(obj, spec, obj["type"])
+    check_fields(obj, spec, obj["type"])
     return obj
-
-
-# ----------------------------------------------------------------- model helpers
-
-def state_from_json(d: dict[str, Any]) -> TargetState:
-    cur = d.get("current")
-    return TargetState(
-        running=bool(d.get("running", True)), halted_since=d.get("halted_since"),
-        exited=bool(d.get("exited", False)), exit_status=d.get("exit_status"),
-        current_goroutine=int(d.get("current_goroutine", 0)),
-        current_thread=int(d.get("current_thread", 0)),
-        stop_reason=str(d.get("stop_reason", "")), breakpoint_id=int(d.get("breakpoint_id", 0)),
-        current=Location(**{k: v for k, v in cur.items() if k in Location.__dataclass_fields__})
-        if isinstance(cur, dict) else None)
-
-
-def info_from_json(d: dict[str, Any]) -> TargetInfo:
-    return TargetInfo(**{k: v for k, v in d.items() if k in TargetInfo.__dataclass_fields__})
-
-
-def event_from_json(d: dict[str, Any]) -> Event:
-    return Event(**{k: v for k, v in d.items() if k in Event.__dataclass_fields__})

@@ -3,7 +3,7 @@
 A viewer must never keep the stop-the-world backend busy ahead of the driver: while the
 target is halted, the same stack/locals/args request is read from Delve once, however
 many viewers ask, and at most VIEWER_READS of them at a time; the cache is dropped
-whenever the target's state changes (ShareServer calls clear()).
+whenever the target's state changes (router.CommandRouter calls clear()).
 """
 
 from __future__ import annotations

@@ -19,11 +19,11 @@ from operator import attrgetter
 from typing import Any
 
 from gotui.backends.model import Goroutine, JsonConverter, Snapshot
+from gotui.backends.remote.fields import ProtocolError
 from gotui.backends.remote.protocol import (
     MAX_SNAPSHOT_BYTES,
     MAX_SNAPSHOT_GOROUTINES,
     MAX_SNAPSHOT_PARTS,
-    ProtocolError,
     encode,
 )
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from gotui.backends.model import BlockedOn, Frame, Location, Snapshot, snapshot_from_json, to_json
+from gotui.backends.remote.commands import COMMANDS
 from gotui.backends.remote.protocol import (
-    COMMANDS,
     MAX_INBOUND,
     ProtocolError,
     encode,
@@ -71,7 +71,7 @@ def test_accepted_commands_match_their_argument_spec(obj: dict[str, Any]) -> Non
     except ProtocolError:
         return
     if msg.type == "command":
-        spec = COMMANDS[msg.fields["name"]]
+        spec = COMMANDS[msg.fields["name"]].args
         for key, value in msg.fields["args"].items():
             types, _ = spec[key]
             assert isinstance(value, types) and (bool in types or not isinstance(value, bool))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from gotui.backends.model import Breakpoint, Event, GotuiError, TargetInfo
+from gotui.backends.remote import commands
 from gotui.backends.remote.client import HOST_GONE, READ_ONLY, RemoteSession, join
 from gotui.backends.remote.protocol import MAX_INBOUND
 from gotui.backends.remote.server import HOST, ShareServer, serve_session
@@ -17,7 +19,7 @@ from gotui.backends.session import Session
 from websockets.exceptions import InvalidStatus
 
 from tests.remote.conftest import Host, make_host, raw_connect, wait_for
-from tests.remote.fakes import FakeLive, FakeStop
+from tests.remote.fakes import SOURCE_FILE, FakeLive, FakeStop
 
 
 def record(session: RemoteSession) -> list[tuple[str, Any]]:
@@ -112,6 +114,29 @@ async def test_driver_commands_take_effect_and_return_results(host: Host) -> Non
         await driver.close()
 
 
+async def test_a_joiner_moves_a_breakpoint_with_one_halt_keeping_its_settings(
+        host: Host) -> None:
+    """A move is one command: the host halts the running target once for it (as three
+    commands, create/clear/amend, it was halted and resumed three times) and the moved
+    breakpoint keeps its name, condition and tracepoint flag."""
+    driver = await join(host.url, host.server.driver_token)
+    try:
+        bp = await driver.create_breakpoint(Breakpoint(
+            file=SOURCE_FILE, line=10, name="hot", cond="i > 3", tracepoint=True))
+        await driver.cont()
+        halts = host.stop.calls.count("halt")
+        moved = await driver.move_breakpoint(dataclasses.replace(bp, line=12))
+        assert host.stop.calls.count("halt") == halts + 1
+        assert (moved.line, moved.name, moved.cond, moved.tracepoint) == (12, "hot", "i > 3",
+                                                                           True)
+        assert [(b.id, b.line, b.name) for b in host.stop.bps.values()] == \
+            [(moved.id, 12, "hot")]
+        assert [(b.id, b.line) for b in await driver.breakpoints()] == [(moved.id, 12)]
+        await wait_for(lambda: host.session.state.running, "resumed after the move")
+    finally:
+        await driver.close()
+
+
 async def test_continue_result_comes_only_once_the_target_runs(host: Host) -> None:
     raw = await raw_connect(host.url, host.server.driver_token)
     try:
@@ -181,7 +206,7 @@ async def test_snapshots_are_mirrored_through_deltas(host: Host) -> None:
 
 
 async def test_big_snapshots_in_parts_reach_the_joiner_whole(host: Host) -> None:
-    host.server.chunk = 7  # 5 goroutines -> 50: full and delta messages in parts
+    host.server.snapshots.chunk = 7  # 5 goroutines -> 50: full and delta messages in parts
     viewer = await join(host.url, host.server.viewer_token)
     try:
         await viewer.snapshot()
@@ -207,7 +232,7 @@ async def test_read_source_only_serves_files_of_the_target(host: Host, tmp_path:
     viewer = await join(host.url, host.server.viewer_token)
     seen = record(viewer)
     try:
-        assert viewer.stop is not None and viewer.stop.name == "live+fake"
+        assert viewer.has_stop_backend and viewer.backend_name == "live+fake"
         # not shown by the host yet: refused (and not cached as empty)
         assert await asyncio.to_thread(viewer.read_source, str(src)) == []
         frames = await viewer.stack(1)  # now the host has shown it
@@ -221,7 +246,7 @@ async def test_read_source_only_serves_files_of_the_target(host: Host, tmp_path:
         secret.write_text("package secret\n")
         for path in ("/etc/passwd", str(secret)):
             with pytest.raises(GotuiError, match="read_source"):
-                await viewer._call("read_source", path=path)
+                await viewer._call(commands.READ_SOURCE, path=path)
     finally:
         await viewer.close()
 
@@ -241,7 +266,7 @@ async def test_drive_handoff_is_visible_to_everyone() -> None:
             await wait_for(lambda s=s: s.presence.get("requests") == [v.client_id],  # type: ignore[misc]
                            "everyone sees the request")
         with pytest.raises(GotuiError):  # a viewer cannot grant
-            await w._call("halt")
+            await w._call(commands.HALT)
         await w.grant_drive(w.client_id)
         await d.grant_drive(v.client_id)
         for s in (d, v, w):
@@ -471,10 +496,10 @@ async def test_attaching_the_stop_backend_on_demand_reaches_joiners() -> None:
     driver = await join(server.info()["url"], server.driver_token)
     viewer = await join(server.info()["url"], server.viewer_token)
     try:
-        assert viewer.can_stop and not viewer.has_stop_backend and viewer.stop is None
+        assert viewer.can_stop and not viewer.has_stop_backend
         await driver.ensure_stop()
         await wait_for(lambda: viewer.has_stop_backend, "the viewer saw Delve attach")
-        assert viewer.stop is not None and viewer.backend_name == "live+fake"
+        assert viewer.has_stop_backend and viewer.backend_name == "live+fake"
         assert len(stops) == 1 and session.state.running  # attaching alone never halts
         await driver.halt()
         await wait_for(lambda: not viewer.state.running, "HALTED for the viewer")

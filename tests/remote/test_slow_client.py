@@ -9,7 +9,7 @@ from typing import Any
 
 from gotui.backends.model import Event, to_json
 from gotui.backends.remote.client import join
-from gotui.backends.remote.server import MAX_INFLIGHT, MAX_OUTBOX
+from gotui.backends.remote.outbox import MAX_INFLIGHT, MAX_OUTBOX
 from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
 
 from tests.remote.conftest import Raw, make_host, raw_connect, wait_for

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from gotui.backends.remote.commands import COMMANDS, Viewers
 from gotui.backends.remote.protocol import PANES
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -37,6 +38,7 @@ COMMAND_ARGS: dict[str, Any] = {
     "breakpoints": st.just({}),
     "create_breakpoint": st.fixed_dictionaries({"breakpoint": bp_args}),
     "amend_breakpoint": st.fixed_dictionaries({"breakpoint": bp_args}),
+    "move_breakpoint": st.fixed_dictionaries({"breakpoint": bp_args}),
     "clear_breakpoint": st.fixed_dictionaries({"id": st.integers(1, 3)}),
     "continue": st.just({}), "halt": st.just({}), "next": st.just({}),
     "step": st.just({}), "step_out": st.just({}),
@@ -45,6 +47,26 @@ COMMAND_ARGS: dict[str, Any] = {
         ["/src/app/main.go", "/etc/passwd", "/src/app/other.go"])}),
     "ensure_stop": st.just({}),
 }
+# what a viewer may run (commands.py), each served without touching the run state
+VIEWER_COMMANDS = {"snapshot": Viewers.PUBLISHED, "stack": Viewers.SHARED_READ,
+                   "locals": Viewers.SHARED_READ, "args": Viewers.SHARED_READ,
+                   "breakpoints": Viewers.KEPT, "read_source": Viewers.CONFINED}
+
+
+def test_the_property_test_sends_every_command() -> None:
+    """A command added to the table is added here too, or this test fails."""
+    assert set(COMMAND_ARGS) == set(COMMANDS)
+
+
+def test_viewers_may_run_only_the_read_only_commands() -> None:
+    """Letting viewers run one more command, or serving one differently, is a decision
+    to make here, not a side effect of a table edit."""
+    assert {name: c.viewers for name, c in COMMANDS.items()
+            if c.viewers is not Viewers.NEVER} == VIEWER_COMMANDS
+    snapshot = COMMANDS["snapshot"]
+    assert not snapshot.viewer_may({"stacks": True}) and snapshot.viewer_may({})
+
+
 commands = st.sampled_from(sorted(COMMAND_ARGS)).flatmap(
     lambda name: COMMAND_ARGS[name].map(lambda args: {"type": "command", "name": name,
                                                       "args": args}))

@@ -1,0 +1,106 @@
+"""The share's snapshot pull loop: what every client is sent of the goroutines.
+
+The loop pulls a snapshot from the host session every `interval` seconds (at once when
+the target's state changes; once per stop while halted; a huge target's pulls are kept
+to session.LIVE_READ_SHARE of a core), reusing one the host's TUI has just taken, and
+publishes it as a TextSnapshot (snapshots.py) built in a worker thread. Clients in step
+share one encoding of the same full or delta message (`texts`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+from gotui.backends.model import GotuiError, Snapshot, TargetState
+from gotui.backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
+from gotui.backends.session import LIVE_READ_SHARE, Session
+
+CHUNK = 1000  # goroutines per snapshot message part
+
+
+class SnapshotPublisher:
+    def __init__(self, session: Session, interval: float, *,
+                 published: Callable[[TextSnapshot], None],
+                 failed: Callable[[str], None]) -> None:
+        self.session = session
+        self.interval = interval
+        self.chunk = CHUNK
+        self.published = 0  # snapshots published so far (the latest has seq == published)
+        self.latest: TextSnapshot | None = None
+        self.published_from: Snapshot | None = None  # the Snapshot `latest` was built from
+        self.stops_seen = 0  # how many times the target was seen stopping
+        self._on_published = published
+        self._on_failed = failed  # one line, once per different failure
+        self._bodies = BodyCache()  # goroutine texts of the last build (this loop only)
+        self._pulled_at_stop = -1
+        self._pull_now = asyncio.Event()
+        self._last_error = ""
+        # (base seq, seq) -> encoded snapshot message, for the latest seq only
+        self._texts: dict[tuple[int, int], asyncio.Future[list[str]]] = {}
+
+    def target_state(self, state: TargetState) -> None:
+        """The host session's new state: pull at once."""
+        if not state.running:
+            self.stops_seen += 1
+        self.wake()
+
+    def wake(self) -> None:
+        self._pull_now.set()
+
+    async def run(self) -> None:
+        while True:
+            halted = not self.session.state.running
+            started = time.monotonic()
+            self._pull_now.clear()
+            if not (halted and self._pulled_at_stop == self.stops_seen):
+                stops = self.stops_seen
+                await self._pull_once()
+                if halted:
+                    self._pulled_at_stop = stops
+            # a huge target makes pulls expensive: keep them to LIVE_READ_SHARE of a core
+            pause = max(self.interval, (time.monotonic() - started) / LIVE_READ_SHARE)
+            # not wait_for: on Python 3.11 it swallows a cancel that lands as the event
+            # is set, and close() then waits for this loop forever
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await self._pull_now.wait()
+
+    async def _pull_once(self) -> None:
+        last = self.session.last_snapshot
+        try:
+            if (last is not None and last is not self.published_from
+                    and time.time() - last.taken_at < self.interval):
+                snap = last  # the host's TUI just took one: do not read the target twice
+            else:
+                snap = await self.session.snapshot()
+        except Exception as exc:  # noqa: BLE001 - reported once, the loop goes on
+            text = str(exc) if isinstance(exc, GotuiError) else f"{type(exc).__name__}: {exc}"
+            if text != self._last_error:
+                self._last_error = text
+                self._on_failed(f"snapshot: {text}")
+            return
+        self._last_error = ""
+        self.published_from = snap
+        seq = self.published + 1
+        wire = await asyncio.to_thread(TextSnapshot.build, seq, snap, self._bodies)
+        self._texts.clear()
+        self.published = seq
+        self.latest = wire
+        self._on_published(wire)
+
+    async def texts(self, base: TextSnapshot | None, latest: TextSnapshot) -> list[str]:
+        """The snapshot message (in parts) taking a client from `base` (None: nothing)
+        to `latest`, encoded once for every client asking the same."""
+        key = (base.seq if base is not None else 0, latest.seq)
+        job = self._texts.get(key)
+        if job is None:
+            chunk = self.chunk
+            if base is None:
+                job = asyncio.ensure_future(asyncio.to_thread(full_texts, latest, chunk))
+            else:
+                job = asyncio.ensure_future(asyncio.to_thread(delta_texts, base, latest, chunk))
+            self._texts[key] = job
+        return await asyncio.shield(job)
