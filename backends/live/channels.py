@@ -86,9 +86,10 @@ class ChannelReader:
         return c
 
     def read(self, waits: list[ChanWait], heap: AddressRanges,
-             goids: Callable[[], dict[int, int]]) -> list[Channel]:
-        """Fill each wait's `chans` and return the channels involved. `goids()` maps
-        g addresses to goids (built only if a select waiter needs it)."""
+             goids: Callable[[list[int]], dict[int, int]]) -> list[Channel]:
+        """Fill each wait's `chans` and return the channels involved. `goids(addrs)`
+        maps those of these g addresses that are goroutines' to their goids (asked
+        only if a select waiter needs it)."""
         # 1. sudog chains, one batched read per select depth
         level = [(w, w.sudog) for w in waits if heap.contains(w.sudog, self.sg_size)]
         depth = 0
@@ -128,7 +129,7 @@ class ChannelReader:
         # 3. which queue a select waiter sits in decides whether it sends or receives
         in_select = {c for w in waits if w.op == "select" for c in w.chans}
         direction = self._select_directions([a for a in chans if a in in_select],
-                                            queues, heap, goids()) if in_select else {}
+                                            queues, heap, goids) if in_select else {}
         for w in waits:
             w.chans = [c for c in w.chans if c in chans]
             for c in w.chans:
@@ -143,7 +144,7 @@ class ChannelReader:
         return list(chans.values())
 
     def _select_directions(self, addrs: list[int], queues: dict[int, tuple[int, int]],
-                           heap: AddressRanges, goid_of: dict[int, int]
+                           heap: AddressRanges, goids: Callable[[list[int]], dict[int, int]]
                            ) -> dict[tuple[int, int], str]:
         res: dict[tuple[int, int], str] = {}
         level = []
@@ -154,6 +155,8 @@ class ChannelReader:
         while level and hops < MAX_QUEUE_WALK:
             level = [x for x in level if heap.contains(x[2], self.sg_size)]
             buf, ok = self.mem.read_same_size([s for _, _, s in level], self.sg_size)
+            goid_of = goids([self._u64(buf, j * self.sg_size + self.sg_g)
+                             for j in range(len(level)) if ok[j]])
             nxt = []
             for j, (a, op, _) in enumerate(level):
                 if not ok[j]:

@@ -3,6 +3,10 @@
 No ptrace, no signals: the target never notices. Many small reads go out in one
 syscall (up to IOV_MAX iovecs); a read of unmapped memory (EFAULT, or a partial
 transfer) marks that request as missing instead of failing the batch.
+The kernel's cost is mostly per iovec (pinning the target's pages), not per byte: a
+caller reading many neighbouring objects reads better one range around them
+(`read_into`, into a buffer it keeps: first touches of a fresh buffer inside the
+syscall cost more than the copy).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from gotui.backends.model import GotuiError
 
 IOV_MAX = 1024
@@ -161,7 +166,7 @@ class ProcessMemory:
         local = array("Q", bytes(16 * n))
         local[0::2] = array("Q", range(local_base, local_base + n * size, size))
         local[1::2] = remote[1::2]
-        self._readv(local, remote, None, size, ok)
+        self._readv(local.buffer_info()[0], remote.buffer_info()[0], None, size, ok)
         return buf, ok
 
     def read_many(self, reqs: list[tuple[int, int]]) -> list[bytes | None]:
@@ -185,17 +190,41 @@ class ProcessMemory:
         local = array("Q", bytes(16 * n))
         local[0::2] = array("Q", [local_base + o for o in offsets])
         local[1::2] = remote[1::2]
-        self._readv(local, remote, sizes, 0, ok)
+        self._readv(local.buffer_info()[0], remote.buffer_info()[0], [*offsets, total], 0, ok)
         mv = memoryview(buf)
         return [bytes(mv[o:o + s]) if good else None
                 for o, s, good in zip(offsets, sizes, ok, strict=True)]
 
-    def _readv(self, local: array, remote: array, sizes: list[int] | None, size: int,
-               ok: list[bool]) -> None:
-        """Issue the reads iovec chunk by chunk; mark failed entries in `ok`."""
+    def read_into(self, buf: np.ndarray, addrs: np.ndarray, lens: np.ndarray,
+                  offs: np.ndarray) -> np.ndarray:
+        """Reads lens[i] bytes at addrs[i] into buf[offs[i]:offs[i] + lens[i]] (buf: a
+        C-contiguous uint8 array), up to IOV_MAX per syscall. Returns whether each one
+        was read whole; the bytes of a failed one are unspecified."""
+        n = len(addrs)
+        ok = np.ones(n, dtype=bool)
+        if n == 0:
+            return ok
+        lens = lens.astype(np.uint64)
+        offs = offs.astype(np.uint64)
+        if int((offs + lens).max()) > buf.nbytes:
+            raise ValueError("read_into: a range ends past the buffer")
+        remote = np.empty((n, 2), dtype=np.uint64)
+        remote[:, 0] = np.where(addrs < USER_MAX, addrs, 0)  # 0 faults: marked failed
+        remote[:, 1] = lens
+        local = np.empty((n, 2), dtype=np.uint64)
+        local[:, 0] = offs + np.uint64(buf.ctypes.data)
+        local[:, 1] = lens
+        cum = np.zeros(n + 1, dtype=np.uint64)
+        np.cumsum(lens, out=cum[1:])
+        self._readv(local.ctypes.data, remote.ctypes.data, cum, 0, ok)
+        return ok
+
+    def _readv(self, lbase: int, rbase: int, cum: np.ndarray | list[int] | None, size: int,
+               ok: list[bool] | np.ndarray) -> None:
+        """Issue the reads iovec chunk by chunk (iovec arrays at lbase/rbase, all of
+        `size` bytes, or of the sizes whose prefix sums are `cum`); mark failed entries
+        in `ok`."""
         n = len(ok)
-        lbase, _ = local.buffer_info()
-        rbase, _ = remote.buffer_info()
         i = 0
         while i < n:
             cnt = min(IOV_MAX, n - i)
@@ -211,17 +240,12 @@ class ProcessMemory:
                 self._fail(err)
                 raise OSError(err, f"process_vm_readv: {os.strerror(err)}")
             # iovecs wholly covered by `got` are complete; the next one is not
-            if sizes is None:
-                full = min(got // size, cnt)
-                i += full
-                cnt -= full
-            while cnt and got > 0 and sizes is not None:
-                s = sizes[i]
-                if got < s:
-                    break
-                got -= s
-                i += 1
-                cnt -= 1
-            if cnt:
+            if cum is None:
+                full = got // size
+            else:
+                full = bisect.bisect_right(cum, int(cum[i]) + got, i, i + cnt + 1) - 1 - i
+            full = min(full, cnt)
+            i += full
+            if full < cnt:
                 ok[i] = False  # partially read or not at all: fault at or in it
                 i += 1

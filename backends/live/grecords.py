@@ -1,0 +1,240 @@
+"""Every g record of a running process, read in a few syscalls and checked vectorised,
+and what changed since the last read.
+
+The kernel's cost of process_vm_readv is per iovec (it pins the target's pages one
+iovec at a time), not per byte, and g's sit next to each other in the heap (spans of
+one size class). So the records are read as ranges around neighbouring g's (the
+bytes between them included), a chunk of ranges at a time into one buffer kept from
+read to read, and decoded by numpy, one gather per field (GDecoder.rows). A range
+that does not read whole (a torn allgs pointer into unmapped memory) is read again
+record by record.
+
+The process keeps running: records that fail the checks (GDecoder.valid_rows) are
+read once more and dropped if they fail again. A record whose decoded fields equal
+those read at the same address last time, and which was a goroutine then, is the
+same goroutine in the same state: it is not checked again, and `same` tells the
+reader it need not decode it again either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from gotui.backends.live.goroutines import DEAD, GDecoder, GRows
+from gotui.backends.live.memory import USER_MAX, ProcessMemory
+from gotui.backends.model import SCAN_BIT
+
+MAX_GAP = 1024  # bytes between two g's that are read through rather than skipped
+RUN = 128  # g's per range at most (bounds a range: RUN * (record + MAX_GAP) bytes)
+CHUNK = 8 << 20  # bytes of ranges read into the kept buffer at once
+_ALIGN = 8
+# fields that say where a parked goroutine is (its stack walk depends on nothing else)
+_TOP = ("goid", "waitreason", "pc", "sp", "bp")
+
+
+def masked_status(rows: GRows) -> np.ndarray:
+    return rows["status"] & ~np.uint64(SCAN_BIT)
+
+
+@dataclass
+class GRead:
+    """One read of every g record (allgs order), checked, compared with the last read."""
+
+    addr: np.ndarray  # uint64
+    rows: GRows  # a dropped record's row is what was read
+    live: np.ndarray  # bool: a goroutine of this read (valid, not dead, its goid first)
+    same: np.ndarray  # bool: live, and the same row at this address was live last time
+    # bool: live and parked with the same goid, status, wait reason and sched.pc/sp/bp as
+    # the live row at this address last time (its stack's top is where it was)
+    same_top: np.ndarray
+    prev: np.ndarray  # int64: index of the same address in the last read, -1 if none
+    dropped: int  # records that failed the checks twice, or named a goid twice
+
+
+def _empty() -> GRead:
+    none = np.zeros(0, dtype=bool)
+    return GRead(np.zeros(0, np.uint64), GRows.zeros(0), none, none, none,
+                 np.zeros(0, np.int64), 0)
+
+
+class _Chunk(NamedTuple):
+    """Ranges read into the buffer at once, and the records in them."""
+
+    start: np.ndarray  # uint64: the ranges' addresses
+    length: np.ndarray  # uint64: their lengths
+    local: np.ndarray  # int64: where each goes in the buffer
+    need: int  # bytes of buffer
+    recs: slice  # its records, in address order
+    offs: np.ndarray  # int64: each record's offset in the buffer
+
+
+class _Plan(NamedTuple):
+    """How to read the records at some addresses: kept while allgs does not change."""
+
+    addrs: np.ndarray
+    order: np.ndarray  # indexes of the readable addresses, in address order
+    rid: np.ndarray  # per record (address order): its range
+    chunks: list[_Chunk]
+
+
+def _plan(addrs: np.ndarray, size: int, one_each: bool = False) -> _Plan:
+    """Ranges around neighbouring records (or one range per record), in chunks."""
+    order = np.argsort(addrs, kind="stable")
+    order = order[addrs[order] < USER_MAX - (1 << 32)]  # a garbage pointer fails
+    s = addrs[order]
+    if not len(s):
+        return _Plan(addrs, order, np.zeros(0, np.int64), [])
+    new = np.ones(len(s), dtype=bool)  # s[i] starts a range
+    if not one_each:
+        new[1:] = s[1:] > s[:-1] + np.uint64(size + MAX_GAP)
+        new[::RUN] = True
+    rid = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    start = s[first]
+    length = s[np.append(first[1:], len(s)) - 1] + np.uint64(size) - start
+    delta = (s - start[rid]).astype(np.int64)  # record's offset in its range
+    padded = (length + np.uint64(_ALIGN - 1)) & ~np.uint64(_ALIGN - 1)
+    ends = np.cumsum(padded).astype(np.int64)
+    begins = ends - padded.astype(np.int64)
+    bounds = np.flatnonzero(np.diff(begins // CHUNK)) + 1
+    chunks = []
+    for r0, r1 in zip([0, *bounds.tolist()], [*bounds.tolist(), len(start)], strict=True):
+        local = begins[r0:r1] - begins[r0]
+        k0, k1 = np.searchsorted(rid, [r0, r1]).tolist()
+        chunks.append(_Chunk(start[r0:r1], length[r0:r1], local,
+                             int(ends[r1 - 1] - begins[r0]), slice(k0, k1),
+                             local[rid[k0:k1] - r0] + delta[k0:k1]))
+    return _Plan(addrs, order, rid, chunks)
+
+
+class GRecordReader:
+    """Reads and checks g records; keeps the last read to tell what changed."""
+
+    def __init__(self, mem: ProcessMemory, decoder: GDecoder, n_reasons: int,
+                 max_goid: Callable[[], int], parked: frozenset[int]) -> None:
+        self.mem = mem
+        self.decoder = decoder
+        self.n_reasons = n_reasons
+        self.max_goid = max_goid  # read after the records: no goid read can be larger
+        self._parked = np.array(sorted(parked), dtype=np.uint64)
+        self._dead = np.array(sorted(DEAD), dtype=np.uint64)
+        self._buf = np.empty(0, dtype=np.uint64)  # kept: a fresh buffer costs page faults
+        self._plan: _Plan | None = None  # of the last big read
+        self.last: GRead = _empty()
+
+    def forget(self) -> None:
+        self.last = _empty()
+        self._buf = np.empty(0, dtype=np.uint64)
+        self._plan = None
+
+    # ------------------------------------------------------------ raw reads
+    def read_rows(self, addrs: np.ndarray) -> tuple[GRows, np.ndarray]:
+        """(rows, ok): the record at each address, and whether it was read whole (the
+        row of one that was not is zero)."""
+        size = self.decoder.size
+        plan = self._plan
+        if plan is None or not np.array_equal(plan.addrs, addrs):
+            plan = _plan(addrs, size)
+            if len(addrs) > RUN:
+                self._plan = plan
+        rows = GRows.zeros(len(addrs))
+        ok = np.zeros(len(addrs), dtype=bool)
+        range_ok = self._read_plan(plan, rows)
+        ok[plan.order] = range_ok[plan.rid]
+        retry = plan.order[~range_ok[plan.rid]]
+        if len(retry):  # record by record: one unmapped page fails only its own
+            one = _plan(addrs[retry], size, one_each=True)
+            ok[retry[one.order]] = self._read_plan(one, rows, retry)[one.rid]
+        rows.data[:, ~ok] = 0
+        return rows, ok
+
+    def _read_plan(self, plan: _Plan, rows: GRows, where: np.ndarray | None = None
+                   ) -> np.ndarray:
+        """Reads the plan's ranges, a chunk at a time, and decodes each record into its
+        column of `rows` (plan.addrs[i] goes to column i, or where[i]). Returns which
+        ranges read whole."""
+        ok = []
+        for c in plan.chunks:
+            if self._buf.nbytes < c.need:
+                self._buf = np.empty(c.need // _ALIGN + 1, dtype=np.uint64)
+            buf = self._buf.view(np.uint8)
+            ok.append(self.mem.read_into(buf, c.start, c.length, c.local))
+            at = plan.order[c.recs]
+            self.decoder.rows(buf, c.offs, rows, at if where is None else where[at])
+        return np.concatenate(ok) if ok else np.zeros(0, dtype=bool)
+
+    # ------------------------------------------------------------ checked reads
+    def read(self, addrs: np.ndarray) -> GRead:
+        """Every record at `addrs`, checked (see module doc), against the last read."""
+        n = len(addrs)
+        rows, ok = self.read_rows(addrs)
+        last = self.last
+        prev, prefix = self._previous(addrs)
+        same = np.zeros(n, dtype=bool)
+        same_top = np.zeros(n, dtype=bool)
+        if prefix:
+            at: np.ndarray | slice = slice(0, len(last.addr))
+            before, was_live = last.rows, last.live
+        else:
+            at = np.flatnonzero(prev >= 0)
+            before, was_live = last.rows.take(prev[at]), last.live[prev[at]]
+        now = rows.take(at)
+        if len(now):
+            same[at] = ok[at] & was_live & ~now.differ(before)
+            status = masked_status(now)
+            top = was_live & ok[at] & (status == masked_status(before))
+            top &= np.isin(status, self._parked)
+            for f in _TOP:
+                top &= now[f] == before[f]
+            same_top[at] = top
+        # unchanged records passed the checks before: only the others are checked
+        accepted = same.copy()
+        check = np.flatnonzero(~same)
+        good = ok[check] & self.decoder.valid_rows(rows.take(check), self.n_reasons,
+                                                   self.max_goid())
+        accepted[check[good]] = True
+        bad = check[~good]
+        dropped = 0
+        if len(bad):  # read once more
+            again, again_ok = self.read_rows(addrs[bad])
+            good = again_ok & self.decoder.valid_rows(again, self.n_reasons, self.max_goid())
+            rows.put(bad, again)
+            accepted[bad] = good
+            same_top[bad] = False
+            dropped = int(len(bad) - good.sum())
+        live = accepted & ~np.isin(masked_status(rows), self._dead)
+        # a goid twice: one of them is a torn read of a reused g (the first one stays)
+        at = np.flatnonzero(live)
+        goids = rows["goid"][at]
+        by_goid = np.argsort(goids, kind="stable")
+        twice = by_goid[1:][goids[by_goid[1:]] == goids[by_goid[:-1]]]
+        if len(twice):
+            live[at[twice]] = False
+            dropped += len(twice)
+        same &= live
+        same_top &= live
+        read = GRead(addrs, rows, live, same, same_top, prev, dropped)
+        self.last = read
+        return read
+
+    def _previous(self, addrs: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Index of each address in the last read (-1: none), and whether the last
+        read's addresses are a prefix of these: allgs only grows (g's are reused, never
+        freed), so they normally are."""
+        old = self.last.addr
+        n, m = len(addrs), len(old)
+        prev = np.full(n, -1, dtype=np.int64)
+        if m == 0:
+            return prev, True
+        if m <= n and np.array_equal(addrs[:m], old):
+            prev[:m] = np.arange(m)
+            return prev, True
+        order = np.argsort(old, kind="stable")
+        pos = np.searchsorted(old[order], addrs)
+        pos[pos == m] = 0
+        hit = old[order[pos]] == addrs
+        prev[hit] = order[pos[hit]]
+        return prev, False
