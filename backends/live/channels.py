@@ -146,28 +146,30 @@ class ChannelReader:
     def _select_directions(self, addrs: list[int], queues: dict[int, tuple[int, int]],
                            heap: AddressRanges, goids: Callable[[list[int]], dict[int, int]]
                            ) -> dict[tuple[int, int], str]:
-        res: dict[tuple[int, int], str] = {}
         level = []
         for a in addrs:
             recv, send = queues[a]
             level += [(a, "recv", recv), (a, "send", send)]
+        found: list[tuple[int, str, int]] = []  # (channel, op, g address of a waiter)
         hops = 0
         while level and hops < MAX_QUEUE_WALK:
             level = [x for x in level if heap.contains(x[2], self.sg_size)]
             buf, ok = self.mem.read_same_size([s for _, _, s in level], self.sg_size)
-            goid_of = goids([self._u64(buf, j * self.sg_size + self.sg_g)
-                             for j in range(len(level)) if ok[j]])
             nxt = []
             for j, (a, op, _) in enumerate(level):
                 if not ok[j]:
                     continue
                 base = j * self.sg_size
-                goid = goid_of.get(self._u64(buf, base + self.sg_g))
-                if goid is not None:
-                    res[(a, goid)] = op
+                found.append((a, op, self._u64(buf, base + self.sg_g)))
                 nxt.append((a, op, self._u64(buf, base + self.sg_next)))
             level = nxt
             hops += 1
+        goid_of = goids([g for _, _, g in found]) if found else {}
+        res: dict[tuple[int, int], str] = {}
+        for a, op, g in found:
+            goid = goid_of.get(g)
+            if goid is not None:
+                res[(a, goid)] = op
         return res
 
     def _elem_type(self, addr: int) -> str:

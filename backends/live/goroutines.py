@@ -75,6 +75,25 @@ class G(NamedTuple):
     bubble: int
 
 
+def statuses(codes: frozenset[int] | set[int]) -> np.ndarray:
+    """A table for `in_statuses`: whether each status word (scan bit masked) is one of
+    `codes`."""
+    table = np.zeros(16, dtype=bool)
+    table[sorted(codes)] = True
+    return table
+
+
+def in_statuses(status: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Per status word (scan bit masked): whether it is one of the table's (a torn
+    word, whatever it holds, is not)."""
+    return table[np.minimum(status, len(table) - 1)]
+
+
+KNOWN = statuses(set(STATUS_NAMES))
+DEAD_ROWS = statuses(DEAD)
+assert not KNOWN[-1]
+
+
 # G's fields as read from the g (all but addr), in the order of _G_FIELDS
 ROW_FIELDS = G._fields[1:]
 assert len(ROW_FIELDS) == len(_G_FIELDS)
@@ -179,15 +198,11 @@ class GDecoder:
                 and 0 < lo < hi and hi - lo <= MAX_STACK
                 and (st != WAITING or lo <= sp < hi))
 
-    def rows(self, buf: np.ndarray, offs: np.ndarray, out: GRows,
-             at: np.ndarray | slice) -> None:
-        """Decodes the records at byte offsets `offs` (multiples of 8) of `buf` (an
-        8-aligned uint8 array whose size is a multiple of 8) into out's columns `at`:
-        one gather per field, whatever the count."""
-        index = {1: offs, 4: offs >> 2, 8: offs >> 3}
+    def rows(self, recs: np.ndarray, out: GRows, at: slice) -> None:
+        """Decodes records (the rows of `recs`, a uint8 array of shape (n, stride),
+        stride a multiple of 8) into out's columns `at`: one strided copy per field."""
         for row, off, dt in self._gather:
-            k = dt.itemsize
-            out.data[row, at] = buf.view(dt)[index[k] + off // k]
+            out.data[row, at] = recs[:, off:off + dt.itemsize].view(dt)[:, 0]
 
     def valid_rows(self, rows: GRows, n_reasons: int, max_goid: int = MAX_GOID) -> np.ndarray:
         """`valid` of many rows at once (a bool per row)."""
@@ -197,7 +212,7 @@ class GDecoder:
               & (hi - lo <= MAX_STACK) & ((st != WAITING) | ((lo <= sp) & (sp < hi))))
         if n_reasons:
             ok &= rows["waitreason"] < n_reasons
-        return np.isin(st, list(STATUS_NAMES)) & (np.isin(st, list(DEAD)) | ok)
+        return in_statuses(st, KNOWN) & (in_statuses(st, DEAD_ROWS) | ok)
 
     def g_of(self, addr: int, rows: GRows, j: int) -> G:
         """The G of row j (status without the scan bit)."""

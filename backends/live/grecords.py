@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from gotui.backends.live.goroutines import DEAD, GDecoder, GRows
-from gotui.backends.live.memory import USER_MAX, ProcessMemory
+from gotui.backends.live.goroutines import DEAD_ROWS, GDecoder, GRows, in_statuses, statuses
+from gotui.backends.live.memory import USER_MAX, ProcessMemory, Scatter, scatter
 from gotui.backends.model import SCAN_BIT
 
 MAX_GAP = 1024  # bytes between two g's that are read through rather than skipped
-RUN = 128  # g's per range at most (bounds a range: RUN * (record + MAX_GAP) bytes)
-CHUNK = 8 << 20  # bytes of ranges read into the kept buffer at once
+RUN = 256  # g's per range at most (2 * RUN pieces: within IOV_MAX)
+CHUNK = 4096  # records read into the kept buffer at once (its rows stay in cache)
 _ALIGN = 8
 # fields that say where a parked goroutine is (its stack walk depends on nothing else)
 _TOP = ("goid", "waitreason", "pc", "sp", "bp")
@@ -61,53 +61,53 @@ def _empty() -> GRead:
 
 
 class _Chunk(NamedTuple):
-    """Ranges read into the buffer at once, and the records in them."""
+    """CHUNK records (in allgs order) read at once: ranges around those that are
+    neighbours in memory, cut into one piece per record (to its row of the buffer)
+    and the bytes between them (skipped)."""
 
-    start: np.ndarray  # uint64: the ranges' addresses
-    length: np.ndarray  # uint64: their lengths
-    local: np.ndarray  # int64: where each goes in the buffer
-    need: int  # bytes of buffer
-    recs: slice  # its records, in address order
-    offs: np.ndarray  # int64: each record's offset in the buffer
+    rows: slice  # its records
+    reads: Scatter  # its ranges, cut into pieces
+    record_range: np.ndarray  # int64: per record of the chunk, its range (-1: unreadable)
 
 
 class _Plan(NamedTuple):
     """How to read the records at some addresses: kept while allgs does not change."""
 
     addrs: np.ndarray
-    order: np.ndarray  # indexes of the readable addresses, in address order
-    rid: np.ndarray  # per record (address order): its range
     chunks: list[_Chunk]
 
 
-def _plan(addrs: np.ndarray, size: int, one_each: bool = False) -> _Plan:
-    """Ranges around neighbouring records (or one range per record), in chunks."""
-    order = np.argsort(addrs, kind="stable")
-    order = order[addrs[order] < USER_MAX - (1 << 32)]  # a garbage pointer fails
-    s = addrs[order]
-    if not len(s):
-        return _Plan(addrs, order, np.zeros(0, np.int64), [])
-    new = np.ones(len(s), dtype=bool)  # s[i] starts a range
-    if not one_each:
-        new[1:] = s[1:] > s[:-1] + np.uint64(size + MAX_GAP)
-        new[::RUN] = True
-    rid = np.cumsum(new) - 1
-    first = np.flatnonzero(new)
-    start = s[first]
-    length = s[np.append(first[1:], len(s)) - 1] + np.uint64(size) - start
-    delta = (s - start[rid]).astype(np.int64)  # record's offset in its range
-    padded = (length + np.uint64(_ALIGN - 1)) & ~np.uint64(_ALIGN - 1)
-    ends = np.cumsum(padded).astype(np.int64)
-    begins = ends - padded.astype(np.int64)
-    bounds = np.flatnonzero(np.diff(begins // CHUNK)) + 1
+def _plan(addrs: np.ndarray, size: int, stride: int, one_each: bool = False) -> _Plan:
+    """Ranges around the records that are neighbours in memory (or one range per
+    record), chunk by chunk."""
     chunks = []
-    for r0, r1 in zip([0, *bounds.tolist()], [*bounds.tolist(), len(start)], strict=True):
-        local = begins[r0:r1] - begins[r0]
-        k0, k1 = np.searchsorted(rid, [r0, r1]).tolist()
-        chunks.append(_Chunk(start[r0:r1], length[r0:r1], local,
-                             int(ends[r1 - 1] - begins[r0]), slice(k0, k1),
-                             local[rid[k0:k1] - r0] + delta[k0:k1]))
-    return _Plan(addrs, order, rid, chunks)
+    for p0 in range(0, len(addrs), CHUNK):
+        a = addrs[p0:p0 + CHUNK]
+        order = np.argsort(a, kind="stable")
+        order = order[a[order] < USER_MAX - (1 << 32)]  # a garbage pointer fails
+        s = a[order]
+        gap = np.diff(s).astype(np.int64) - size
+        new = np.ones(len(s), dtype=bool)  # s[k] starts a range
+        if not one_each and len(s):
+            new[1:] = (gap < 0) | (gap > MAX_GAP)  # (overlapping: torn pointers)
+            new[::RUN] = True
+        rid = np.cumsum(new) - 1
+        # pieces: the record, preceded by the gap from the last one in its range
+        with_gap = ~new
+        n_pieces = len(s) + int(with_gap.sum())
+        at = np.arange(len(s)) + np.cumsum(with_gap)  # each record's piece
+        pieces = np.empty((n_pieces, 2), dtype=np.int64)
+        pieces[at, 0] = order * stride
+        pieces[at, 1] = size
+        gaps = at[with_gap] - 1
+        pieces[gaps, 0] = -1
+        pieces[gaps, 1] = gap[with_gap[1:]] if len(s) else 0
+        first = np.append(at[new], n_pieces)
+        record_range = np.full(len(a), -1, dtype=np.int64)
+        record_range[order] = rid
+        chunks.append(_Chunk(slice(p0, p0 + len(a)), scatter(s[new], pieces, first),
+                             record_range))
+    return _Plan(addrs, chunks)
 
 
 class GRecordReader:
@@ -119,9 +119,10 @@ class GRecordReader:
         self.decoder = decoder
         self.n_reasons = n_reasons
         self.max_goid = max_goid  # read after the records: no goid read can be larger
-        self._parked = np.array(sorted(parked), dtype=np.uint64)
-        self._dead = np.array(sorted(DEAD), dtype=np.uint64)
-        self._buf = np.empty(0, dtype=np.uint64)  # kept: a fresh buffer costs page faults
+        self._parked = statuses(parked)
+        self._stride = -(-decoder.size // _ALIGN) * _ALIGN  # bytes per row of the buffer
+        # kept from read to read: a fresh buffer costs page faults inside the syscall
+        self._buf = np.empty(0, dtype=np.uint64)
         self._plan: _Plan | None = None  # of the last big read
         self.last: GRead = _empty()
 
@@ -134,37 +135,37 @@ class GRecordReader:
     def read_rows(self, addrs: np.ndarray) -> tuple[GRows, np.ndarray]:
         """(rows, ok): the record at each address, and whether it was read whole (the
         row of one that was not is zero)."""
-        size = self.decoder.size
+        size, stride = self.decoder.size, self._stride
         plan = self._plan
         if plan is None or not np.array_equal(plan.addrs, addrs):
-            plan = _plan(addrs, size)
+            plan = _plan(addrs, size, stride)
             if len(addrs) > RUN:
                 self._plan = plan
         rows = GRows.zeros(len(addrs))
-        ok = np.zeros(len(addrs), dtype=bool)
-        range_ok = self._read_plan(plan, rows)
-        ok[plan.order] = range_ok[plan.rid]
-        retry = plan.order[~range_ok[plan.rid]]
+        ok = self._read_plan(plan, rows)
+        retry = np.flatnonzero(~ok)
         if len(retry):  # record by record: one unmapped page fails only its own
-            one = _plan(addrs[retry], size, one_each=True)
-            ok[retry[one.order]] = self._read_plan(one, rows, retry)[one.rid]
+            again = GRows.zeros(len(retry))
+            ok[retry] = self._read_plan(_plan(addrs[retry], size, stride, one_each=True), again)
+            rows.put(retry, again)
         rows.data[:, ~ok] = 0
         return rows, ok
 
-    def _read_plan(self, plan: _Plan, rows: GRows, where: np.ndarray | None = None
-                   ) -> np.ndarray:
-        """Reads the plan's ranges, a chunk at a time, and decodes each record into its
-        column of `rows` (plan.addrs[i] goes to column i, or where[i]). Returns which
-        ranges read whole."""
-        ok = []
+    def _read_plan(self, plan: _Plan, rows: GRows) -> np.ndarray:
+        """Reads the plan's records, a chunk at a time, decoding each chunk's rows into
+        `rows`. Returns which records were read whole."""
+        ok = np.zeros(len(plan.addrs), dtype=bool)
+        need = min(len(plan.addrs), CHUNK) * self._stride
+        if self._buf.nbytes < need:
+            self._buf = np.empty(need // _ALIGN, dtype=np.uint64)
+        buf = self._buf.view(np.uint8)
         for c in plan.chunks:
-            if self._buf.nbytes < c.need:
-                self._buf = np.empty(c.need // _ALIGN + 1, dtype=np.uint64)
-            buf = self._buf.view(np.uint8)
-            ok.append(self.mem.read_into(buf, c.start, c.length, c.local))
-            at = plan.order[c.recs]
-            self.decoder.rows(buf, c.offs, rows, at if where is None else where[at])
-        return np.concatenate(ok) if ok else np.zeros(0, dtype=bool)
+            range_ok = self.mem.read_scattered(buf, c.reads)
+            n = c.rows.stop - c.rows.start
+            self.decoder.rows(buf[:n * self._stride].reshape(n, self._stride), rows, c.rows)
+            readable = c.record_range >= 0
+            ok[c.rows][readable] = range_ok[c.record_range[readable]]
+        return ok
 
     # ------------------------------------------------------------ checked reads
     def read(self, addrs: np.ndarray) -> GRead:
@@ -186,7 +187,7 @@ class GRecordReader:
             same[at] = ok[at] & was_live & ~now.differ(before)
             status = masked_status(now)
             top = was_live & ok[at] & (status == masked_status(before))
-            top &= np.isin(status, self._parked)
+            top &= in_statuses(status, self._parked)
             for f in _TOP:
                 top &= now[f] == before[f]
             same_top[at] = top
@@ -205,7 +206,7 @@ class GRecordReader:
             accepted[bad] = good
             same_top[bad] = False
             dropped = int(len(bad) - good.sum())
-        live = accepted & ~np.isin(masked_status(rows), self._dead)
+        live = accepted & ~in_statuses(masked_status(rows), DEAD_ROWS)
         # a goid twice: one of them is a torn read of a reused g (the first one stays)
         at = np.flatnonzero(live)
         goids = rows["goid"][at]

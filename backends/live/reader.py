@@ -33,11 +33,14 @@ from gotui.backends.gobinary.symbols import Facts, Symbols
 from gotui.backends.live.channels import ChannelReader, ChanWait, chan_op
 from gotui.backends.live.goroutines import (
     DEAD,
+    DEAD_ROWS,
     MAX_GOID,
     RUNNING,
     SYSCALL,
     G,
     GDecoder,
+    in_statuses,
+    statuses,
 )
 from gotui.backends.live.grecords import GRead, GRecordReader, masked_status
 from gotui.backends.live.holders import ExactSource, HolderFinder, eligible
@@ -74,8 +77,8 @@ _SLICE = struct.Struct("<QQ")
 MAX_GOROUTINES = 50_000_000
 _PARKED = frozenset({0, 1, 4, 9, 10})  # statuses whose g.sched is the goroutine's state
 # statuses whose g.waitsince counts: waiting, leaked, in a syscall
-_TIMED = np.array([k for k, v in STATUS_NAMES.items() if v in ("waiting", "leaked", "syscall")],
-                  dtype=np.uint32)
+_TIMED = statuses({k for k, v in STATUS_NAMES.items() if v in ("waiting", "leaked", "syscall")})
+_PARKED_ROWS = statuses(_PARKED)
 STACK_TRIES = 4  # walks of a goroutine that keeps moving before stacks() gives up
 _NOLOC = Location()  # shared "unknown": Locations in a snapshot are read-only
 _new = object.__new__
@@ -136,6 +139,8 @@ class _Made:
         """The same, for a read whose index i was prev[i] in the last one (-1: new)."""
         n, m = len(prev), len(self.objs)
         if m <= n and np.array_equal(prev[:m], np.arange(m)) and not (prev[m:] >= 0).any():
+            if n == m:  # the same records: this one goes on (nothing else holds it)
+                return self
             grow = n - m  # allgs only grew: the usual case
             return _Made(self.objs + [None] * grow,
                          *(np.concatenate([a, np.zeros(grow, a.dtype)]) for a in (
@@ -161,8 +166,6 @@ class GoroutineIndex(Mapping[int, int]):
         self.addrs = addrs
         self.pos = pos
         self._at: dict[int, int] | None = None
-        self._by_addr: dict[int, int] | None = None
-        self._asked = False
 
     def index(self, goid: int) -> int | None:
         """Its index in the snapshot's goroutines."""
@@ -175,15 +178,9 @@ class GoroutineIndex(Mapping[int, int]):
         return np.flatnonzero(np.isin(self.goids, np.fromiter(goids, np.uint64, len(goids))))
 
     def goids_at(self, addrs: list[int]) -> dict[int, int]:
-        """g address -> goid, for those of `addrs` that are the snapshot's goroutines'
-        (the first call scans the snapshot; a second one builds a dict of all)."""
-        if self._by_addr is None and not self._asked:
-            self._asked = True
-            at = np.flatnonzero(np.isin(self.addrs, np.array(addrs, dtype=np.uint64)))
-            return dict(zip(self.addrs[at].tolist(), self.goids[at].tolist(), strict=True))
-        if self._by_addr is None:
-            self._by_addr = dict(zip(self.addrs.tolist(), self.goids.tolist(), strict=True))
-        return {a: self._by_addr[a] for a in addrs if a in self._by_addr}
+        """g address -> goid, for those of `addrs` that are the snapshot's goroutines'."""
+        at = np.flatnonzero(np.isin(self.addrs, np.array(addrs, dtype=np.uint64)))
+        return dict(zip(self.addrs[at].tolist(), self.goids[at].tolist(), strict=True))
 
     def __getitem__(self, goid: int) -> int:
         i = self.index(goid)
@@ -335,7 +332,7 @@ class LiveReader:
         """Goroutines not dead (system ones included), from their status words only."""
         heap = AddressRanges(read_maps(self.pid), "rw")
         rows, ok = self.records.read_rows(self._g_addrs(heap))
-        dead = np.isin(masked_status(rows), list(DEAD))
+        dead = in_statuses(masked_status(rows), DEAD_ROWS)
         return int((ok & ~dead).sum())
 
     def snapshot(self) -> Snapshot:
@@ -361,9 +358,15 @@ class LiveReader:
         sema.update(self.blocking.sema_waiters(heap))  # the newer read wins
         self.dropped = read.dropped
         now = time.monotonic_ns()  # the runtime's nanotime is CLOCK_MONOTONIC
-        made = self._made.follow(read.prev)
-        d = self._decode(read, made, now)
-        self._fill_user_frames(d.walks, made)
+        try:
+            made = self._made.follow(read.prev)
+            d = self._decode(read, made, now)
+            self._fill_user_frames(d.walks, made)
+        except BaseException:
+            # what was made of the read so far does not match it: start afresh
+            self.records.forget()
+            self._made = _Made.empty()
+            raise
         self._made = made
         self._gaddr = gaddr = d.index
         out = d.out
@@ -397,7 +400,7 @@ class LiveReader:
         rows, live, objs = read.rows, read.live, made.objs
         status = masked_status(rows)
         since = rows["waitsince"]
-        wait = np.where(np.isin(status, _TIMED) & (since > 0) & (since < now), now - since, 0)
+        wait = np.where(in_statuses(status, _TIMED) & (since > 0) & (since < now), now - since, 0)
         reuse = live & read.same & made.done & ~made.extra
         moved = np.flatnonzero(reuse & (wait != made.wait))  # waited longer: a copy
         new = _new
@@ -634,7 +637,7 @@ class LiveReader:
         index = self._gaddr
         at = index.indexes(goids)
         pos = index.pos[at]
-        parked = np.isin(masked_status(self.records.last.rows.take(pos)), list(_PARKED))
+        parked = in_statuses(masked_status(self.records.last.rows.take(pos)), _PARKED_ROWS)
         keys = np.where(parked, self._made.rev[pos], -1).tolist()
         return {goid: key if key >= 0 else None
                 for goid, key in zip(index.goids[at].tolist(), keys, strict=True)}

@@ -65,7 +65,7 @@ def test_snapshots_during_churn(churn: gofixtures.Target) -> None:
 
 class CorruptingMemory(ProcessMemory):
     """Flips random bytes in what it reads, like the worst torn read: the g records
-    (read_into: ranges around neighbouring g's; read_same_size: a g read again alone)
+    (read_scattered: ranges around neighbouring g's; read_same_size: a g read alone)
     and everything read through them (read_many: sudogs, channels, labels, semaphore
     roots); `read` too when `everything` (then allgs itself may be unreadable)."""
 
@@ -86,10 +86,11 @@ class CorruptingMemory(ProcessMemory):
         buf, ok = super().read_same_size(addrs, size)
         return self._flip(buf), ok
 
-    def read_into(self, buf, addrs, lens, offs):  # type: ignore[no-untyped-def]
-        ok = super().read_into(buf, addrs, lens, offs)
-        for o, n in zip(offs.tolist(), lens.tolist(), strict=True):
-            self._flip(memoryview(buf)[o:o + n])  # type: ignore[arg-type]
+    def read_scattered(self, buf, plan):  # type: ignore[no-untyped-def]
+        ok = super().read_scattered(buf, plan)
+        kept = plan.pieces[plan.pieces[:, 0] >= 0]
+        if len(kept):  # the records' rows are one block at the start of buf
+            self._flip(memoryview(buf)[:int((kept[:, 0] + kept[:, 1]).max())])  # type: ignore[arg-type]
         return ok
 
     def read_many(self, reqs):  # type: ignore[no-untyped-def]
