@@ -39,6 +39,7 @@ from gotui.backends.live.goroutines import (
     SYSCALL,
     G,
     GDecoder,
+    GRows,
     in_statuses,
     statuses,
 )
@@ -54,6 +55,7 @@ from gotui.backends.live.memory import (
 )
 from gotui.backends.live.stackwalk import (
     StackStart,
+    StackTops,
     ends_at_base,
     user_frames,
     walk,
@@ -91,6 +93,7 @@ class _Kind(NamedTuple):
     reason: str
     system: bool
     op: str | None
+    has_op: bool  # op is not None
     on_sema: bool  # parked on a semaphore or a sync.Cond: locks.BlockingReader looks
     idle_in_bubble: bool  # the raw wait reason is in runtime.isIdleInSynctest
     # the Goroutine fields they share (status, wait_reason, go_statement, start and
@@ -98,14 +101,30 @@ class _Kind(NamedTuple):
     proto: dict[str, object]
 
 
-class _Walk(NamedTuple):
-    """A goroutine whose location is found by walking its stack from `top`."""
+class _Walks(NamedTuple):
+    """Built records whose locations are found by walking their stacks from `tops`."""
 
-    pos: int  # its record's index in the read
-    gr: Goroutine  # made by this snapshot: its locations are set after the walk
-    top: tuple[int, int, int, int, int]  # (pc, sp, bp, stack.hi, goid)
-    start: Location  # its start function
-    before: Goroutine | None  # what the last snapshot made of it, if its walk was whole
+    at: np.ndarray  # int64: their indexes among the records built
+    addr: np.ndarray  # uint64: their g's
+    goid: np.ndarray  # uint64
+    tops: StackTops
+    start: list[Location]  # their start functions
+    before: list[Goroutine | None]  # what the last snapshot made of it, if walked whole
+
+
+class _Extras(NamedTuple):
+    """What is read every time for the goroutines built (see _Decoded)."""
+
+    waits: list[ChanWait]
+    waiters: list[Goroutine]  # waits[i] is waiters[i]'s
+    threads: list[tuple[Goroutine, int]]  # (goroutine, its g.m)
+    labelled: list[tuple[Goroutine, int]]  # (goroutine, its g.labels)
+    bubbled: list[tuple[Goroutine, int]]  # (goroutine, its g.bubble)
+
+
+def _none(objs: np.ndarray) -> np.ndarray:
+    """Which items of an object array are None."""
+    return np.fromiter((x is None for x in objs), dtype=bool, count=len(objs))
 
 
 def _with_wait(g: Goroutine, wait_ns: int) -> Goroutine:
@@ -218,12 +237,11 @@ class _Decoded(NamedTuple):
     out: list[Goroutine]  # the snapshot's goroutines
     index: GoroutineIndex
     shared: np.ndarray  # bool per goroutine: the last snapshot holds the same object
-    walks: list[_Walk]
-    waits: list[ChanWait]
-    waiters: list[Goroutine]  # waits[i] is waiters[i]'s
-    threads: list[tuple[Goroutine, int]]  # (goroutine, its g.m)
-    labelled: list[tuple[Goroutine, int]]  # (goroutine, its g.labels)
-    bubbled: list[tuple[Goroutine, int]]  # (goroutine, its g.bubble)
+    extras: _Extras
+
+
+# the hash that groups g records by kind (status, wait reason, gopc, startpc)
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 
 
 class LiveReader:
@@ -324,7 +342,8 @@ class LiveReader:
                           start=sym.start(startpc) if startpc else _NOLOC,
                           current=_NOLOC, user_current=_NOLOC, own_current=_NOLOC).__dict__
         return _Kind(name, reason, raw_start.startswith("runtime.") and raw_start != "runtime.main",
-                     chan_op(reason) if reason else None, reason in SEMA_REASONS,
+                     chan_op(reason) if reason else None,
+                     bool(reason) and chan_op(reason) is not None, reason in SEMA_REASONS,
                      reason_idx in self._idle_in_bubble, proto.copy())
 
     # ------------------------------------------------------------ LiveSource
@@ -361,7 +380,6 @@ class LiveReader:
         try:
             made = self._made.follow(read.prev)
             d = self._decode(read, made, now)
-            self._fill_user_frames(d.walks, made)
         except BaseException:
             # what was made of the read so far does not match it: start afresh
             self.records.forget()
@@ -372,18 +390,19 @@ class LiveReader:
         out = d.out
         self.system_goids = set(gaddr.goids[made.system[gaddr.pos]].tolist())
         channels: list[Channel] = []
-        if d.waits and self.chans is not None:
-            channels = self.chans.read(d.waits, heap, gaddr.goids_at)
-            for w, gr in zip(d.waits, d.waiters, strict=True):
+        extras = d.extras
+        if extras.waits and self.chans is not None:
+            channels = self.chans.read(extras.waits, heap, gaddr.goids_at)
+            for w, gr in zip(extras.waits, extras.waiters, strict=True):
                 blocked = w.blocked()
                 gr.waiting_on = blocked
                 gr.blocked_on = blocked[0] if blocked and (len(blocked) == 1
                                                            or w.op == "select") else None
-        self._fill_threads(d.threads)
-        self.labels.fill(d.labelled)
-        self._fill_bubbles(d.bubbled)
+        self._fill_threads(extras.threads)
+        self.labels.fill(extras.labelled)
+        self._fill_bubbles(extras.bubbled)
         sema_at = np.flatnonzero(made.on_sema[gaddr.pos]).tolist()
-        chan_waiting = sum(1 for gr in d.waiters if gr.waiting_on)
+        chan_waiting = sum(1 for gr in extras.waiters if gr.waiting_on)
         locks, lock_of, refs = self.blocking.find(
             out, [out[j] for j in sema_at], chan_waiting, gaddr, self._g_of,
             self.system_goids, channels, sema)
@@ -417,120 +436,178 @@ class LiveReader:
         for j in np.flatnonzero(~live).tolist():
             objs[j] = None
         build = np.flatnonzero(live & ~reuse)
-        # whose locations can be taken from what the last snapshot made of the record
-        stays = (read.same | read.same_top)[build] & made.done[build]
-        scan = (rows["status"][build] & np.uint64(SCAN_BIT)) != 0
-        gs = rows.take(build).gs(read.addr[build])
-        kinds = self._kinds
-        walks: list[_Walk] = []
-        waits: list[ChanWait] = []
-        waiters: list[Goroutine] = []
-        threads: list[tuple[Goroutine, int]] = []
-        labelled: list[tuple[Goroutine, int]] = []
-        bubbled: list[tuple[Goroutine, int]] = []
-        rev = self._rev
-        for j, g, w, scanned, stay in zip(build.tolist(), gs, wait[build].tolist(),
-                                          scan.tolist(), stays.tolist(), strict=True):
-            key = (g.status, g.waitreason, g.gopc, g.startpc)
-            k = kinds.get(key)
-            if k is None:
-                k = kinds[key] = self._kind(*key)
-            before = objs[j]
-            top = None
-            if stay and before is not None:  # parked where it was: the same stack
-                cur, usr, own = before.current, before.user_current, before.own_current
-            else:
-                cur = usr = own = _NOLOC
-                if g.status in _PARKED and g.pc:
-                    top = (g.pc, g.sp, g.bp, g.stack_hi, g.goid)
-                elif g.status == SYSCALL:
-                    bp = self._syscall_bp(g)
-                    if bp and g.syscallpc and g.stack_lo <= g.syscallsp < g.stack_hi:
-                        top = (g.syscallpc, g.syscallsp, bp, g.stack_hi, g.goid)
-            # a Goroutine, by field name, on a copy of what its kind shares
-            gr = _new(Goroutine)
-            gr.__dict__ = f = k.proto.copy()
-            f["id"] = g.goid
-            f["wait_ns"] = w
-            f["wait_basis"] = "gc" if w else ""
-            f["parent_id"] = g.parent_goid
-            f["current"], f["user_current"], f["own_current"] = cur, usr, own
-            f["locked_to_thread"] = g.lockedm != 0
-            f["scan"] = scanned
-            f["labels"], f["stack"], f["waiting_on"], f["stack_refs"] = {}, [], [], []
-            objs[j] = gr
-            rev += 1
-            made.rev[j] = rev
-            made.wait[j] = w
-            made.done[j] = top is None
-            made.system[j] = k.system
-            made.on_sema[j] = k.on_sema
-            if top is not None:
-                last_whole = (before if before is not None and made.done[j]
-                              and before.id == g.goid else None)
-                walks.append(_Walk(j, gr, top, k.proto["start"], last_whole))  # type: ignore[arg-type]
-            has_chan = k.op is not None and g.waiting != 0
-            on_thread = g.status in (RUNNING, SYSCALL) and g.m != 0
-            made.extra[j] = has_chan or on_thread or g.labels != 0 or g.bubble != 0
-            if has_chan:
-                waits.append(ChanWait(g.goid, g.addr, g.waiting, k.op))  # type: ignore[arg-type]
-                waiters.append(gr)
-            if on_thread:
-                threads.append((gr, g.m))
-            if g.labels:
-                labelled.append((gr, g.labels))
-            if g.bubble:
-                bubbled.append((gr, g.bubble))
-                gr.synctest_durable = k.idle_in_bubble
-        self._rev = rev
+        extras = self._build(read, made, build, wait)
         pos = np.flatnonzero(live)
         out: list[Goroutine] = list(filter(None, objs))  # type: ignore[arg-type]
         index = GoroutineIndex(rows["goid"][pos], read.addr[pos], pos)
-        return _Decoded(out, index, shared[pos], walks, waits, waiters, threads, labelled,
-                        bubbled)
+        return _Decoded(out, index, shared[pos], extras)
 
-    def _fill_user_frames(self, walks: list[_Walk], made: _Made) -> None:
-        """current, user_current and own_current of the goroutines walked. A walk that
+    def _build(self, read: GRead, made: _Made, build: np.ndarray, wait: np.ndarray
+               ) -> _Extras:
+        """The Goroutine objects of the records `build` (indexes in the read), after the
+        stack walks that find their locations; what hangs off them is returned."""
+        extras = _Extras([], [], [], [], [])
+        if not len(build):
+            return extras
+        objs = made.objs
+        rows = read.rows.take(build)
+        addr = read.addr[build]
+        status = masked_status(rows)
+        kinds, kind_of = self._kinds_of(rows, status)
+
+        def per_kind(attr: str) -> np.ndarray:
+            return np.array([getattr(k, attr) for k in kinds], dtype=bool)[kind_of]
+
+        was_done = made.done[build]
+        befores = [objs[j] for j in build.tolist()]
+        # parked where it was last time: the same stack, the same locations
+        stays = (read.same | read.same_top)[build] & was_done
+        curs = np.full(len(build), _NOLOC, dtype=object)
+        usrs, owns = curs.copy(), curs.copy()
+        for i in np.flatnonzero(stays).tolist():
+            b = befores[i]
+            curs[i], usrs[i], owns[i] = b.current, b.user_current, b.own_current  # type: ignore[union-attr]
+        walks = self._walks(rows, status, addr, ~stays, kinds, kind_of, befores, was_done)
+        torn = self._locate(walks, curs, usrs, owns)
+        made.done[build] = True
+        made.done[build[walks.at]] = ~torn  # a torn walk is done again next time
+        has_chan = per_kind("has_op") & (rows["waiting"] != 0)
+        on_thread = ((status == RUNNING) | (status == SYSCALL)) & (rows["m"] != 0)
+        made.extra[build] = has_chan | on_thread | (rows["labels"] != 0) | (rows["bubble"] != 0)
+        made.system[build] = per_kind("system")
+        made.on_sema[build] = per_kind("on_sema")
+        made.wait[build] = wait[build]
+        made.rev[build] = np.arange(self._rev + 1, self._rev + 1 + len(build))
+        self._rev += len(build)
+        goids = rows["goid"].tolist()
+        protos = [k.proto for k in kinds]
+        new = _new
+        grs: list[Goroutine] = []
+        for j, goid, w, parent, locked, scanned, k, cur, usr, own in zip(
+                build.tolist(), goids, wait[build].tolist(), rows["parent_goid"].tolist(),
+                (rows["lockedm"] != 0).tolist(),
+                ((rows["status"] & np.uint64(SCAN_BIT)) != 0).tolist(), kind_of.tolist(),
+                curs.tolist(), usrs.tolist(), owns.tolist(), strict=True):
+            # a Goroutine, by field name, on a copy of what its kind shares
+            gr = new(Goroutine)
+            gr.__dict__ = f = protos[k].copy()
+            f["id"] = goid
+            f["parent_id"] = parent
+            if w:
+                f["wait_ns"], f["wait_basis"] = w, "gc"
+            if locked:
+                f["locked_to_thread"] = True
+            if scanned:
+                f["scan"] = True
+            f["current"], f["user_current"], f["own_current"] = cur, usr, own
+            f["labels"], f["stack"], f["waiting_on"], f["stack_refs"] = {}, [], [], []
+            objs[j] = gr
+            grs.append(gr)
+        for i in np.flatnonzero(has_chan).tolist():
+            extras.waits.append(ChanWait(goids[i], int(addr[i]), int(rows["waiting"][i]),
+                                         kinds[kind_of[i]].op))  # type: ignore[arg-type]
+            extras.waiters.append(grs[i])
+        for i in np.flatnonzero(on_thread).tolist():
+            extras.threads.append((grs[i], int(rows["m"][i])))
+        for i in np.flatnonzero(rows["labels"]).tolist():
+            extras.labelled.append((grs[i], int(rows["labels"][i])))
+        for i in np.flatnonzero(rows["bubble"]).tolist():
+            extras.bubbled.append((grs[i], int(rows["bubble"][i])))
+            grs[i].synctest_durable = kinds[kind_of[i]].idle_in_bubble
+        return extras
+
+    def _kinds_of(self, rows: GRows, status: np.ndarray) -> tuple[list[_Kind], np.ndarray]:
+        """The distinct kinds of these records, and each record's index in them."""
+        keys = np.stack([status, rows["waitreason"], rows["gopc"], rows["startpc"]])
+        mixed = (keys[2] * _MIX[0]) ^ (keys[3] * _MIX[1]) ^ (keys[0] << np.uint64(56)) ^ (
+            keys[1] << np.uint64(40))
+        _, first, kind_of = np.unique(mixed, return_index=True, return_inverse=True)
+        reps = keys[:, first]
+        if not (keys == reps[:, kind_of]).all():  # two kinds mixed to one number
+            tuples = list(zip(*keys.tolist(), strict=True))
+            number = {t: i for i, t in enumerate(dict.fromkeys(tuples))}
+            kind_of = np.array([number[t] for t in tuples], dtype=np.int64)
+            reps = np.array(list(number), dtype=np.uint64).T.reshape(4, -1)
+        out = []
+        for key in zip(*reps.tolist(), strict=True):
+            k = self._kinds.get(key)
+            if k is None:
+                k = self._kinds[key] = self._kind(*key)
+            out.append(k)
+        return out, kind_of.reshape(-1)
+
+    def _walks(self, rows: GRows, status: np.ndarray, addr: np.ndarray, moved: np.ndarray,
+               kinds: list[_Kind], kind_of: np.ndarray, befores: list[Goroutine | None],
+               was_done: np.ndarray) -> _Walks:
+        """The stack walks of the built records that are not where they were (`moved`):
+        parked ones from g.sched, those in a syscall from where they entered it."""
+        parked = np.flatnonzero(moved & in_statuses(status, _PARKED_ROWS) & (rows["pc"] != 0))
+        syscall = np.flatnonzero(moved & (status == SYSCALL))
+        entered: list[tuple[int, int, int, int]] = []  # (pc, sp, bp, stack.hi)
+        at_syscall: list[int] = []
+        for i, g in zip(syscall.tolist(), rows.take(syscall).gs(addr[syscall]), strict=True):
+            bp = self._syscall_bp(g)
+            if bp and g.syscallpc and g.stack_lo <= g.syscallsp < g.stack_hi:
+                entered.append((g.syscallpc, g.syscallsp, bp, g.stack_hi))
+                at_syscall.append(i)
+        tops = StackTops(*(np.concatenate([rows[f][parked], col]) for f, col in zip(
+            ("pc", "sp", "bp", "stack_hi"), StackTops.of(entered), strict=True)))
+        at = np.concatenate([parked, np.array(at_syscall, dtype=np.int64)])
+        goids = rows["goid"][at]
+        starts = [k.proto["start"] for k in kinds]
+        return _Walks(at, addr[at], goids, tops,
+                      [starts[k] for k in kind_of[at].tolist()],  # type: ignore[misc]
+                      [befores[i] if was_done[i] and befores[i] is not None
+                       and befores[i].id == g else None  # type: ignore[union-attr]
+                       for i, g in zip(at.tolist(), goids.tolist(), strict=True)])
+
+    def _locate(self, walks: _Walks, curs: np.ndarray, usrs: np.ndarray, owns: np.ndarray
+                ) -> np.ndarray:
+        """Sets current, user_current and own_current (object arrays over the records
+        built) of the goroutines walked; returns which walks were torn. A walk that
         broke before finding a user frame (the goroutine ran while we read its stack)
         is done once more from a fresh read of its g; if that breaks too, the goroutine
         keeps what the last snapshot found at the same place, else its start function:
-        never runtime.gopark. Such records are walked again next time."""
-        if not walks:
-            return
-        uf = user_frames(self.mem, self.symbols, [w.top for w in walks])
-        torn = [j for j, bad in enumerate(uf.torn) if bad]
-        if torn:
-            fresh = self._tops_again([walks[j] for j in torn])
-            redo = [(j, t) for j, t in zip(torn, fresh, strict=True) if t is not None]
-            again = user_frames(self.mem, self.symbols, [t for _, t in redo])
-            for n, (j, _) in enumerate(redo):
-                if not again.torn[n]:
-                    uf.current[j], uf.user[j], uf.own[j] = (again.current[n], again.user[n],
-                                                            again.own[n])
-                    uf.torn[j] = False
-        for w, cur, usr, own, bad in zip(walks, uf.current, uf.user, uf.own, uf.torn,
-                                         strict=True):
-            if bad or usr is None:
-                if w.before is not None and w.before.user_current.function:
-                    usr, own = w.before.user_current, w.before.own_current
-                else:
-                    usr = own = w.start if w.start.function else cur
-            w.gr.current = cur
-            w.gr.user_current = usr
-            w.gr.own_current = own or usr
-            made.done[w.pos] = not bad
+        never runtime.gopark."""
+        uf = user_frames(self.mem, self.symbols, walks.tops)
+        torn = np.flatnonzero(uf.torn)
+        if len(torn):
+            fresh = self._tops_again(walks, torn)
+            redo = np.array([j for j, t in zip(torn.tolist(), fresh, strict=True)
+                             if t is not None], dtype=np.int64)
+            again = user_frames(self.mem, self.symbols,
+                                StackTops.of([t for t in fresh if t is not None]))
+            whole = ~again.torn
+            for name in ("current", "user", "own"):
+                getattr(uf, name)[redo[whole]] = getattr(again, name)[whole]
+            uf.torn[redo[whole]] = False
+        user, own = uf.user, uf.own
+        for j in np.flatnonzero(uf.torn | _none(user)).tolist():
+            before = walks.before[j]
+            if before is not None and before.user_current.function:
+                user[j], own[j] = before.user_current, before.own_current
+            else:
+                start = walks.start[j]
+                user[j] = own[j] = start if start.function else uf.current[j]
+        curs[walks.at] = uf.current
+        usrs[walks.at] = user
+        owns[walks.at] = np.where(_none(own), user, own)
+        return np.array(uf.torn, dtype=bool)
 
-    def _tops_again(self, walks: list[_Walk]) -> list[tuple[int, int, int, int, int] | None]:
-        """Stack tops from a fresh read of these g's (None: no longer parked as read)."""
-        addrs = np.array([self.records.last.addr[w.pos] for w in walks], dtype=np.uint64)
+    def _tops_again(self, walks: _Walks, which: np.ndarray
+                    ) -> list[tuple[int, int, int, int] | None]:
+        """Stack tops (pc, sp, bp, stack.hi) of some of the walks from a fresh read of
+        their g's (None: no longer parked as read)."""
+        addrs = walks.addr[which]
         rows, ok = self.records.read_rows(addrs)
         ok &= self.decoder.valid_rows(rows, self._n_reasons)
-        out: list[tuple[int, int, int, int, int] | None] = []
-        for w, good, g in zip(walks, ok.tolist(), rows.gs(addrs), strict=True):
-            if not good or g.goid != w.gr.id or g.status not in _PARKED or not g.pc:
+        out: list[tuple[int, int, int, int] | None] = []
+        for goid, good, g in zip(walks.goid[which].tolist(), ok.tolist(), rows.gs(addrs),
+                                 strict=True):
+            if not good or g.goid != goid or g.status not in _PARKED or not g.pc:
                 out.append(None)
             else:
-                out.append((g.pc, g.sp, g.bp, g.stack_hi, g.goid))
+                out.append((g.pc, g.sp, g.bp, g.stack_hi))
         return out
 
     def _g_of(self, goid: int) -> G | None:

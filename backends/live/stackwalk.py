@@ -13,12 +13,15 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
+import numpy as np
 from gotui.backends.gobinary.symbols import Symbols
-from gotui.backends.live.memory import ProcessMemory
+from gotui.backends.live.memory import ProcessMemory, scatter
 from gotui.backends.model import Frame, Location
 
 _PAIR = struct.Struct("<QQ")
 MAX_WINDOW = 256 * 1024  # bytes of one goroutine's stack read at once by `walk`
+WINDOW = 512  # bytes of each stack's top read at once by `user_frames`
+WINDOW_CHUNK = 16384  # stacks whose tops user_frames reads into one buffer
 STOP_FUNCS = frozenset({"runtime.goexit", "runtime.mstart", "runtime.rt0_go"})
 CGOCALLBACK = frozenset({"runtime.cgocallback", "runtime.cgocallback.abi0"})
 
@@ -126,86 +129,171 @@ class UserFrames(NamedTuple):
     """Per goroutine: its innermost location, its first user (non-runtime) frame and
     its first frame of the program's own code (None: not found), and whether the walk
     broke (a frame pointer or read that does not hold up: the goroutine moved while
-    we read) before it found them."""
+    we read) before it found them. Object arrays (Location or None), and a bool one."""
 
-    current: list[Location]
-    user: list[Location | None]
-    own: list[Location | None]
-    torn: list[bool]
+    current: np.ndarray
+    user: np.ndarray
+    own: np.ndarray
+    torn: np.ndarray
 
 
-def user_frames(mem: ProcessMemory, symbols: Symbols,
-                tops: list[tuple[int, int, int, int, int]], max_depth: int = 48) -> UserFrames:
-    """UserFrames of many goroutines, given their parked (pc, sp, bp, stack.hi, goid):
-    all are walked level by level with one batched read per level, each only as far as
-    its first frame of the program's own code. A whole stack without a user frame (a
-    runtime goroutine) gets its outermost frame as user location."""
-    # per pc: (user Location, own Location, outermost frame, stack base?) -- shared by
-    # all goroutines
-    step: dict[int, tuple[Location | None, Location | None, Location | None, bool]] = {}
-    top: dict[int, tuple[Location, Location | None, Location | None]] = {}
-    current: list[Location] = []
-    user: list[Location | None] = []
-    own: list[Location | None] = []
-    torn = [False] * len(tops)
-    last: list[Location | None] = [None] * len(tops)  # outermost frame seen so far
-    active: list[int] = []
-    addrs: list[int] = []
-    his = [t[3] for t in tops]
-    for i, (pc, sp, bp, hi, _) in enumerate(tops):
-        t = top.get(pc)
-        if t is None:
-            call = symbols.resumes_after_call(pc)
-            t = top[pc] = (symbols.location(pc, call), symbols.user_location(pc, call),
-                           symbols.own_location(pc, call))
-        loc, usr, mine = t
-        current.append(loc)
-        user.append(usr)
-        own.append(mine)
-        if mine is None:
-            if not bp & 7 and sp <= bp and bp + 16 <= hi:
-                active.append(i)
-                addrs.append(bp)
-            else:
-                torn[i] = usr is None
-    level = 1
-    while active and level < max_depth:
-        buf, ok = mem.read_same_size(addrs, 16)
-        nxt_active: list[int] = []
-        nxt_addrs: list[int] = []
-        for i, bp, good, (nextbp, ret) in zip(active, addrs, ok, _PAIR.iter_unpack(buf),
-                                              strict=True):
-            if not good or not ret:
-                torn[i] = user[i] is None
-                continue
-            st = step.get(ret)
+class StackTops(NamedTuple):
+    """Where many parked goroutines' stacks start (uint64 arrays, one entry each)."""
+
+    pc: np.ndarray
+    sp: np.ndarray
+    bp: np.ndarray
+    hi: np.ndarray  # stack.hi
+
+    @staticmethod
+    def of(tops: list[tuple[int, int, int, int]]) -> StackTops:
+        """From (pc, sp, bp, stack.hi) tuples."""
+        cols = np.array(tops, dtype=np.uint64).reshape(-1, 4).T
+        return StackTops(*cols)
+
+    def take(self, at: np.ndarray) -> StackTops:
+        return StackTops(*(a[at] for a in self))
+
+
+class _Locations:
+    """Locations numbered (0: None), so that per-goroutine arrays hold numbers."""
+
+    def __init__(self) -> None:
+        self.objs: list[Location | None] = [None]
+        self._ids: dict[int, int] = {}
+
+    def number(self, loc: Location | None) -> int:
+        if loc is None:
+            return 0
+        n = self._ids.get(id(loc))
+        if n is None:
+            n = self._ids[id(loc)] = len(self.objs)
+            self.objs.append(loc)
+        return n
+
+    def numbers(self, locs: list[Location | None], inv: np.ndarray) -> np.ndarray:
+        """The number of locs[inv[i]] for each i."""
+        return np.array([self.number(loc) for loc in locs], dtype=np.int64)[inv]
+
+    def of(self, numbers: np.ndarray) -> np.ndarray:
+        """An object array of the Locations numbered."""
+        table = np.empty(len(self.objs), dtype=object)
+        table[:] = self.objs
+        return table[numbers]
+
+
+# (user, own, outermost frame (numbered by _Locations), stack base?) of a return address
+_Step = tuple[int, int, int, bool]
+
+
+def _valid_bp(bp: np.ndarray, low: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A frame pointer that can be followed: aligned, at or above `low`, its pair of
+    words below stack.hi."""
+    return (bp & np.uint64(7) == 0) & (bp >= low) & (bp < hi) & (bp + np.uint64(16) <= hi)
+
+
+def user_frames(mem: ProcessMemory, symbols: Symbols, tops: StackTops,
+                max_depth: int = 48) -> UserFrames:
+    """UserFrames of many parked goroutines: each one's stack top (WINDOW bytes from
+    sp) is copied in one batched read and walked in that copy, all goroutines level
+    by level at once (frames beyond the copy: one batched read per level), each only
+    as far as its first frame of the program's own code. A whole stack without a user
+    frame (a runtime goroutine) gets its outermost frame as user location.
+    Symbolisation is cached per pc, so it costs per distinct pc, not per goroutine."""
+    n = len(tops.pc)
+    locs = _Locations()
+    top_pcs, top_of = np.unique(tops.pc, return_inverse=True)
+    firsts = []
+    for pc in top_pcs.tolist():
+        call = symbols.resumes_after_call(pc)
+        firsts.append((symbols.location(pc, call), symbols.user_location(pc, call),
+                       symbols.own_location(pc, call)))
+    current = locs.numbers([f[0] for f in firsts], top_of)
+    user = locs.numbers([f[1] for f in firsts], top_of)
+    own = locs.numbers([f[2] for f in firsts], top_of)
+    last = np.zeros(n, dtype=np.int64)  # outermost frame seen so far
+    torn = np.zeros(n, dtype=bool)
+    seek = own == 0
+    ok = _valid_bp(tops.bp, tops.sp, tops.hi)
+    torn[seek & ~ok] = user[seek & ~ok] == 0
+    active = np.flatnonzero(seek & ok)
+    bp = tops.bp[active]
+    steps: dict[int, _Step] = {}
+    for c0 in range(0, len(active), WINDOW_CHUNK):
+        at, cbp = active[c0:c0 + WINDOW_CHUNK], bp[c0:c0 + WINDOW_CHUNK]
+        _walk_levels(mem, symbols, locs, tops, at, cbp, max_depth, steps, user, own, last,
+                     torn)
+    return UserFrames(locs.of(current), locs.of(user), locs.of(own), torn)
+
+
+def _walk_levels(mem: ProcessMemory, symbols: Symbols, locs: _Locations, tops: StackTops,
+                 at: np.ndarray, bp: np.ndarray, max_depth: int, steps: dict[int, _Step],
+                 user: np.ndarray, own: np.ndarray, last: np.ndarray, torn: np.ndarray) -> None:
+    """user_frames' level walk of the goroutines `at` (their first frame pointers `bp`),
+    filling user, own, last and torn (arrays over all goroutines) in place."""
+    sp, hi = tops.sp[at], tops.hi[at]
+    size = np.minimum(hi - sp, np.uint64(WINDOW)).astype(np.int64)
+    offs = np.zeros(len(at) + 1, dtype=np.int64)
+    np.cumsum((size + 7) & ~7, out=offs[1:])
+    buf = np.zeros(int(offs[-1]) // 8 + 1, dtype=np.uint64)
+    pieces = np.stack([offs[:-1], size], axis=1)
+    got = mem.read_scattered(buf.view(np.uint8), scatter(sp, pieces, np.arange(len(at) + 1)))
+    base = offs[:-1]
+    live = np.arange(len(at))  # indexes into `at` still walking
+    for _ in range(1, max_depth):
+        if not len(live):
+            return
+        i = at[live]
+        cur_bp = bp[live]
+        off = (cur_bp - sp[live]).astype(np.int64)
+        inside = got[live] & (off + 16 <= size[live])
+        word = np.where(inside, (base[live] + off) >> 3, 0)
+        nextbp = np.where(inside, buf[word], 0).astype(np.uint64)
+        ret = np.where(inside, buf[word + 1], 0).astype(np.uint64)
+        outside = np.flatnonzero(~inside)
+        if len(outside):  # beyond the copy: read those pairs now
+            raw, good = mem.read_same_size(cur_bp[outside].tolist(), 16)
+            pairs = np.frombuffer(bytes(raw), dtype="<u8").reshape(-1, 2)
+            good_a = np.array(good, dtype=bool)
+            nextbp[outside] = np.where(good_a, pairs[:, 0], 0)
+            ret[outside] = np.where(good_a, pairs[:, 1], 0)
+        rets, ret_of = np.unique(ret, return_inverse=True)
+        info = []
+        for r in rets.tolist():
+            st = steps.get(r)
             if st is None:
-                frames = symbols.frames(ret, call=True)
-                outer = next((f for f in reversed(frames) if f.function not in STOP_FUNCS
-                              and f.func_id != "wrapper"), None)
-                st = step[ret] = (symbols.user_location(ret, call=True),
-                                  symbols.own_location(ret, call=True),
-                                  outer and Location(outer.function, outer.file, outer.line,
-                                                     ret, outer.entry),
-                                  _ends(frames))
-            usr, mine, outer_loc, base = st
-            if user[i] is None and usr is not None:
-                user[i] = usr
-            if outer_loc is not None:
-                last[i] = outer_loc
-            if mine is not None:
-                own[i] = mine
-            elif base:
-                if user[i] is None:
-                    user[i] = last[i]  # a runtime goroutine: its outermost function
-            elif nextbp > bp and not nextbp & 7 and nextbp + 16 <= his[i]:
-                nxt_active.append(i)
-                nxt_addrs.append(nextbp)
-            else:
-                torn[i] = user[i] is None
-        active, addrs = nxt_active, nxt_addrs
-        level += 1
-    for i in active:  # deeper than max_depth
-        if user[i] is None:
-            user[i] = last[i]
-    return UserFrames(current, user, own, torn)
+                st = steps[r] = _step(symbols, locs, r) if r else (0, 0, 0, False)
+            info.append(st)
+        usr, mine, outer = (np.array([x[k] for x in info], dtype=np.int64)[ret_of]
+                            for k in range(3))
+        base_frame = np.array([x[3] for x in info], dtype=bool)[ret_of]
+        broken = ret == 0
+        fill = ~broken & (user[i] == 0) & (usr != 0)
+        user[i[fill]] = usr[fill]
+        keep = ~broken & (outer != 0)
+        last[i[keep]] = outer[keep]
+        found = ~broken & (mine != 0)
+        own[i[found]] = mine[found]
+        ends = ~broken & ~found & base_frame
+        nothing = ends & (user[i] == 0)
+        user[i[nothing]] = last[i[nothing]]  # a runtime goroutine: its outermost function
+        more = ~broken & ~found & ~base_frame & _valid_bp(nextbp, cur_bp + np.uint64(1),
+                                                          hi[live])
+        stop = broken | (~found & ~base_frame & ~more)
+        torn[i[stop]] = user[i[stop]] == 0
+        bp[live[more]] = nextbp[more]
+        live = live[more]
+    deep = at[live]  # deeper than max_depth
+    none = user[deep] == 0
+    user[deep[none]] = last[deep[none]]
+
+
+def _step(symbols: Symbols, locs: _Locations, ret: int) -> _Step:
+    frames = symbols.frames(ret, call=True)
+    outer = next((f for f in reversed(frames) if f.function not in STOP_FUNCS
+                  and f.func_id != "wrapper"), None)
+    return (locs.number(symbols.user_location(ret, call=True)),
+            locs.number(symbols.own_location(ret, call=True)),
+            locs.number(outer and Location(outer.function, outer.file, outer.line, ret,
+                                           outer.entry)),
+            _ends(frames))
