@@ -194,7 +194,8 @@ class GRecordReader:
         # unchanged records passed the checks before: only the others are checked
         accepted = same.copy()
         check = np.flatnonzero(~same)
-        good = ok[check] & self.decoder.valid_rows(rows.take(check), self.n_reasons,
+        checked = rows if len(check) == n else rows.take(check)  # (the first read: all)
+        good = ok[check] & self.decoder.valid_rows(checked, self.n_reasons,
                                                    self.max_goid())
         accepted[check[good]] = True
         bad = check[~good]

@@ -22,6 +22,7 @@ _PAIR = struct.Struct("<QQ")
 MAX_WINDOW = 256 * 1024  # bytes of one goroutine's stack read at once by `walk`
 WINDOW = 512  # bytes of each stack's top read at once by `user_frames`
 WINDOW_CHUNK = 16384  # stacks whose tops user_frames reads into one buffer
+WALK_CHUNK = 32 << 20  # bytes of stacks walk_stacks reads into one buffer
 STOP_FUNCS = frozenset({"runtime.goexit", "runtime.mstart", "runtime.rt0_go"})
 CGOCALLBACK = frozenset({"runtime.cgocallback", "runtime.cgocallback.abi0"})
 
@@ -55,18 +56,147 @@ def walk(mem: ProcessMemory, symbols: Symbols, start: StackStart, depth: int) ->
     return _walk_data(mem, symbols, start, depth, data)
 
 
-def walk_windows(mem: ProcessMemory, symbols: Symbols, starts: list[StackStart],
-                 depth: int) -> list[list[Frame]]:
+class Walked(NamedTuple):
+    """walk_stacks' result, per goroutine: its frames, whether every frame is known,
+    and whether they go down to the stack's base (or to `depth` frames)."""
+
+    frames: list[list[Frame]]
+    known: np.ndarray  # bool
+    based: np.ndarray  # bool
+
+
+def walk_stacks(mem: ProcessMemory, symbols: Symbols, tops: StackTops, depth: int) -> Walked:
     """walk() of many goroutines: each one's used stack ([sp, stack.hi), at most
-    MAX_WINDOW) is copied in one batched read and walked in that copy, so a goroutine
-    that runs meanwhile yields one consistent copy rather than levels read at different
-    times."""
-    reqs = [(s.sp, min(s.hi - s.sp, MAX_WINDOW)) if s.pc and s.hi > s.sp else (0, 0)
-            for s in starts]
-    datas = mem.read_many([r for r in reqs if r[1]])
-    it = iter(datas)
-    return [_walk_data(None, symbols, s, depth, next(it) if size else None)
-            if s.pc and depth > 0 else [] for s, (_, size) in zip(starts, reqs, strict=True)]
+    MAX_WINDOW) is copied in one batched read and walked in that copy (a goroutine that
+    runs meanwhile yields one consistent copy rather than levels read at different
+    times), all of them level by level at once. Goroutines with the same pcs share the
+    work of building their frames (each gets its own list)."""
+    n = len(tops.pc)
+    if depth <= 0 or n == 0:
+        return Walked([[] for _ in range(n)], np.ones(n, dtype=bool), np.zeros(n, dtype=bool))
+    rets = [np.zeros((n, 8), dtype=np.uint64)]  # return address per level (grows)
+    levels = np.zeros(n, dtype=np.int64)
+    extra: dict[int, list[Frame]] = {}  # frames found below a C -> Go callback
+    pcs, pc_of = np.unique(tops.pc, return_inverse=True)
+    top = [symbols.top_frames(pc) if pc else [] for pc in pcs.tolist()]
+    count = np.array([len(f) for f in top], dtype=np.int64)[pc_of]
+    ends = np.array([bool(f) and _ends(f) for f in top], dtype=bool)[pc_of]
+    walking = np.flatnonzero((tops.pc != 0) & (count < depth) & ~ends)
+    span = np.minimum(tops.hi - tops.sp, np.uint64(MAX_WINDOW)).astype(np.int64)
+    span[tops.hi <= tops.sp] = 0
+    steps: dict[int, tuple[int, bool, bool]] = {}  # ret -> (frames, at the base, callback)
+    c0 = 0
+    while c0 < len(walking):  # chunks of about WALK_CHUNK bytes of stacks
+        sizes = np.cumsum(span[walking[c0:]] + 8)
+        c1 = c0 + max(1, int(np.searchsorted(sizes, WALK_CHUNK)))
+        _walk_chunk(mem, symbols, tops, walking[c0:c1], span, depth, steps, rets, levels,
+                    count, extra)
+        c0 = c1
+    return _assemble(symbols, tops.pc, top, pc_of, rets[0], levels, extra, depth)
+
+
+def _walk_chunk(mem: ProcessMemory, symbols: Symbols, tops: StackTops, at: np.ndarray,
+                span: np.ndarray, depth: int, steps: dict[int, tuple[int, bool, bool]],
+                rets: list[np.ndarray], levels: np.ndarray, count: np.ndarray,
+                extra: dict[int, list[Frame]]) -> None:
+    """walk_stacks' level walk of the goroutines `at`, recording the return addresses
+    it follows in rets[0] (grown when deeper)/levels, and the frames below a
+    cgocallback in `extra`."""
+    sp, hi, size = tops.sp[at], tops.hi[at], span[at]
+    offs = np.zeros(len(at) + 1, dtype=np.int64)
+    np.cumsum((size + 7) & ~7, out=offs[1:])
+    buf = np.zeros(int(offs[-1]) // 8 + 1, dtype=np.uint64)
+    reads = np.flatnonzero(size > 0)
+    pieces = np.stack([offs[:-1][reads], size[reads]], axis=1)
+    got = np.zeros(len(at), dtype=bool)
+    got[reads] = mem.read_scattered(buf.view(np.uint8),
+                                    scatter(sp[reads], pieces, np.arange(len(reads) + 1)))
+    bp = tops.bp[at].copy()
+    prev = sp - np.uint64(1)
+    live = np.flatnonzero(got)  # a stack not read is not walked (top frames only)
+    while len(live):
+        i = at[live]
+        cur, low = bp[live], prev[live]
+        ok = (cur > low) & (cur & np.uint64(7) == 0) & (cur >= sp[live]) & (cur < hi[live])
+        ok &= cur + np.uint64(16) <= hi[live]
+        off = np.where(ok, cur - sp[live], 0).astype(np.int64)
+        ok &= off + 16 <= size[live]
+        word = np.where(ok, (offs[live] + off) >> 3, 0)
+        ret = np.where(ok, buf[word + 1], 0).astype(np.uint64)
+        nextbp = np.where(ok, buf[word], 0).astype(np.uint64)
+        ok &= ret != 0
+        uniq, ret_of = np.unique(ret, return_inverse=True)
+        info = []
+        for r in uniq.tolist():
+            st = steps.get(r)
+            if st is None:
+                fr = symbols.frames(r, call=True) if r else []
+                st = steps[r] = (len(fr), bool(fr) and _ends(fr),
+                                 bool(fr) and fr[-1].function in CGOCALLBACK)
+            info.append(st)
+        adds = np.array([x[0] for x in info], dtype=np.int64)[ret_of]
+        based = np.array([x[1] for x in info], dtype=bool)[ret_of]
+        callback = np.array([x[2] for x in info], dtype=bool)[ret_of] & ok
+        if len(i) and int(levels[i].max()) >= rets[0].shape[1]:
+            rets[0] = np.concatenate([rets[0], np.zeros_like(rets[0])], axis=1)
+        rets[0][i[ok], levels[i[ok]]] = ret[ok]
+        levels[i[ok]] += 1
+        count[i[ok]] += adds[ok]
+        for k in np.flatnonzero(callback).tolist():  # C called back into Go (rare)
+            j, g = int(live[k]), int(i[k])
+            data = buf.view(np.uint8)[offs[j]:offs[j] + size[j]].tobytes()
+            start = StackStart(int(tops.pc[g]), int(sp[j]), int(tops.bp[g]), 0, int(hi[j]))
+            extra[g] = _sp_walk(symbols, start, data, int(cur[k]) + 16, int(ret[k]),
+                                depth - int(count[g]))
+        go_on = ok & ~callback & ~based & (count[i] < depth)
+        prev[live[go_on]] = cur[go_on]
+        bp[live[go_on]] = nextbp[go_on]
+        live = live[go_on]
+
+
+def _assemble(symbols: Symbols, pcs: np.ndarray, top: list[list[Frame]], pc_of: np.ndarray,
+              rets: np.ndarray, levels: np.ndarray, extra: dict[int, list[Frame]],
+              depth: int) -> Walked:
+    """Each goroutine's frames from its top pc and return addresses, built once per
+    distinct (pc, return addresses)."""
+    n = len(pcs)
+    width = int(levels.max()) if n else 0
+    used = rets[:, :width]
+    mixed = pcs * np.uint64(0x9E3779B97F4A7C15)
+    for col in range(width):
+        mixed = (mixed ^ used[:, col]) * np.uint64(0xC2B2AE3D27D4EB4F)
+    _, first, group = np.unique(mixed, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    same = (pcs == pcs[first][group]) & (levels == levels[first][group])
+    if width:
+        same &= (used == used[first][group]).all(axis=1)
+    shapes: list[list[Frame]] = []
+    for g in first.tolist():
+        frames = list(top[pc_of[g]])
+        for r in used[g, :levels[g]].tolist():
+            frames += symbols.frames(r, call=True)
+        shapes.append(frames[:depth])
+    out: list[list[Frame]] = []
+    known, based = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    shape_flags = [_flags(f, depth) for f in shapes]
+    for i, (g, alike) in enumerate(zip(group.tolist(), same.tolist(), strict=True)):
+        if alike and i not in extra:
+            out.append(list(shapes[g]))
+            known[i], based[i] = shape_flags[g]
+        else:  # a mixed-up number, or frames below a callback: its own
+            frames = list(top[pc_of[i]])
+            for r in rets[i, :levels[i]].tolist():
+                frames += symbols.frames(r, call=True)
+            frames = (frames + extra.get(i, []))[:depth]
+            out.append(frames)
+            known[i], based[i] = _flags(frames, depth)
+    return Walked(out, known, based)
+
+
+def _flags(frames: list[Frame], depth: int) -> tuple[bool, bool]:
+    """(every frame known, down to the stack's base or `depth` frames)."""
+    return (all(f.function for f in frames),
+            len(frames) >= depth or bool(frames) and ends_at_base(frames))
 
 
 def _walk_data(mem: ProcessMemory | None, symbols: Symbols, start: StackStart, depth: int,
