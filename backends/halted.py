@@ -21,12 +21,11 @@ full Delve stack of one goroutine stay on demand (Session.stack/locals/eval).
 from __future__ import annotations
 
 import asyncio
-import copy
 
 from gotui.backends import cgostack
 from gotui.backends.base import StopBackend
 from gotui.backends.live.chan_elements import BufferReader
-from gotui.backends.live.reader import LiveReader
+from gotui.backends.live.reader import LiveReader, copied
 from gotui.backends.model import Frame, Goroutine, GotuiError, Snapshot, frame_kind
 
 # Buffered channels whose values the stop backend renders (one call each), at most:
@@ -65,7 +64,7 @@ async def halted_snapshot(live: LiveReader, stop: StopBackend, *,
     threads = {t.id: t for t in on_thread if t.id in at}
     for t in threads.values():
         i = at[t.id]
-        g = gs[i] = copy.copy(gs[i])
+        g = gs[i] = copied(gs[i])
         g.thread_id = t.thread_id or g.thread_id
         if g.status == "running" or not g.current.function:
             g.current, g.user_current = t.current, t.user_current
@@ -88,7 +87,7 @@ async def halted_snapshot(live: LiveReader, stop: StopBackend, *,
             if g.id in full and _needs_debugger(g, frames, g.id in threads):
                 theirs = full[g.id]
                 frames = cgostack.stitch(frames, theirs) if cgostack.has_cgo(theirs) else theirs
-            g = gs[i] = copy.copy(g)
+            g = gs[i] = copied(g)
             g.stack = frames
     snap.goroutines = gs
     rest = await asyncio.to_thread(BufferReader(live.mem, live.facts.layouts).fill,

@@ -86,9 +86,10 @@ class ChannelReader:
         return c
 
     def read(self, waits: list[ChanWait], heap: AddressRanges,
-             goids: Callable[[], dict[int, int]]) -> list[Channel]:
-        """Fill each wait's `chans` and return the channels involved. `goids()` maps
-        g addresses to goids (built only if a select waiter needs it)."""
+             goids: Callable[[list[int]], dict[int, int]]) -> list[Channel]:
+        """Fill each wait's `chans` and return the channels involved. `goids(addrs)`
+        maps those of these g addresses that are goroutines' to their goids (asked
+        only if a select waiter needs it)."""
         # 1. sudog chains, one batched read per select depth
         level = [(w, w.sudog) for w in waits if heap.contains(w.sudog, self.sg_size)]
         depth = 0
@@ -128,7 +129,7 @@ class ChannelReader:
         # 3. which queue a select waiter sits in decides whether it sends or receives
         in_select = {c for w in waits if w.op == "select" for c in w.chans}
         direction = self._select_directions([a for a in chans if a in in_select],
-                                            queues, heap, goids()) if in_select else {}
+                                            queues, heap, goids) if in_select else {}
         for w in waits:
             w.chans = [c for c in w.chans if c in chans]
             for c in w.chans:
@@ -143,13 +144,13 @@ class ChannelReader:
         return list(chans.values())
 
     def _select_directions(self, addrs: list[int], queues: dict[int, tuple[int, int]],
-                           heap: AddressRanges, goid_of: dict[int, int]
+                           heap: AddressRanges, goids: Callable[[list[int]], dict[int, int]]
                            ) -> dict[tuple[int, int], str]:
-        res: dict[tuple[int, int], str] = {}
         level = []
         for a in addrs:
             recv, send = queues[a]
             level += [(a, "recv", recv), (a, "send", send)]
+        found: list[tuple[int, str, int]] = []  # (channel, op, g address of a waiter)
         hops = 0
         while level and hops < MAX_QUEUE_WALK:
             level = [x for x in level if heap.contains(x[2], self.sg_size)]
@@ -159,12 +160,16 @@ class ChannelReader:
                 if not ok[j]:
                     continue
                 base = j * self.sg_size
-                goid = goid_of.get(self._u64(buf, base + self.sg_g))
-                if goid is not None:
-                    res[(a, goid)] = op
+                found.append((a, op, self._u64(buf, base + self.sg_g)))
                 nxt.append((a, op, self._u64(buf, base + self.sg_next)))
             level = nxt
             hops += 1
+        goid_of = goids([g for _, _, g in found]) if found else {}
+        res: dict[tuple[int, int], str] = {}
+        for a, op, g in found:
+            goid = goid_of.get(g)
+            if goid is not None:
+                res[(a, goid)] = op
         return res
 
     def _elem_type(self, addr: int) -> str:

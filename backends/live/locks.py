@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gotui.backends.gobinary import dwarf_layouts
 from gotui.backends.gobinary.binary_types import StructLayout
 from gotui.backends.gobinary.dwarf_layouts import TypeFinder, dwarf_info, field_offset
 from gotui.backends.gobinary.elffile import ElfFile
+from gotui.backends.live.goroutines import G
 from gotui.backends.live.memory import AddressRanges, ProcessMemory
 from gotui.backends.model import Channel, Goroutine, Lock
 from gotui.backends.safefiles import read_cache_json, write_cache_json
@@ -274,13 +275,10 @@ class BlockingReader:
     """Finds a live snapshot's locks, Goroutine.blocked_on_lock and stack_refs."""
 
     def __init__(self, mem: ProcessMemory, sema: SemaReader | None, offsets: dict[str, int],
-                 g_index: dict[str, int], parked: frozenset[int]) -> None:
+                 parked: frozenset[int]) -> None:
         self.mem = mem
         self.sema = sema
         self.offsets = offsets
-        self.i_status, self.i_sp = g_index["atomicstatus"], g_index["sched.sp"]
-        self.i_waiting = g_index["waiting"]
-        self.i_lo, self.i_hi = g_index["stack.lo"], g_index["stack.hi"]
         self.parked = parked
         self.scanner = StackScanner(mem)
 
@@ -294,24 +292,25 @@ class BlockingReader:
         return {w.gaddr: w for w in self.sema.waiters(heap)}
 
     def find(self, goroutines: list[Goroutine], on_sema_gs: list[Goroutine],
-             chan_waiting: int, gaddr: dict[int, int],
-             vals_of: Callable[[int], tuple[int, ...] | None], system: set[int],
+             chan_waiting: int, gaddr: Mapping[int, int],
+             g_of: Callable[[int], G | None], system: set[int],
              channels: list[Channel], sema: dict[int, SemaWaiter]
              ) -> tuple[list[Lock], dict[int, str], dict[int, list[str]]]:
         """The locks with waiters, goid -> address of the lock it waits on, and goid ->
         its stack_refs (goroutines not named: "" and []). `on_sema_gs`: the goroutines
         parked with a reason in SEMA_REASONS; `chan_waiting`: how many wait on a known
-        channel; `sema`: sema_waiters() read around the g records. Reads only the
-        goroutines' id and wait_reason: it does not change them."""
+        channel; `g_of(goid)`: its g record as read for the snapshot; `sema`:
+        sema_waiters() read around the g records. Reads only the goroutines' id and
+        wait_reason: it does not change them."""
         on_sema = {gaddr[g.id]: (g.id, _sync_reason(g)) for g in on_sema_gs}
         locks: list[Lock] = []
         lock_of: dict[int, str] = {}
         if on_sema and self.sema is not None:
             direct = []
-            for a in on_sema:
-                v = vals_of(a)
-                if v is not None and v[self.i_waiting]:
-                    direct.append((a, v[self.i_waiting]))
+            for goid, _ in on_sema.values():
+                v = g_of(goid)
+                if v is not None and v.waiting:
+                    direct.append((v.addr, v.waiting))
             # what g.waiting says wins over the table (read at another moment)
             sema = {**sema, **{w.gaddr: w for w in self.sema.from_waiting(direct)}}
             locks, lock_of = group_locks(list(sema.values()), on_sema, self.offsets)
@@ -324,10 +323,10 @@ class BlockingReader:
             return locks, lock_of, {}
         stacks = []
         for g in goroutines:
-            v = vals_of(gaddr[g.id]) if g.id not in system else None
+            v = g_of(g.id) if g.id not in system else None
             if v is None:
                 continue
-            parked = v[self.i_status] & ~0x1000 in self.parked
-            stacks.append((g.id, v[self.i_sp] if parked else v[self.i_lo], v[self.i_hi],
+            parked = v.status in self.parked
+            stacks.append((g.id, v.sp if parked else v.stack_lo, v.stack_hi,
                            v if parked else None))  # an unchanged parked g did not run
         return locks, lock_of, self.scanner.refs(stacks, targets)

@@ -3,6 +3,10 @@
 No ptrace, no signals: the target never notices. Many small reads go out in one
 syscall (up to IOV_MAX iovecs); a read of unmapped memory (EFAULT, or a partial
 transfer) marks that request as missing instead of failing the batch.
+The kernel's cost is mostly per iovec (pinning the target's pages), not per byte: a
+caller reading many neighbouring objects reads better one range around them
+(`read_into`, into a buffer it keeps: first touches of a fresh buffer inside the
+syscall cost more than the copy).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import struct
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 from gotui.backends.model import GotuiError
 
 IOV_MAX = 1024
@@ -114,12 +120,57 @@ class AddressRanges:
         return i >= 0 and addr + size <= self._ends[i]
 
 
+class Scatter(NamedTuple):
+    """Ranges of another process's memory to read into pieces of a buffer: range i (at
+    addrs[i]) is cut, in order, into pieces[first[i]:first[i + 1]], rows of (offset in
+    the buffer, or -1 for bytes to skip; length), its length being their total. Made
+    once by `scatter` for reads repeated at the same addresses."""
+
+    addrs: np.ndarray  # uint64
+    pieces: np.ndarray  # int64 (offset or -1, length)
+    first: np.ndarray  # int64, len(addrs) + 1
+    remote: np.ndarray  # uint64 iovecs (address, length) of the ranges
+    local: np.ndarray  # uint64 iovecs of the pieces (offsets: add the buffer's address)
+    kept: np.ndarray  # bool per piece: into the buffer (else skipped)
+    cum: np.ndarray  # int64: bytes before each range
+    span: int  # bytes of buffer the pieces need
+    skip: int  # the longest skipped piece
+    calls: list[tuple[int, int]]  # ranges [i, j) per syscall: at most IOV_MAX of each
+
+
+def scatter(addrs: np.ndarray, pieces: np.ndarray, first: np.ndarray) -> Scatter:
+    """The Scatter of these ranges (at most IOV_MAX pieces per range)."""
+    first = first.astype(np.int64)
+    if (np.diff(first) > IOV_MAX).any():
+        raise ValueError("scatter: more than IOV_MAX pieces in one range")
+    offs, lens = pieces[:, 0], pieces[:, 1]
+    kept = offs >= 0
+    local = np.empty((len(pieces), 2), dtype=np.uint64)
+    local[:, 0] = np.where(kept, offs, 0)
+    local[:, 1] = lens
+    remote = np.empty((len(addrs), 2), dtype=np.uint64)
+    remote[:, 0] = np.where(addrs < USER_MAX, addrs, 0)  # 0 faults: marked failed
+    remote[:, 1] = np.add.reduceat(lens, first[:-1]) if len(addrs) and len(lens) else 0
+    cum = np.zeros(len(addrs) + 1, dtype=np.int64)
+    np.cumsum(remote[:, 1], out=cum[1:])
+    calls = []
+    i, n = 0, len(addrs)
+    while i < n:
+        j = min(n, i + IOV_MAX, int(np.searchsorted(first, first[i] + IOV_MAX, "right")) - 1)
+        calls.append((i, j))
+        i = j
+    return Scatter(addrs, pieces, first, remote, local, kept, cum,
+                   int((offs + lens)[kept].max()) if kept.any() else 0,
+                   int(lens[~kept].max()) if not kept.all() else 0, calls)
+
+
 class ProcessMemory:
     """Batched reads of another process's memory (process_vm_readv, amd64)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.syscalls = 0  # count, for tests and the bench
+        self._scratch = np.empty(0, dtype=np.uint8)  # where read_scattered skips bytes to
         if not Path(f"/proc/{pid}").exists():
             raise GotuiError(f"process {pid} is gone")
 
@@ -161,7 +212,7 @@ class ProcessMemory:
         local = array("Q", bytes(16 * n))
         local[0::2] = array("Q", range(local_base, local_base + n * size, size))
         local[1::2] = remote[1::2]
-        self._readv(local, remote, None, size, ok)
+        self._readv(local.buffer_info()[0], remote.buffer_info()[0], None, size, ok)
         return buf, ok
 
     def read_many(self, reqs: list[tuple[int, int]]) -> list[bytes | None]:
@@ -185,43 +236,78 @@ class ProcessMemory:
         local = array("Q", bytes(16 * n))
         local[0::2] = array("Q", [local_base + o for o in offsets])
         local[1::2] = remote[1::2]
-        self._readv(local, remote, sizes, 0, ok)
+        self._readv(local.buffer_info()[0], remote.buffer_info()[0], [*offsets, total], 0, ok)
         mv = memoryview(buf)
         return [bytes(mv[o:o + s]) if good else None
                 for o, s, good in zip(offsets, sizes, ok, strict=True)]
 
-    def _readv(self, local: array, remote: array, sizes: list[int] | None, size: int,
-               ok: list[bool]) -> None:
-        """Issue the reads iovec chunk by chunk; mark failed entries in `ok`."""
-        n = len(ok)
-        lbase, _ = local.buffer_info()
-        rbase, _ = remote.buffer_info()
-        i = 0
-        while i < n:
-            cnt = min(IOV_MAX, n - i)
-            self.syscalls += 1
-            got = _process_vm_readv(self.pid, lbase + 16 * i, cnt, rbase + 16 * i, cnt, 0)
-            if got < 0:
-                err = ctypes.get_errno()
-                if err == errno.EFAULT:
-                    # the first iovec is unmapped: drop it, go on with the next
+    def read_scattered(self, buf: np.ndarray, plan: Scatter) -> np.ndarray:
+        """Reads the plan's ranges into pieces of `buf` (a C-contiguous uint8 array at
+        least plan.span bytes long). Returns whether each range was read whole; the
+        bytes of the others are unspecified."""
+        n = len(plan.addrs)
+        ok = np.ones(n, dtype=bool)
+        if n == 0:
+            return ok
+        if buf.nbytes < plan.span:
+            raise ValueError("read_scattered: the buffer is too small")
+        skip = plan.skip
+        if len(self._scratch) < skip:
+            self._scratch = np.empty(skip, dtype=np.uint8)
+        local = plan.local.copy()
+        local[:, 0] += np.where(plan.kept, np.uint64(buf.ctypes.data),
+                                np.uint64(self._scratch.ctypes.data))
+        lbase, rbase = local.ctypes.data, plan.remote.ctypes.data
+        first, cum = plan.first, plan.cum
+        for i, j in plan.calls:
+            while i < j:
+                got = self._call(lbase + 16 * int(first[i]), int(first[j] - first[i]),
+                                 rbase + 16 * i, j - i)
+                if got is None:  # the first range is unmapped
                     ok[i] = False
                     i += 1
                     continue
-                self._fail(err)
-                raise OSError(err, f"process_vm_readv: {os.strerror(err)}")
-            # iovecs wholly covered by `got` are complete; the next one is not
-            if sizes is None:
-                full = min(got // size, cnt)
-                i += full
-                cnt -= full
-            while cnt and got > 0 and sizes is not None:
-                s = sizes[i]
-                if got < s:
+                full = int(np.searchsorted(cum, cum[i] + got, "right")) - 1 - i
+                if full >= j - i:
                     break
-                got -= s
+                ok[i + full] = False  # partially read or not at all: fault at or in it
+                i += full + 1
+        return ok
+
+    def _call(self, local: int, lcnt: int, remote: int, rcnt: int) -> int | None:
+        """One process_vm_readv: bytes read, None if the first remote iovec faults."""
+        self.syscalls += 1
+        got = _process_vm_readv(self.pid, local, lcnt, remote, rcnt, 0)
+        if got >= 0:
+            return int(got)
+        err = ctypes.get_errno()
+        if err == errno.EFAULT:
+            return None
+        self._fail(err)
+        raise OSError(err, f"process_vm_readv: {os.strerror(err)}")
+
+    def _readv(self, lbase: int, rbase: int, cum: np.ndarray | list[int] | None, size: int,
+               ok: list[bool] | np.ndarray) -> None:
+        """Issue the reads iovec chunk by chunk (iovec arrays at lbase/rbase, all of
+        `size` bytes, or of the sizes whose prefix sums are `cum`); mark failed entries
+        in `ok`."""
+        n = len(ok)
+        i = 0
+        while i < n:
+            cnt = min(IOV_MAX, n - i)
+            got = self._call(lbase + 16 * i, cnt, rbase + 16 * i, cnt)
+            if got is None:
+                # the first iovec is unmapped: drop it, go on with the next
+                ok[i] = False
                 i += 1
-                cnt -= 1
-            if cnt:
+                continue
+            # iovecs wholly covered by `got` are complete; the next one is not
+            if cum is None:
+                full = got // size
+            else:
+                full = bisect.bisect_right(cum, int(cum[i]) + got, i, i + cnt + 1) - 1 - i
+            full = min(full, cnt)
+            i += full
+            if full < cnt:
                 ok[i] = False  # partially read or not at all: fault at or in it
                 i += 1

@@ -1,14 +1,17 @@
 """LiveReader: every goroutine of a running Go process, read without stopping it.
 
-Reads runtime.allgs, then all g's in batched process_vm_readv calls, and decodes
-them against layouts from BinaryFacts. No ptrace: target_paused_ns is always 0.
-The process keeps running, so records that fail the sanity checks are re-read once
-and dropped if they still fail (`dropped` counts them).
-Between snapshots the reader keeps what it made of each g record: records whose bytes
-are unchanged (most of them, in a big program) are not checked, decoded or walked
-again, and their Goroutine objects are reused (copy on write: an object a previous
-snapshot holds is never changed; a goroutine that only waited longer gets a copy with
-its new wait_ns). Snapshots and their goroutines are read-only for their consumers.
+Reads runtime.allgs, then all g records in a few batched process_vm_readv calls,
+decoded and checked vectorised against layouts from BinaryFacts (grecords.py). No
+ptrace: target_paused_ns is always 0. The process keeps running, so records that fail
+the sanity checks are re-read once and dropped if they still fail (`dropped` counts
+them).
+Between snapshots the reader keeps what it made of each g record: records whose
+decoded fields are unchanged (most of them, in a big program) are not checked,
+decoded or walked again, and their Goroutine objects are reused (copy on write: an
+object a previous snapshot holds is never changed; a goroutine that only waited longer
+gets a copy with its new wait_ns). Only the changed records go through the decode loop
+(`_decode`), which builds their Goroutine objects. Snapshots and their goroutines are
+read-only for their consumers.
 """
 
 from __future__ import annotations
@@ -18,16 +21,31 @@ import gc
 import os
 import struct
 import time
-from operator import attrgetter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 from gotui.backends.gobinary import disasm, godebug
 from gotui.backends.gobinary.binary import BinaryFacts
 from gotui.backends.gobinary.locksites import LockSites
 from gotui.backends.gobinary.symbols import Facts, Symbols
 from gotui.backends.live.channels import ChannelReader, ChanWait, chan_op
-from gotui.backends.live.goroutines import DEAD, MAX_GOID, RUNNING, SYSCALL, G, GDecoder
+from gotui.backends.live.goroutines import (
+    DEAD,
+    DEAD_ROWS,
+    MAX_GOID,
+    RUNNING,
+    SYSCALL,
+    G,
+    GDecoder,
+    GRows,
+    in_statuses,
+    statuses,
+)
+from gotui.backends.live.grecords import GRead, GRecordReader, masked_status
 from gotui.backends.live.holders import ExactSource, HolderFinder, eligible
+from gotui.backends.live.labels import LabelReader
 from gotui.backends.live.locks import SEMA_REASONS, BlockingReader, SemaReader, sync_offsets
 from gotui.backends.live.memory import (
     AddressRanges,
@@ -37,12 +55,14 @@ from gotui.backends.live.memory import (
 )
 from gotui.backends.live.stackwalk import (
     StackStart,
-    ends_at_base,
+    StackTops,
     user_frames,
     walk,
-    walk_windows,
+    walk_stacks,
 )
 from gotui.backends.model import (
+    SCAN_BIT,
+    STATUS_NAMES,
     Channel,
     Frame,
     Goroutine,
@@ -56,64 +76,151 @@ from gotui.backends.procinfo import exe_path_for_reading
 
 _SLICE = struct.Struct("<QQ")
 MAX_GOROUTINES = 50_000_000
-MAX_LABELS = 64
-MAX_LABEL_LEN = 4096
 _PARKED = frozenset({0, 1, 4, 9, 10})  # statuses whose g.sched is the goroutine's state
-_SCAN = 0x1000
+# statuses whose g.waitsince counts: waiting, leaked, in a syscall
+_TIMED = statuses({k for k, v in STATUS_NAMES.items() if v in ("waiting", "leaked", "syscall")})
+_PARKED_ROWS = statuses(_PARKED)
 STACK_TRIES = 4  # walks of a goroutine that keeps moving before stacks() gives up
+_NO_STACK = np.uint64(2**64 - 1)  # the state of a goroutine without a readable stack
 _NOLOC = Location()  # shared "unknown": Locations in a snapshot are read-only
+_new = object.__new__
 
 
 class _Kind(NamedTuple):
+    """What goroutines sharing status, wait reason and creation site have in common."""
+
     status: str
     reason: str
-    go_statement: Location
-    start: Location
     system: bool
     op: str | None
+    has_op: bool  # op is not None
     on_sema: bool  # parked on a semaphore or a sync.Cond: locks.BlockingReader looks
-    timed: bool  # g.waitsince counts (waiting, leaked or in a syscall)
     idle_in_bubble: bool  # the raw wait reason is in runtime.isIdleInSynctest
+    # the Goroutine fields they share (status, wait_reason, go_statement, start and
+    # the defaults): each goroutine's own fields are set on a copy, by name
+    proto: dict[str, object]
 
 
-class _Rec:
-    """A g record read at `addr` and what a snapshot made of it. Records whose bytes
-    are unchanged in the next snapshot are reused whole: not checked, decoded or
-    walked again."""
+class _Walks(NamedTuple):
+    """Built records whose locations are found by walking their stacks from `tops`."""
 
-    __slots__ = ("addr", "vals", "done", "kind", "cur", "usr", "own", "extra", "gr")
-
-    def __init__(self, addr: int, vals: tuple[int, ...]) -> None:
-        self.addr = addr
-        self.vals = vals
-        self.done = False  # kind, cur, usr, extra are set
-        self.kind: _Kind
-        self.cur = _NOLOC
-        self.usr = _NOLOC
-        self.own = _NOLOC
-        self.extra = False  # needs channel / thread / label reads
-        self.gr: Goroutine | None = None  # the Goroutine the last snapshot made of it
+    at: np.ndarray  # int64: their indexes among the records built
+    addr: np.ndarray  # uint64: their g's
+    goid: np.ndarray  # uint64
+    tops: StackTops
+    start: list[Location]  # their start functions
+    before: list[Goroutine | None]  # what the last snapshot made of it, if walked whole
 
 
-class _LastRead(NamedTuple):
-    addrs: list[int]
-    buf: bytearray
-    items: list[_Rec | None]  # per address: None if dead, dropped or unreadable
-    bad_blocks: set[int]  # blocks (of _BLOCK records) holding a record that failed checks
+class _Extras(NamedTuple):
+    """What is read every time for the goroutines built (see _Decoded)."""
+
+    waits: list[ChanWait]
+    waiters: list[Goroutine]  # waits[i] is waiters[i]'s
+    threads: list[tuple[Goroutine, int]]  # (goroutine, its g.m)
+    labelled: list[tuple[Goroutine, int]]  # (goroutine, its g.labels)
+    bubbled: list[tuple[Goroutine, int]]  # (goroutine, its g.bubble)
 
 
-_BLOCK = 128
-_new = object.__new__
-_ADDR = attrgetter("addr")
+def _none(objs: np.ndarray) -> np.ndarray:
+    """Which items of an object array are None."""
+    return np.fromiter((x is None for x in objs), dtype=bool, count=len(objs))
 
 
-def _with_wait(g: Goroutine, wait_ns: int) -> Goroutine:
-    """A shallow copy of `g` with another wait_ns (twice as fast as building one)."""
+def copied(g: Goroutine) -> Goroutine:
+    """A shallow copy of a goroutine (10x cheaper than copy.copy): the reader shares
+    unchanged Goroutine objects between its snapshots, so change only copies."""
     c = _new(Goroutine)
-    d = g.__dict__.copy()
-    d["wait_ns"] = wait_ns
-    c.__dict__ = d
+    c.__dict__ = g.__dict__.copy()
     return c
+
+
+@dataclass
+class _Made:
+    """What the snapshots made of the g record at each index of the last read."""
+
+    objs: list[Goroutine | None]  # its Goroutine (None: not a goroutine of that read)
+    done: np.ndarray  # bool: its locations are final (not walked, or walked whole)
+    extra: np.ndarray  # bool: channels, thread, labels or bubble are read every time
+    system: np.ndarray  # bool: a runtime goroutine
+    on_sema: np.ndarray  # bool: parked on a semaphore or a sync.Cond
+    wait: np.ndarray  # int64: its Goroutine's wait_ns
+    rev: np.ndarray  # int64: a new number whenever its Goroutine is built again
+
+    @staticmethod
+    def empty(n: int = 0) -> _Made:
+        return _Made([None] * n, np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool),
+                     np.zeros(n, bool), np.zeros(n, np.int64), np.zeros(n, np.int64))
+
+    def follow(self, prev: np.ndarray) -> _Made:
+        """The same, for a read whose index i was prev[i] in the last one (-1: new)."""
+        n, m = len(prev), len(self.objs)
+        if m <= n and np.array_equal(prev[:m], np.arange(m)) and not (prev[m:] >= 0).any():
+            if n == m:  # the same records: this one goes on (nothing else holds it)
+                return self
+            grow = n - m  # allgs only grew: the usual case
+            return _Made(self.objs + [None] * grow,
+                         *(np.concatenate([a, np.zeros(grow, a.dtype)]) for a in (
+                             self.done, self.extra, self.system, self.on_sema, self.wait,
+                             self.rev)))
+        out = _Made.empty(n)
+        had = np.flatnonzero(prev >= 0)
+        src = prev[had]
+        for a, b in ((out.done, self.done), (out.extra, self.extra), (out.system, self.system),
+                     (out.on_sema, self.on_sema), (out.wait, self.wait), (out.rev, self.rev)):
+            a[had] = b[src]
+        for i, j in zip(had.tolist(), src.tolist(), strict=True):
+            out.objs[i] = self.objs[j]
+        return out
+
+
+class GoroutineIndex(Mapping[int, int]):
+    """goid -> g address of the goroutines of one snapshot (in its order), and where
+    their records are in the read it came from. The dict is built on first use."""
+
+    def __init__(self, goids: np.ndarray, addrs: np.ndarray, pos: np.ndarray) -> None:
+        self.goids = goids
+        self.addrs = addrs
+        self.pos = pos
+        self._at: dict[int, int] | None = None
+        self._order: np.ndarray | None = None  # goids' indexes, by goid
+
+    def index(self, goid: int) -> int | None:
+        """Its index in the snapshot's goroutines."""
+        if self._at is None:
+            self._at = dict(zip(self.goids.tolist(), range(len(self.goids)), strict=True))
+        return self._at.get(goid)
+
+    def find(self, goids: np.ndarray) -> np.ndarray:
+        """The index of each goid in the snapshot's goroutines, -1 if not there."""
+        if not len(self.goids):
+            return np.full(len(goids), -1, dtype=np.int64)
+        if self._order is None:
+            self._order = np.argsort(self.goids, kind="stable")
+        ordered = self.goids[self._order]
+        pos = np.minimum(np.searchsorted(ordered, goids), len(ordered) - 1)
+        return np.where(ordered[pos] == goids, self._order[pos], -1)
+
+    def indexes(self, goids: list[int] | set[int]) -> np.ndarray:
+        """Indexes of those of `goids` in the snapshot (in its order)."""
+        return np.flatnonzero(np.isin(self.goids, np.fromiter(goids, np.uint64, len(goids))))
+
+    def goids_at(self, addrs: list[int]) -> dict[int, int]:
+        """g address -> goid, for those of `addrs` that are the snapshot's goroutines'."""
+        at = np.flatnonzero(np.isin(self.addrs, np.array(addrs, dtype=np.uint64)))
+        return dict(zip(self.addrs[at].tolist(), self.goids[at].tolist(), strict=True))
+
+    def __getitem__(self, goid: int) -> int:
+        i = self.index(goid)
+        if i is None:
+            raise KeyError(goid)
+        return int(self.addrs[i])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.goids.tolist())
+
+    def __len__(self) -> int:
+        return len(self.goids)
 
 
 def _exe_path(pid: int) -> str:
@@ -131,6 +238,19 @@ def load_facts(path: str) -> Facts:
         return BinaryFacts.load(path)
     except NotImplementedError:
         raise GotuiError("live reader: binary facts (pclntab/DWARF) not available") from None
+
+
+class _Decoded(NamedTuple):
+    """What the decode loop made of one read."""
+
+    out: list[Goroutine]  # the snapshot's goroutines
+    index: GoroutineIndex
+    shared: np.ndarray  # bool per goroutine: the last snapshot holds the same object
+    extras: _Extras
+
+
+# the hash that groups g records by kind (status, wait reason, gopc, startpc)
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 
 
 class LiveReader:
@@ -154,6 +274,7 @@ class LiveReader:
             self.chans = ChannelReader(self.mem, layouts, self.facts.go_minor,
                                        lambda addr: self.facts.type_name(addr - self.bias))
         self.blocking = self._blocking_reader()
+        self.labels = LabelReader(self.mem, self.facts.go_minor)
         m = layouts.get("runtime.m")
         self._m_procid = m.offsets.get("procid") if m else None
         self._has_syscallbp = "syscallbp" in layouts["runtime.g"].offsets
@@ -177,19 +298,21 @@ class LiveReader:
         self.info = TargetInfo(pid, self.exe, self.facts.go_version, "live")
         self.dropped = 0  # g records dropped as inconsistent in the last snapshot
         self.system_goids: set[int] = set()  # runtime-internal goroutines, last snapshot
-        self._gaddr: dict[int, int] = {}  # goid -> g address, from the last snapshot
+        # the g records (the last read is kept: unchanged records are not decoded again)
+        self.records = GRecordReader(self.mem, self.decoder, self._n_reasons, self._max_goid,
+                                     _PARKED)
+        self._made = _Made.empty()  # what the snapshots made of the last read's records
+        self._rev = 0  # the last _Made.rev handed out
+        # the goroutines of the last snapshot: goid -> g address
+        self._gaddr = GoroutineIndex(*(np.zeros(0, np.uint64),) * 2, np.zeros(0, np.int64))
         self._kinds: dict[tuple[int, int, int, int], _Kind] = {}
-        # g address -> its record in the last snapshot: unchanged g's are not decoded
-        # or walked again
-        self._seen: dict[int, _Rec] = {}
-        self._last: _LastRead | None = None
         # goids whose Goroutine got a blocked_on_lock or stack_refs in the last snapshot
         self._marked: set[int] = set()
         self._holders: HolderFinder | None = None  # made when a lock first has waiters
         self.exact: ExactSource | None = None  # exact Mutex holders (eBPF), when tracked
 
     # ------------------------------------------------------------ g's
-    def _g_addrs(self, heap: AddressRanges) -> list[int]:
+    def _g_addrs(self, heap: AddressRanges) -> np.ndarray:
         for _ in range(2):  # allgs may be reallocated (grown) while we read it
             hdr = self.mem.read(self._allgs, 16)
             glen = self.mem.read_u64(self._allglen)
@@ -198,70 +321,15 @@ class LiveReader:
             ptr, n = _SLICE.unpack(hdr)
             n = min(n, glen)
             if n == 0:
-                return []
+                return np.zeros(0, np.uint64)
             if n > MAX_GOROUTINES or not heap.contains(ptr, 8 * n):
                 continue
             raw = self.mem.read(ptr, 8 * n)
             if raw is None:
                 continue
-            return [a for a in struct.unpack(f"<{n}Q", raw) if a and not a & 7]
+            addrs = np.frombuffer(raw, dtype="<u8")
+            return addrs[(addrs != 0) & (addrs & np.uint64(7) == 0)].astype(np.uint64)
         raise GotuiError(f"pid {self.pid}: runtime.allgs keeps changing or is unreadable")
-
-    def _read_gs(self, addrs: list[int]) -> list[_Rec]:
-        """Every live g's record; inconsistent ones re-read once. A record identical to
-        one that passed the checks before is reused as is (goids only grow): whole
-        blocks of records at the same addresses with the same bytes at once. Unmapped
-        addresses simply fail their read (no per-pointer map lookups)."""
-        dec = self.decoder
-        size = dec.size
-        valid, n_reasons = dec.valid, self._n_reasons
-        ist = dec.i["atomicstatus"]
-        seen = self._seen.get
-        last = self._last
-        buf, ok = self.mem.read_same_size(addrs, size)
-        max_goid = self._max_goid()
-        n = len(addrs)
-        items: list[_Rec | None] = [None] * n
-        bad: list[int] = []
-        # allgs only grows (g's are reused, never freed): the last read's addresses
-        # are normally a prefix of these
-        m = 0
-        if last is not None and len(last.addrs) <= n and addrs[:len(last.addrs)] == last.addrs:
-            m = len(last.addrs)
-        all_ok = all(ok)
-        iter_unpack = dec.struct.iter_unpack
-        seen_any = bool(self._seen)
-        for b0 in range(0, n, _BLOCK):
-            b1 = min(b0 + _BLOCK, n)
-            if (b1 <= m and last is not None and b0 // _BLOCK not in last.bad_blocks
-                    and (all_ok or all(ok[b0:b1]))
-                    and buf[b0 * size:b1 * size] == last.buf[b0 * size:b1 * size]):
-                # (bytearray slices: memoryview == compares item by item, 10x slower)
-                items[b0:b1] = last.items[b0:b1]
-                continue
-            for j, vals in enumerate(iter_unpack(buf[b0 * size:b1 * size]), b0):
-                if not ok[j]:
-                    bad.append(j)
-                    continue
-                c = seen(addrs[j]) if seen_any else None
-                if c is not None and c.vals == vals:
-                    items[j] = c
-                elif valid(vals, n_reasons, max_goid):
-                    if vals[ist] & ~0x1000 not in DEAD:
-                        items[j] = _Rec(addrs[j], vals)
-                else:
-                    bad.append(j)
-        if bad:  # re-read once
-            rbuf, rok = self.mem.read_same_size([addrs[j] for j in bad], size)
-            max_goid = self._max_goid()
-            for j, good, vals in zip(bad, rok, dec.struct.iter_unpack(rbuf), strict=True):
-                if good and valid(vals, n_reasons, max_goid):
-                    if vals[ist] & ~0x1000 not in DEAD:
-                        items[j] = _Rec(addrs[j], vals)
-                else:
-                    self.dropped += 1
-        self._last = _LastRead(addrs, buf, items, {j // _BLOCK for j in bad})
-        return list(filter(None, items))
 
     def _max_goid(self) -> int:
         """sched.goidgen (the first field of runtime.schedt in Go 1.19-1.27): no g can
@@ -272,32 +340,32 @@ class LiveReader:
         return v if v is not None and 0 < v < MAX_GOID else MAX_GOID
 
     def _kind(self, status: int, reason_idx: int, gopc: int, startpc: int) -> _Kind:
-        """What goroutines sharing status, wait reason and creation site have in common."""
         sym = self.symbols
         name = status_name(status)
         waiting = name in ("waiting", "leaked")
         reasons = self.facts.wait_reasons
         reason = reasons[reason_idx] if waiting and reason_idx < len(reasons) else ""
         raw_start = sym.func_name(startpc)
-        return _Kind(name, reason,
-                     sym.go_statement(gopc) if gopc else _NOLOC,
-                     sym.start(startpc) if startpc else _NOLOC,
-                     raw_start.startswith("runtime.") and raw_start != "runtime.main",
-                     chan_op(reason) if reason else None, reason in SEMA_REASONS,
-                     waiting or name == "syscall", reason_idx in self._idle_in_bubble)
+        proto = Goroutine(id=0, status=name, wait_reason=reason,
+                          go_statement=sym.go_statement(gopc) if gopc else _NOLOC,
+                          start=sym.start(startpc) if startpc else _NOLOC,
+                          current=_NOLOC, user_current=_NOLOC, own_current=_NOLOC).__dict__
+        return _Kind(name, reason, raw_start.startswith("runtime.") and raw_start != "runtime.main",
+                     chan_op(reason) if reason else None,
+                     bool(reason) and chan_op(reason) is not None, reason in SEMA_REASONS,
+                     reason_idx in self._idle_in_bubble, proto.copy())
 
     # ------------------------------------------------------------ LiveSource
     def goroutine_count(self) -> int:
         """Goroutines not dead (system ones included), from their status words only."""
         heap = AddressRanges(read_maps(self.pid), "rw")
-        addrs = [a + self.decoder.status_off for a in self._g_addrs(heap)]
-        buf, ok = self.mem.read_same_size(addrs, 4)
-        return sum(1 for (st,), good in zip(struct.iter_unpack("<I", buf), ok, strict=True)
-                   if good and (st & ~0x1000) not in DEAD)
+        rows, ok = self.records.read_rows(self._g_addrs(heap))
+        dead = in_statuses(masked_status(rows), DEAD_ROWS)
+        return int((ok & ~dead).sum())
 
     def snapshot(self) -> Snapshot:
-        # The snapshot allocates ~5 objects per goroutine and frees the previous one:
-        # with the cyclic GC on, that triggers full collections that cost more than
+        # The snapshot allocates ~3 objects per goroutine it builds and frees the previous
+        # one: with the cyclic GC on, that triggers full collections that cost more than
         # the decoding itself. Nothing built here forms reference cycles.
         enabled = gc.isenabled()
         gc.disable()
@@ -314,186 +382,250 @@ class LiveReader:
         heap = AddressRanges(read_maps(self.pid), "rw")
         addrs = self._g_addrs(heap)
         sema = self.blocking.sema_waiters(heap)
-        recs = self._read_gs(addrs)
+        read = self.records.read(addrs)
         sema.update(self.blocking.sema_waiters(heap))  # the newer read wins
+        self.dropped = read.dropped
         now = time.monotonic_ns()  # the runtime's nanotime is CLOCK_MONOTONIC
-        i = self.decoder.i
-        ist, iwr, igopc, istart = i["atomicstatus"], i["waitreason"], i["gopc"], i["startpc"]
-        igoid, iws, ipar, iwaiting = i["goid"], i["waitsince"], i["parentGoid"], i["waiting"]
-        ipc, isp, ibp, ihi = i["sched.pc"], i["sched.sp"], i["sched.bp"], i["stack.hi"]
-        im, ilabels = i["m"], i["labels"]
-        ilocked, ibubble = i["lockedm"], i["bubble"]
-        kinds = self._kinds
-        out: list[Goroutine] = []
-        system: set[int] = set()
-        # stack tops to walk: (pc, sp, bp, stack.hi, goid)
-        tops: list[tuple[int, int, int, int, int]] = []
-        walked: list[tuple[_Rec, Goroutine]] = []
-        waits: list[ChanWait] = []
-        waiters: list[Goroutine] = []  # waits[i] is waiters[i]'s
-        threads: list[tuple[Goroutine, int]] = []
-        labelled: list[tuple[Goroutine, int]] = []
-        bubbled: list[tuple[Goroutine, int]] = []
-        gaddr: dict[int, int] = {}
-        old_seen = self._seen.get
-        append = out.append
-        shared: set[int] = set()  # goids whose Goroutine the last snapshot holds too
-        sema_at: list[int] = []  # where in `out` the goroutines parked on a sema are
-        new = _new
-        # (indexes, not attribute names: this is the per-goroutine hot path)
-        for r in recs:
-            v = r.vals
-            goid = v[igoid]
-            if goid in gaddr:  # a goid twice: one of them is a torn read of a reused g
-                self.dropped += 1
-                continue
-            gaddr[goid] = r.addr
-            made = r.gr
-            if made is not None and r.done and not r.extra:  # same bytes as last time
-                k = r.kind
-                ws = v[iws]
-                wait = now - ws if k[7] and 0 < ws < now else 0
-                if wait == made.wait_ns:
-                    shared.add(goid)
-                else:  # _with_wait, inline
-                    c = new(Goroutine)
-                    d = made.__dict__.copy()
-                    d["wait_ns"] = wait
-                    d["wait_basis"] = "gc" if wait else ""
-                    c.__dict__ = d
-                    r.gr = made = c
-                append(made)
-                if k[4]:
-                    system.add(goid)
-                if k[6]:
-                    sema_at.append(len(out) - 1)
-                continue
-            top = None
-            if not r.done:
-                st = v[ist] & ~0x1000
-                key = (st, v[iwr], v[igopc], v[istart])
-                k = kinds.get(key)
-                if k is None:
-                    k = kinds[key] = self._kind(*key)
-                r.kind = k
-                r.extra = ((k.op is not None and v[iwaiting] != 0)
-                           or (st in (RUNNING, SYSCALL) and v[im] != 0)
-                           or (ilabels >= 0 and v[ilabels] != 0)
-                           or (ibubble >= 0 and v[ibubble] != 0))
-                prev = old_seen(r.addr)
-                pv = prev.vals if prev is not None and prev.done else None
-                if (pv is not None and st in _PARKED and pv[ist] & ~0x1000 == st
-                        and pv[igoid] == goid and pv[iwr] == v[iwr] and pv[ipc] == v[ipc]
-                        and pv[isp] == v[isp] and pv[ibp] == v[ibp]):
-                    # parked at the same place as last time (waitsince or m changed)
-                    r.cur, r.usr, r.own = prev.cur, prev.usr, prev.own  # type: ignore[union-attr]
-                elif st in _PARKED and v[ipc]:
-                    top = (v[ipc], v[isp], v[ibp], v[ihi], goid)
-                elif st == SYSCALL:
-                    g = self.decoder.make(r.addr, v)
-                    bp = self._syscall_bp(g)
-                    if bp and g.syscallpc and g.stack_lo <= g.syscallsp < g.stack_hi:
-                        top = (g.syscallpc, g.syscallsp, bp, g.stack_hi, goid)
-                r.done = top is None
-            k = r.kind
-            ws = v[iws]
-            wait = now - ws if k[7] and 0 < ws < now else 0
-            gr = Goroutine(goid, k[0], k[1], wait, {}, r.cur, r.usr, k[2], k[3],
-                           v[ipar] if ipar >= 0 else 0, None, [], 0, [], "", [], r.own,
-                           "gc" if wait else "", ilocked >= 0 and v[ilocked] != 0, 0, False,
-                           v[ist] & _SCAN != 0)
-            r.gr = gr
-            append(gr)
-            if k[6]:
-                sema_at.append(len(out) - 1)
-            if top is not None:
-                tops.append(top)
-                walked.append((r, gr))
-            if k[4]:
-                system.add(goid)
-            if r.extra:
-                if k[5] is not None and v[iwaiting]:
-                    waits.append(ChanWait(goid, r.addr, v[iwaiting], k[5]))
-                    waiters.append(gr)
-                if v[ist] & ~0x1000 in (RUNNING, SYSCALL) and v[im]:
-                    threads.append((gr, v[im]))
-                if ilabels >= 0 and v[ilabels]:
-                    labelled.append((gr, v[ilabels]))
-                if ibubble >= 0 and v[ibubble]:
-                    bubbled.append((gr, v[ibubble]))
-                    gr.synctest_durable = k[8]
-        self._fill_user_frames(tops, walked)
-        self._seen = dict(zip(map(_ADDR, recs), recs, strict=True))
+        try:
+            made = self._made.follow(read.prev)
+            d = self._decode(read, made, now)
+        except BaseException:
+            # what was made of the read so far does not match it: start afresh
+            self.records.forget()
+            self._made = _Made.empty()
+            raise
+        self._made = made
+        self._gaddr = gaddr = d.index
+        out = d.out
+        self.system_goids = set(gaddr.goids[made.system[gaddr.pos]].tolist())
         channels: list[Channel] = []
-        if waits and self.chans is not None:
-            channels = self.chans.read(
-                waits, heap, lambda: dict(zip(gaddr.values(), gaddr, strict=True)))
-            for w, gr in zip(waits, waiters, strict=True):
+        extras = d.extras
+        if extras.waits and self.chans is not None:
+            channels = self.chans.read(extras.waits, heap, gaddr.goids_at)
+            for w, gr in zip(extras.waits, extras.waiters, strict=True):
                 blocked = w.blocked()
                 gr.waiting_on = blocked
                 gr.blocked_on = blocked[0] if blocked and (len(blocked) == 1
                                                            or w.op == "select") else None
-        self._fill_threads(threads)
-        self._fill_labels(labelled)
-        self._fill_bubbles(bubbled)
-        self._gaddr = gaddr
-        self.system_goids = system
-        seen = self._seen
-        chan_waiting = sum(1 for gr in waiters if gr.waiting_on)
+        self._fill_threads(extras.threads)
+        self.labels.fill(extras.labelled)
+        self._fill_bubbles(extras.bubbled)
+        sema_at = np.flatnonzero(made.on_sema[gaddr.pos]).tolist()
+        chan_waiting = sum(1 for gr in extras.waiters if gr.waiting_on)
         locks, lock_of, refs = self.blocking.find(
-            out, [out[j] for j in sema_at], chan_waiting, gaddr,
-            lambda a: seen[a].vals if a in seen else None, system, channels, sema)
-        self._set_blocking(out, lock_of, refs, shared, gaddr, sema_at)
+            out, [out[j] for j in sema_at], chan_waiting, gaddr, self._g_of,
+            self.system_goids, channels, sema)
+        self._set_blocking(out, lock_of, refs, d.shared)
         return Snapshot(pid=self.pid, exe=self.exe, go_version=self.facts.go_version,
                         source="live", target_paused_ns=0, goroutines=out, channels=channels,
                         locks=locks, traceback_labels=self._traceback_labels())
 
-    def _fill_user_frames(self, tops: list[tuple[int, int, int, int, int]],
-                          walked: list[tuple[_Rec, Goroutine]]) -> None:
-        """current, user_current and own_current of the goroutines walked. A walk that
+    def _decode(self, read: GRead, made: _Made, now: int) -> _Decoded:
+        """The decode loop: the Goroutine of every live record. A record unchanged since
+        the last snapshot keeps its object (a copy if only its wait_ns moved on), unless
+        its stack walk was torn or it hangs off memory read every time (`extra`); the
+        others are built, and those parked somewhere new are queued for a stack walk."""
+        rows, live, objs = read.rows, read.live, made.objs
+        status = masked_status(rows)
+        since = rows["waitsince"]
+        wait = np.where(in_statuses(status, _TIMED) & (since > 0) & (since < now), now - since, 0)
+        reuse = live & read.same & made.done & ~made.extra
+        moved = np.flatnonzero(reuse & (wait != made.wait))  # waited longer: a copy
+        new = _new
+        for j, w in zip(moved.tolist(), wait[moved].tolist(), strict=True):
+            c = new(Goroutine)  # a copy (see copied), inline: most goroutines, every refresh
+            d = objs[j].__dict__.copy()  # type: ignore[union-attr]
+            d["wait_ns"] = w
+            d["wait_basis"] = "gc" if w else ""
+            c.__dict__ = d
+            objs[j] = c
+        made.wait[moved] = wait[moved]
+        shared = reuse.copy()
+        shared[moved] = False
+        for j in np.flatnonzero(~live).tolist():
+            objs[j] = None
+        build = np.flatnonzero(live & ~reuse)
+        extras = self._build(read, made, build, wait)
+        pos = np.flatnonzero(live)
+        out: list[Goroutine] = list(filter(None, objs))  # type: ignore[arg-type]
+        index = GoroutineIndex(rows["goid"][pos], read.addr[pos], pos)
+        return _Decoded(out, index, shared[pos], extras)
+
+    def _build(self, read: GRead, made: _Made, build: np.ndarray, wait: np.ndarray
+               ) -> _Extras:
+        """The Goroutine objects of the records `build` (indexes in the read), after the
+        stack walks that find their locations; what hangs off them is returned."""
+        extras = _Extras([], [], [], [], [])
+        if not len(build):
+            return extras
+        objs = made.objs
+        rows = read.rows if len(build) == len(read.rows) else read.rows.take(build)
+        addr = read.addr[build]
+        status = masked_status(rows)
+        kinds, kind_of = self._kinds_of(rows, status)
+
+        def per_kind(attr: str) -> np.ndarray:
+            return np.array([getattr(k, attr) for k in kinds], dtype=bool)[kind_of]
+
+        was_done = made.done[build]
+        befores = [objs[j] for j in build.tolist()]
+        # parked where it was last time: the same stack, the same locations
+        stays = (read.same | read.same_top)[build] & was_done
+        curs = np.full(len(build), _NOLOC, dtype=object)
+        usrs, owns = curs.copy(), curs.copy()
+        for i in np.flatnonzero(stays).tolist():
+            b = befores[i]
+            curs[i], usrs[i], owns[i] = b.current, b.user_current, b.own_current  # type: ignore[union-attr]
+        walks = self._walks(rows, status, addr, ~stays, kinds, kind_of, befores, was_done)
+        torn = self._locate(walks, curs, usrs, owns)
+        made.done[build] = True
+        made.done[build[walks.at]] = ~torn  # a torn walk is done again next time
+        has_chan = per_kind("has_op") & (rows["waiting"] != 0)
+        on_thread = ((status == RUNNING) | (status == SYSCALL)) & (rows["m"] != 0)
+        made.extra[build] = has_chan | on_thread | (rows["labels"] != 0) | (rows["bubble"] != 0)
+        made.system[build] = per_kind("system")
+        made.on_sema[build] = per_kind("on_sema")
+        made.wait[build] = wait[build]
+        made.rev[build] = np.arange(self._rev + 1, self._rev + 1 + len(build))
+        self._rev += len(build)
+        goids = rows["goid"].tolist()
+        protos = [k.proto for k in kinds]
+        new = _new
+        grs: list[Goroutine] = []
+        for j, goid, w, parent, locked, scanned, k, cur, usr, own in zip(
+                build.tolist(), goids, wait[build].tolist(), rows["parent_goid"].tolist(),
+                (rows["lockedm"] != 0).tolist(),
+                ((rows["status"] & np.uint64(SCAN_BIT)) != 0).tolist(), kind_of.tolist(),
+                curs.tolist(), usrs.tolist(), owns.tolist(), strict=True):
+            # a Goroutine, by field name, on a copy of what its kind shares
+            gr = new(Goroutine)
+            gr.__dict__ = f = protos[k].copy()
+            f["id"] = goid
+            f["parent_id"] = parent
+            if w:
+                f["wait_ns"], f["wait_basis"] = w, "gc"
+            if locked:
+                f["locked_to_thread"] = True
+            if scanned:
+                f["scan"] = True
+            f["current"], f["user_current"], f["own_current"] = cur, usr, own
+            f["labels"], f["stack"], f["waiting_on"], f["stack_refs"] = {}, [], [], []
+            objs[j] = gr
+            grs.append(gr)
+        for i in np.flatnonzero(has_chan).tolist():
+            extras.waits.append(ChanWait(goids[i], int(addr[i]), int(rows["waiting"][i]),
+                                         kinds[kind_of[i]].op))  # type: ignore[arg-type]
+            extras.waiters.append(grs[i])
+        for i in np.flatnonzero(on_thread).tolist():
+            extras.threads.append((grs[i], int(rows["m"][i])))
+        for i in np.flatnonzero(rows["labels"]).tolist():
+            extras.labelled.append((grs[i], int(rows["labels"][i])))
+        for i in np.flatnonzero(rows["bubble"]).tolist():
+            extras.bubbled.append((grs[i], int(rows["bubble"][i])))
+            grs[i].synctest_durable = kinds[kind_of[i]].idle_in_bubble
+        return extras
+
+    def _kinds_of(self, rows: GRows, status: np.ndarray) -> tuple[list[_Kind], np.ndarray]:
+        """The distinct kinds of these records, and each record's index in them."""
+        keys = np.stack([status, rows["waitreason"], rows["gopc"], rows["startpc"]])
+        mixed = (keys[2] * _MIX[0]) ^ (keys[3] * _MIX[1]) ^ (keys[0] << np.uint64(56)) ^ (
+            keys[1] << np.uint64(40))
+        _, first, kind_of = np.unique(mixed, return_index=True, return_inverse=True)
+        reps = keys[:, first]
+        if not (keys == reps[:, kind_of]).all():  # two kinds mixed to one number
+            tuples = list(zip(*keys.tolist(), strict=True))
+            number = {t: i for i, t in enumerate(dict.fromkeys(tuples))}
+            kind_of = np.array([number[t] for t in tuples], dtype=np.int64)
+            reps = np.array(list(number), dtype=np.uint64).T.reshape(4, -1)
+        out = []
+        for key in zip(*reps.tolist(), strict=True):
+            k = self._kinds.get(key)
+            if k is None:
+                k = self._kinds[key] = self._kind(*key)
+            out.append(k)
+        return out, kind_of.reshape(-1)
+
+    def _walks(self, rows: GRows, status: np.ndarray, addr: np.ndarray, moved: np.ndarray,
+               kinds: list[_Kind], kind_of: np.ndarray, befores: list[Goroutine | None],
+               was_done: np.ndarray) -> _Walks:
+        """The stack walks of the built records that are not where they were (`moved`):
+        parked ones from g.sched, those in a syscall from where they entered it."""
+        parked = np.flatnonzero(moved & in_statuses(status, _PARKED_ROWS) & (rows["pc"] != 0))
+        syscall = np.flatnonzero(moved & (status == SYSCALL))
+        entered: list[tuple[int, int, int, int]] = []  # (pc, sp, bp, stack.hi)
+        at_syscall: list[int] = []
+        for i, g in zip(syscall.tolist(), rows.take(syscall).gs(addr[syscall]), strict=True):
+            bp = self._syscall_bp(g)
+            if bp and g.syscallpc and g.stack_lo <= g.syscallsp < g.stack_hi:
+                entered.append((g.syscallpc, g.syscallsp, bp, g.stack_hi))
+                at_syscall.append(i)
+        tops = StackTops(*(np.concatenate([rows[f][parked], col]) for f, col in zip(
+            ("pc", "sp", "bp", "stack_hi"), StackTops.of(entered), strict=True)))
+        at = np.concatenate([parked, np.array(at_syscall, dtype=np.int64)])
+        goids = rows["goid"][at]
+        starts = [k.proto["start"] for k in kinds]
+        return _Walks(at, addr[at], goids, tops,
+                      [starts[k] for k in kind_of[at].tolist()],  # type: ignore[misc]
+                      [befores[i] if was_done[i] and befores[i] is not None
+                       and befores[i].id == g else None  # type: ignore[union-attr]
+                       for i, g in zip(at.tolist(), goids.tolist(), strict=True)])
+
+    def _locate(self, walks: _Walks, curs: np.ndarray, usrs: np.ndarray, owns: np.ndarray
+                ) -> np.ndarray:
+        """Sets current, user_current and own_current (object arrays over the records
+        built) of the goroutines walked; returns which walks were torn. A walk that
         broke before finding a user frame (the goroutine ran while we read its stack)
         is done once more from a fresh read of its g; if that breaks too, the goroutine
         keeps what the last snapshot found at the same place, else its start function:
-        never runtime.gopark. Such records are walked again next time."""
-        uf = user_frames(self.mem, self.symbols, tops)
-        torn = [j for j, bad in enumerate(uf.torn) if bad]
-        if torn:
-            fresh = self._tops_again([walked[j][0] for j in torn])
-            redo = [(j, t) for j, t in zip(torn, fresh, strict=True) if t is not None]
-            again = user_frames(self.mem, self.symbols, [t for _, t in redo])
-            for n, (j, _) in enumerate(redo):
-                if not again.torn[n]:
-                    uf.current[j], uf.user[j], uf.own[j] = (again.current[n], again.user[n],
-                                                            again.own[n])
-                    uf.torn[j] = False
-        igoid = self.decoder.i["goid"]
-        for (r, gr), cur, usr, own, bad in zip(walked, uf.current, uf.user, uf.own, uf.torn,
-                                               strict=True):
-            if bad or usr is None:
-                prev = self._seen.get(r.addr)
-                if (prev is not None and prev.done and prev.vals[igoid] == gr.id
-                        and prev.usr.function):
-                    usr, own = prev.usr, prev.own
-                else:
-                    usr = own = r.kind.start if r.kind.start.function else cur
-            gr.current = r.cur = cur
-            gr.user_current = r.usr = usr
-            gr.own_current = r.own = own or usr
-            r.done = not bad
+        never runtime.gopark."""
+        uf = user_frames(self.mem, self.symbols, walks.tops)
+        torn = np.flatnonzero(uf.torn)
+        if len(torn):
+            fresh = self._tops_again(walks, torn)
+            redo = np.array([j for j, t in zip(torn.tolist(), fresh, strict=True)
+                             if t is not None], dtype=np.int64)
+            again = user_frames(self.mem, self.symbols,
+                                StackTops.of([t for t in fresh if t is not None]))
+            whole = ~again.torn
+            for name in ("current", "user", "own"):
+                getattr(uf, name)[redo[whole]] = getattr(again, name)[whole]
+            uf.torn[redo[whole]] = False
+        user, own = uf.user, uf.own
+        for j in np.flatnonzero(uf.torn | _none(user)).tolist():
+            before = walks.before[j]
+            if before is not None and before.user_current.function:
+                user[j], own[j] = before.user_current, before.own_current
+            else:
+                start = walks.start[j]
+                user[j] = own[j] = start if start.function else uf.current[j]
+        curs[walks.at] = uf.current
+        usrs[walks.at] = user
+        owns[walks.at] = np.where(_none(own), user, own)
+        return np.array(uf.torn, dtype=bool)
 
-    def _tops_again(self, recs: list[_Rec]) -> list[tuple[int, int, int, int, int] | None]:
-        """Stack tops from a fresh read of these g's (None: no longer parked as read)."""
-        buf, ok = self.mem.read_same_size([r.addr for r in recs], self.decoder.size)
-        out: list[tuple[int, int, int, int, int] | None] = []
-        for r, good, vals in zip(recs, ok, self.decoder.struct.iter_unpack(buf), strict=True):
-            g = self.decoder.make(r.addr, vals) if good else None
-            if (g is None or not self.decoder.valid(vals, self._n_reasons)
-                    or g.goid != self.decoder.make(r.addr, r.vals).goid
-                    or g.status not in _PARKED or not g.pc):
+    def _tops_again(self, walks: _Walks, which: np.ndarray
+                    ) -> list[tuple[int, int, int, int] | None]:
+        """Stack tops (pc, sp, bp, stack.hi) of some of the walks from a fresh read of
+        their g's (None: no longer parked as read)."""
+        addrs = walks.addr[which]
+        rows, ok = self.records.read_rows(addrs)
+        ok &= self.decoder.valid_rows(rows, self._n_reasons)
+        out: list[tuple[int, int, int, int] | None] = []
+        for goid, good, g in zip(walks.goid[which].tolist(), ok.tolist(), rows.gs(addrs),
+                                 strict=True):
+            if not good or g.goid != goid or g.status not in _PARKED or not g.pc:
                 out.append(None)
             else:
-                out.append((g.pc, g.sp, g.bp, g.stack_hi, g.goid))
+                out.append((g.pc, g.sp, g.bp, g.stack_hi))
         return out
+
+    def _g_of(self, goid: int) -> G | None:
+        """The g record of a goroutine of the last snapshot, as read then."""
+        i = self._gaddr.index(goid)
+        if i is None:
+            return None
+        pos = int(self._gaddr.pos[i])
+        return self.decoder.g_of(int(self._gaddr.addrs[i]), self.records.last.rows, pos)
 
     def _fill_bubbles(self, bubbled: list[tuple[Goroutine, int]]) -> None:
         """synctest_bubble: the number the runtime prints in the header, the bubble's
@@ -523,33 +655,26 @@ class LiveReader:
         return raw is not None and int.from_bytes(raw, "little", signed=True) == 1
 
     def _set_blocking(self, out: list[Goroutine], lock_of: dict[int, str],
-                      refs: dict[int, list[str]], shared: set[int],
-                      gaddr: dict[int, int], sema_at: list[int]) -> None:
+                      refs: dict[int, list[str]], shared: np.ndarray) -> None:
         """Sets blocked_on_lock and stack_refs where they differ from what the goroutine
-        object holds: new objects and reused ones that had some last time (copied
-        first if the last snapshot holds them too). Only the goroutines parked on a
-        sema (`sema_at`, indexes in `out`) are visited when no others can need it: no
-        stack_refs now, and no reused object outside them marked last time (a new
-        object starts unmarked; a reused one has an unchanged record, so it is still
-        parked where it was)."""
+        object holds: the goroutines named now, and those named last time (a new object
+        starts unmarked). An object the last snapshot holds too (`shared`) is copied
+        first, and the copy kept for the next snapshots."""
         marked = {gid for gid, addr in lock_of.items() if addr}
         marked.update(gid for gid, found in refs.items() if found)
         touched = marked | self._marked
         self._marked = marked
         if not touched:
             return
-        at = {out[j].id: j for j in sema_at}
-        if not refs and not (touched - at.keys()) & shared:
-            where = [(at[gid], out[at[gid]]) for gid in touched if gid in at]
-        else:
-            where = [(j, g) for j, g in enumerate(out) if g.id in touched]
-        for j, g in where:
-            gid = g.id
-            lock, found = lock_of.get(gid, ""), refs.get(gid, [])
+        objs, pos = self._made.objs, self._gaddr.pos
+        for j in self._gaddr.indexes(touched).tolist():
+            g = out[j]
+            lock, found = lock_of.get(g.id, ""), refs.get(g.id, [])
             if g.blocked_on_lock == lock and g.stack_refs == found:
                 continue
-            if gid in shared:
-                g = out[j] = self._seen[gaddr[gid]].gr = _with_wait(g, g.wait_ns)
+            if shared[j]:
+                g = out[j] = objs[pos[j]] = copied(g)
+                shared[j] = False
             g.blocked_on_lock, g.stack_refs = lock, found
 
     def _infer_holders(self, snap: Snapshot) -> None:
@@ -592,32 +717,22 @@ class LiveReader:
                             (lo + self.bias, hi + self.bias))
 
     def holder_keys(self, goids: list[int]) -> dict[int, object]:
-        """goid -> its g record as of the last snapshot if it is parked (the same record
-        later means the same stack), else None; goids unknown to it are left out."""
-        out: dict[int, object] = {}
-        seen, gaddr, ist = self._seen, self._gaddr, self.decoder.i["atomicstatus"]
-        for goid in goids:
-            addr = gaddr.get(goid)
-            rec = seen.get(addr) if addr is not None else None
-            if rec is not None:
-                out[goid] = rec.vals if rec.vals[ist] & ~0x1000 in _PARKED else None
-        return out
+        """goid -> a key of its g record as of the last snapshot if it is parked (the same
+        key later means the same record, so the same stack), else None; goids unknown
+        to it are left out."""
+        index = self._gaddr
+        at = index.indexes(goids)
+        pos = index.pos[at]
+        parked = in_statuses(masked_status(self.records.last.rows.take(pos)), _PARKED_ROWS)
+        keys = np.where(parked, self._made.rev[pos], -1).tolist()
+        return {goid: key if key >= 0 else None
+                for goid, key in zip(index.goids[at].tolist(), keys, strict=True)}
 
     def stack_start_of(self, goid: int) -> StackStart | None:
         """Where a goroutine's stack starts, from the last snapshot's record (None when
         it is running or unknown)."""
-        addr = self._gaddr.get(goid)
-        rec = self._seen.get(addr) if addr is not None else None
-        if rec is None:
-            return None
-        v, i = rec.vals, self.decoder.i
-        if v[i["goid"]] != goid:
-            return None
-        if v[i["atomicstatus"]] & ~0x1000 in _PARKED:  # (without building a G: 100k calls)
-            pc = v[i["sched.pc"]]
-            return StackStart(pc, v[i["sched.sp"]], v[i["sched.bp"]], v[i["stack.lo"]],
-                              v[i["stack.hi"]]) if pc else None
-        return self._stack_start(self.decoder.make(rec.addr, v))
+        g = self._g_of(goid)
+        return self._stack_start(g) if g is not None else None
 
     def _blocking_reader(self) -> BlockingReader:
         facts = self.facts
@@ -628,7 +743,7 @@ class LiveReader:
         with contextlib.suppress(KeyError, GotuiError):  # no sudog layout: no locks
             sema = SemaReader(self.mem, semtable + self.bias if semtable is not None else None,
                               facts.layouts["runtime.sudog"], offsets, facts.go_minor)
-        return BlockingReader(self.mem, sema, offsets, self.decoder.i, _PARKED)
+        return BlockingReader(self.mem, sema, offsets, _PARKED)
 
     def _stack_start(self, g: G) -> StackStart | None:
         if g.status in _PARKED and g.pc:
@@ -655,36 +770,6 @@ class LiveReader:
                                             strict=True):
             if good and 0 < procid < 1 << 32:
                 gr.thread_id = procid
-
-    def _fill_labels(self, labelled: list[tuple[Goroutine, int]]) -> None:
-        """pprof labels (Go >= 1.24: *labelMap is a sorted []struct{key, value string}).
-        Goroutines that inherit labels share the map: read each one once per snapshot
-        (not across snapshots: a freed map's address can be reused)."""
-        if self.facts.go_minor < 24 or not labelled:
-            return
-        todo = sorted({p for _, p in labelled})
-        maps = {p: self._read_labels(hdr) if hdr else {}
-                for p, hdr in zip(todo, self.mem.read_many([(p, 16) for p in todo]),
-                                  strict=True)}
-        for gr, p in labelled:
-            gr.labels = dict(maps[p])
-
-    def _read_labels(self, hdr: bytes) -> dict[str, str]:
-        ptr, n = _SLICE.unpack(hdr)
-        if not 0 < n <= MAX_LABELS:
-            return {}
-        raw = self.mem.read(ptr, 32 * n)
-        if raw is None:
-            return {}
-        fields = struct.unpack(f"<{4 * n}Q", raw)
-        reqs = [(fields[i], fields[i + 1]) for i in range(0, 4 * n, 2)]
-        if any(not 0 <= ln <= MAX_LABEL_LEN for _, ln in reqs):
-            return {}
-        strs = self.mem.read_many([(p, ln) for p, ln in reqs])
-        if any(s is None for s in strs):
-            return {}
-        vals = [s.decode(errors="replace") for s in strs if s is not None]
-        return dict(zip(vals[0::2], vals[1::2], strict=True))
 
     def stack(self, goid: int, depth: int = 64) -> list[Frame]:
         """Stack of a parked goroutine; empty if it is running (not readable without a
@@ -721,56 +806,67 @@ class LiveReader:
         then get an empty stack rather than a torn one."""
         if not self._gaddr:
             self.snapshot()
-        wanted = list(self._gaddr) if goids is None else goids
+        enabled = gc.isenabled()
+        gc.disable()  # a list per goroutine, no cycles: see snapshot()
+        try:
+            return self._stacks(goids, depth)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _stacks(self, goids: list[int] | None, depth: int) -> dict[int, list[Frame]]:
+        index = self._gaddr
+        wanted = list(index) if goids is None else goids
         res: dict[int, list[Frame]] = {g: [] for g in wanted}
-        todo = [(g, self._gaddr[g]) for g in wanted if g in self._gaddr]
+        asked = np.array(wanted, dtype=np.uint64)
+        at = index.find(asked)
+        todo, addrs = asked[at >= 0], index.addrs[at[at >= 0]]
         for attempt in range(STACK_TRIES):
             last = attempt == STACK_TRIES - 1
-            starts = self._parked_starts(todo)
-            walked = walk_windows(self.mem, self.symbols, [s for _, _, s, _ in starts], depth)
-            again = self._parked_starts([(goid, addr) for goid, addr, _, _ in starts])
-            todo = []
-            for (goid, addr, _, key), frames, (_, _, _, key2) in zip(starts, walked, again,
-                                                                     strict=True):
-                # a whole stack ends at its base (goexit); a shorter one is only taken
-                # on the last try (C callbacks' goroutines have other bases)
-                whole = len(frames) >= depth or bool(frames) and ends_at_base(frames)
-                if key == key2 and all(f.function for f in frames) and (whole or last):
-                    res[goid] = frames
-                elif key2 is not None:
-                    todo.append((goid, addr))
-            if not todo:
+            tops, state = self._stack_starts(todo, addrs)
+            walked = walk_stacks(self.mem, self.symbols, tops, depth)
+            _, again = self._stack_starts(todo, addrs)
+            still = (state == again).all(axis=0)  # it did not run while we walked
+            # a whole stack ends at its base (goexit); a shorter one is only taken on
+            # the last try (C callbacks' goroutines have other bases)
+            take = still & walked.known & (walked.based | last)
+            for k in np.flatnonzero(take).tolist():
+                res[int(todo[k])] = walked.frames[k]
+            retry = ~take & (again[0] != _NO_STACK)
+            todo, addrs = todo[retry], addrs[retry]
+            if not len(todo):
                 break
         return res
 
-    def _parked_starts(self, gs: list[tuple[int, int]]
-                       ) -> list[tuple[int, int, StackStart, tuple[int, ...] | None]]:
-        """(goid, addr, where its stack starts, its state) of those of `gs` whose g
-        record holds them with a readable stack; state None for the others (their start
-        is then a dummy)."""
-        buf, ok = self.mem.read_same_size([a for _, a in gs], self.decoder.size)
-        out: list[tuple[int, int, StackStart, tuple[int, ...] | None]] = []
-        for (goid, addr), good, vals in zip(gs, ok, self.decoder.struct.iter_unpack(buf),
-                                            strict=True):
-            start = None
-            if good and self.decoder.valid(vals, self._n_reasons):
-                g = self.decoder.make(addr, vals)
-                if g.goid == goid and g.status not in DEAD:
-                    start = self._stack_start(g)
-            if start is None:
-                out.append((goid, addr, StackStart(0, 0, 0, 0, 0), None))
-            else:
-                out.append((goid, addr, start, (g.status, g.pc, g.sp, g.bp, g.syscallpc,
-                                                g.syscallsp)))
-        return out
+    def _stack_starts(self, goids: np.ndarray, addrs: np.ndarray
+                      ) -> tuple[StackTops, np.ndarray]:
+        """Where the stacks of these goroutines start (pc 0: no readable stack), and
+        their state: a column of (status, pc, sp, bp, syscallpc, syscallsp) each, all
+        _NO_STACK when the g record holds no such goroutine with a readable stack."""
+        rows, ok = self.records.read_rows(addrs)
+        ok &= self.decoder.valid_rows(rows, self._n_reasons) & (rows["goid"] == goids)
+        status = masked_status(rows)
+        ok &= ~in_statuses(status, DEAD_ROWS)
+        started = ok & in_statuses(status, _PARKED_ROWS) & (rows["pc"] != 0)
+        pc, sp, bp = (np.where(started, rows[f], 0) for f in ("pc", "sp", "bp"))
+        syscall = np.flatnonzero(ok & ~started & (status == SYSCALL) & (rows["syscallpc"] != 0))
+        for i, g in zip(syscall.tolist(), rows.take(syscall).gs(addrs[syscall]), strict=True):
+            start = self._stack_start(g)
+            if start is not None:
+                pc[i], sp[i], bp[i] = start.pc, start.sp, start.bp
+                started[i] = True
+        state = np.stack([status, rows["pc"], rows["sp"], rows["bp"], rows["syscallpc"],
+                          rows["syscallsp"]])
+        state[:, ~started] = _NO_STACK
+        return StackTops(pc, sp, bp, rows["stack_hi"]), state
 
     def close(self) -> None:
         exact, self.exact = self.exact, None
         close = getattr(exact, "close", None)
         if close is not None:
             close()  # its probes go with it
-        self._gaddr.clear()
+        self._gaddr = GoroutineIndex(*(np.zeros(0, np.uint64),) * 2, np.zeros(0, np.int64))
         self._kinds.clear()
-        self._seen.clear()
-        self._last = None
+        self.records.forget()
+        self._made = _Made.empty()
         self._marked.clear()

@@ -177,22 +177,25 @@ def test_later_snapshots_reuse_unchanged_goroutines_copy_on_write(target) -> Non
 
 def frozen_read(reader: LiveReader, monkeypatch: pytest.MonkeyPatch, addr: int,
                 status: int | None = None, waitsince: int | None = None) -> None:
-    """Makes the g record at `addr` read with another status word or waitsince."""
+    """Makes the g record at `addr` read with another status word or waitsince (g
+    records are read as ranges cut into pieces: ProcessMemory.read_scattered)."""
     dec = reader.decoder
     wait_off = reader.facts.layouts["runtime.g"].offsets["waitsince"]
-    real = reader.mem.read_same_size
+    real = reader.mem.read_scattered
 
-    def read(addrs, size):  # type: ignore[no-untyped-def]
-        buf, ok = real(addrs, size)
-        if size == dec.size and addr in addrs:
-            at = addrs.index(addr) * size
-            if status is not None:
-                struct.pack_into("<I", buf, at + dec.status_off, status)
-            if waitsince is not None:
-                struct.pack_into("<q", buf, at + wait_off, waitsince)
-        return buf, ok
+    def read(buf, plan):  # type: ignore[no-untyped-def]
+        ok = real(buf, plan)
+        for i, a in enumerate(plan.addrs.tolist()):
+            for off, n in plan.pieces[plan.first[i]:plan.first[i + 1]].tolist():
+                if a == addr and off >= 0:
+                    if status is not None:
+                        struct.pack_into("<I", buf, off + dec.status_off, status)
+                    if waitsince is not None:
+                        struct.pack_into("<q", buf, off + wait_off, waitsince)
+                a += n
+        return ok
 
-    monkeypatch.setattr(reader.mem, "read_same_size", read)
+    monkeypatch.setattr(reader.mem, "read_scattered", read)
 
 
 def test_an_unchanged_record_still_waits_longer(target, monkeypatch) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 from gotui.backends.gobinary.binary import FuncInfo, PCInfo, StructLayout
 from gotui.backends.gobinary.symbols import Symbols
-from gotui.backends.live.goroutines import GDecoder
+from gotui.backends.live.goroutines import GDecoder, GRows
 
 G_OFFSETS = {  # Go 1.26 amd64
     "stack.lo": 0, "stack.hi": 8, "m": 48, "sched.sp": 56, "sched.pc": 64, "sched.bp": 96,
@@ -69,10 +70,24 @@ def test_optional_fields_absent_in_old_versions() -> None:
     ({"stack__hi": 0x1000 + (2 << 30)}, False),
     ({"sched__sp": 0x8000}, False),  # waiting, but sp outside its stack
     ({"sched__sp": 0x8000, "atomicstatus": 2}, True),  # running: sched is stale anyway
+    ({"stack__lo": 0}, False),
+    ({"goid": 100}, True),  # the goid generator's last
+    ({"waitreason": 39}, True),
+    ({"atomicstatus": 0x1006, "goid": 0}, True),  # dead, scan bit set
+    ({"atomicstatus": 11, "goid": 0}, True),  # _Gdeadextra
+    ({"atomicstatus": 12}, False),
+    ({"sched__sp": 0x3000}, False),  # waiting, sp at stack.hi
+    ({"sched__sp": 0x1000}, True),  # waiting, sp at stack.lo
+    ({"stack__hi": 0x1000 + (1 << 30)}, True),  # the largest stack
 ])
 def test_valid(dec: GDecoder, change: dict[str, int], ok: bool) -> None:
-    vals = dec.struct.unpack(record(**{**GOOD, **change}))
+    """The scalar check and the vectorised one (GDecoder.valid_rows) on each record."""
+    raw = record(**{**GOOD, **change})
+    vals = dec.struct.unpack(raw)
     assert dec.valid(vals, n_reasons=40, max_goid=100) is ok
+    rows = GRows.zeros(1)
+    dec.rows(np.frombuffer(raw, dtype=np.uint8).reshape(1, -1), rows, slice(0, 1))
+    assert dec.valid_rows(rows, n_reasons=40, max_goid=100).tolist() == [ok]
 
 
 class FakeFacts:
