@@ -6,8 +6,8 @@ something that needs a stop, or up front. While the target is halted the halted 
 replaces the live one: the live reader's reads, exact while nothing moves, plus what
 only the stop backend knows (backends/halted.py).
 
-Listeners get `(kind, payload)` calls: ("state", TargetState), ("event", Event),
-("error", str), ("backend", TargetInfo).
+Listeners get notices (backends/notices.py): StateChanged, EventArrived, ErrorRaised,
+BackendChanged. It implements backends/target.py's TargetSession.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from gotui.backends import cgostack
 from gotui.backends.base import LiveSource, StopBackend
 from gotui.backends.gobinary.binary import BinaryFacts
 from gotui.backends.gobinary.scopes import check_breakpoint
-from gotui.backends.logs import LOG
 from gotui.backends.model import (
     Breakpoint,
     Event,
@@ -38,35 +37,25 @@ from gotui.backends.model import (
     TargetState,
     Variable,
 )
+from gotui.backends.notices import (
+    BackendChanged,
+    ErrorRaised,
+    EventArrived,
+    Publisher,
+    StateChanged,
+)
 from gotui.backends.sourcefiles import process_uid, read_source_file
+from gotui.backends.target import Capabilities
 
 if TYPE_CHECKING:
     from gotui.backends.ebpf.feed import EbpfFeed
 
-Listener = Callable[[str, Any], None]
 StopFactory = Callable[[], Awaitable[StopBackend]]
 # while halted, how often to check that the stop backend (dlv) is still there
 LOST_POLL_SECONDS = 1.0
 # The most of one core that periodic live reads (a TUI's refresh, a share server's
 # pulls for its viewers) may take: a debugger must be the lightest thing on the host.
 LIVE_READ_SHARE = 0.10
-
-
-class Publisher:
-    """Listeners get `(kind, payload)`; shared by local and remote sessions."""
-
-    _listeners: list[Listener]
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def publish(self, kind: str, payload: Any) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(kind, payload)
-            except Exception:  # a broken listener must not break the session: logged
-                LOG.exception("session listener %r failed on %r", listener, kind)
 
 
 class Session(Publisher):
@@ -79,6 +68,7 @@ class Session(Publisher):
         stop_factory: StopFactory | None = None,
         resume_on_attach: bool = True,
     ) -> None:
+        super().__init__()
         self.info = info
         self.live = live
         self.stop = stop
@@ -93,7 +83,6 @@ class Session(Publisher):
         self._breakpoints: list[Breakpoint] = []
         self._live_lock = asyncio.Lock()  # the live reader is not re-entrant
         self.state = TargetState(running=True)
-        self._listeners: list[Listener] = []
         self._run_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._closed = False
@@ -112,7 +101,7 @@ class Session(Publisher):
                 else time.time()
             )
         self.state = state
-        self.publish("state", state)
+        self.publish(StateChanged(state))
         if not state.running and not state.exited and self.stop is not None:
             self._watch_halted(self.stop)
 
@@ -142,10 +131,10 @@ class Session(Publisher):
         self.stop = None
         self._breakpoints = []  # they went with the debugger
         self.info.backend = self.backend_name
-        self.publish("backend", self.info)
+        self.publish(BackendChanged(self.info))
         self._set_state(TargetState(running=True, stop_reason="debugger lost"))
         name = "Delve" if stop.name == "delve" else stop.name
-        self.publish("error", f"{name} went away ({why}); target released")
+        self.publish(ErrorRaised(f"{name} went away ({why}); target released"))
         with contextlib.suppress(Exception):
             await asyncio.wait_for(stop.detach(), timeout=10)
 
@@ -163,6 +152,18 @@ class Session(Publisher):
         return self.stop is not None or self._stop_factory is not None
 
     @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(post_mortem=self.post_mortem, can_stop=self.can_stop,
+                            has_stop_backend=self.has_stop_backend,
+                            has_ebpf=self.ebpf is not None, remote=False)
+
+    async def poll_state(self) -> TargetState:
+        """The stop backend's state now (it may have stopped or resumed since the last
+        published state); the published one without a stop backend."""
+        stop = self.stop
+        return await stop.state() if stop is not None else self.state
+
+    @property
     def backend_name(self) -> str:
         if self.stop is not None:
             return self.stop.name if self.live is None else f"live+{self.stop.name}"
@@ -172,7 +173,7 @@ class Session(Publisher):
         """What a stop backend did by itself (e.g. disabled a breakpoint whose condition
         fails) is shown as an error, once."""
         if hasattr(stop, "on_notice"):
-            stop.on_notice = lambda message: self.publish("error", message)
+            stop.on_notice = lambda message: self.publish(ErrorRaised(message))
 
     async def start(self) -> None:
         if self.stop is not None:
@@ -183,7 +184,7 @@ class Session(Publisher):
                 await self._refresh_breakpoints(self.stop)
             self._set_state(st)
         self.info.backend = self.backend_name
-        self.publish("backend", self.info)
+        self.publish(BackendChanged(self.info))
         self._started = True
         if self.ebpf is not None:
             self.ebpf.start(self.publish)
@@ -206,13 +207,13 @@ class Session(Publisher):
             raise GotuiError("no stop-the-world backend is available for this session")
         async with self._run_lock:  # attaching halts the target, then resumes it
             if self.stop is None:
-                self.publish("event", Event(type="log", message="attaching Delve..."))
+                self.publish(EventArrived(Event(type="log", message="attaching Delve...")))
                 backend = await self._stop_factory()
                 self._take_notices(backend)
                 await backend.start()
                 self.stop = backend
                 self.info.backend = self.backend_name
-                self.publish("backend", self.info)
+                self.publish(BackendChanged(self.info))
                 st = await backend.state()
                 if not st.running:
                     await self._refresh_breakpoints(backend)
@@ -433,7 +434,7 @@ class Session(Publisher):
                 except Exception:  # noqa: BLE001 - no answer at all: the backend is gone
                     await self._stop_lost(stop, exc)
                     return
-                self.publish("error", f"continue failed: {exc}")
+                self.publish(ErrorRaised(f"continue failed: {exc}"))
                 self._set_state(st)
                 return
             if not st.running and not st.exited:

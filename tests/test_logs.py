@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 from gotui.backends import logs
-from gotui.backends.session import Publisher
-
-
-class Bus(Publisher):
-    def __init__(self) -> None:
-        self._listeners = []
+from gotui.backends.model import TargetState
+from gotui.backends.notices import Notice, Publisher, StateChanged
 
 
 def test_broken_listener_is_logged_and_the_others_still_hear(
@@ -25,15 +21,15 @@ def test_broken_listener_is_logged_and_the_others_still_hear(
     try:
         heard: list[str] = []
 
-        def broken(kind: str, payload: object) -> None:
+        def broken(notice: Notice) -> None:
             raise RuntimeError("listener bug")
 
-        bus = Bus()
+        bus = Publisher()
         bus.subscribe(broken)
-        bus.subscribe(lambda kind, payload: heard.append(kind))
+        bus.subscribe(lambda notice: heard.append(type(notice).__name__))
         assert not path.exists()  # nothing logged yet: no file
-        bus.publish("state", None)
-        assert heard == ["state"]
+        bus.publish(StateChanged(TargetState(running=True)))
+        assert heard == ["StateChanged"]
         text = path.read_text()
         assert "listener bug" in text and "Traceback" in text
         assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -19,15 +19,14 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from gotui.backends import notices
 from gotui.backends.model import (
     Channel,
-    Event,
     NeedsAction,
     Snapshot,
-    TargetInfo,
     TargetState,
 )
-from gotui.backends.session import Session
+from gotui.backends.target import TargetSession
 from gotui.tui import keymap
 from gotui.tui.controllers import widgets_may_be_gone
 from gotui.tui.controllers.breakpoints import BreakpointController
@@ -89,7 +88,7 @@ class GotuiApp(App[None]):
 
     def __init__(
         self,
-        session: Session,
+        session: TargetSession,
         *,
         refresh_interval: float = 1.0,
         keymap_path: str | None = None,
@@ -111,7 +110,7 @@ class GotuiApp(App[None]):
         self.closing = False
         self._executing = ""  # the execution command in flight (next, step...)
         self._follow_goid = 0  # the list's cursor goes there once the snapshot is in
-        self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
         self.index = GoroutineIndex()
         self.ebpf_view = EbpfView(session)
         self.share = ShareControls(session)  # presence, follow, hand-off when shared
@@ -176,15 +175,14 @@ class GotuiApp(App[None]):
         (does not apply here: a core, a viewer, no stop-the-world backend)."""
         action = binding.action
         if action in STOP_ACTIONS:
-            session = self.session  # a joiner's RemoteSession has no post_mortem
-            if getattr(session, "post_mortem", False) or not session.can_stop \
-                    or self.state.exited \
+            can = self.session.capabilities
+            if can.post_mortem or not can.can_stop or self.state.exited \
                     or (self.share.shared and not self.share.driving):
                 return None
             if action in EXEC_ACTIONS and (action == "halt") != self.state.running:
                 return "dim"
             return "show" if binding.show else None
-        if action == "toggle_refresh" and getattr(self.session, "post_mortem", False):
+        if action == "toggle_refresh" and self.session.capabilities.post_mortem:
             return None  # a core never refreshes
         if binding.id in ("share.follow", "share.request_drive"):  # a viewer's keys
             watching = self.share.remote is not None and not self.share.driving
@@ -220,7 +218,10 @@ class GotuiApp(App[None]):
         self.header.info = self.session.info
         self.header.state = self.state
         self.update_refresh_label()
-        self._unsubscribe = self.session.subscribe(self.on_session_notification)
+        self._unsubscribe.append(self.session.subscribe(self.on_session_notification))
+        if self.share.server is not None:  # sharing: who joined, the server's log lines
+            self._unsubscribe.append(self.share.server.notices.subscribe(
+                self.on_session_notification))
         self.main.on_panes_ready.append(self.on_panes_ready)
         self.set_interval(LIFECYCLE_REDRAW, self.draw_lifecycle)
         self.set_interval(HITS_FLUSH, self.draw_ebpf_status)
@@ -232,24 +233,29 @@ class GotuiApp(App[None]):
         self.start()
 
     def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        calls, self._unsubscribe = self._unsubscribe, []
+        for unsubscribe in calls:
+            unsubscribe()
 
-    def on_session_notification(self, kind: str, payload: Any) -> None:
-        """Session listener; may be called from any task, so it only posts messages."""
-        if kind == "state" and isinstance(payload, TargetState):
-            self.post_message(StateChanged(payload))
-        elif kind == "event" and isinstance(payload, Event):
-            if not self.ebpf_view.take(payload):
-                self.post_message(SessionEvent(payload))
-        elif kind == "error":
-            self.post_message(SessionError(str(payload)))
-        elif kind == "backend" and isinstance(payload, TargetInfo):
-            self.post_message(BackendChanged(payload))
-        elif kind == "presence" and isinstance(payload, dict):
-            self.post_message(PresenceChanged(payload))
-        elif kind == "select" and isinstance(payload, dict):
-            self.post_message(DriverSelected(int(payload["goroutine"]), str(payload["pane"])))
+    def on_session_notification(self, notice: notices.Notice) -> None:
+        """Session (and share server) listener; may be called from any task, so it only
+        posts messages."""
+        match notice:
+            case notices.StateChanged(state):
+                self.post_message(StateChanged(state))
+            case notices.EventArrived(event):
+                if not self.ebpf_view.take(event):
+                    self.post_message(SessionEvent(event))
+            case notices.ErrorRaised(message):
+                self.post_message(SessionError(message))
+            case notices.BackendChanged(info):
+                self.post_message(BackendChanged(info))
+            case notices.PresenceChanged(presence):
+                self.post_message(PresenceChanged(presence))
+            case notices.DriverSelected(goroutine, pane):
+                self.post_message(DriverSelected(goroutine, pane))
+            case notices.SnapshotArrived() | notices.SourceChanged():
+                pass  # the refresh reads last_snapshot; the source pane asks again
 
     @work(group="start")
     async def start(self) -> None:
@@ -366,7 +372,7 @@ class GotuiApp(App[None]):
 
     # ------------------------------------------------------------ live refresh
     def update_refresh_label(self) -> None:
-        if getattr(self.session, "post_mortem", False):
+        if self.session.capabilities.post_mortem:
             label = "none: a core file is one moment"
         elif not self.state.running:
             label = "halted (exact view)"
@@ -494,7 +500,7 @@ class GotuiApp(App[None]):
         from gotui.tui.screens.why import WhyScreen
 
         goid = self.selection.goid
-        snap = getattr(self.session, "last_snapshot", None)
+        snap = self.session.last_snapshot
         if not goid or snap is None:
             self.notify("select a goroutine first", severity="warning")
             return
@@ -543,7 +549,7 @@ class GotuiApp(App[None]):
         return text
 
     def _exec(self, what: str, call: Callable[[], Any]) -> None:
-        if not self.session.can_stop:
+        if not self.session.capabilities.can_stop:
             self.notify("this session has no stop-the-world backend (Delve/gdb)",
                         severity="warning")
             return
@@ -630,7 +636,8 @@ class GotuiApp(App[None]):
             return
         # a core file has nothing to release; a joiner leaving never touches the target
         # (RemoteSession.close ignores resume/kill): no dialog offering to kill it
-        if getattr(self.session, "post_mortem", False) or self.share.remote is not None:
+        can = self.session.capabilities
+        if can.post_mortem or can.remote:
             self.leave(resume=True, kill=False)
             return
         from gotui.tui.screens.quit import QuitScreen

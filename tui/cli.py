@@ -23,9 +23,11 @@ from gotui.backends.logs import log_to_file
 from gotui.backends.model import GotuiError, Snapshot, UsageError, to_json
 from gotui.backends.procinfo import process_facts, require_go
 from gotui.backends.session import Session
+from gotui.backends.target import TargetSession
 
 if TYPE_CHECKING:
     from gotui.backends.ebpf.feed import EbpfFeed
+    from gotui.backends.ebpf.holders import HolderTracker
 
 
 # headless share: a target halted with nobody driving resumes after this (SECURITY.md)
@@ -275,18 +277,20 @@ def exact_holders(session: Session) -> None:
     """--deep: exact sync.Mutex holders by eBPF (backends/ebpf/holders.py), started in
     the background; the live reader uses them once they watch."""
     from gotui.backends.ebpf.holders import start_in_background
+    from gotui.backends.live.reader import LiveReader
     from gotui.backends.model import Event
+    from gotui.backends.notices import EventArrived
 
     live = session.live
 
-    def ready(tracker: object) -> None:
-        if live is not None and not session.closed:
-            live.exact = tracker  # type: ignore[attr-defined]
+    def ready(tracker: HolderTracker) -> None:
+        if isinstance(live, LiveReader) and not session.closed:
+            live.exact = tracker
         else:
-            tracker.close()  # type: ignore[attr-defined]
+            tracker.close()
 
     def failed(why: str) -> None:
-        session.publish("event", Event(type="log", message=why))
+        session.publish(EventArrived(Event(type="log", message=why)))
 
     start_in_background(session.info.pid, ready, failed)
 
@@ -337,9 +341,8 @@ def cmd_join(args: argparse.Namespace) -> int:
     if args.token_file == "-":
         stdin_from_terminal()  # the token came through a pipe: the TUI reads the keys
 
-    async def make() -> Session:
-        return await join(args.url, token, cafile=args.cafile,  # type: ignore[return-value]
-                          insecure=args.insecure)
+    async def make() -> TargetSession:
+        return await join(args.url, token, cafile=args.cafile, insecure=args.insecure)
 
     return run_tui(make, args, delve_upfront=False)
 
@@ -419,7 +422,8 @@ class EarlySession:
         return self._made
 
 
-SessionSource = Session | Callable[[], Awaitable[Session]] | EarlySession
+# a local session (made, to be made, or made early) or a joined one (to be made)
+SessionSource = TargetSession | Callable[[], Awaitable[TargetSession]] | EarlySession
 FeedFactory = Callable[[], "EbpfFeed"]
 EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
@@ -433,9 +437,9 @@ def run_tui(source: SessionSource, args: argparse.Namespace, *, delve_upfront: b
     return asyncio.run(_run_tui(source, args, delve_upfront, share, ebpf, after_paint))
 
 
-async def _open(source: Session | Callable[[], Awaitable[Session]],
-                delve_upfront: bool) -> Session:
-    session = source if isinstance(source, Session) else await source()
+async def _open(source: TargetSession | Callable[[], Awaitable[TargetSession]],
+                delve_upfront: bool) -> TargetSession:
+    session = await source() if callable(source) else source
     try:
         await session.start()
         if delve_upfront:
@@ -468,18 +472,21 @@ async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfron
     if isinstance(source, EarlySession):
         source, first = source.result()
     session = await _open(source, delve_upfront)
+    # sharing, eBPF and --deep are for a local session only (a joiner has no such flags)
+    local = session if isinstance(session, Session) else None
     server = None
     try:
-        if share:
-            server = await _serve(session, share, args)
+        if share and local is not None:
+            server = await _serve(local, share, args)
         ansi = args.ansi or bool(os.environ.get("NO_COLOR")) or _sixteen_colours()
-        app = GotuiApp(session, refresh_interval=args.refresh, keymap_path=args.keymap,  # type: ignore[arg-type]
+        app = GotuiApp(session, refresh_interval=args.refresh, keymap_path=args.keymap,
                        ansi=ansi, first_snapshot=first)
         app.share.server = server  # presence line, hand-off prompt and ctrl+g at the host
         app.after_first_paint.append(freeze_gc)
-        if ebpf is not None:
-            app.after_first_paint.append(partial(_start_ebpf, session, ebpf))
-        app.after_first_paint += [partial(call, session) for call in after_paint]
+        if local is not None:
+            if ebpf is not None:
+                app.after_first_paint.append(partial(_start_ebpf, local, ebpf))
+            app.after_first_paint += [partial(call, local) for call in after_paint]
 
         def leave(name: str) -> None:
             app.exit(return_code=0, message=f"gotui: {name}: target released")
@@ -507,7 +514,7 @@ async def _share_headless(session: Session, args: argparse.Namespace) -> int:
     done = asyncio.Event()
     # installed before the attach: a signal during it releases the target once attached
     with exit_signals(loop, lambda _name: done.set()):
-        session = await _open(session, False)
+        await _open(session, False)  # (the same session, started)
         server = None
         try:
             server = await _serve(session, args.listen, args)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gotui.backends.model import Event, GotuiError, Snapshot
 from gotui.tui.lifecycle_model import LifecycleModel, SnapshotDigest
@@ -19,7 +19,8 @@ from gotui.tui.widgets.probe_status import ProbeStatus
 from gotui.tui.widgets.tracepoint_log import LOG_LINES, Tracepoint, TracepointPane
 
 if TYPE_CHECKING:
-    from gotui.backends.session import Session
+    from gotui.backends.ebpf.feed import EbpfFeed
+    from gotui.backends.target import TargetSession
 
 LIFECYCLE_TYPES = ("created", "exited", "blocked", "unblocked")
 LIFECYCLE_REDRAW = 1.0
@@ -29,7 +30,7 @@ NO_FEED = "tracepoints need eBPF on a local attach (gotui attach <pid>)"
 
 
 class EbpfView:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: TargetSession) -> None:
         self.session = session
         self.model = LifecycleModel()
         self.tracepoints: dict[str, Tracepoint] = {}
@@ -42,8 +43,8 @@ class EbpfView:
             self.status = feed.status
 
     @property
-    def feed(self) -> Any:
-        return getattr(self.session, "ebpf", None)
+    def feed(self) -> EbpfFeed | None:
+        return self.session.ebpf
 
     @property
     def has_feed(self) -> bool:
@@ -101,7 +102,7 @@ class EbpfView:
     def draw_lifecycle(self, pane: LifecyclePane) -> None:
         if pane.display and pane.parent is not None and pane.parent.display:
             pane.show(self.model, time.time())
-            if getattr(self.session, "post_mortem", False):
+            if self.session.capabilities.post_mortem:
                 pane.border_subtitle = CORE_NOTE
 
     def draw_status(self, widget: ProbeStatus) -> None:

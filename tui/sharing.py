@@ -6,19 +6,16 @@ joiner (a RemoteSession). Textual-free: the app calls these and shows what they 
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from gotui.backends.session import Session
+from gotui.backends.target import TargetSession
 
+# The remote modules cost ~0.1 s of imports (websockets) that a session nobody shares
+# does not need before its first paint: they are imported when sharing is used (here
+# only for the types).
 if TYPE_CHECKING:
     from gotui.backends.remote.client import RemoteSession
     from gotui.backends.remote.server import ShareServer
-
-# The remote modules cost ~0.1 s of imports (websockets) that a session nobody shares
-# does not need before its first paint: they are imported when sharing is used, and a
-# session can only be a RemoteSession once its module is loaded.
-CLIENT_MODULE = "gotui.backends.remote.client"
 
 
 def _host() -> str:
@@ -39,10 +36,10 @@ def declared(client: dict[str, Any]) -> str:
 
 
 class ShareControls:
-    def __init__(self, session: Session | RemoteSession) -> None:
+    def __init__(self, session: TargetSession) -> None:
         self.session = session
         self.server: ShareServer | None = None  # set when this TUI shares its own session
-        self._presence: dict[str, Any] = {}  # the host's, from Session 'presence'
+        self._presence: dict[str, Any] = {}  # the host's, from the server's notices
         self.following = False
         self._sent: tuple[int, str] | None = None
 
@@ -61,9 +58,9 @@ class ShareControls:
 
     @property
     def remote(self) -> RemoteSession | None:
-        client = sys.modules.get(CLIENT_MODULE)
-        if client is not None and isinstance(self.session, client.RemoteSession):
-            return self.session
+        """The joiner's session (presence, follow, hand-off), None at a host."""
+        if self.session.capabilities.remote:
+            return cast("RemoteSession", self.session)
         return None
 
     @property

@@ -41,11 +41,12 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from gotui.backends.model import Event, GotuiError, event_from_json, to_json
+from gotui.backends.notices import EventArrived, Notice
 
 if TYPE_CHECKING:  # the Tracer (BCC, pyelftools) is only imported where it runs
     from gotui.backends.ebpf.trace import Tracer
 
-Publish = Callable[[str, Any], None]
+Publish = Callable[[Notice], None]
 Done = Callable[[Any, "str | None"], None]  # (result, error message)
 STATUS_EVERY = 1.0  # seconds between two `probes` events
 POLL_SECONDS = 0.1
@@ -199,13 +200,13 @@ class EbpfFeed:
         self._loop = asyncio.get_running_loop()
         if self.off_reason is not None:
             self.status = off_event(self.off_reason)
-            publish("event", self.status)
+            publish(EventArrived(self.status))
             return
         if self._thread is None:
             self.status = Event(type="probes", t_ns=time.time_ns(),
                                 message="starting: BCC compiles the probes",
                                 data={"available": True, "starting": True})
-            publish("event", self.status)
+            publish(EventArrived(self.status))
             if self._make_tracer is not None:
                 self._in_thread = FeedLoop(self._make_tracer, self.pid, deep=self.deep,
                                            budget=self.budget, send=self._send)
@@ -280,7 +281,7 @@ class EbpfFeed:
             for ev in events:
                 if ev.type == "probes":
                     self.status = ev
-                publish("event", ev)
+                publish(EventArrived(ev))
 
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
             loop.call_soon_threadsafe(deliver)

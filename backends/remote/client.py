@@ -1,10 +1,11 @@
 """The joiner's side: a RemoteSession looks like a local Session to the TUI.
 
 Views (state, snapshots, events) are pushed by the host and mirrored here; every
-operation is a `command` message that waits for its `result`. Listeners get the
-Session's kinds ("state", "event", "error", "backend") plus "snapshot" (Snapshot),
-"presence" (dict), "select" ({goroutine, pane}, in follow mode) and "source" (a path
-whose text has just arrived, after read_source() returned [] for it).
+operation is a `command` message that waits for its `result`. It implements
+backends/target.py's TargetSession; listeners get the Session's notices
+(backends/notices.py: StateChanged, EventArrived, ErrorRaised, BackendChanged) plus
+SnapshotArrived, PresenceChanged, DriverSelected (in follow mode) and SourceChanged (a
+path whose text has just arrived, after read_source() returned [] for it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import itertools
 import re
 import socket
 import ssl
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from gotui.backends.model import (
@@ -39,6 +40,17 @@ from gotui.backends.model import (
     state_from_json,
 )
 from gotui.backends.netaddr import is_loopback
+from gotui.backends.notices import (
+    BackendChanged,
+    DriverSelected,
+    ErrorRaised,
+    EventArrived,
+    PresenceChanged,
+    Publisher,
+    SnapshotArrived,
+    SourceChanged,
+    StateChanged,
+)
 from gotui.backends.remote import commands
 from gotui.backends.remote.auth import JOIN_HINT
 from gotui.backends.remote.commands import Command, breakpoint_args
@@ -51,9 +63,12 @@ from gotui.backends.remote.protocol import (
     parse_server_message,
 )
 from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
-from gotui.backends.session import Listener, Publisher
+from gotui.backends.target import Capabilities
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+if TYPE_CHECKING:
+    from gotui.backends.ebpf.feed import EbpfFeed
 
 HOST_GONE = "host gone"
 READ_ONLY = "read-only: you are a viewer; ask the driver for the wheel"
@@ -72,6 +87,7 @@ class RemoteSession(Publisher):
     """A shared session seen from a joiner. Same public interface as backends.session.Session."""
 
     def __init__(self, ws: ClientConnection, hello: dict[str, Any]) -> None:
+        super().__init__()
         self._ws = ws
         self.client_id: str = hello["you"]
         self.session_id: str = hello["session"]
@@ -84,7 +100,6 @@ class RemoteSession(Publisher):
         self.presence: dict[str, Any] = {}
         self.driver: str | None = None
         self._backend: dict[str, Any] = hello["backend"]
-        self._listeners: list[Listener] = []
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._wire: WireSnapshot | None = None
@@ -118,6 +133,14 @@ class RemoteSession(Publisher):
         return str(self._backend.get("backend_name", "remote"))
 
     live = None  # the host's live reader is not reachable from here
+    ebpf: EbpfFeed | None = None  # the host's eBPF feed neither: its events come pushed
+
+    @property
+    def capabilities(self) -> Capabilities:
+        # a core file at the host: its state says so, as the host's Session.post_mortem
+        return Capabilities(post_mortem=self.state.stop_reason == "core",
+                            can_stop=self.can_stop, has_stop_backend=self.has_stop_backend,
+                            has_ebpf=False, remote=True)
 
     @property
     def is_driver(self) -> bool:
@@ -132,7 +155,7 @@ class RemoteSession(Publisher):
         self._reader = asyncio.get_running_loop().create_task(self._read_loop())
 
     async def start(self) -> None:
-        self.publish("backend", self.info)
+        self.publish(BackendChanged(self.info))
 
     async def ensure_stop(self) -> None:
         """Ask the host to attach its stop-the-world backend (driver only)."""
@@ -164,14 +187,14 @@ class RemoteSession(Publisher):
                         msg = parse_server_message(raw)
                     await self._dispatch(msg, len(raw))
                 except Exception as exc:  # noqa: BLE001 - a bad message must not end the session
-                    self.publish("error", f"bad message from the host: {exc}")
+                    self.publish(ErrorRaised(f"bad message from the host: {exc}"))
         except ConnectionClosed:
             pass
         finally:
             if not self._closing:
                 self._gone = HOST_GONE
                 self._fail_pending(HOST_GONE)
-                self.publish("error", HOST_GONE)
+                self.publish(ErrorRaised(HOST_GONE))
 
     def _fail_pending(self, why: str) -> None:
         for fut in self._pending.values():
@@ -191,10 +214,10 @@ class RemoteSession(Publisher):
                 await self._on_snapshot(whole)
         elif kind == "state":
             self.state = state_from_json(msg["state"])
-            self.publish("state", self.state)
+            self.publish(StateChanged(self.state))
             self._prefetch([self.state.current.file] if self.state.current else [])
         elif kind == "event":
-            self.publish("event", event_from_json(msg["event"]))
+            self.publish(EventArrived(event_from_json(msg["event"])))
         elif kind == "result":
             fut = self._pending.pop(str(msg["id"]), None)
             if fut is not None and not fut.done():
@@ -205,13 +228,13 @@ class RemoteSession(Publisher):
             self.presence = msg
             self.driver = msg["driver"]
             self.role = "driver" if self.driver == self.client_id else "viewer"
-            self.publish("presence", msg)
+            self.publish(PresenceChanged(msg))
         elif kind == "select":
-            self.publish("select", {"goroutine": msg["goroutine"], "pane": msg["pane"]})
+            self.publish(DriverSelected(int(msg["goroutine"]), str(msg["pane"])))
         elif kind == "backend":
             self._backend = msg
             self.info = info_from_json(msg["target"])
-            self.publish("backend", self.info)
+            self.publish(BackendChanged(self.info))
 
     def _on_error(self, msg: dict[str, Any]) -> None:
         text = msg["message"]
@@ -220,7 +243,7 @@ class RemoteSession(Publisher):
         if fut is None:
             if msg["code"] == "forbidden":
                 text = f"{READ_ONLY} ({text})"
-            self.publish("error", text if msg["code"] == "session" else f"host: {text}")
+            self.publish(ErrorRaised(text if msg["code"] == "session" else f"host: {text}"))
             return
         if not fut.done():
             fut.set_exception(NeedsAction(READ_ONLY, "drive") if msg["code"] == "forbidden"
@@ -240,7 +263,7 @@ class RemoteSession(Publisher):
         self._wire = wire
         self.last_snapshot = snap
         self._snapshot_ready.set()
-        self.publish("snapshot", snap)
+        self.publish(SnapshotArrived(snap))
 
     async def _resync(self) -> None:
         if not self._resyncing:  # deltas already on the way will not fit either
@@ -358,7 +381,7 @@ class RemoteSession(Publisher):
 
         Synchronous like Session.read_source: from a worker thread (the TUI calls it
         through asyncio.to_thread) it waits for the fetch; on the event loop it cannot
-        wait, so it returns [] and publishes ("source", path) when the text arrives."""
+        wait, so it returns [] and publishes SourceChanged(path) when the text arrives."""
         if path in self._source_cache:
             return self._source_cache[path]
         if not path or self._gone or self._closing:
@@ -407,7 +430,7 @@ class RemoteSession(Publisher):
         if len(self._source_cache) >= MAX_SOURCE_FILES:  # drop the oldest
             self._source_cache.pop(next(iter(self._source_cache)))
         self._source_cache[path] = lines
-        self.publish("source", path)
+        self.publish(SourceChanged(path))
         return lines
 
     # ------------------------------------------------------------ breakpoints

@@ -176,11 +176,10 @@ async def _wait_running(host: Host, stops_before: int) -> None:
     """Return once the target was seen running (or stopping again) after a continue."""
     deadline = time.monotonic() + RUNNING_WAIT_S
     while time.monotonic() < deadline:
-        stop = host.session.stop
-        if host.stops_seen != stops_before or stop is None:
+        if host.stops_seen != stops_before or not host.session.has_stop_backend:
             return  # it stopped again since, so it ran
         with contextlib.suppress(TimeoutError):
-            st = await asyncio.wait_for(stop.state(), timeout=1.0)
+            st = await asyncio.wait_for(host.session.poll_state(), timeout=1.0)
             if st.running or st.exited:
                 return
         await asyncio.sleep(0.02)

@@ -11,6 +11,9 @@ here:
   but never change the target; their reads of a halted target are shared, readcache.py);
 - sources.py: the source files a client may read;
 - unattended.py: a headless share resumes a target left halted with nobody driving.
+
+The server only listens to the host session; what the host's own TUI should see of the
+share (presence, its log lines) comes from the server's own publisher, `notices`.
 """
 
 from __future__ import annotations
@@ -31,11 +34,19 @@ from urllib.parse import parse_qs, urlsplit
 from gotui.backends.model import (
     Event,
     GotuiError,
-    TargetState,
     UsageError,
     to_json,
 )
 from gotui.backends.netaddr import is_loopback
+from gotui.backends.notices import (
+    BackendChanged,
+    ErrorRaised,
+    EventArrived,
+    Notice,
+    PresenceChanged,
+    Publisher,
+    StateChanged,
+)
 from gotui.backends.remote.auth import DRIVER, Tokens
 from gotui.backends.remote.commands import backend_json
 from gotui.backends.remote.compression import server_deflate
@@ -129,6 +140,8 @@ class ShareServer:
         self.open_timeout = open_timeout
         self.selection: dict[str, Any] | None = None
         self._clients: dict[str, _Client] = {}
+        # for the host's TUI: PresenceChanged, and EventArrived for the server's log lines
+        self.notices = Publisher()
         self.wheel = Wheel(self._clients, host_drives=host_drives)
         self.snapshots = SnapshotPublisher(session, snapshot_interval,
                                            published=self._published, failed=self._failed)
@@ -292,8 +305,10 @@ class ShareServer:
             self._broadcast_presence()
 
     def _announce(self, message: str) -> None:
-        """A line for everyone: the host's TUI and (through _on_session) the clients."""
-        self.session.publish("event", Event(type="log", t_ns=time.time_ns(), message=message))
+        """A line for everyone: the clients and the host's TUI (through `notices`)."""
+        ev = Event(type="log", t_ns=time.time_ns(), message=message)
+        self._broadcast(None, encode({"type": "event", "event": to_json(ev)}))
+        self.notices.publish(EventArrived(ev))
 
     def host_select(self, goroutine: int, pane: str) -> None:
         """The host's selection, followed by viewers in follow mode (when the host drives)."""
@@ -423,8 +438,8 @@ class ShareServer:
     def _broadcast_presence(self) -> None:
         msg = self.presence()
         self._broadcast("presence", encode(msg))
-        # the host's own TUI listens on the session: it sees who is there and who asks
-        self.session.publish("presence", msg)
+        # the host's own TUI listens to `notices`: it sees who is there and who asks
+        self.notices.publish(PresenceChanged(msg))
         self._check_unattended()
 
     def _check_unattended(self) -> None:
@@ -440,25 +455,26 @@ class ShareServer:
         self._broadcast(None, encode(error_message("session", text)))
 
     # ------------------------------------------------------------ host session -> clients
-    def _on_session(self, kind: str, payload: Any) -> None:
+    def _on_session(self, notice: Notice) -> None:
         if threading.get_ident() != self._loop_thread and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._on_session, kind, payload)
+            self._loop.call_soon_threadsafe(self._on_session, notice)
             return
-        if kind == "state":
-            assert isinstance(payload, TargetState)
-            self.commands.target_moved()
-            self.snapshots.target_state(payload)
-            self._broadcast("state", encode({"type": "state", "state": to_json(payload)}))
-            self._check_unattended()
-        elif kind == "event":
-            if payload.type in LIFECYCLE_EVENTS:
-                return
-            self._broadcast(None, encode({"type": "event", "event": to_json(payload)}))
-        elif kind == "error":
-            self._broadcast(None, encode(error_message("session", str(payload))))
-        elif kind == "backend":
-            self._broadcast("backend", encode({"type": "backend",
-                                               **backend_json(self.session)}))
+        match notice:
+            case StateChanged(state):
+                self.commands.target_moved()
+                self.snapshots.target_state(state)
+                self._broadcast("state", encode({"type": "state", "state": to_json(state)}))
+                self._check_unattended()
+            case EventArrived(event):
+                if event.type not in LIFECYCLE_EVENTS:
+                    self._broadcast(None, encode({"type": "event", "event": to_json(event)}))
+            case ErrorRaised(message):
+                self._broadcast(None, encode(error_message("session", message)))
+            case BackendChanged():
+                self._broadcast("backend", encode({"type": "backend",
+                                                   **backend_json(self.session)}))
+            case _:
+                pass
 
 
 # ----------------------------------------------------------------- entry point

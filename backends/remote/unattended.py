@@ -29,7 +29,7 @@ class UnattendedResume:
 
     def _halted(self) -> bool:
         s = self.session
-        return (s.stop is not None and not s.state.running and not s.state.exited
+        return (s.has_stop_backend and not s.state.running and not s.state.exited
                 and not s.post_mortem)
 
     def update(self, driver_present: bool) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from gotui.backends.delve.backend import DelveBackend
 from gotui.backends.model import Breakpoint, TargetInfo
+from gotui.backends.notices import StateChanged
 from gotui.backends.session import Session
 
 from tests import gofixtures
@@ -23,7 +24,7 @@ async def test_session_on_demand_delve(target: gofixtures.Target) -> None:
 
     session = Session(TargetInfo(pid=target.pid), stop_factory=factory)
     states: list = []
-    session.subscribe(lambda kind, payload: states.append(payload) if kind == "state" else None)
+    session.subscribe(lambda n: states.append(n.state) if isinstance(n, StateChanged) else None)
     try:
         # creating a breakpoint attaches Delve, which then resumes the target
         bp = await session.create_breakpoint(Breakpoint(function="main.hot",

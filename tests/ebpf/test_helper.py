@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import psutil
+from gotui.backends import notices
 from gotui.backends.ebpf.feed import EbpfFeed
 from gotui.backends.model import Event
 
@@ -40,7 +41,8 @@ def wait_for(cond: object, timeout: float) -> bool:
 
 async def running_feed(pid: int, seen: list[Event]) -> EbpfFeed:
     feed = EbpfFeed(pid)
-    feed.start(lambda _kind, ev: seen.append(ev))
+    feed.start(lambda notice: seen.append(notice.event)
+               if isinstance(notice, notices.EventArrived) else None)
     deadline = time.monotonic() + 90
     while not feed.running:
         assert time.monotonic() < deadline, [e.message for e in seen]
@@ -84,12 +86,14 @@ def test_bcc_runs_in_an_isolated_helper_not_in_gotui(need_bpf: None) -> None:
 
 SCRIPT = textwrap.dedent("""
     import asyncio, os, sys, time
+    from gotui.backends import notices
     from gotui.backends.ebpf.feed import EbpfFeed
 
     async def main():
         seen = []
         feed = EbpfFeed(int(sys.argv[1]))
-        feed.start(lambda kind, ev: seen.append(ev))
+        feed.start(lambda notice: seen.append(notice.event)
+                   if isinstance(notice, notices.EventArrived) else None)
         while feed.helper is None:
             await asyncio.sleep(0.01)
         print("HELPER", feed.helper.pid, flush=True)

@@ -11,6 +11,15 @@ from typing import Any
 
 import pytest
 from gotui.backends.model import Breakpoint, Event, GotuiError, TargetInfo
+from gotui.backends.notices import (
+    DriverSelected,
+    ErrorRaised,
+    EventArrived,
+    Notice,
+    PresenceChanged,
+    Publisher,
+    SourceChanged,
+)
 from gotui.backends.remote import commands
 from gotui.backends.remote.client import HOST_GONE, READ_ONLY, RemoteSession, join
 from gotui.backends.remote.protocol import MAX_INBOUND
@@ -22,9 +31,9 @@ from tests.remote.conftest import Host, make_host, raw_connect, wait_for
 from tests.remote.fakes import SOURCE_FILE, FakeLive, FakeStop
 
 
-def record(session: RemoteSession) -> list[tuple[str, Any]]:
-    seen: list[tuple[str, Any]] = []
-    session.subscribe(lambda kind, payload: seen.append((kind, payload)))
+def record(publisher: Publisher) -> list[Notice]:
+    seen: list[Notice] = []
+    publisher.subscribe(seen.append)
     return seen
 
 
@@ -165,11 +174,11 @@ async def test_state_and_events_reach_every_joiner(host: Host) -> None:
         await driver.cont()
         await wait_for(lambda: viewer.state.running, "viewer saw the target running")
         # per-goroutine eBPF events stay on the host; the rest reach every joiner
-        host.session.publish("event", Event(type="created", goid=98))
-        host.session.publish("event", Event(type="tracepoint", goid=99, message="hello"))
-        await wait_for(lambda: any(k == "event" and p.goid == 99 for k, p in seen),
-                       "viewer got the event")
-        assert not any(k == "event" and p.goid == 98 for k, p in seen)
+        host.session.publish(EventArrived(Event(type="created", goid=98)))
+        host.session.publish(EventArrived(Event(type="tracepoint", goid=99, message="hello")))
+        await wait_for(lambda: any(isinstance(n, EventArrived) and n.event.goid == 99
+                                   for n in seen), "viewer got the event")
+        assert not any(isinstance(n, EventArrived) and n.event.goid == 98 for n in seen)
         await driver.halt()
         await wait_for(lambda: not viewer.state.running, "viewer saw the target halted")
         assert viewer.state.current is not None and viewer.state.current.line == 12
@@ -240,7 +249,7 @@ async def test_read_source_only_serves_files_of_the_target(host: Host, tmp_path:
         # from a worker thread (as the TUI calls it) read_source waits for the text
         assert await asyncio.to_thread(viewer.read_source, str(src)) == [
             "package main", "", "func worker() {}"]
-        assert ("source", str(src)) in seen
+        assert SourceChanged(str(src)) in seen
         assert viewer.read_source(str(src))[0] == "package main"  # cached, on the loop
         secret = tmp_path / "other.go"
         secret.write_text("package secret\n")
@@ -284,8 +293,8 @@ async def test_drive_handoff_is_visible_to_everyone() -> None:
         await d.request_drive()
         await wait_for(lambda: d.role == "driver", "the driver-token client took the wheel")
         await w.request_drive()  # a viewer-token client can never drive: refused
-        await wait_for(lambda: any(k == "error" and "viewer token" in str(p)
-                                   for k, p in w_seen), "the refusal")
+        await wait_for(lambda: any(isinstance(n, ErrorRaised) and "viewer token" in n.message
+                                   for n in w_seen), "the refusal")
         assert w.client_id not in d.presence["requests"]
         assert d.role == "driver"
     finally:
@@ -297,16 +306,21 @@ async def test_drive_handoff_is_visible_to_everyone() -> None:
 
 async def test_host_grants_and_takes_back_the_wheel() -> None:
     h = await make_host(host_drives=True)
-    host_seen: list[tuple[str, Any]] = []
-    h.session.subscribe(lambda kind, payload: host_seen.append((kind, payload)))
+    host_seen = record(h.server.notices)
+    session_seen = record(h.session)
     v = await join(h.url, h.server.driver_token)
     try:
         assert v.role == "viewer" and h.server.driver == HOST
         await v.request_drive()
         await wait_for(lambda: h.server.requests == [v.client_id], "host sees the request")
-        # the host's TUI is told through its own session
-        assert any(k == "presence" and p["requests"] == [v.client_id] for k, p in host_seen)
-        assert any(k == "event" and "asks to drive" in p.message for k, p in host_seen)
+        # the host's TUI is told through the server's notices, never its session's
+        assert any(isinstance(n, PresenceChanged) and n.presence["requests"] == [v.client_id]
+                   for n in host_seen)
+        assert any(isinstance(n, EventArrived) and "asks to drive" in n.event.message
+                   for n in host_seen)
+        assert not any(isinstance(n, PresenceChanged)
+                       or (isinstance(n, EventArrived) and "drive" in n.event.message)
+                       for n in session_seen), session_seen
         h.server.grant_drive(v.client_id)
         await wait_for(lambda: v.role == "driver", "joiner drives")
         await v.cont()
@@ -331,22 +345,23 @@ async def test_followers_get_the_drivers_selection(host: Host) -> None:
         await wait_for(lambda: any(c["follow"] for c in d.presence.get("clients", [])),
                        "follow registered")
         await d.select(3, "stack")
-        await wait_for(lambda: ("select", {"goroutine": 3, "pane": "stack"}) in got,
+        await wait_for(lambda: DriverSelected(3, "stack") in got,
                        "the follower got the selection")
         # a late follower gets the current selection at once
         await other.follow(True)
-        await wait_for(lambda: ("select", {"goroutine": 3, "pane": "stack"}) in other_got,
+        await wait_for(lambda: DriverSelected(3, "stack") in other_got,
                        "a new follower got the current selection")
         await follower.follow(False)
         await wait_for(lambda: sum(c["follow"] for c in d.presence["clients"]) == 1,
                        "unfollow registered")
         await d.select(4, "source")
-        await wait_for(lambda: ("select", {"goroutine": 4, "pane": "source"}) in other_got,
+        await wait_for(lambda: DriverSelected(4, "source") in other_got,
                        "the follower got the second selection")
-        assert ("select", {"goroutine": 4, "pane": "source"}) not in got
+        assert DriverSelected(4, "source") not in got
         # a viewer's selection is not shared
         await other._send({"type": "select", "goroutine": 1, "pane": "stack"})
-        await wait_for(lambda: any(k == "error" and "read-only" in p for k, p in other_got),
+        await wait_for(lambda: any(isinstance(n, ErrorRaised) and "read-only" in n.message
+                                   for n in other_got),
                        "the viewer was told it is read-only")
     finally:
         for s in (d, follower, other):
@@ -412,7 +427,7 @@ async def test_host_gone_is_reported_and_calls_fail_fast() -> None:
     seen = record(viewer)
     await viewer.snapshot()
     await h.server.close()
-    await wait_for(lambda: ("error", HOST_GONE) in seen, "the joiner saw 'host gone'")
+    await wait_for(lambda: ErrorRaised(HOST_GONE) in seen, "the joiner saw 'host gone'")
     assert viewer.gone
     for op in (viewer.stack(1), viewer.halt(), viewer.request_drive()):
         with pytest.raises(GotuiError, match=HOST_GONE) as exc:
@@ -520,7 +535,7 @@ async def test_host_selection_reaches_followers() -> None:
         await wait_for(lambda: any(c["follow"] for c in h.server.presence()["clients"]),
                        "follow registered")
         h.server.host_select(4, "goroutines")
-        await wait_for(lambda: ("select", {"goroutine": 4, "pane": "goroutines"}) in got,
+        await wait_for(lambda: DriverSelected(4, "goroutines") in got,
                        "the follower got the host's selection")
     finally:
         await follower.close()
@@ -565,5 +580,6 @@ async def test_a_garbled_host_message_does_not_end_the_joiners_session() -> None
         seen = record(viewer)
         await wait_for(lambda: not viewer.state.running, "the good message after the bad ones")
         assert not viewer.gone
-        assert sum(k == "error" and "bad message from the host" in p for k, p in seen) >= 3
+        assert sum(isinstance(n, ErrorRaised) and "bad message from the host" in n.message
+                   for n in seen) >= 3
         await viewer.close()

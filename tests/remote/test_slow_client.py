@@ -8,6 +8,7 @@ import socket
 from typing import Any
 
 from gotui.backends.model import Event, to_json
+from gotui.backends.notices import EventArrived
 from gotui.backends.remote.client import join
 from gotui.backends.remote.outbox import MAX_INFLIGHT, MAX_OUTBOX
 from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
@@ -47,7 +48,7 @@ async def test_slow_viewer_does_not_block_anyone_and_gets_the_latest_snapshot() 
         await driver.halt()
         await driver.cont()
         for i in range(3 * MAX_OUTBOX):
-            h.session.publish("event", Event(type="log", message=f"event {i}"))
+            h.session.publish(EventArrived(Event(type="log", message=f"event {i}")))
         await wait_for(lambda: fast.snapshot_seq >= blocked_at + 6, "the fast viewer still")
         stats = slow_stats()
         assert stats["outbox"] <= MAX_OUTBOX + 8  # bounded: no backlog builds up

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gotui.backends.notices import DriverSelected
 from gotui.backends.remote.client import join
 from gotui.backends.remote.server import HOST
 from gotui.tui.app import GotuiApp
@@ -61,8 +62,8 @@ async def test_driver_tui_sends_its_selection_to_followers() -> None:
     driver = await join(h.url, h.server.driver_token)
     follower = await join(h.url, h.server.viewer_token)
     selects: list[dict[str, Any]] = []
-    follower.subscribe(lambda kind, payload: selects.append(payload) if kind == "select"
-                       else None)
+    follower.subscribe(lambda n: selects.append({"goroutine": n.goroutine, "pane": n.pane})
+                       if isinstance(n, DriverSelected) else None)
     await follower.follow(True)
     app = GotuiApp(driver, refresh_interval=0.2)
     try:

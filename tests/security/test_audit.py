@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from gotui.backends.isolation import helper_env
+from gotui.backends.notices import ErrorRaised
 from gotui.tui.keymap import load_keymap
 from websockets.exceptions import InvalidStatus
 
@@ -83,7 +84,7 @@ async def test_markup_in_a_message_never_crashes_the_tui(tmp_path: Path) -> None
     app = make_app(session)
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         await loaded(pilot, app)
-        session.publish("error", "dlv: could not find [/x] in [red]")
+        session.publish(ErrorRaised("dlv: could not find [/x] in [red]"))
         await until(pilot, lambda: any("[/x]" in str(n.message) for n in app._notifications),
                     "the message shown")
         await pilot.pause(0.5)  # rendered

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from gotui.backends.notices import ErrorRaised
 from gotui.backends.remote import protocol, snapshots
 from gotui.backends.remote.client import HOST_GONE, join
 from websockets.asyncio.server import ServerConnection, serve
@@ -170,7 +171,7 @@ async def test_a_frame_above_the_bound_ends_the_session_cleanly() -> None:
     server, url, _ = await hostile(huge)
     session = await join(url, "t" * 43)
     errors: list[str] = []
-    session.subscribe(lambda kind, p: errors.append(str(p)) if kind == "error" else None)
+    session.subscribe(lambda n: errors.append(n.message) if isinstance(n, ErrorRaised) else None)
     try:
         await wait_for(lambda: session.gone, "the joiner hung up on the host")
         assert HOST_GONE in errors

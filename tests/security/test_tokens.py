@@ -105,7 +105,8 @@ def test_headless_token_dir_writes_private_files_and_prints_no_token(
 async def test_host_lists_kicks_and_rotates_and_tokens_never_travel_in_messages() -> None:
     h = await make_host(host_drives=True)
     events: list[str] = []
-    h.session.subscribe(lambda kind, p: events.append(json.dumps(str(p))))
+    for publisher in (h.session, h.server.notices):  # the server's log lines: its own
+        publisher.subscribe(lambda n: events.append(json.dumps(str(n))))
     old_driver, old_viewer = h.server.driver_token, h.server.viewer_token
     a = await raw_connect(h.url, old_viewer)
     b = await raw_connect(h.url, old_driver)

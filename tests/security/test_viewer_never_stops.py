@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from gotui.backends import factory
 from gotui.backends.model import Breakpoint, TargetState
+from gotui.backends.notices import StateChanged
 from gotui.backends.remote.server import ShareServer
 from gotui.backends.session import Session
 
@@ -44,7 +45,7 @@ async def shared(target: gofixtures.Target) -> AsyncIterator[Shared]:
     # a breakpoint that is never hit (its goroutines are parked for good)
     await session.create_breakpoint(Breakpoint(function="main.receiver"))
     states: list[TargetState] = []
-    session.subscribe(lambda kind, p: states.append(p) if kind == "state" else None)
+    session.subscribe(lambda n: states.append(n.state) if isinstance(n, StateChanged) else None)
     server = ShareServer(session, host_drives=False, snapshot_interval=0.2)
     await server.start()
     url = server.info()["url"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import gotui.backends.session
 import pytest
 from gotui.backends.model import Breakpoint, Event, TargetState
+from gotui.backends.notices import ErrorRaised, EventArrived, StateChanged
 from gotui.tui.app import GotuiApp
 from gotui.tui.keymap import all_ids
 from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
@@ -502,11 +503,11 @@ async def test_session_messages_reach_the_ui(session: RecordingSession) -> None:
     app = make_app(session)
     async with app.run_test(size=WIDE) as pilot:
         await loaded(pilot, app)
-        session.publish("event", Event(type="log", message="attaching Delve..."))
-        session.publish("error", "continue failed: connection reset")
+        session.publish(EventArrived(Event(type="log", message="attaching Delve...")))
+        session.publish(ErrorRaised("continue failed: connection reset"))
         await until(pilot, lambda: {"attaching Delve...", "continue failed: connection reset"}
                     <= set(notes(app)), "event and error notified")
-        session.publish("state", TargetState(running=False, exited=True, exit_status=3))
+        session.publish(StateChanged(TargetState(running=False, exited=True, exit_status=3)))
         await until(pilot, lambda: "EXITED (status 3)" in str(app.header.render()), "exited")
 
 

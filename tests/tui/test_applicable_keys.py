@@ -9,6 +9,7 @@ from typing import Any
 
 from gotui.backends.analysis import blocking_groups
 from gotui.backends.model import Goroutine, Location, TargetState
+from gotui.backends.notices import Publisher
 from gotui.backends.remote.client import join
 from gotui.tui.app import GotuiApp
 from gotui.tui.ebpf_view import CORE_NOTE
@@ -51,6 +52,7 @@ class StubServer:
 
     def __init__(self, driver: str) -> None:
         self.driver = driver
+        self.notices = Publisher()  # the host's TUI listens: presence, log lines
 
     def info(self) -> dict[str, str]:
         return {"url": "ws://127.0.0.1:4242", "driver_token": "DRIVER-T",

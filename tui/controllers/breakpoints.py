@@ -97,7 +97,7 @@ class BreakpointController:
     def add(self) -> None:
         from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
 
-        if not self.app.session.can_stop:
+        if not self.app.session.capabilities.can_stop:
             self.app.notify("breakpoints need a stop-the-world backend (Delve/gdb)",
                             severity="warning")
             return

@@ -89,7 +89,7 @@ class RefreshController:
     def _newer_snapshot(self, halted: bool) -> Snapshot | None:
         """A snapshot someone else read since ours (the share server, pulling for its
         viewers): shown as is, the target is not read twice."""
-        last = getattr(self.app.session, "last_snapshot", None)
+        last = self.app.session.last_snapshot
         if (halted or last is None or last is self.shown or self.shown is None
                 or last.taken_at <= self.shown.taken_at):
             return None

@@ -97,7 +97,7 @@ class SelectionController:
         app = self.app
         self.frame = index
         self.app.run_worker(partial(self._load_source, frame), group="source", exclusive=True)
-        if app.state.running or not app.session.has_stop_backend:
+        if app.state.running or not app.session.capabilities.has_stop_backend:
             app.main.variables_view.show_hint(HALT_HINT)  # (a frame: the stack is there)
         else:
             self.app.run_worker(partial(self._load_variables, goid, index), group="variables",
