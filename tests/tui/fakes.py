@@ -302,12 +302,13 @@ class RecordingSession(Session):
 FAKE_PID = 4_999_999
 
 
-def make_session(tmp: Path, n: int = 40, with_stop: bool = True) -> RecordingSession:
+def make_session(tmp: Path, n: int = 40, with_stop: bool = True,
+                 cls: type[RecordingSession] = RecordingSession) -> RecordingSession:
     source = write_source(tmp)
     assert not pid_alive(FAKE_PID)
     info = TargetInfo(pid=FAKE_PID, exe="/srv/app/fakesvc", go_version="go1.26.0", backend="live")
     live = FakeLive(n, source, info)
     stop = FakeStop(live) if with_stop else None
-    session = RecordingSession(info, live=live, stop=stop)
+    session = cls(info, live=live, stop=stop)
     session.close_calls = []
     return session
