@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -53,14 +53,17 @@ MUTEX_LOCKED = 1  # sync.Mutex.state bit
 
 
 class Held(Protocol):
-    goid: int
-    t_ns: int  # CLOCK_MONOTONIC when it was taken
+    @property
+    def goid(self) -> int: ...
+    @property
+    def t_ns(self) -> int:  # CLOCK_MONOTONIC when it was taken
+        ...
 
 
 class ExactSource(Protocol):
     """Holders observed taking their Mutex (backends/ebpf/holders.py HolderTracker)."""
 
-    def lookup(self, addrs: list[int]) -> dict[int, Held]: ...
+    def lookup(self, addrs: list[int]) -> Mapping[int, Held]: ...
     def check(self) -> None: ...
 
 
