@@ -3,7 +3,8 @@ and the pure renderers of the panes built on it."""
 
 from __future__ import annotations
 
-from gotui.backends.model import Event, Goroutine, Location, Snapshot
+from gotui.backends.model import Event, Goroutine, Location, Snapshot, TargetInfo
+from gotui.backends.session import Session
 from gotui.tui.ebpf_view import EbpfView
 from gotui.tui.lifecycle_model import NO_SITE, LifecycleModel, site_key, timeline_row
 from gotui.tui.widgets.lifecycle import lifetime_text, site_cells
@@ -98,7 +99,7 @@ def test_parent_chain_says_which_parents_exited() -> None:
     m.add_event(created(20, T0 + 1, parent=10))
     m.add_event(created(30, T0 + 2, parent=20))
     assert m.parent_chain(30, {1, 30}.__contains__) == [(20, False), (10, False), (1, True)]
-    view = EbpfView(session=object())  # type: ignore[arg-type]
+    view = EbpfView(session=Session(TargetInfo()))  # no backends: no feed
     view.model = m
     text = view.lineage_text(30, {1, 30}.__contains__)
     assert text.startswith("g30 created ")
