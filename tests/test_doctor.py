@@ -23,6 +23,7 @@ from gotui.backends.ebpf import bindings, loader
 from gotui.backends.ebpf.feed import EbpfFeed
 from gotui.backends.isolation import own_home
 from gotui.backends.model import Event
+from gotui.backends.notices import EventArrived
 from gotui.tui.widgets.probe_status import status_text
 
 from tests import gofixtures
@@ -186,7 +187,7 @@ async def test_tui_points_to_doctor_when_the_host_lacks_ebpf(
 
     feed = EbpfFeed(os.getpid(), tracer_factory=HostCheckedTracer)  # type: ignore[arg-type]
     published: list[Event] = []
-    feed.start(lambda _kind, ev: published.append(ev))
+    feed.start(lambda n: published.append(n.event) if isinstance(n, EventArrived) else None)
     for _ in range(200):
         if any(not e.data.get("available", True) for e in published):
             break
@@ -198,7 +199,7 @@ async def test_tui_points_to_doctor_when_the_host_lacks_ebpf(
     # not the host: no pointer
     off = EbpfFeed.disabled(os.getpid(), "disabled by --no-ebpf")
     published.clear()
-    off.start(lambda _kind, e: published.append(e))
+    off.start(lambda n: published.append(n.event) if isinstance(n, EventArrived) else None)
     assert status_text(published[0]).plain.startswith("eBPF off: disabled by --no-ebpf")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from gotui.backends.ebpf.feed import EbpfFeed
 from gotui.backends.ebpf.trace import ProbeStats
 from gotui.backends.model import Event, GotuiError
+from gotui.backends.notices import EventArrived
 from gotui.tui.widgets.lifecycle import LifecycleTable
 from gotui.tui.widgets.probe_status import ProbeStatus
 from gotui.tui.widgets.tracepoint_log import TracepointFormScreen, TracepointTable
@@ -202,7 +203,7 @@ async def test_feed_says_when_the_target_exited_and_refuses_new_tracepoints() ->
 
     feed = EbpfFeed(1, tracer_factory=factory)  # type: ignore[arg-type]
     seen: list[Event] = []
-    feed.start(lambda kind, ev: seen.append(ev))
+    feed.start(lambda n: seen.append(n.event) if isinstance(n, EventArrived) else None)
     assert seen[0].data.get("starting")
     deadline = time.monotonic() + 10
     while not tracers or not feed.running:
