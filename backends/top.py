@@ -16,13 +16,12 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, TextIO
 
 from gotui.backends.live.reader import LiveReader
 from gotui.backends.model import GotuiError, Snapshot
 from gotui.backends.procinfo import process_facts, require_go
+from gotui.backends.signals import handling
 
 
 def line_of(snap: Snapshot, started_ns: int, read_s: float) -> dict[str, Any]:
@@ -37,20 +36,6 @@ def line_of(snap: Snapshot, started_ns: int, read_s: float) -> dict[str, Any]:
                                        ).most_common()),
         "refresh_ms": round(read_s * 1000, 1),
     }
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    sigs = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.signal(s, on_signal) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def _gone(pid: int) -> bool:
@@ -71,7 +56,7 @@ def run_top(pid: int, *, interval: float, count: int | None,
     stop = threading.Event()
     written = 0
     try:
-        with _stop_on_signals(stop):
+        with handling((signal.SIGINT, signal.SIGTERM), lambda _s, _f: stop.set()):
             next_at = time.monotonic()
             while not stop.is_set() and (count is None or written < count):
                 started_ns = time.time_ns()

@@ -23,6 +23,7 @@ from gotui.backends.logs import log_to_file
 from gotui.backends.model import GotuiError, Snapshot, UsageError, to_json
 from gotui.backends.procinfo import process_facts, require_go
 from gotui.backends.session import Session
+from gotui.backends.signals import handling
 from gotui.backends.target import TargetSession
 
 if TYPE_CHECKING:
@@ -590,12 +591,8 @@ def exit_signals(loop: asyncio.AbstractEventLoop,
         arm_exit_watchdog()
         loop.call_soon_threadsafe(leave, signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in EXIT_SIGNALS}
-    try:
+    with handling(EXIT_SIGNALS, on_signal):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 GC_THRESHOLDS = (50_000, 20, 100)

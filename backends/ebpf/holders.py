@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import threading
 import time
 from collections import deque
@@ -29,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gotui.backends.ebpf import program
-from gotui.backends.ebpf.guard import DEFAULT_PER_HIT_NS, calibrate
+from gotui.backends.ebpf.guard import DEFAULT_PER_HIT_NS
 from gotui.backends.ebpf.loader import check_environment
 from gotui.backends.ebpf.probes import Probe, ProbeSet
 from gotui.backends.ebpf.symbols import G_FIELDS, M_FIELDS, SUDOG_FIELDS, Offsets
@@ -140,7 +139,7 @@ class HolderTracker:
             self.pset = ProbeSet(program_text(offsets), exe, self.pid, self.probes,
                                  lambda _raw: None)
             _fill_sites(self.pset.bpf[b"sites"], sites, bias)
-            cal = self._calibrate()
+            cal = self.pset.calibrate(CALIBRATE)
             self.per_hit_ns = cal or self.per_hit_ns
             self._attach()
         self._guard = threading.Thread(target=self._guard_loop, name="gotui-holders-guard",
@@ -153,20 +152,6 @@ class HolderTracker:
         while not self._stop.wait(GUARD_EVERY_S):
             with contextlib.suppress(Exception):
                 self.check()
-
-    def _calibrate(self) -> float | None:
-        pset = self.pset
-        assert pset is not None
-        me = os.getpid()
-        calib = Probe("calibrate", CALIBRATE, "on_calibrate", [])
-        try:
-            return calibrate(
-                lambda: pset.bpf.attach_uprobe(name=b"c", sym=b"labs",
-                                               fn_name=b"on_calibrate", pid=me),
-                lambda: pset.bpf.detach_uprobe(name=b"c", sym=b"labs", pid=me),
-                lambda: pset.hits(calib))
-        except Exception:
-            return None
 
     def _attach(self) -> None:
         assert self.pset is not None

@@ -9,10 +9,12 @@ perf_event_open: they go away when their fds close, including when gotui is kill
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gotui.backends.ebpf.guard import calibrate
 from gotui.backends.ebpf.loader import compile_program
 from gotui.backends.model import GotuiError
 
@@ -75,6 +77,20 @@ class ProbeSet:
 
     def hits(self, probe: Probe) -> int:
         return int(self.bpf[b"hits"][ctypes.c_int(probe.probe_id)].value)
+
+    def calibrate(self, probe_id: int) -> float | None:
+        """Per-hit cost in ns of this program's counting probe `on_calibrate` (id
+        `probe_id`) on libc's labs() in this process; None when it could not be measured."""
+        me = os.getpid()
+        probe = Probe("calibrate", probe_id, "on_calibrate", [])
+        try:
+            return calibrate(
+                lambda: self.bpf.attach_uprobe(name=b"c", sym=b"labs",
+                                               fn_name=b"on_calibrate", pid=me),
+                lambda: self.bpf.detach_uprobe(name=b"c", sym=b"labs", pid=me),
+                lambda: self.hits(probe))
+        except Exception:
+            return None
 
     def new_lost(self) -> int:
         """Failed ring buffer reserves since the last call."""

@@ -29,7 +29,7 @@ from gotui.backends.ebpf import program
 from gotui.backends.ebpf.abi import INT_REGS, function_params
 from gotui.backends.ebpf.cond import Capture, Compiled, compile_condition
 from gotui.backends.ebpf.decode import Decoder, TracepointInfo
-from gotui.backends.ebpf.guard import GuardConfig, OverheadGuard, calibrate
+from gotui.backends.ebpf.guard import GuardConfig, OverheadGuard
 from gotui.backends.ebpf.loader import check_environment
 from gotui.backends.ebpf.probes import Probe, ProbeSet
 from gotui.backends.ebpf.symbols import GoBinary
@@ -129,22 +129,10 @@ class Tracer:
         if self.compiled is not None:
             self.compiled()
         if self._per_hit_ns is None:
-            self._per_hit_ns = self._calibrate(pset) or self.guard.per_hit_ns
+            self._per_hit_ns = pset.calibrate(program.PROBE_CALIBRATE) or self.guard.per_hit_ns
         self.guard.per_hit_ns = self._per_hit_ns
         for p in probes:
             self._attach(pset, p)
-
-    def _calibrate(self, pset: ProbeSet) -> float | None:
-        me = os.getpid()
-        calib = Probe("calibrate", program.PROBE_CALIBRATE, "on_calibrate", [])
-        try:
-            return calibrate(
-                lambda: pset.bpf.attach_uprobe(name=b"c", sym=b"labs",
-                                               fn_name=b"on_calibrate", pid=me),
-                lambda: pset.bpf.detach_uprobe(name=b"c", sym=b"labs", pid=me),
-                lambda: pset.hits(calib))
-        except Exception:
-            return None
 
     def _entry(self, name: str) -> int:
         assert self.binary is not None
