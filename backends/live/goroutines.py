@@ -213,7 +213,3 @@ class GDecoder:
         if n_reasons:
             ok &= rows["waitreason"] < n_reasons
         return in_statuses(st, KNOWN) & (in_statuses(st, DEAD_ROWS) | ok)
-
-    def g_of(self, addr: int, rows: GRows, j: int) -> G:
-        """The G of row j (status without the scan bit)."""
-        return next(rows.take(slice(j, j + 1)).gs(np.array([addr], dtype=np.uint64)))

@@ -293,13 +293,13 @@ class BlockingReader:
 
     def find(self, goroutines: list[Goroutine], on_sema_gs: list[Goroutine],
              chan_waiting: int, gaddr: Mapping[int, int],
-             g_of: Callable[[int], G | None], system: set[int],
+             gs_of: Callable[[list[int]], list[G | None]], system: set[int],
              channels: list[Channel], sema: dict[int, SemaWaiter]
              ) -> tuple[list[Lock], dict[int, str], dict[int, list[str]]]:
         """The locks with waiters, goid -> address of the lock it waits on, and goid ->
         its stack_refs (goroutines not named: "" and []). `on_sema_gs`: the goroutines
         parked with a reason in SEMA_REASONS; `chan_waiting`: how many wait on a known
-        channel; `g_of(goid)`: its g record as read for the snapshot; `sema`:
+        channel; `gs_of(goids)`: their g records as read for the snapshot; `sema`:
         sema_waiters() read around the g records. Reads only the goroutines' id and
         wait_reason: it does not change them."""
         on_sema = {gaddr[g.id]: (g.id, _sync_reason(g)) for g in on_sema_gs}
@@ -307,8 +307,7 @@ class BlockingReader:
         lock_of: dict[int, str] = {}
         if on_sema and self.sema is not None:
             direct = []
-            for goid, _ in on_sema.values():
-                v = g_of(goid)
+            for v in gs_of([goid for goid, _ in on_sema.values()]):
                 if v is not None and v.waiting:
                     direct.append((v.addr, v.waiting))
             # what g.waiting says wins over the table (read at another moment)
@@ -322,11 +321,11 @@ class BlockingReader:
             self.scanner.refs([], targets)  # too many stacks: none is read (nor listed)
             return locks, lock_of, {}
         stacks = []
-        for g in goroutines:
-            v = g_of(g.id) if g.id not in system else None
+        scanned = [g.id for g in goroutines if g.id not in system]
+        for goid, v in zip(scanned, gs_of(scanned), strict=True):
             if v is None:
                 continue
             parked = v.status in self.parked
-            stacks.append((g.id, v.sp if parked else v.stack_lo, v.stack_hi,
+            stacks.append((goid, v.sp if parked else v.stack_lo, v.stack_hi,
                            v if parked else None))  # an unchanged parked g did not run
         return locks, lock_of, self.scanner.refs(stacks, targets)

@@ -413,7 +413,7 @@ class LiveReader:
         sema_at = np.flatnonzero(made.on_sema[gaddr.pos]).tolist()
         chan_waiting = sum(1 for gr in extras.waiters if gr.waiting_on)
         locks, lock_of, refs = self.blocking.find(
-            out, [out[j] for j in sema_at], chan_waiting, gaddr, self._g_of,
+            out, [out[j] for j in sema_at], chan_waiting, gaddr, self._gs_of,
             self.system_goids, channels, sema)
         self._set_blocking(out, lock_of, refs, d.shared)
         return Snapshot(pid=self.pid, exe=self.exe, go_version=self.facts.go_version,
@@ -621,11 +621,17 @@ class LiveReader:
 
     def _g_of(self, goid: int) -> G | None:
         """The g record of a goroutine of the last snapshot, as read then."""
-        i = self._gaddr.index(goid)
-        if i is None:
-            return None
-        pos = int(self._gaddr.pos[i])
-        return self.decoder.g_of(int(self._gaddr.addrs[i]), self.records.last.rows, pos)
+        return self._gs_of([goid])[0]
+
+    def _gs_of(self, goids: list[int]) -> list[G | None]:
+        """The g records of goroutines of the last snapshot, as read then, in one pass
+        (one at a time cost ~25 µs each: a 1k-goroutine refresh spent 20 ms on them)."""
+        index = self._gaddr
+        at = index.find(np.array(goids, dtype=np.uint64))
+        found = at >= 0
+        hits = at[found]
+        gs = self.records.last.rows.take(index.pos[hits]).gs(index.addrs[hits])
+        return [next(gs) if f else None for f in found.tolist()]
 
     def _fill_bubbles(self, bubbled: list[tuple[Goroutine, int]]) -> None:
         """synctest_bubble: the number the runtime prints in the header, the bubble's
