@@ -76,8 +76,8 @@ async def drive_live_wide(app: GotuiApp, pilot: Pilot[None]) -> None:
     await pilot.press("g", *str(min(leaked)), "enter")
     await until(pilot, lambda: str(app.stack_view.border_subtitle).startswith("recv chan"),
                 "the channel the leaked goroutine blocks on")
-    await until(pilot, lambda: app.source_view.path.endswith("demo/main.go"),
-                "source of main.leakyFetch")
+    main_go = str(source_dir(DEMO_DIR) / "main.go")
+    await until(pilot, lambda: app.source_view.path == main_go, "source of main.leakyFetch")
     await pilot.pause(0.5)
 
 
