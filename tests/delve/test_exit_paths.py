@@ -151,7 +151,11 @@ def wait_gone(pid: int, timeout: float = 10.0) -> bool:
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
-        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True  # reaped between the two looks
+        if state == "Z":
             return True  # exited; its parent (the dead client's reaper) collects it
         import time
         time.sleep(0.05)
