@@ -14,7 +14,8 @@ For each size, on one running target:
       (after a first minute to settle), and the refresh interval the header shows;
     - key -> effect painted, while refreshes run: send the key, poll the screen until
       the expected change shows: `G` (group), `S` (sort), `/main.sleeper` (the whole
-      filter typed at once), `j` x20, Enter on a group header (fold it); --rounds
+      filter typed at once), one keystroke of a filter being typed (`r` after
+      `/main.sleepe`), `j` x20, Enter on a group header (fold it); --rounds
       times each, median and worst;
     - RSS of gotui's process at 1, 5 and 10 minutes (--minutes shortens the run: the
       marks past it are left out).
@@ -222,6 +223,14 @@ def key_round(tui: TmuxSession) -> dict[str, float]:
         lambda s: want.search(subtitle(s)) is not None)
     tui.send_keys("Enter", "Escape")
     until(tui, lambda s: "filter:" not in subtitle(s))
+    # one keystroke of a filter being typed: the prompt is open on "main.sleepe"
+    tui.send_keys("/")
+    tui.send_text("main.sleepe")
+    until(tui, lambda s: "filter: 'main.sleepe'" in subtitle(s))
+    out["filter keystroke"] = timed_key(tui, lambda: tui.send_text("r"),
+                                        lambda s: want.search(subtitle(s)) is not None)
+    tui.send_keys("Enter", "Escape")
+    until(tui, lambda s: "filter:" not in subtitle(s))
     # j x20 from the top: the cursor ends 20 rows down. Where that is (the row on top of
     # the list then) is learnt once, untimed, and the timed press waits for that screen.
     top_after = j20_target(tui)
@@ -352,7 +361,7 @@ def main() -> None:
     print()
     if args.paint_only:
         return
-    names = ("G", "S", "/main.sleeper", "j x20", "Enter on a group")
+    names = ("G", "S", "/main.sleeper", "filter keystroke", "j x20", "Enter on a group")
     print("| goroutines | steady CPU (refresh shown) | "
           + " | ".join(f"`{k}` → painted" for k in names)
           + " | RSS 1 / 5 / 10 min |")
