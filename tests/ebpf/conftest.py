@@ -36,6 +36,16 @@ def collect(tracer: Tracer, seconds: float,
     return events
 
 
+def wait_for(cond: Callable[[], bool], timeout: float) -> bool:
+    """Whether `cond()` came true within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def alive_and_untraced(pid: int) -> bool:
     """The target still runs (not stopped, not a zombie) and nobody ptraces it."""
     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

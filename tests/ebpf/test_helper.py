@@ -20,7 +20,7 @@ from gotui.backends.ebpf.feed import EbpfFeed
 from gotui.backends.model import Event
 
 from tests import gofixtures
-from tests.ebpf.conftest import alive_and_untraced
+from tests.ebpf.conftest import alive_and_untraced, wait_for
 from tests.ebpf.test_cleanup import UPROBE_EVENTS, our_programs
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -28,15 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def mapped(pid: int, name: str) -> bool:
     return name in Path(f"/proc/{pid}/maps").read_text()
-
-
-def wait_for(cond: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
 
 
 async def running_feed(pid: int, seen: list[Event]) -> EbpfFeed:

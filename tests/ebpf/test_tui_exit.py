@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 
 import pytest
 
 from tests import gofixtures
 from tests.e2e.conftest import GOTUI
 from tests.e2e.terminal import attach, quit_dialog_enter
-from tests.ebpf.conftest import alive_and_untraced
+from tests.ebpf.conftest import alive_and_untraced, wait_for
 from tests.ebpf.test_cleanup import UPROBE_EVENTS, our_programs
 
 
@@ -23,15 +22,6 @@ from tests.ebpf.test_cleanup import UPROBE_EVENTS, our_programs
 def need_tmux() -> None:
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed on this machine (make setup installs it)")
-
-
-def wait_for(cond: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():  # type: ignore[operator]
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)

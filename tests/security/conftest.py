@@ -3,10 +3,13 @@ code planted where an attacker could put it (it writes a marker file if it ever 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,27 @@ def run_gotui(*args: str, cwd: Path | str = "/", env: dict[str, str] | None = No
                           text=True, timeout=timeout, input=stdin,
                           stdin=None if stdin is not None else subprocess.DEVNULL,
                           env={**os.environ, **(env or {})})
+
+
+@contextlib.contextmanager
+def headless_share(pid: int, *args: str, preexec_fn: Callable[[], None] | None = None
+                   ) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """`gotui share PID --headless --listen 127.0.0.1:0 ARGS` run from /, and the JSON
+    line it prints; stopped with SIGTERM at the end (killed if still there after 30 s)."""
+    proc = subprocess.Popen([GOTUI, "share", str(pid), "--headless", "--listen",
+                             "127.0.0.1:0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd="/", preexec_fn=preexec_fn)
+    try:
+        assert proc.stdout is not None
+        yield proc, json.loads(proc.stdout.readline())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from tests import gofixtures
 from tests.remote.conftest import Raw, raw_connect, wait_for
 
-from .conftest import GOTUI, requires_dlv
+from .conftest import headless_share, requires_dlv
 
 NOFILE = 128  # the host's descriptor limit
 FLOOD = 400
@@ -42,22 +42,9 @@ def _low_nofile() -> None:
 @pytest.fixture
 def limited_host(target: gofixtures.Target
                  ) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
-    proc = subprocess.Popen([GOTUI, "share", str(target.pid), "--headless", "--listen",
-                             "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd="/", preexec_fn=_low_nofile)
-    try:
-        assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
+    with headless_share(target.pid, preexec_fn=_low_nofile) as (proc, info):
         yield proc, {"url": info["url"], "driver": info["driver_token"],
                      "viewer": info["viewer_token"]}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def flood(port: int) -> list[socket.socket]:

@@ -19,7 +19,7 @@ from gotui.tui.cli import build_parser
 
 from tests import gofixtures
 
-from .conftest import GOTUI, run_gotui
+from .conftest import GOTUI, headless_share, run_gotui
 
 pytestmark = pytest.mark.integration
 
@@ -87,15 +87,9 @@ def test_insecure_serves_with_a_warning(share: subprocess.Popen[str]) -> None:
 def tls_share(self_signed: tuple[Path, Path], target: gofixtures.Target
               ) -> Iterator[dict[str, str]]:
     cert, key = self_signed
-    proc = subprocess.Popen([GOTUI, "share", str(target.pid), "--headless", "--listen",
-                             "127.0.0.1:0", "--tls-cert", str(cert), "--tls-key", str(key)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
-    try:
-        assert proc.stdout is not None
-        yield json.loads(proc.stdout.readline())
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+    with headless_share(target.pid, "--tls-cert", str(cert), "--tls-key", str(key)
+                        ) as (_, info):
+        yield info
 
 
 async def test_tls_with_a_self_signed_certificate_and_cafile(

@@ -7,9 +7,6 @@ with nobody at the wheel, the target is resumed after --resume-after seconds (de
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +17,7 @@ from tests import gofixtures
 from tests.delve.progress import counter_advancing, read_counter
 from tests.remote.conftest import Raw, raw_connect
 
-from .conftest import GOTUI, requires_dlv
+from .conftest import headless_share, requires_dlv
 
 pytestmark = [pytest.mark.integration, requires_dlv]
 RESUME_AFTER = "2"
@@ -28,15 +25,8 @@ RESUME_AFTER = "2"
 
 @pytest.fixture
 def headless(target: gofixtures.Target) -> Iterator[dict[str, str]]:
-    proc = subprocess.Popen([GOTUI, "share", str(target.pid), "--headless", "--listen",
-                             "127.0.0.1:0", "--resume-after", RESUME_AFTER],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
-    try:
-        assert proc.stdout is not None
-        yield json.loads(proc.stdout.readline())
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+    with headless_share(target.pid, "--resume-after", RESUME_AFTER) as (_, info):
+        yield info
     assert gofixtures.wait_untraced(target.pid, timeout=10)
 
 
