@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gotui.backends.live.reader import LiveReader  # noqa: E402
+from gotui.backends.model import Snapshot  # noqa: E402
 
 from tests import gofixtures  # noqa: E402
 
@@ -119,6 +120,24 @@ def rss_mb() -> float:
     return 0.0
 
 
+def timed_snapshot(reader: LiveReader) -> tuple[Snapshot, float, float]:
+    """(snapshot, wall s, cpu s) of one snapshot. snapshot() pauses the cyclic GC while
+    it builds: the young collection its objects cost right after counts as part of it."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    snap = reader.snapshot()
+    gc.collect(0)
+    return snap, time.perf_counter() - w0, time.process_time() - c0
+
+
+def first_snapshot_cpu(reader: LiveReader) -> float:
+    """CPU s of a new reader's first snapshot (binary facts shared: nothing else cached)."""
+    fresh = LiveReader(reader.pid, facts=reader.facts)
+    try:
+        return timed_snapshot(fresh)[2]
+    finally:
+        fresh.close()
+
+
 def bench_size(exe: Path, n: int, runs: int, rounds: int, delve: bool = True
                ) -> dict[str, float]:
     with gofixtures.run(exe, "-sleep", str(n), timeout=300) as t:
@@ -126,26 +145,16 @@ def bench_size(exe: Path, n: int, runs: int, rounds: int, delve: bool = True
         time.sleep(0.5)
         walls, cpus, count, rss, traced = [], [], 0, 0.0, 0
         firsts = []
-        for _ in range(3):  # a new reader (binary facts shared): nothing cached yet
-            fresh = LiveReader(t.pid, facts=reader.facts)
-            c0 = time.process_time()
-            fresh.snapshot()
-            gc.collect(0)
-            firsts.append(time.process_time() - c0)
-            fresh.close()
-            del fresh
+        for _ in range(3):
+            firsts.append(first_snapshot_cpu(reader))
         gaps_live, gaps_idle, gaps_busy = [], [], []
         for _ in range(rounds):  # live window, then an idle window as long (noise floor)
             reset_gap(reader)
             p0 = time.perf_counter()
             for _ in range(runs):
-                w0, c0 = time.perf_counter(), time.process_time()
-                snap = reader.snapshot()
-                # snapshot() pauses the cyclic GC while it builds: count the young
-                # collection its objects cost right after, as part of it
-                gc.collect(0)
-                walls.append(time.perf_counter() - w0)
-                cpus.append(time.process_time() - c0)
+                snap, wall, cpu = timed_snapshot(reader)
+                walls.append(wall)
+                cpus.append(cpu)
                 count = len(snap.goroutines)
                 traced = max(traced, gofixtures.tracer_pid(t.pid))
             gaps_live.append(max_gap_ns(reader))

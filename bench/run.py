@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import os
 import re
@@ -45,7 +44,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from gotui.backends.live.reader import LiveReader  # noqa: E402
-from live_bench import DelveClient, max_gap_ns, reset_gap, rss_mb  # noqa: E402
+from live_bench import (  # noqa: E402
+    DelveClient,
+    first_snapshot_cpu,
+    max_gap_ns,
+    reset_gap,
+    rss_mb,
+    timed_snapshot,
+)
 
 from tests import gofixtures  # noqa: E402
 from tests.tmux import TmuxSession  # noqa: E402
@@ -138,21 +144,13 @@ def gotui_halted(gotui: list[str], pid: int) -> float:
 def live_refresh(reader: LiveReader, runs: int) -> tuple[float, float, float, float]:
     """(first cpu, median cpu, median wall, RSS MB): a fresh reader's first snapshot,
     then `runs` steady ones (each with the young-generation GC it causes)."""
-    fresh = LiveReader(reader.pid, facts=reader.facts)
-    c0 = time.process_time()
-    fresh.snapshot()
-    gc.collect(0)
-    first = time.process_time() - c0
-    fresh.close()
-    del fresh
+    first = first_snapshot_cpu(reader)
     reader.snapshot()
     cpus, walls = [], []
     for _ in range(runs):
-        w0, c0 = time.perf_counter(), time.process_time()
-        snap = reader.snapshot()
-        gc.collect(0)
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
+        snap, wall, cpu = timed_snapshot(reader)
+        walls.append(wall)
+        cpus.append(cpu)
     rss = rss_mb()
     del snap
     return first, statistics.median(cpus), statistics.median(walls), rss
