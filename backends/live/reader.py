@@ -555,9 +555,9 @@ class LiveReader:
         entered: list[tuple[int, int, int, int]] = []  # (pc, sp, bp, stack.hi)
         at_syscall: list[int] = []
         for i, g in zip(syscall.tolist(), rows.take(syscall).gs(addr[syscall]), strict=True):
-            bp = self._syscall_bp(g)
-            if bp and g.syscallpc and g.stack_lo <= g.syscallsp < g.stack_hi:
-                entered.append((g.syscallpc, g.syscallsp, bp, g.stack_hi))
+            start = self._stack_start(g)
+            if start is not None:
+                entered.append((start.pc, start.sp, start.bp, start.hi))
                 at_syscall.append(i)
         tops = StackTops(*(np.concatenate([rows[f][parked], col]) for f, col in zip(
             ("pc", "sp", "bp", "stack_hi"), StackTops.of(entered), strict=True)))
@@ -755,7 +755,7 @@ class LiveReader:
         if g.status in _PARKED and g.pc:
             return StackStart(g.pc, g.sp, g.bp, g.stack_lo, g.stack_hi)
         bp = self._syscall_bp(g) if g.status == SYSCALL and g.syscallpc else 0
-        if bp:
+        if bp and g.stack_lo <= g.syscallsp < g.stack_hi:
             return StackStart(g.syscallpc, g.syscallsp, bp, g.stack_lo, g.stack_hi)
         return None  # running: its registers are only readable after a stop
 
