@@ -7,6 +7,7 @@ import mmap
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -41,13 +42,24 @@ def test_reads_many_addresses_in_few_syscalls(mem: ProcessMemory) -> None:
         assert out[16 * i:16 * i + 16] == data[a - base:a - base + 16]
 
 
-def test_unmapped_reads_are_marked_not_fatal(mem: ProcessMemory) -> None:
+@pytest.fixture
+def middle_unreadable() -> Iterator[int]:
+    """The address of three pages of b"A", b"B", b"C"; the middle one cannot be read."""
     page = mmap.PAGESIZE
     m = mmap.mmap(-1, 3 * page)
     m.write(b"A" * page + b"B" * page + b"C" * page)
     base = ctypes.addressof(ctypes.c_char.from_buffer(m))
     libc = ctypes.CDLL(None, use_errno=True)
-    assert libc.mprotect(ctypes.c_void_p(base + page), page, 0) == 0  # middle page unreadable
+    assert libc.mprotect(ctypes.c_void_p(base + page), page, 0) == 0
+    yield base
+    libc.mprotect(ctypes.c_void_p(base + page), page, 3)
+    m.close()
+
+
+def test_unmapped_reads_are_marked_not_fatal(mem: ProcessMemory, middle_unreadable: int
+                                            ) -> None:
+    page = mmap.PAGESIZE
+    base = middle_unreadable
     addrs = [base, base + page, 8, base + 2 * page, base + page - 4, base + 2 * page - 4]
     out, ok = mem.read_same_size(addrs, 8)
     assert ok == [True, False, False, True, False, False]
@@ -57,8 +69,6 @@ def test_unmapped_reads_are_marked_not_fatal(mem: ProcessMemory) -> None:
     assert many == [b"AAAA", None, b"CCC", None]
     assert mem.read(base + page - 4, 8) is None  # straddles into the unreadable page
     assert mem.read_u64(base) == int.from_bytes(b"A" * 8, "little")
-    libc.mprotect(ctypes.c_void_p(base + page), page, 3)
-    m.close()
 
 
 def test_empty_batches(mem: ProcessMemory) -> None:
@@ -141,13 +151,10 @@ def test_scattered_reads_cut_ranges_into_pieces(mem: ProcessMemory) -> None:
     assert not buf[10:40].any() and not buf[60:64].any()  # skipped bytes go elsewhere
 
 
-def test_scattered_reads_fail_only_the_range_that_faults(mem: ProcessMemory) -> None:
+def test_scattered_reads_fail_only_the_range_that_faults(mem: ProcessMemory,
+                                                        middle_unreadable: int) -> None:
     page = mmap.PAGESIZE
-    m = mmap.mmap(-1, 3 * page)
-    m.write(b"A" * page + b"B" * page + b"C" * page)
-    base = ctypes.addressof(ctypes.c_char.from_buffer(m))
-    libc = ctypes.CDLL(None, use_errno=True)
-    assert libc.mprotect(ctypes.c_void_p(base + page), page, 0) == 0  # middle page unreadable
+    base = middle_unreadable
     plan = _scatter_reads([
         (base, [(0, 8)]),
         (base + page - 8, [(8, 4), (-1, 8), (12, 4)]),  # runs into the unreadable page
@@ -161,8 +168,6 @@ def test_scattered_reads_fail_only_the_range_that_faults(mem: ProcessMemory) -> 
     assert ok.tolist() == [True, False, False, True, False, True]
     assert bytes(buf[0:8]) == b"A" * 8 and bytes(buf[24:32]) == b"C" * 8
     assert bytes(buf[40:48]) == b"C" * 8
-    libc.mprotect(ctypes.c_void_p(base + page), page, 3)
-    m.close()
 
 
 def test_scattered_reads_batch_iovecs(mem: ProcessMemory) -> None:
