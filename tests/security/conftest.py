@@ -62,6 +62,12 @@ def headless_share(pid: int, *args: str, preexec_fn: Callable[[], None] | None =
         assert proc.stdout is not None
         yield proc, json.loads(proc.stdout.readline())
     finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, as a user's kill would; SIGKILL if it is still there after 30 s."""
+    if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)

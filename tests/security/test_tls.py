@@ -19,7 +19,7 @@ from gotui.tui.cli import build_parser
 
 from tests import gofixtures
 
-from .conftest import GOTUI, headless_share, run_gotui
+from .conftest import GOTUI, headless_share, run_gotui, stop
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +44,7 @@ def share(request: pytest.FixtureRequest, target: gofixtures.Target
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
 
 
 @pytest.mark.parametrize("share", [["--listen", "0.0.0.0:0"]], indirect=True)
