@@ -15,6 +15,7 @@ from gotui.tui.keymap import all_ids
 from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
 from gotui.tui.screens.help import HelpScreen
 from gotui.tui.screens.quit import QuitScreen
+from gotui.tui.widgets.footer import GotuiFooter
 from gotui.tui.widgets.goroutine_list import GoroutineList
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Static
@@ -553,9 +554,31 @@ async def test_header_stops_saying_halted_when_the_debugger_dies(
 
 
 def footer_keys_in_view(app: GotuiApp) -> list[str]:
-    width = app.size.width
-    return [str(k.key_display) for k in app.query("FooterKey")
-            if k.region.width and k.region.right <= width]
+    return [entry.display for entry in app.query_one(GotuiFooter).keys()]
+
+
+async def test_footer_keys_are_clickable_and_dimmed_keys_do_nothing(
+        session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        footer = app.query_one(GotuiFooter)
+        await until(pilot, lambda: bool(footer.keys()), "the footer painted")
+
+        def x_of(display: str) -> int:
+            x = 0
+            for entry in footer.keys():  # narrow: "key description" and one space
+                if entry.display == display:
+                    return x
+                x += len(entry.display) + len(entry.description) + 2
+            raise AssertionError(f"{display!r} not in the footer")
+
+        assert not next(e for e in footer.keys() if e.display == "c").enabled  # running
+        await pilot.click(GotuiFooter, offset=(x_of("c"), 0))
+        await pilot.pause()
+        assert app.state.running and not isinstance(app.screen, HelpScreen)
+        await pilot.click(GotuiFooter, offset=(x_of("?"), 0))
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help after a click on ?")
 
 
 async def test_narrow_footer_keeps_the_important_keys(session: RecordingSession) -> None:

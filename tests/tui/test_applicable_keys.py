@@ -17,11 +17,11 @@ from gotui.tui.screens.help import HelpScreen
 from gotui.tui.screens.quit import QuitScreen
 from gotui.tui.widgets.channels import ChannelsTable, blocking_rows, unplaced_lock_rows
 from gotui.tui.widgets.findings import NOTHING_FOUND, FindingsTable
+from gotui.tui.widgets.footer import GotuiFooter
 from gotui.tui.widgets.pane_tabs import PaneTabs
 from gotui.tui.widgets.probe_status import rate
 from gotui.tui.widgets.tracepoint_log import TracepointPane
 from textual.widgets import Static
-from textual.widgets._footer import FooterKey
 
 from tests.remote.conftest import make_host
 from tests.tui.conftest import make_app
@@ -33,7 +33,7 @@ EXEC_KEYS = {"h", "c", "n", "s", "o", "b"}
 
 def footer(app: GotuiApp) -> dict[str, bool]:
     """Footer key -> enabled (a dimmed key is disabled)."""
-    return {str(k.key_display): not k.has_class("-disabled") for k in app.query(FooterKey)}
+    return {entry.display: entry.enabled for entry in app.query_one(GotuiFooter).entries()}
 
 
 class CoreStop(FakeStop):
