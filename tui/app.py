@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from gotui.backends import notices
+from gotui.backends import notices, yielding
 from gotui.backends.model import (
     Channel,
     NeedsAction,
@@ -59,7 +59,7 @@ from gotui.tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
 from gotui.tui.widgets.goroutine_pane import GoroutinePane
 from gotui.tui.widgets.header import HeaderBar
 from gotui.tui.widgets.presence import PresenceBar
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -76,6 +76,8 @@ if TYPE_CHECKING:  # (mounted, and imported, after the first paint)
 
 PRIORITY_TEXT_ACTIONS = frozenset({"focus_eval"})
 SELECTION_SHARE = 0.25  # s between checks of the driver's selection (sent on change)
+INPUT_EVENTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp,
+                events.Paste)  # what makes a refresh thread step aside
 # actions that need a process this user may stop: not in a core, not for a viewer
 EXEC_ACTIONS = ("cont", "halt", "next", "step", "step_out")
 STOP_ACTIONS = (*EXEC_ACTIONS, "add_breakpoint", "toggle_breakpoint_here")
@@ -203,6 +205,13 @@ class GotuiApp(App[None]):
                                                 or isinstance(self.screen, ModalScreen)):
             return False
         return True
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, INPUT_EVENTS):
+            # a refresh running in a thread steps aside until this input is painted
+            yielding.input_arrived()
+            self.call_after_refresh(yielding.input_done)
+        await super().on_event(event)
 
     # ------------------------------------------------------------ start / stop
     def on_mount(self) -> None:

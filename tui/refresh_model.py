@@ -29,6 +29,7 @@ from gotui.backends.analysis import (
 )
 from gotui.backends.heap import return_freed_memory
 from gotui.backends.model import Channel, Finding, Goroutine, Snapshot
+from gotui.backends.yielding import step_aside
 from gotui.tui.goroutine_index import (
     IndexData,
     IndexView,
@@ -90,7 +91,9 @@ class RefreshModel:
             snap = dataclasses.replace(snap, goroutines=exact_waits(
                 snap.goroutines, parked_at, int(snap.taken_at * 1e9)))
         changes = snapshot_changes(self.data.live, snap.goroutines)
+        step_aside()
         data = next_data(self.data, changes, self.shapes, snap.taken_at)
+        step_aside()
         view = self._view
         if view is None or view.settings != settings or not view.still_valid_for(data):
             view = build_view(data, self.shapes, settings)
@@ -114,15 +117,19 @@ class RefreshModel:
             gone += ch.gone
         if len(pending) > 1:  # folded: what several snapshots changed, as one change
             added, changed, gone = _fold(added, changed, gone)
+        step_aside()
         self.blocking.update(added, changed, gone)
         self.findings_input.update(added, changed, gone)
+        step_aside()
         digest = self.digester.update(added, changed, gone, time.time(), done.data.live)
+        step_aside()
         snap = done.snapshot
         lookup = done.data.live.get
         rows = blocking_rows(snap.channels, self.blocking.goroutines(lookup, snap.channels,
                                                                       snap.locks),
                              touched_by, snap.locks,
                              self.blocking.groups(lookup, snap.channels, snap.locks))
+        step_aside()
         found = self._findings(snap, lookup)
         if len(added) + len(changed) + len(gone) > TRIM_SHARE * len(done.data.live):
             # the first refresh (and any that changed most goroutines) built and freed

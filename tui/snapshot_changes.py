@@ -29,6 +29,7 @@ from itertools import compress, repeat
 from operator import attrgetter, eq, is_, is_not, lt, ne, not_, sub
 
 from gotui.backends.model import Goroutine
+from gotui.backends.yielding import step_aside
 
 GOID = attrgetter("id")
 WAIT = attrgetter("wait_ns")
@@ -72,6 +73,7 @@ class SnapshotChanges:
 def _in_pieces(gs: list[Goroutine]) -> dict[int, Goroutine]:
     by_id: dict[int, Goroutine] = {}
     for i in range(0, len(gs), CHUNK):
+        step_aside()
         part = gs[i:i + CHUNK]
         by_id.update(zip(map(GOID, part), part, strict=True))
     return by_id
@@ -89,6 +91,7 @@ def snapshot_changes(previous: dict[int, Goroutine], goroutines: list[Goroutine]
     waited: list[Goroutine] = []  # other objects, same fields: did only the wait move?
     before: list[Goroutine] = []
     for i in range(0, len(current), CHUNK):  # (each piece a few ms of the GIL)
+        step_aside()
         _compare(current[i:i + CHUNK], previous, added, changed, waited, before)
     growth = list(map(sub, map(WAIT, waited), map(WAIT, before)))
     dt = _common_growth(growth, current, previous)

@@ -73,9 +73,11 @@ from gotui.backends.model import (
     status_name,
 )
 from gotui.backends.procinfo import exe_path_for_reading
+from gotui.backends.yielding import step_aside
 
 _SLICE = struct.Struct("<QQ")
 MAX_GOROUTINES = 50_000_000
+PIECE = 16_384  # goroutines per piece of a Python loop: see backends/yielding.py
 _PARKED = frozenset({0, 1, 4, 9, 10})  # statuses whose g.sched is the goroutine's state
 # statuses whose g.waitsince counts: waiting, leaked, in a syscall
 _TIMED = statuses({k for k, v in STATUS_NAMES.items() if v in ("waiting", "leaked", "syscall")})
@@ -395,6 +397,7 @@ class LiveReader:
             self._made = _Made.empty()
             raise
         self._made = made
+        step_aside()
         self._gaddr = gaddr = d.index
         out = d.out
         self.system_goids = set(gaddr.goids[made.system[gaddr.pos]].tolist())
@@ -410,6 +413,7 @@ class LiveReader:
         self._fill_threads(extras.threads)
         self.labels.fill(extras.labelled)
         self._fill_bubbles(extras.bubbled)
+        step_aside()
         sema_at = np.flatnonzero(made.on_sema[gaddr.pos]).tolist()
         chan_waiting = sum(1 for gr in extras.waiters if gr.waiting_on)
         locks, lock_of, refs = self.blocking.find(
@@ -432,13 +436,16 @@ class LiveReader:
         reuse = live & read.same & made.done & ~made.extra
         moved = np.flatnonzero(reuse & (wait != made.wait))  # waited longer: a copy
         new = _new
-        for j, w in zip(moved.tolist(), wait[moved].tolist(), strict=True):
-            c = new(Goroutine)  # a copy (see copied), inline: most goroutines, every refresh
-            d = objs[j].__dict__.copy()  # type: ignore[union-attr]
-            d["wait_ns"] = w
-            d["wait_basis"] = "gc" if w else ""
-            c.__dict__ = d
-            objs[j] = c
+        for at in range(0, len(moved), PIECE):
+            step_aside()
+            piece = moved[at:at + PIECE]
+            for j, w in zip(piece.tolist(), wait[piece].tolist(), strict=True):
+                c = new(Goroutine)  # a copy (see copied), inline: most goroutines, each refresh
+                d = objs[j].__dict__.copy()  # type: ignore[union-attr]
+                d["wait_ns"] = w
+                d["wait_basis"] = "gc" if w else ""
+                c.__dict__ = d
+                objs[j] = c
         made.wait[moved] = wait[moved]
         shared = reuse.copy()
         shared[moved] = False

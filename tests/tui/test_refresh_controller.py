@@ -7,6 +7,8 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+from gotui.backends import yielding
 from gotui.backends.model import Snapshot
 from gotui.tui.controllers.refresh import ADAPTIVE_SHARE
 
@@ -79,6 +81,10 @@ async def test_a_refresh_asked_for_during_another_one_follows_it(
     app = make_app(session, refresh_interval=30)
     async with app.run_test(size=WIDE) as pilot:
         await loaded(pilot, app)
+        # the refreshes of the start are done (the next timer one is 30 s away)
+        await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
+        await pilot.pause(0.5)
+        await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
         live = fake_live(session)
         gate = asyncio.Event()
         session_snapshot = session.snapshot
@@ -98,3 +104,37 @@ async def test_a_refresh_asked_for_during_another_one_follows_it(
         await until(pilot, lambda: live.snapshots == count + 2 and not app.refresher.in_flight,
                     "the one asked for later")
         assert 41 in app.index.data.live
+
+
+async def test_a_key_makes_refresh_threads_step_aside_until_it_is_painted(
+        session: RecordingSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(yielding, "input_arrived", lambda: said.append("arrived"))
+    monkeypatch.setattr(yielding, "input_done", lambda: said.append("done"))
+    app = make_app(session, refresh_interval=30)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        said.clear()
+        await pilot.press("j")
+        await until(pilot, lambda: "done" in said, "the key painted")
+        assert said[0] == "arrived"
+
+
+async def test_a_finished_refresh_is_shown_after_the_input_being_handled(
+        session: RecordingSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app(session, refresh_interval=30)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        live = fake_live(session)
+        monkeypatch.setattr(yielding, "MAX_STEP", 600.0)
+        yielding.input_arrived(hold=600.0)  # a key being handled, not painted yet
+        try:
+            count = live.snapshots
+            live.ids = [*live.ids, 41]
+            app.refresher.refresh()
+            await until(pilot, lambda: live.snapshots == count + 1, "the snapshot taken")
+            await pilot.pause(0.3)
+            assert 41 not in app.index.data.live  # waits for the input
+        finally:
+            yielding.input_done()
+        await until(pilot, lambda: 41 in app.index.data.live, "shown once the input is done")

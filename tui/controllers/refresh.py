@@ -20,6 +20,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from gotui.backends import yielding
 from gotui.backends.model import Snapshot
 from gotui.backends.session import LIVE_READ_SHARE
 from gotui.tui.controllers import widgets_may_be_gone
@@ -33,10 +34,20 @@ ADAPTIVE_SHARE = LIVE_READ_SHARE  # the most of one core the live refresh may ta
 STEPS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0)
 SHRINK_HEADROOM = 0.75  # back to a shorter step once the cost fits it with room
 WARMUP = 2  # the first refreshes read and build everything: not a measure of cost
+INPUT_POLL = 0.005  # s between looks at whether input is still being handled
 
 
 def step_for(seconds: float) -> float:
     return next((s for s in STEPS if s >= seconds), MAX_INTERVAL)
+
+
+async def input_first() -> None:
+    """A finished refresh is shown after the input being handled is painted (a key
+    never waits behind a refresh's redraw), but never later than yielding.MAX_STEP."""
+    waited = 0.0
+    while yielding.input_pending() and waited < yielding.MAX_STEP:
+        await asyncio.sleep(INPUT_POLL)
+        waited += INPUT_POLL
 
 
 class RefreshController:
@@ -174,6 +185,7 @@ class RefreshController:
             if halted and header.busy == "listing goroutines":
                 header.busy = ""
         self._last_error = ""
+        await input_first()
         if app.closing:
             return False
         app.show_refresh(view)

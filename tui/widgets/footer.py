@@ -104,11 +104,13 @@ class GotuiFooter(Widget, can_focus=False):
             if state is not None:
                 by_action.setdefault(binding.action, (binding, enabled and state == "show"))
         ordered = sorted(by_action.values(), key=lambda entry: rank(entry[0]))  # stable
-        self.shown = [self._entry(binding, enabled) for binding, enabled in ordered]
+        shown = [self._entry(binding, enabled) for binding, enabled in ordered]
         palette = active.get(app.COMMAND_PALETTE_BINDING)
-        self.palette = (self._entry(palette[1], palette[2])
-                        if palette is not None and app.ENABLE_COMMAND_PALETTE else None)
-        self.refresh()
+        palette_entry = (self._entry(palette[1], palette[2])
+                         if palette is not None and app.ENABLE_COMMAND_PALETTE else None)
+        if (shown, palette_entry) != (self.shown, self.palette):  # (most focus moves)
+            self.shown, self.palette = shown, palette_entry
+            self.refresh()
 
     def _entry(self, binding: Binding, enabled: bool) -> FooterEntry:
         return FooterEntry(binding.key, self.app.get_key_display(binding),

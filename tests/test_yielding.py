@@ -1,0 +1,49 @@
+"""A refresh thread steps aside while the TUI handles input, never on the main thread,
+and never longer than MAX_STEP."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from gotui.backends import yielding
+
+
+@pytest.fixture(autouse=True)
+def no_input_left() -> object:
+    yield
+    yielding.input_done()
+
+
+def in_thread(results: list[float]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: results.append(yielding.step_aside()))
+    thread.start()
+    return thread
+
+
+def test_a_thread_waits_until_the_input_is_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yielding, "MAX_STEP", 600.0)
+    yielding.input_arrived(hold=600.0)
+    results: list[float] = []
+    thread = in_thread(results)
+    thread.join(0.2)
+    assert thread.is_alive() and not results  # still stepping aside: input pending
+    yielding.input_done()
+    thread.join(10)
+    assert not thread.is_alive() and results[0] > 0
+
+
+def test_a_step_aside_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yielding, "MAX_STEP", 0.05)
+    yielding.input_arrived(hold=600.0)  # a UI that never says it is done
+    results: list[float] = []
+    in_thread(results).join(10)
+    assert results and results[0] >= 0.05
+
+
+def test_no_input_no_wait_and_never_on_the_main_thread() -> None:
+    results: list[float] = []
+    in_thread(results).join(10)
+    assert results == [0.0]
+    yielding.input_arrived(hold=600.0)
+    assert yielding.step_aside() == 0.0  # the main thread is the UI: it never waits
