@@ -24,10 +24,10 @@ import copy
 import dataclasses
 from bisect import bisect_left, insort
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
-from itertools import compress, filterfalse, repeat
+from itertools import compress, filterfalse, islice, repeat
 from operator import contains, or_
 
 from gotui.backends.formats import human_duration
@@ -421,8 +421,13 @@ def _flags_by_shape(shapes: ShapeTable, test: Callable[[Shape], bool]) -> bytes:
     return bytes(map(test, shapes.shapes))
 
 
+def _kept(goids: list[int], shape_of: dict[int, int], ok: bytes) -> Iterator[int]:
+    """The goroutines of `goids` (in order) whose shape `ok` flags."""
+    return compress(goids, map(ok.__getitem__, map(shape_of.__getitem__, goids)))
+
+
 def _keep(goids: list[int], shape_of: dict[int, int], ok: bytes) -> list[int]:
-    return list(compress(goids, map(ok.__getitem__, map(shape_of.__getitem__, goids))))
+    return list(_kept(goids, shape_of, ok))
 
 
 def _filter_term(goids: list[int], term: str, data: IndexData, shapes: ShapeTable
@@ -510,6 +515,35 @@ def filter_goids(goids: list[int], text: str, data: IndexData, shapes: ShapeTabl
     return result
 
 
+class Members:
+    """A group's goroutines in the view's order, listed only as far as asked: the rows
+    on screen need the first few of a million, the row of a goroutine those up to it."""
+
+    STEP = 256  # listed ahead of the row asked for
+
+    def __init__(self, matched: list[int], shape_of: dict[int, int], ok: bytes) -> None:
+        self._rest = _kept(matched, shape_of, ok)
+        self.listed: list[int] = []
+        self.whole = False
+
+    def _list_to(self, count: int) -> None:
+        listed = self.listed
+        if not self.whole and count > len(listed):
+            listed.extend(islice(self._rest, count - len(listed)))
+            self.whole = len(listed) < count
+
+    def __getitem__(self, i: int) -> int:
+        self._list_to(i + 1 + self.STEP)
+        return self.listed[i]
+
+    def position(self, goid: int, key: Callable[[int], int]) -> int | None:
+        """Where `goid` is (members are sorted by `key`), or None."""
+        want, listed = key(goid), self.listed
+        while not self.whole and (not listed or key(listed[-1]) < want):
+            self._list_to(max(len(listed) * 2, self.STEP))
+        return _position(listed, goid, key)
+
+
 class IndexView:
     """The rows of one IndexData under one ViewSettings. Members of a group are listed
     (in order) the first time one of its rows is asked for."""
@@ -523,7 +557,7 @@ class IndexView:
         self.groups: list[tuple[str, int]] = []  # (key, members), biggest first
         self.starts: list[int] = []  # row of each group's header
         self.rows = len(matched)
-        self._members: dict[int, list[int]] = {}
+        self._members: dict[int, Members] = {}
         self._group_sids: dict[str, list[int]] = {}
         if settings.group_mode != "none":
             self._group()
@@ -545,14 +579,14 @@ class IndexView:
             row += 1 + (0 if key in self.settings.collapsed else n)
         self.rows = row
 
-    def members(self, n: int) -> list[int]:
-        """Goroutines of group `n`, in the view's order."""
+    def members(self, n: int) -> Members:
+        """Goroutines of group `n`, in the view's order (listed as far as asked)."""
         found = self._members.get(n)
         if found is None:
             ok = bytearray(len(self.shapes))
             for sid in self._group_sids[self.groups[n][0]]:
                 ok[sid] = 1
-            found = self._members[n] = _keep(self.matched, self.data.shape_of, bytes(ok))
+            found = self._members[n] = Members(self.matched, self.data.shape_of, bytes(ok))
         return found
 
     def row(self, r: int) -> int:
@@ -744,7 +778,7 @@ class GoroutineIndex:
         n = view.group_number(key)
         if n is None:
             return None  # filtered out
-        i = _position(view.members(n), goid, self._order_key())
+        i = view.members(n).position(goid, self._order_key())
         return None if i is None else view.starts[n] + 1 + i
 
     def _order_key(self) -> Callable[[int], int]:
