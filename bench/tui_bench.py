@@ -17,6 +17,8 @@ For each size, on one running target:
       filter typed at once), one keystroke of a filter being typed (`r` after
       `/main.sleepe`), `j` x20, Enter on a group header (fold it); --rounds
       times each, median and worst;
+    - the floor: the filter keys on bench/floor_app.py, a Textual app with a line and a
+      prompt, through the same tmux harness (what any Textual app takes);
     - RSS of gotui's process at 1, 5 and 10 minutes (--minutes shortens the run: the
       marks past it are left out).
 Prints a markdown table. Asserts nothing. The machine may be shared: say so with the
@@ -241,6 +243,36 @@ def key_round(tui: TmuxSession) -> dict[str, float]:
     return out
 
 
+# ----------------------------------------------------------------- the floor
+
+def floor_keys(rounds: int) -> dict[str, list[float]]:
+    """The filter keys on bench/floor_app.py (a line and a prompt) through the same
+    harness: what any Textual app takes, the floor under gotui's numbers."""
+    app = TmuxSession([sys.executable, str(ROOT / "bench" / "floor_app.py")],
+                      width=120, height=30)
+    app.start()
+    out: dict[str, list[float]] = {"/main.sleeper": [], "filter keystroke": []}
+    try:
+        until(app, lambda s: "filter: ''" in s)
+        for _ in range(rounds):
+            out["/main.sleeper"].append(timed_key(
+                app, lambda: (app.send_keys("/"), app.send_text("main.sleeper")),
+                lambda s: "filter: 'main.sleeper' 1/1" in s))
+            app.send_keys("Escape")
+            until(app, lambda s: "filter: ''" in s)
+            app.send_keys("/")
+            app.send_text("main.sleepe")
+            until(app, lambda s: "filter: 'main.sleepe' 1/1" in s)
+            out["filter keystroke"].append(timed_key(
+                app, lambda: app.send_text("r"), lambda s: "filter: 'main.sleeper' 1/1" in s))
+            app.send_keys("Escape")
+            until(app, lambda s: "filter: ''" in s)
+            time.sleep(0.3)
+    finally:
+        app.kill()
+    return out
+
+
 # ----------------------------------------------------------------- one size
 
 def cpu_seconds(proc: psutil.Process) -> float:
@@ -330,6 +362,8 @@ def main() -> None:
                     help="gotui command(s) to compare at first paint (default: this tree's)")
     ap.add_argument("--tree", action="append", default=[],
                     help="source tree of another --gotui, byte-compiled like this one")
+    ap.add_argument("--no-floor", action="store_true",
+                    help="leave out the floor row (the same keys on a two-widget Textual app)")
     ap.add_argument("--paint-only", action="store_true",
                     help="only command start -> painted list (and Delve), at --paint-size")
     args = ap.parse_args()
@@ -343,6 +377,7 @@ def main() -> None:
     for s in sizes:
         rows.append(bench_size(exe, int(s), args))
         print(f"  done {s}: {rows[-1]}", file=sys.stderr, flush=True)
+    floor = None if args.no_floor or args.paint_only else floor_keys(args.rounds)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"on {os.cpu_count()} cpus; commit "
           f"{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, text=True, capture_output=True).stdout.strip()}")
@@ -376,6 +411,9 @@ def main() -> None:
         print(f"| {r['count']} | {cpu * 100:.0f} % ({r['refresh']}) | "
               + " | ".join(ms(keys.get(k, [])) for k in names)
               + f" | {marks} MB |")
+    if floor is not None:
+        print("| floor: bench/floor_app.py (a line and a prompt), same harness | — | "
+              + " | ".join(ms(floor.get(k, [])) for k in names) + " | — |")
 
 
 if __name__ == "__main__":
