@@ -41,6 +41,7 @@ from gotui.backends.procinfo import process_facts, require_untraced
 
 GDBSIDE_PACKAGE = "gotui.backends.gdb"
 # Signals the Go runtime uses on its own (preemption, profiling, ...): never stop on them.
+STEP_OFF_TIMEOUT = 5.0  # s for the one instruction a thread steps off a breakpoint
 PASS_SIGNALS = "SIGURG SIGPIPE SIGPROF SIGCHLD SIGWINCH SIGALRM SIGUSR1 SIGUSR2 SIGIO SIGHUP"
 HIT_COND = re.compile(r"^\s*(>=|>)\s*(\d+)\s*$")
 
@@ -441,7 +442,40 @@ class GdbBackend:
         return await self.state()
 
     async def cont(self) -> TargetState:
+        stop = self._stop
+        if (stop is not None and stop.reason == "breakpoint-hit" and not self.core
+                and not self.mi.running and not self.mi.exited):
+            thread = int(stop.payload.get("thread-id", 0) or 0)
+            off = await asyncio.to_thread(self._step_off_breakpoint, thread) if thread else None
+            if off is not None and off.reason != "end-stepping-range":
+                self._stop = off  # that one instruction stopped somewhere else: report it
+                self._halted_since = time.time()
+                self._halted_at_ns = time.monotonic_ns()
+                return await self.state()
         return await self._resume("-exec-continue")
+
+    def _step_off_breakpoint(self, thread: int) -> StopRecord | None:
+        """Go's asynchronous preemption re-runs a breakpoint: a SIGURG delivered while gdb
+        steps the thread over the breakpoint makes it call asyncPreempt, which returns to
+        the breakpoint's address, and gdb reports the same call's hit a second time (2 %
+        of continues from a breakpoint in main.hot; none with asyncpreemptoff=1). So the
+        thread steps off alone first, with SIGURG held back (the runtime sends another)."""
+        mi = self.mi
+        mi.console("handle SIGURG nopass")
+        mi.console("set scheduler-locking step")
+        try:
+            mi.clear_stops()
+            mi.check(f"-exec-step-instruction --thread {thread}")
+            return mi.wait_stopped(STEP_OFF_TIMEOUT)
+        except GotuiError:
+            if mi.running:  # (one instruction that blocks: a syscall) let it run
+                mi.interrupt()
+                with contextlib.suppress(GotuiError):
+                    mi.wait_stopped(10)
+            return None
+        finally:
+            mi.console("set scheduler-locking replay")
+            mi.console("handle SIGURG pass")
 
     async def halt(self) -> TargetState:
         # The Session resumes right after attaching: that cont() may be scheduled but
