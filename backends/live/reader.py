@@ -834,6 +834,7 @@ class LiveReader:
         asked = np.array(wanted, dtype=np.uint64)
         at = index.find(asked)
         todo, addrs = asked[at >= 0], index.addrs[at[at >= 0]]
+        short: dict[int, list[Frame]] = {}  # the last try's walk that ended early
         for attempt in range(STACK_TRIES):
             last = attempt == STACK_TRIES - 1
             tops, state = self._stack_starts(todo, addrs)
@@ -841,8 +842,15 @@ class LiveReader:
             _, again = self._stack_starts(todo, addrs)
             still = (state == again).all(axis=0)  # it did not run while we walked
             # a whole stack ends at its base (goexit); a shorter one is only taken on
-            # the last try (C callbacks' goroutines have other bases)
-            take = still & walked.known & (walked.based | last)
+            # the last try (C callbacks' goroutines have other bases), and only if the
+            # try before walked the same frames: a goroutine that parks again where it
+            # was between the two reads of its g record (it churns) leaves the same
+            # record over a stack it rewrote meanwhile, and a walk of that ends early
+            take = still & walked.known & walked.based
+            for k in np.flatnonzero(still & walked.known & ~walked.based).tolist():
+                goid, frames = int(todo[k]), walked.frames[k]
+                take[k] = last and short.get(goid) == frames
+                short[goid] = frames
             for k in np.flatnonzero(take).tolist():
                 res[int(todo[k])] = walked.frames[k]
             retry = ~take & (again[0] != _NO_STACK)
