@@ -27,12 +27,13 @@ WIDE = (160, 48)
 
 
 async def until(pilot: Pilot[None], cond: Callable[[], bool], what: str,
-                timeout: float = 5.0) -> None:
+                timeout: float = 5.0, seen: Callable[[], str] | None = None) -> None:
+    """Wait for `cond`; on a timeout, the error says `what`, and what was `seen`."""
     for _ in range(int(timeout / 0.05)):
         if cond():
             return
         await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f"; saw {seen()}" if seen else ""))
 
 
 def visible_ids(app: GotuiApp) -> list[int]:

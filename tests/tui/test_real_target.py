@@ -49,9 +49,9 @@ async def drive(app: GotuiApp, session: Session) -> None:
         await pilot.press("escape", "G", "G")  # group by go statement
         assert any(key.startswith("main.main main.go:") and n == 5
                    for key, n in app.index.groups)
-        await pilot.press("G", "G", "G", "G", "g", *str(min(
-            g.id for g in app.index.data.live.values() if g.user_current.function == "main.receiver")),
-            "enter")
+        receiver = min(g.id for g in app.index.data.live.values()
+                       if g.user_current.function == "main.receiver")
+        await pilot.press("G", "G", "G", "G", "g", *str(receiver), "enter")
         # the channel it blocks on, with its buffer state, read without stopping
         await until(pilot, lambda: " int 0/0" in str(app.stack_view.border_subtitle),
                     "blocked-on channel", 20)
@@ -64,10 +64,17 @@ async def drive(app: GotuiApp, session: Session) -> None:
         await until(pilot, lambda: not app.state.running, "halted", 40)
         assert "HALTED" in str(app.header.render())
         assert "delve" in app.header.info.backend
+        # A halt shows the goroutine that was on a CPU, if one was (the ticker, at
+        # times): once the list has followed it, go back to the receiver.
+        await until(pilot, lambda: not app._follow_goid, "the list follows the stop", 20)
+        await pilot.press("g", *str(receiver), "enter")
+        await until(pilot, lambda: app.stack_view.goid == receiver, "stack of the receiver", 20)
         await until(pilot, lambda: app.source_view.path.endswith("basic/main.go"),
                     "source of main.receiver", 20)
         assert "<-recvCh" in app.source_view.lines[app.source_view.current - 1]
-        await until(pilot, lambda: "id int = " in variables_text(app), "args", 20)
+        await until(pilot, lambda: "id int = " in variables_text(app), "args", 20,
+                    seen=lambda: f"{variables_text(app)!r}, {app.state}, stack of "
+                                 f"{app.stack_view.goid} at {app.stack_view.selected_depth}")
         await pilot.press("q")
         await pilot.press("enter")  # Resume and detach (the default)
         await until(pilot, lambda: session._closed, "session closed", 30)
