@@ -1,6 +1,6 @@
 """Load: 20 viewers joined to `gotui share --headless` on a 100k-goroutine target.
 
-For GOTUI_LOAD_SECONDS (default 60) the viewers read everything the host sends (one
+For GOTUI_LOAD_SECONDS (default 30) the viewers read everything the host sends (one
 more joins once everyone has a snapshot: a joiner's wait when one is published). Then:
 no viewer was dropped (each still answers a ping and got updates after its first
 snapshot; the host pulls a 100k snapshot at most 1/4 of the time, so a few), the
@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.integration]
 GOTUI = gofixtures.ROOT / ".venv" / "bin" / "gotui"
 GOROUTINES = 100_000
 VIEWERS = 20
-SECONDS = float(os.environ.get("GOTUI_LOAD_SECONDS", "60"))
+SECONDS = float(os.environ.get("GOTUI_LOAD_SECONDS", "30"))
 RSS_LIMIT = 1 << 30
 MAX_GAP_NS = 1_000_000_000
 HEAD = re.compile(r'^\{"type":"(\w+)"(?:,"full":(true|false),"seq":(\d+)(?:,"base":\d+)?'
