@@ -1,8 +1,10 @@
 """What changed between two snapshots: the input of every incremental part of a refresh.
 
 The live reader reuses a Goroutine object whose g record did not change (copy on write,
-backends/live/reader.py), and copies it when only its wait time grew or its lock /
-stack_refs marks moved; the joiner's RemoteSession copies one whose wait time grew.
+backends/live/reader.py; its wait counts on the reader's clock, so a longer wait is the
+same object: backends/live/waitclock.py), and copies it when its wait began anew or its
+lock / stack_refs marks moved; the joiner's RemoteSession copies one whose wait time
+grew.
 So most goroutines of a big program are the same object as last time, or a copy that
 shares the old one's containers. Telling which ones really changed is done in a few
 C-level passes (map / compress / attrgetter, no Python code per goroutine); only the

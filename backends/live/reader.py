@@ -8,8 +8,8 @@ them).
 Between snapshots the reader keeps what it made of each g record: records whose
 decoded fields are unchanged (most of them, in a big program) are not checked,
 decoded or walked again, and their Goroutine objects are reused (copy on write: an
-object a previous snapshot holds is never changed; a goroutine that only waited longer
-gets a copy with its new wait_ns). Only the changed records go through the decode loop
+object a previous snapshot holds is never changed, except that its wait is counted on
+the reader's clock: waitclock.py). Only the changed records go through the decode loop
 (`_decode`), which builds their Goroutine objects. Snapshots and their goroutines are
 read-only for their consumers.
 """
@@ -60,6 +60,7 @@ from gotui.backends.live.stackwalk import (
     walk,
     walk_stacks,
 )
+from gotui.backends.live.waitclock import LiveGoroutine, WaitClock, on_clock
 from gotui.backends.model import (
     SCAN_BIT,
     STATUS_NAMES,
@@ -77,7 +78,6 @@ from gotui.backends.yielding import step_aside
 
 _SLICE = struct.Struct("<QQ")
 MAX_GOROUTINES = 50_000_000
-PIECE = 16_384  # goroutines per piece of a Python loop: see backends/yielding.py
 _PARKED = frozenset({0, 1, 4, 9, 10})  # statuses whose g.sched is the goroutine's state
 # statuses whose g.waitsince counts: waiting, leaked, in a syscall
 _TIMED = statuses({k for k, v in STATUS_NAMES.items() if v in ("waiting", "leaked", "syscall")})
@@ -132,7 +132,7 @@ def _none(objs: np.ndarray) -> np.ndarray:
 def copied(g: Goroutine) -> Goroutine:
     """A shallow copy of a goroutine (10x cheaper than copy.copy): the reader shares
     unchanged Goroutine objects between its snapshots, so change only copies."""
-    c = _new(Goroutine)
+    c = _new(g.__class__)
     c.__dict__ = g.__dict__.copy()
     return c
 
@@ -146,7 +146,7 @@ class _Made:
     extra: np.ndarray  # bool: channels, thread, labels or bubble are read every time
     system: np.ndarray  # bool: a runtime goroutine
     on_sema: np.ndarray  # bool: parked on a semaphore or a sync.Cond
-    wait: np.ndarray  # int64: its Goroutine's wait_ns
+    since: np.ndarray  # int64: when its Goroutine's wait began (0: none or unknown)
     rev: np.ndarray  # int64: a new number whenever its Goroutine is built again
 
     @staticmethod
@@ -163,13 +163,13 @@ class _Made:
             grow = n - m  # allgs only grew: the usual case
             return _Made(self.objs + [None] * grow,
                          *(np.concatenate([a, np.zeros(grow, a.dtype)]) for a in (
-                             self.done, self.extra, self.system, self.on_sema, self.wait,
+                             self.done, self.extra, self.system, self.on_sema, self.since,
                              self.rev)))
         out = _Made.empty(n)
         had = np.flatnonzero(prev >= 0)
         src = prev[had]
         for a, b in ((out.done, self.done), (out.extra, self.extra), (out.system, self.system),
-                     (out.on_sema, self.on_sema), (out.wait, self.wait), (out.rev, self.rev)):
+                     (out.on_sema, self.on_sema), (out.since, self.since), (out.rev, self.rev)):
             a[had] = b[src]
         for i, j in zip(had.tolist(), src.tolist(), strict=True):
             out.objs[i] = self.objs[j]
@@ -304,6 +304,7 @@ class LiveReader:
         self.records = GRecordReader(self.mem, self.decoder, self._n_reasons, self._max_goid,
                                      _PARKED)
         self._made = _Made.empty()  # what the snapshots made of the last read's records
+        self.clock = WaitClock()  # the waits of the goroutines handed out count to it
         self._rev = 0  # the last _Made.rev handed out
         # the goroutines of the last snapshot: goid -> g address
         self._gaddr = GoroutineIndex(*(np.zeros(0, np.uint64),) * 2, np.zeros(0, np.int64))
@@ -352,6 +353,8 @@ class LiveReader:
                           go_statement=sym.go_statement(gopc) if gopc else _NOLOC,
                           start=sym.start(startpc) if startpc else _NOLOC,
                           current=_NOLOC, user_current=_NOLOC, own_current=_NOLOC).__dict__
+        # keys set on every copy are in it already: a new key would resize each copy
+        proto["_clock"], proto["_since"] = self.clock, 0
         return _Kind(name, reason, raw_start.startswith("runtime.") and raw_start != "runtime.main",
                      chan_op(reason) if reason else None,
                      bool(reason) and chan_op(reason) is not None, reason in SEMA_REASONS,
@@ -426,39 +429,34 @@ class LiveReader:
 
     def _decode(self, read: GRead, made: _Made, now: int) -> _Decoded:
         """The decode loop: the Goroutine of every live record. A record unchanged since
-        the last snapshot keeps its object (a copy if only its wait_ns moved on), unless
-        its stack walk was torn or it hangs off memory read every time (`extra`); the
-        others are built, and those parked somewhere new are queued for a stack walk."""
+        the last snapshot keeps its object (its wait counts on the reader's clock; a copy
+        if it began anew), unless its stack walk was torn or it hangs off memory read
+        every time (`extra`); the others are built, and those parked somewhere new are
+        queued for a stack walk."""
         rows, live, objs = read.rows, read.live, made.objs
         status = masked_status(rows)
         since = rows["waitsince"]
-        wait = np.where(in_statuses(status, _TIMED) & (since > 0) & (since < now), now - since, 0)
+        since = np.where(in_statuses(status, _TIMED) & (since > 0) & (since < now), since, 0)
+        self.clock.now = now  # every wait handed out so far now counts to this read
         reuse = live & read.same & made.done & ~made.extra
-        moved = np.flatnonzero(reuse & (wait != made.wait))  # waited longer: a copy
-        new = _new
-        for at in range(0, len(moved), PIECE):
-            step_aside()
-            piece = moved[at:at + PIECE]
-            for j, w in zip(piece.tolist(), wait[piece].tolist(), strict=True):
-                c = new(Goroutine)  # a copy (see copied), inline: most goroutines, each refresh
-                d = objs[j].__dict__.copy()  # type: ignore[union-attr]
-                d["wait_ns"] = w
-                d["wait_basis"] = "gc" if w else ""
-                c.__dict__ = d
-                objs[j] = c
-        made.wait[moved] = wait[moved]
+        moved = np.flatnonzero(reuse & (since != made.since))  # a new wait: a copy
+        clock = self.clock
+        for j, s in zip(moved.tolist(), since[moved].tolist(), strict=True):
+            c = objs[j] = copied(objs[j])  # type: ignore[arg-type]
+            on_clock(c.__dict__, clock, s)
+        made.since[moved] = since[moved]
         shared = reuse.copy()
         shared[moved] = False
         for j in np.flatnonzero(~live).tolist():
             objs[j] = None
         build = np.flatnonzero(live & ~reuse)
-        extras = self._build(read, made, build, wait)
+        extras = self._build(read, made, build, since)
         pos = np.flatnonzero(live)
         out: list[Goroutine] = list(filter(None, objs))  # type: ignore[arg-type]
         index = GoroutineIndex(rows["goid"][pos], read.addr[pos], pos)
         return _Decoded(out, index, shared[pos], extras)
 
-    def _build(self, read: GRead, made: _Made, build: np.ndarray, wait: np.ndarray
+    def _build(self, read: GRead, made: _Made, build: np.ndarray, since: np.ndarray
                ) -> _Extras:
         """The Goroutine objects of the records `build` (indexes in the read), after the
         stack walks that find their locations; what hangs off them is returned."""
@@ -492,25 +490,26 @@ class LiveReader:
         made.extra[build] = has_chan | on_thread | (rows["labels"] != 0) | (rows["bubble"] != 0)
         made.system[build] = per_kind("system")
         made.on_sema[build] = per_kind("on_sema")
-        made.wait[build] = wait[build]
+        made.since[build] = since[build]
         made.rev[build] = np.arange(self._rev + 1, self._rev + 1 + len(build))
         self._rev += len(build)
         goids = rows["goid"].tolist()
         protos = [k.proto for k in kinds]
-        new = _new
+        new, clock = _new, self.clock
         grs: list[Goroutine] = []
         for j, goid, w, parent, locked, scanned, k, cur, usr, own in zip(
-                build.tolist(), goids, wait[build].tolist(), rows["parent_goid"].tolist(),
+                build.tolist(), goids, since[build].tolist(), rows["parent_goid"].tolist(),
                 (rows["lockedm"] != 0).tolist(),
                 ((rows["status"] & np.uint64(SCAN_BIT)) != 0).tolist(), kind_of.tolist(),
                 curs.tolist(), usrs.tolist(), owns.tolist(), strict=True):
             # a Goroutine, by field name, on a copy of what its kind shares
-            gr = new(Goroutine)
+            gr = new(LiveGoroutine)
             gr.__dict__ = f = protos[k].copy()
             f["id"] = goid
             f["parent_id"] = parent
+            f["_clock"], f["_since"] = clock, w
             if w:
-                f["wait_ns"], f["wait_basis"] = w, "gc"
+                f["wait_basis"] = "gc"
             if locked:
                 f["locked_to_thread"] = True
             if scanned:

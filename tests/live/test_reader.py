@@ -199,16 +199,35 @@ def frozen_read(reader: LiveReader, monkeypatch: pytest.MonkeyPatch, addr: int,
 
 
 def test_an_unchanged_record_still_waits_longer(target, monkeypatch) -> None:
-    """A reused goroutine's wait_ns is recomputed every snapshot (in a copy)."""
+    """A reused goroutine keeps its object, and its wait_ns counts to the newest read
+    (no copy per moved wait: backends/live/waitclock.py)."""
     _, reader, _ = target
     victim = by_start(reader.snapshot(), "main.sleeper")[0].id
     since = time.monotonic_ns() - 5_000_000_000
     frozen_read(reader, monkeypatch, reader._gaddr[victim], waitsince=since)
     first = {g.id: g for g in reader.snapshot().goroutines}[victim]
+    waited = first.wait_ns
     time.sleep(0.02)
     second = {g.id: g for g in reader.snapshot().goroutines}[victim]
-    assert 5_000_000_000 <= first.wait_ns < second.wait_ns
-    assert second.current is first.current and second.start is first.start  # reused
+    assert second is first  # reused
+    assert 5_000_000_000 <= waited
+    assert waited + 20_000_000 <= second.wait_ns == reader.clock.now - since
+
+
+def test_a_wait_that_begins_anew_gets_a_new_object(target, monkeypatch) -> None:
+    """Same record but a new g.waitsince: a copy counting from the new start; the old
+    object still counts from the old one."""
+    _, reader, _ = target
+    victim = by_start(reader.snapshot(), "main.sleeper")[0].id
+    old_since = time.monotonic_ns() - 5_000_000_000
+    frozen_read(reader, monkeypatch, reader._gaddr[victim], waitsince=old_since)
+    first = {g.id: g for g in reader.snapshot().goroutines}[victim]
+    new_since = time.monotonic_ns() - 1_000_000_000
+    frozen_read(reader, monkeypatch, reader._gaddr[victim], waitsince=new_since)
+    second = {g.id: g for g in reader.snapshot().goroutines}[victim]
+    assert second is not first and second.current is first.current
+    assert second.wait_ns == reader.clock.now - new_since < first.wait_ns
+    assert first.wait_ns == reader.clock.now - old_since
 
 
 def test_a_changed_state_shows_in_the_next_snapshot(target, monkeypatch) -> None:

@@ -61,7 +61,7 @@ def rss_mb(pid: int) -> float:
 @pytest.mark.integration
 async def test_rss_stays_flat_over_many_refreshes_of_100k_goroutines() -> None:
     """The app headless on a real target with 100k parked goroutines whose wait times
-    move every refresh (the live reader hands out a new object for each): RSS after
+    move every refresh (each counted on the live reader's clock): RSS after
     a third of the refreshes and at the end must not have grown. Growth is asserted,
     never time: the refreshes run as fast as they go."""
     exe = gofixtures.build("live_stall", optimize=True)

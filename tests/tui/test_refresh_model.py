@@ -1,8 +1,9 @@
 """The refresh pipeline works from what changed between snapshots; what it keeps must be
 what a fresh computation over the whole snapshot gives. Sequences of snapshots are made
-the way the live reader makes them: an unchanged goroutine is the same object, one
-that only waited longer is a copy with a new wait_ns (or new lock marks), one that
-changed is a new object."""
+the way their producers make them: an unchanged goroutine is the same object, one
+that only waited longer is a copy with a new wait_ns (the joiner's RemoteSession; the
+live reader keeps the object and counts its wait on its clock) or new lock marks, one
+that changed is a new object."""
 
 from __future__ import annotations
 
