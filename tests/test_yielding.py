@@ -3,6 +3,7 @@ and never longer than MAX_STEP."""
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -47,3 +48,30 @@ def test_no_input_no_wait_and_never_on_the_main_thread() -> None:
     assert results == [0.0]
     yielding.input_arrived(hold=600.0)
     assert yielding.step_aside() == 0.0  # the main thread is the UI: it never waits
+
+
+def test_the_cyclic_gc_waits_while_input_is_handled() -> None:
+    assert gc.isenabled()
+    yielding.input_arrived()
+    assert not gc.isenabled()
+    yielding.input_done()
+    assert gc.isenabled()
+
+
+def test_a_gc_turned_off_by_someone_else_is_left_to_them() -> None:
+    gc.disable()  # (the live reader, building a snapshot)
+    try:
+        yielding.input_arrived()
+        yielding.input_done()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_input_never_said_done_gives_the_gc_back_once_it_is_no_longer_pending() -> None:
+    yielding.input_arrived(hold=600.0)
+    yielding.settle()
+    assert not gc.isenabled()  # still being handled
+    yielding.input_arrived(hold=0.0)
+    yielding.settle()
+    assert gc.isenabled()

@@ -27,7 +27,7 @@ from gotui.backends.model import (
     TargetState,
 )
 from gotui.backends.target import TargetSession
-from gotui.tui import keymap
+from gotui.tui import gc_pacing, keymap
 from gotui.tui.controllers import widgets_may_be_gone
 from gotui.tui.controllers.breakpoints import BreakpointController
 from gotui.tui.controllers.refresh import RefreshController
@@ -235,6 +235,7 @@ class GotuiApp(App[None]):
         self.set_interval(LIFECYCLE_REDRAW, self.draw_lifecycle)
         self.set_interval(HITS_FLUSH, self.draw_ebpf_status)
         self.set_interval(SELECTION_SHARE, self.share_selection)
+        self.set_interval(gc_pacing.PACE, gc_pacing.collect_between_keys)
         self.draw_ebpf_status()
         if self.share.server is not None:
             self.notify(self.share.line(), title="sharing", timeout=15)

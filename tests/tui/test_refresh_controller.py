@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from gotui.backends import yielding
 from gotui.backends.model import Snapshot
-from gotui.tui.controllers.refresh import ADAPTIVE_SHARE
+from gotui.tui.controllers.refresh import ADAPTIVE_SHARE, INPUT_QUIET, put_off
 
 from tests.tui.conftest import make_app
 from tests.tui.fakes import RecordingSession, make_session
@@ -138,3 +138,35 @@ async def test_a_finished_refresh_is_shown_after_the_input_being_handled(
         finally:
             yielding.input_done()
         await until(pilot, lambda: 41 in app.index.data.live, "shown once the input is done")
+
+
+def test_a_due_refresh_waits_for_quiet_input_but_at_most_one_interval() -> None:
+    assert put_off(since_input=INPUT_QUIET, late=0.0, interval=5.0) == 0.0
+    assert put_off(since_input=float("inf"), late=0.0, interval=5.0) == 0.0
+    assert put_off(since_input=0.25, late=0.0, interval=5.0) == INPUT_QUIET - 0.25
+    assert put_off(since_input=0.0, late=4.5, interval=5.0) == 0.5  # never later than that
+    assert put_off(since_input=0.0, late=5.0, interval=5.0) == 0.0
+
+
+async def test_a_timer_refresh_waits_while_keys_arrive_and_runs_once_they_stop(
+        session: RecordingSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app(session, refresh_interval=30)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
+        refresher = app.refresher
+        yielding.input_arrived()  # a key, just now
+        refresher._tick()  # the 30 s timer fires
+        assert not refresher.in_flight  # put off
+        assert refresher._due_at is not None
+        monkeypatch.setattr(yielding, "_last_input", time.monotonic() - INPUT_QUIET)
+        refresher._tick()  # the put-off tick, once input is quiet
+        assert refresher.in_flight and refresher._due_at is None
+        await until(pilot, lambda: not refresher.in_flight, "the refresh")
+        # late by a whole interval, it runs whatever the keys do
+        yielding.input_arrived()
+        refresher._tick()
+        monkeypatch.setattr(refresher, "_due_at", time.monotonic() - 30)
+        refresher._tick()
+        assert refresher.in_flight
+        yielding.input_done()

@@ -7,6 +7,11 @@ the snapshot and all the work on it run in worker threads. The user's key presse
 change the list's view on the loop meanwhile; a RefreshView built for another view is
 re-viewed on the loop when it lands (C-level passes over compact lists).
 
+Quiet first: a refresh that falls due while the user is pressing keys waits until
+input has been quiet for INPUT_QUIET, at most one interval (a key that lands during a
+refresh waits for its parts that cannot step aside: at 100k goroutines, tens of ms).
+A refresh someone asks for (a halt, ctrl+r, `p`) starts at once.
+
 Adaptive interval: a refresh that costs more than ADAPTIVE_SHARE of its interval (CPU
 time of the process while it ran) stretches the interval to the next step that keeps
 within the share, and the header says so (`live every 3s (adaptive)`); it shrinks
@@ -35,10 +40,19 @@ STEPS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0)
 SHRINK_HEADROOM = 0.75  # back to a shorter step once the cost fits it with room
 WARMUP = 2  # the first refreshes read and build everything: not a measure of cost
 INPUT_POLL = 0.005  # s between looks at whether input is still being handled
+INPUT_QUIET = 1.0  # s without input before a due refresh starts (at most one interval late)
 
 
 def step_for(seconds: float) -> float:
     return next((s for s in STEPS if s >= seconds), MAX_INTERVAL)
+
+
+def put_off(since_input: float, late: float, interval: float) -> float:
+    """How much longer a due refresh waits: until input has been quiet for INPUT_QUIET,
+    but never more than `interval` after it fell due (`late` seconds ago)."""
+    if since_input >= INPUT_QUIET or late >= interval:
+        return 0.0
+    return min(INPUT_QUIET - since_input, interval - late)
 
 
 async def input_first() -> None:
@@ -65,6 +79,7 @@ class RefreshController:
         self.cost = 0.0  # CPU seconds of a refresh (smoothed)
         self.refreshes = 0
         self._timer: object | None = None
+        self._due_at: float | None = None  # when the refresh being put off fell due
         self._last_error = ""
 
     # ------------------------------------------------------------ when
@@ -72,12 +87,21 @@ class RefreshController:
         self._schedule()
 
     def _schedule(self) -> None:
+        self._due_at = None
         timer = self._timer
         if timer is not None:
             timer.stop()  # type: ignore[attr-defined]
         self._timer = self.app.set_timer(self.interval, self._tick)
 
     def _tick(self) -> None:
+        yielding.settle()
+        now = time.monotonic()
+        if self._due_at is None:
+            self._due_at = now
+        wait = put_off(yielding.since_input(), now - self._due_at, self.interval)
+        if wait > 0:
+            self._timer = self.app.set_timer(wait, self._tick)
+            return
         self._schedule()
         state = self.app.state
         # (a tick during a refresh is skipped: refreshes never run back to back by
