@@ -56,6 +56,9 @@ HISTORY = 24
 GOID_BITS = 40  # sort keys are (rank or wait start) << GOID_BITS | goid
 NO_WAIT = 1 << 62  # the wait start of a goroutine with no known wait: sorted last
 PATCH_LIMIT = 2048  # more moved goroutines than this: sort again instead of patching
+# shapes of at most this many goroutines keep their member list (IndexData.small): a
+# group that small lists its members from them, not by scanning a million goroutines
+SMALL_SHAPE = 4096
 
 
 def where(loc: Location) -> str:
@@ -223,6 +226,9 @@ class IndexData:
     generation: int = 0
     # goroutines (live and gone) per shape: an unfiltered grouping counts shapes only
     shape_counts: dict[int, int] = field(default_factory=dict)
+    # the goroutines (live and gone) of shapes that never had more than SMALL_SHAPE
+    # since they appeared; the others are not listed
+    small: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def goroutine(self, goid: int) -> Goroutine | None:
         return self.live.get(goid) or self.gone.get(goid)
@@ -298,6 +304,15 @@ def _identity(goid: int) -> int:
     return goid
 
 
+def order_key(data: IndexData, shapes: ShapeTable, sort: str) -> Callable[[int], int]:
+    """The key data.orders[sort] is sorted by (unique: the goid is in it)."""
+    if sort == "id":
+        return _identity
+    if sort == "wait":
+        return data.wait_keys.__getitem__
+    return data.status_key(shapes)
+
+
 def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
               taken_at: float) -> IndexData:
     """The IndexData after `changes` (made from prev.live). Work per changed goroutine;
@@ -315,16 +330,23 @@ def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
     extra = dict(prev.extra)
     wait_keys = dict(prev.wait_keys)
     shape_counts = dict(prev.shape_counts)
+    left: list[tuple[int, int]] = []  # (goid, shape) for the member lists
+    came: list[tuple[int, int]] = []
     for goid in dropped:
-        _count_shape(shape_counts, shape_of.pop(goid), -1)
+        sid = shape_of.pop(goid)
+        _count_shape(shape_counts, sid, -1)
+        left.append((goid, sid))
         extra.pop(goid, None)
         del wait_keys[goid]
     for g in (*changes.added, *moved):
         old = shape_of.get(g.id)
-        if old is not None:
-            _count_shape(shape_counts, old, -1)
         shape_of[g.id] = sid = shapes.of(g)
-        _count_shape(shape_counts, sid, 1)
+        if old != sid:
+            if old is not None:
+                _count_shape(shape_counts, old, -1)
+                left.append((g.id, old))
+            _count_shape(shape_counts, sid, 1)
+            came.append((g.id, sid))
         text = extra_text(g)
         if text:
             extra[g.id] = text
@@ -334,7 +356,7 @@ def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
     data = IndexData(changes.by_id, gone, frozenset(g.id for g in changes.added), shape_of,
                      extra, wait_keys, {},
                      _status_counts(shape_counts, gone, shape_of, shapes),
-                     prev.generation + 1, shape_counts)
+                     prev.generation + 1, shape_counts, _small_after(prev, left, came))
     # the three orders, patched
     added = [g.id for g in changes.added]
     old_status, new_status = prev.status_key(shapes), data.status_key(shapes)
@@ -351,6 +373,48 @@ def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
         prev.orders["wait"], ((i, prev.wait_keys[i]) for i in (*dropped, *rewait)),
         (*added, *rewait), prev.wait_keys.__getitem__, wait_keys.__getitem__)
     return data
+
+
+def _small_after(prev: IndexData, left: list[tuple[int, int]], came: list[tuple[int, int]]
+                 ) -> dict[int, tuple[int, ...]]:
+    """IndexData.small after goroutines left shapes and came to shapes ((goid, shape)
+    pairs): only the shapes touched are listed again, each in one pass."""
+    if not left and not came:
+        return prev.small
+    small = dict(prev.small)
+    out: dict[int, set[int]] = {}
+    into: dict[int, list[int]] = {}
+    for goid, sid in left:
+        if sid in small:
+            out.setdefault(sid, set()).add(goid)
+    for goid, sid in came:
+        if sid in small or sid not in prev.shape_counts:  # listed, or new: listed from now
+            into.setdefault(sid, []).append(goid)
+    for sid in out.keys() | into.keys():
+        gone = out.get(sid)
+        members = list(small.get(sid, ()))
+        if gone:
+            members = list(filterfalse(gone.__contains__, members))
+        members += into.get(sid, ())
+        if members and len(members) <= SMALL_SHAPE:
+            small[sid] = tuple(members)
+        else:
+            small.pop(sid, None)
+    return small
+
+
+def _small_of(shape_of: dict[int, int], shape_counts: dict[int, int]
+              ) -> dict[int, tuple[int, ...]]:
+    """IndexData.small from scratch: a pass over the goroutines of small shapes only."""
+    listed = {sid for sid, n in shape_counts.items() if n <= SMALL_SHAPE}
+    if not listed:
+        return {}
+    members: dict[int, list[int]] = {sid: [] for sid in listed}
+    goids, sids = list(shape_of), list(shape_of.values())
+    flags = list(map(listed.__contains__, sids))
+    for goid, sid in zip(compress(goids, flags), compress(sids, flags), strict=True):
+        members[sid].append(goid)
+    return {sid: tuple(gs) for sid, gs in members.items()}
 
 
 def _count_shape(counts: dict[int, int], sid: int, delta: int) -> None:
@@ -390,9 +454,10 @@ def _full(live: dict[int, Goroutine], shapes: ShapeTable, taken_ms: int, generat
     shape_of = {goid: of(g) for goid, g in live.items()}
     extra = {goid: t for goid, g in live.items() if (t := extra_text(g))}
     wait_keys = {goid: wait_key(g, taken_ms) for goid, g in live.items()}
+    shape_counts = dict(Counter(shape_of.values()))
     data = IndexData(live, {}, frozenset() if first else frozenset(live), shape_of, extra,
                      wait_keys, {}, _counts(live, shape_of, shapes), generation,
-                     dict(Counter(shape_of.values())))
+                     shape_counts, _small_of(shape_of, shape_counts))
     by_id = sorted(live)
     data.orders["id"] = by_id
     data.orders["status"] = data.status_order(shapes)
@@ -421,13 +486,13 @@ def _flags_by_shape(shapes: ShapeTable, test: Callable[[Shape], bool]) -> bytes:
     return bytes(map(test, shapes.shapes))
 
 
-def _kept(goids: list[int], shape_of: dict[int, int], ok: bytes) -> Iterator[int]:
+def of_shapes(goids: list[int], shape_of: dict[int, int], ok: bytes) -> Iterator[int]:
     """The goroutines of `goids` (in order) whose shape `ok` flags."""
     return compress(goids, map(ok.__getitem__, map(shape_of.__getitem__, goids)))
 
 
 def _keep(goids: list[int], shape_of: dict[int, int], ok: bytes) -> list[int]:
-    return list(_kept(goids, shape_of, ok))
+    return list(of_shapes(goids, shape_of, ok))
 
 
 def _filter_term(goids: list[int], term: str, data: IndexData, shapes: ShapeTable
@@ -521,8 +586,8 @@ class Members:
 
     STEP = 256  # listed ahead of the row asked for
 
-    def __init__(self, matched: list[int], shape_of: dict[int, int], ok: bytes) -> None:
-        self._rest = _kept(matched, shape_of, ok)
+    def __init__(self, goids: Iterator[int]) -> None:
+        self._rest = goids  # the group's goroutines in order, not listed yet
         self.listed: list[int] = []
         self.whole = False
 
@@ -583,10 +648,21 @@ class IndexView:
         """Goroutines of group `n`, in the view's order (listed as far as asked)."""
         found = self._members.get(n)
         if found is None:
-            ok = bytearray(len(self.shapes))
-            for sid in self._group_sids[self.groups[n][0]]:
-                ok[sid] = 1
-            found = self._members[n] = Members(self.matched, self.data.shape_of, bytes(ok))
+            key, count = self.groups[n]
+            sids = self._group_sids[key]
+            data = self.data
+            if (count <= SMALL_SHAPE and self.matched is data.orders[self.settings.sort_key]
+                    and all(sid in data.small for sid in sids)):
+                # a small group of the whole list: from its shapes' member lists
+                goids = [goid for sid in sids for goid in data.small[sid]]
+                goids.sort(key=order_key(data, self.shapes, self.settings.sort_key))
+                found = Members(iter(goids))
+            else:  # the matched goroutines of its shapes, in order, as far as asked
+                ok = bytearray(len(self.shapes))
+                for sid in sids:
+                    ok[sid] = 1
+                found = Members(of_shapes(self.matched, data.shape_of, bytes(ok)))
+            self._members[n] = found
         return found
 
     def row(self, r: int) -> int:
@@ -782,12 +858,7 @@ class GoroutineIndex:
         return None if i is None else view.starts[n] + 1 + i
 
     def _order_key(self) -> Callable[[int], int]:
-        sort = self.sort_key
-        if sort == "id":
-            return _identity
-        if sort == "wait":
-            return self.data.wait_keys.__getitem__
-        return self.data.status_key(self.shapes)
+        return order_key(self.data, self.shapes, self.sort_key)
 
     def is_gone(self, goid: int) -> bool:
         return goid in self.data.gone

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from gotui.backends.formats import human_duration as format_ns
 from gotui.backends.model import Goroutine, Location
-from gotui.tui.goroutine_index import GoroutineIndex, Members, sparkline
+from gotui.tui.goroutine_index import GoroutineIndex, Members, of_shapes, sparkline
 
 from tests.tui.fakes import make_goroutine
 
@@ -168,7 +168,7 @@ def test_waits_are_lower_bounds_unless_ebpf_saw_the_park() -> None:
 def test_a_groups_members_are_listed_only_as_far_as_asked() -> None:
     goids = list(range(1, 100_001))
     shape_of = {g: g % 3 for g in goids}  # shape 1 is group "a": every third goroutine
-    members = Members(goids, shape_of, bytes([0, 1, 0]))
+    members = Members(of_shapes(goids, shape_of, bytes([0, 1, 0])))
     every = [g for g in goids if g % 3 == 1]
     assert members[0] == 1 and members[5] == 16
     assert len(members.listed) < 1_000 and not members.whole  # not the 33,334 of them

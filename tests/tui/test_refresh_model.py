@@ -21,6 +21,7 @@ from gotui.backends.analysis import (
 )
 from gotui.backends.model import BlockedOn, Channel, Goroutine, Location, Lock, Snapshot
 from gotui.backends.waitfor import WaitGraph
+from gotui.tui import goroutine_index
 from gotui.tui.goroutine_index import GoroutineIndex, ViewSettings, build_view
 from gotui.tui.lifecycle_model import Digester
 from gotui.tui.refresh_model import RefreshModel
@@ -129,9 +130,23 @@ def test_changes_are_what_a_field_by_field_comparison_finds(seed: int, n: int,
        st.sampled_from(["", "main.f1", "status:wait", "is:new", "is:gone", "0xc0", "1",
                         "gone", "tenant=a main"]),
        st.sampled_from(["id", "wait", "status"]),
-       st.sampled_from(["none", "location", "go", "start", "label"]))
+       st.sampled_from(["none", "location", "go", "start", "label"]),
+       st.sampled_from([2, goroutine_index.SMALL_SHAPE]))
 def test_the_index_kept_per_change_is_a_fresh_index(seed: int, n: int, steps: int,
-                                                    text: str, sort: str, group: str) -> None:
+                                                    text: str, sort: str, group: str,
+                                                    small: int) -> None:
+    """(`small`: shapes listed per shape up to this size: groups of small shapes list
+    their members from those lists, others by a scan of the whole list)"""
+    limit = goroutine_index.SMALL_SHAPE
+    goroutine_index.SMALL_SHAPE = small
+    try:
+        index_kept_per_change_is_fresh(seed, n, steps, text, sort, group)
+    finally:
+        goroutine_index.SMALL_SHAPE = limit
+
+
+def index_kept_per_change_is_fresh(seed: int, n: int, steps: int, text: str, sort: str,
+                                   group: str) -> None:
     snaps = snapshots(seed, n, steps)
     kept = GoroutineIndex()
     for snap in snaps:
@@ -158,6 +173,18 @@ def test_the_index_kept_per_change_is_a_fresh_index(seed: int, n: int, steps: in
         return out
 
     assert per_shape(kept) == per_shape(fresh_index)
+    ever = {g.id for snap in snaps for g in snap.goroutines}
+    for index in (kept, fresh_index):  # the member lists of small shapes
+        data = index.data
+        for sid, goids in data.small.items():
+            assert sorted(goids) == sorted(g for g, s in data.shape_of.items() if s == sid)
+        if len(ever) <= goroutine_index.SMALL_SHAPE:  # no shape ever grew past it
+            assert data.small.keys() == data.shape_counts.keys()
+        view = index.view  # each group's members: its goroutines of the list, in order
+        for i, (key, count) in enumerate(view.groups):
+            members = view.members(i)
+            assert [members[j] for j in range(count)] == [
+                g for g in view.matched if view.group_of(g) == key]
     assert (kept.data.new, set(kept.data.gone)) == (fresh_index.data.new,
                                                     set(fresh_index.data.gone))
 
