@@ -21,6 +21,8 @@ For each size, on one running target:
       prompt, through the same tmux harness (what any Textual app takes);
     - RSS of gotui's process at 1, 5 and 10 minutes (--minutes shortens the run: the
       marks past it are left out).
+With --join, the TUI is a joiner's (`gotui join`) of a `gotui share --headless` host
+on the target, and the host's CPU share and RSS over the same window are printed too.
 Prints a markdown table. Asserts nothing. The machine may be shared: say so with the
 numbers (the load average is printed).
 """
@@ -29,13 +31,15 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
+import json
 import os
 import re
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -66,6 +70,22 @@ def byte_compile(tree: Path) -> None:
 
 def attach_command(pid: int, gotui: str = GOTUI) -> list[str]:
     return [gotui, "attach", str(pid), "--no-ebpf"]
+
+
+@contextlib.contextmanager
+def shared(pid: int) -> Iterator[tuple[list[str], dict[str, str], psutil.Process]]:
+    """A headless share host on `pid`: (the joiner's command, its environment, host)."""
+    host = subprocess.Popen([GOTUI, "share", str(pid), "--listen", "127.0.0.1:0",
+                             "--headless"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert host.stdout is not None
+        info = json.loads(host.stdout.readline())
+        yield ([GOTUI, "join", info["url"]], {"GOTUI_TOKEN": info["driver_token"]},
+               psutil.Process(host.pid))
+    finally:
+        host.terminate()
+        host.wait(timeout=60)
 
 
 def wait_screen(tui: TmuxSession, ok: Callable[[str], bool], timeout: float = 60.0,
@@ -289,7 +309,7 @@ def bench_size(exe: Path, n: int, args: argparse.Namespace) -> dict[str, object]
     res: dict[str, object] = {"n": n}
     with gofixtures.run(exe, "-sleep", str(n), "-gc", timeout=600) as target:
         res["count"] = target.ready_line.split()[-1]
-        if n == args.paint_size:
+        if n == args.paint_size and not args.join:
             paints: dict[str, list[float]] = {g: [] for g in args.gotui}
             delves = []
             for _ in range(args.paint_runs):  # alternate: all see the same machine
@@ -301,46 +321,61 @@ def bench_size(exe: Path, n: int, args: argparse.Namespace) -> dict[str, object]
             res["delve"] = delves
         if args.paint_only:
             return res
-        tui = TmuxSession(attach_command(target.pid), width=120, height=30)
-        t_start = time.monotonic()
-        tui.start()
-        try:
-            wait_screen(tui, lambda s: ROW.search(s) is not None, timeout=600)
-            proc = psutil.Process(tui.pid)
-            rss: dict[int, float] = {}
-
-            def sample_rss() -> None:
-                minute = int((time.monotonic() - t_start) // 60)
-                if minute in (1, 5, 10) and minute not in rss:
-                    rss[minute] = proc.memory_info().rss / 2**20
-
-            settle = t_start + 60
-            while time.monotonic() < settle:
-                time.sleep(1)
-            sample_rss()
-            c0, w0 = cpu_seconds(proc), time.monotonic()
-            time.sleep(args.cpu_window)
-            res["cpu"] = (cpu_seconds(proc) - c0) / (time.monotonic() - w0)
-            res["refresh"] = refresh_label(tui.capture())
-            sample_rss()
-            keys: dict[str, list[float]] = {}
-            for _ in range(args.rounds):
-                for name, seconds in key_round(tui).items():
-                    keys.setdefault(name, []).append(seconds)
-                sample_rss()
-                time.sleep(1.5)  # let a refresh land between rounds
-            res["keys"] = keys
-            end = t_start + args.minutes * 60
-            while time.monotonic() < end:
-                sample_rss()
-                time.sleep(1)
-            sample_rss()
-            res["rss"] = rss
-            res["rss_end"] = proc.memory_info().rss / 2**20
-        finally:
-            quit_tui(tui)
+        with contextlib.ExitStack() as stack:
+            if args.join:
+                command, env, host = stack.enter_context(shared(target.pid))
+            else:
+                command, env, host = attach_command(target.pid), {}, None
+            tui_keys_rss(res, TmuxSession(command, width=120, height=30, env=env), host, args)
         gofixtures.wait_untraced(target.pid)
     return res
+
+
+def tui_keys_rss(res: dict[str, object], tui: TmuxSession, host: psutil.Process | None,
+                 args: argparse.Namespace) -> None:
+    """CPU, keys and RSS of the TUI in `tui` (and the share host's CPU and RSS)."""
+    t_start = time.monotonic()
+    tui.start()
+    try:
+        wait_screen(tui, lambda s: ROW.search(s) is not None, timeout=600)
+        proc = psutil.Process(tui.pid)
+        rss: dict[int, float] = {}
+
+        def sample_rss() -> None:
+            minute = int((time.monotonic() - t_start) // 60)
+            if minute in (1, 5, 10) and minute not in rss:
+                rss[minute] = proc.memory_info().rss / 2**20
+
+        settle = t_start + 60
+        while time.monotonic() < settle:
+            time.sleep(1)
+        sample_rss()
+        c0, w0 = cpu_seconds(proc), time.monotonic()
+        h0 = cpu_seconds(host) if host is not None else 0.0
+        time.sleep(args.cpu_window)
+        res["cpu"] = (cpu_seconds(proc) - c0) / (time.monotonic() - w0)
+        if host is not None:
+            res["host_cpu"] = (cpu_seconds(host) - h0) / (time.monotonic() - w0)
+        res["refresh"] = refresh_label(tui.capture())
+        sample_rss()
+        keys: dict[str, list[float]] = {}
+        for _ in range(args.rounds):
+            for name, seconds in key_round(tui).items():
+                keys.setdefault(name, []).append(seconds)
+            sample_rss()
+            time.sleep(1.5)  # let a refresh land between rounds
+        res["keys"] = keys
+        end = t_start + args.minutes * 60
+        while time.monotonic() < end:
+            sample_rss()
+            time.sleep(1)
+        sample_rss()
+        res["rss"] = rss
+        res["rss_end"] = proc.memory_info().rss / 2**20
+        if host is not None:
+            res["host_rss"] = host.memory_info().rss / 2**20
+    finally:
+        quit_tui(tui)
 
 
 def ms(values: list[float]) -> str:
@@ -364,6 +399,8 @@ def main() -> None:
                     help="source tree of another --gotui, byte-compiled like this one")
     ap.add_argument("--no-floor", action="store_true",
                     help="leave out the floor row (the same keys on a two-widget Textual app)")
+    ap.add_argument("--join", action="store_true",
+                    help="the TUI of a joiner of a headless share host on the target")
     ap.add_argument("--paint-only", action="store_true",
                     help="only command start -> painted list (and Delve), at --paint-size")
     args = ap.parse_args()
@@ -408,7 +445,9 @@ def main() -> None:
         cpu = r["cpu"]
         assert isinstance(cpu, float)
         marks = " / ".join(f"{rss[m]:.0f}" if m in rss else "—" for m in (1, 5, 10))
-        print(f"| {r['count']} | {cpu * 100:.0f} % ({r['refresh']}) | "
+        host = (f"; host {r['host_cpu'] * 100:.0f} %, {r['host_rss']:.0f} MB"  # type: ignore[operator]
+                if "host_cpu" in r else "")
+        print(f"| {r['count']} | {cpu * 100:.0f} % ({r['refresh']}{host}) | "
               + " | ".join(ms(keys.get(k, [])) for k in names)
               + f" | {marks} MB |")
     if floor is not None:

@@ -2,7 +2,7 @@
 
 The live reader reuses a Goroutine object whose g record did not change (copy on write,
 backends/live/reader.py; its wait counts on the reader's clock, so a longer wait is the
-same object: backends/live/waitclock.py), and copies it when its wait began anew or its
+same object: backends/waitclock.py), and copies it when its wait began anew or its
 lock / stack_refs marks moved; the joiner's RemoteSession copies one whose wait time
 grew.
 So most goroutines of a big program are the same object as last time, or a copy that

@@ -60,7 +60,6 @@ from gotui.backends.live.stackwalk import (
     walk,
     walk_stacks,
 )
-from gotui.backends.live.waitclock import LiveGoroutine, WaitClock, on_clock
 from gotui.backends.model import (
     SCAN_BIT,
     STATUS_NAMES,
@@ -74,6 +73,7 @@ from gotui.backends.model import (
     status_name,
 )
 from gotui.backends.procinfo import exe_path_for_reading
+from gotui.backends.waitclock import LiveGoroutine, WaitClock, on_clock
 from gotui.backends.yielding import step_aside
 
 _SLICE = struct.Struct("<QQ")
@@ -444,6 +444,7 @@ class LiveReader:
         for j, s in zip(moved.tolist(), since[moved].tolist(), strict=True):
             c = objs[j] = copied(objs[j])  # type: ignore[arg-type]
             on_clock(c.__dict__, clock, s)
+            c.wait_basis = "gc" if s else ""
         made.since[moved] = since[moved]
         shared = reuse.copy()
         shared[moved] = False

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import getpass
 import itertools
 import re
@@ -64,6 +63,7 @@ from gotui.backends.remote.protocol import (
 )
 from gotui.backends.remote.snapshots import PartsAssembler, WireSnapshot, apply_delta
 from gotui.backends.target import Capabilities
+from gotui.backends.waitclock import BASE, WaitClock, on_clock_from_now
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
@@ -106,6 +106,7 @@ class RemoteSession(Publisher):
         self._resyncing = False
         self._parts = PartsAssembler()
         self._goroutines: dict[int, Goroutine] = {}
+        self._clock = WaitClock()  # the waits of the goroutines handed out count to it
         self._snapshot_ready = asyncio.Event()
         self._source_cache: dict[str, list[str]] = {}
         self._source_fetches: dict[str, asyncio.Task[list[str]]] = {}
@@ -279,6 +280,7 @@ class RemoteSession(Publisher):
                 raise GotuiError("full snapshot without a body")
             wire = WireSnapshot.from_json(msg["seq"], msg["snapshot"])
             self._goroutines = {}
+            self._clock = WaitClock()  # (older snapshots keep counting on theirs)
             changed = list(wire.goroutines)
         else:
             assert base is not None
@@ -289,14 +291,13 @@ class RemoteSession(Publisher):
         return wire, self._build_snapshot(wire, changed)
 
     def _build_snapshot(self, wire: WireSnapshot, changed: list[int]) -> Snapshot:
+        """The goroutines sent are new objects; the others keep theirs, and their waits
+        (counted on the clock: backends/waitclock.py) grow by the delta's wait_dt_ns."""
         objs = self._goroutines
+        clock = self._clock
+        clock.now = BASE + wire.clock_ns
         for gid in changed:
-            objs[gid] = goroutine_from_json(wire.goroutines[gid])
-        for gid, g in objs.items():  # unchanged but waiting longer: a new object, so
-            wait = wire.goroutines[gid].get("wait_ns", 0)  # older snapshots stay as they were
-            if g.wait_ns != wait:
-                objs[gid] = g = copy.copy(g)
-                g.wait_ns = wait
+            objs[gid] = on_clock_from_now(goroutine_from_json(wire.goroutines[gid]), clock)
         snap = snapshot_from_json({**wire.meta, "goroutines": [], "channels": []})
         snap.goroutines = [self._goroutines[gid] for gid in wire.goroutines]
         snap.channels = [channel_from_json(c) for c in wire.channels]

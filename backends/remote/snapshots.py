@@ -14,7 +14,7 @@ instead of ~3.5 s.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
@@ -175,12 +175,18 @@ def _part_texts(seq: int, items: list[str], chunk: int) -> list[str]:
 
 @dataclass
 class WireSnapshot:
-    """A snapshot as a client holds it: goroutine JSON objects by id, in host order."""
+    """A snapshot as a client holds it: goroutine JSON objects by id, in host order, each
+    as it arrived. A waiting goroutine not resent has waited the deltas' wait_dt_ns
+    longer since: `clock_ns` is their sum since the full snapshot, `received` the clock
+    when each goroutine's JSON came (absent: 0), so a delta costs work per goroutine
+    sent, not per goroutine (wait_ns() and predicted() give the waits)."""
 
     seq: int
     meta: dict[str, Any]
     goroutines: dict[int, dict[str, Any]]
     channels: list[Any]
+    clock_ns: int = 0
+    received: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, seq: int, snap: dict[str, Any]) -> WireSnapshot:
@@ -188,8 +194,23 @@ class WireSnapshot:
                    {int(g["id"]): g for g in snap.get("goroutines") or []},
                    list(snap.get("channels") or []))
 
+    def wait_ns(self, gid: int) -> int:
+        """Goroutine `gid`'s wait now: as sent, plus the growth since it was."""
+        wait = self.goroutines[gid].get("wait_ns", 0)
+        if not isinstance(wait, int) or wait <= 0:
+            return 0
+        return wait + self.clock_ns - self.received.get(gid, 0)
+
+    def predicted(self) -> dict[int, dict[str, Any]]:
+        """The goroutines' JSON with their waits now."""
+        out = {}
+        for gid, g in self.goroutines.items():
+            wait = self.wait_ns(gid)
+            out[gid] = {**g, "wait_ns": wait} if wait != g.get("wait_ns", 0) else g
+        return out
+
     def to_json(self) -> dict[str, Any]:
-        return {**self.meta, "goroutines": list(self.goroutines.values()),
+        return {**self.meta, "goroutines": list(self.predicted().values()),
                 "channels": self.channels}
 
 
@@ -256,17 +277,19 @@ def apply_delta(base: WireSnapshot, msg: dict[str, Any]) -> WireSnapshot:
     if msg.get("base") != base.seq:
         raise ProtocolError(f"snapshot delta for seq {msg.get('base')}, have {base.seq}")
     try:
-        new = WireSnapshot(int(msg["seq"]), dict(msg["meta"]), {}, list(msg["channels"]))
-        dt_ns = int(msg.get("wait_dt_ns", 0))
+        clock = base.clock_ns + int(msg.get("wait_dt_ns", 0))  # the waits not resent grew
+        new = WireSnapshot(int(msg["seq"]), dict(msg["meta"]), {}, list(msg["channels"]),
+                           clock)
         goroutines = dict(base.goroutines)
+        received = dict(base.received)
         for gid in msg["removed"]:
             goroutines.pop(int(gid), None)
-        for gid, g in goroutines.items():  # still waiting: for dt longer
-            wait = g.get("wait_ns", 0)
-            if isinstance(wait, int) and wait > 0:
-                goroutines[gid] = {**g, "wait_ns": wait + dt_ns}
+            received.pop(int(gid), None)
         for g in msg["upsert"]:
-            goroutines[int(g["id"])] = g
+            gid = int(g["id"])
+            goroutines[gid] = g
+            received[gid] = clock
+        new.received = received
         order = msg.get("order")
         if order is not None:
             goroutines = {int(gid): goroutines[int(gid)] for gid in order}

@@ -200,7 +200,7 @@ def frozen_read(reader: LiveReader, monkeypatch: pytest.MonkeyPatch, addr: int,
 
 def test_an_unchanged_record_still_waits_longer(target, monkeypatch) -> None:
     """A reused goroutine keeps its object, and its wait_ns counts to the newest read
-    (no copy per moved wait: backends/live/waitclock.py)."""
+    (no copy per moved wait: backends/waitclock.py)."""
     _, reader, _ = target
     victim = by_start(reader.snapshot(), "main.sleeper")[0].id
     since = time.monotonic_ns() - 5_000_000_000

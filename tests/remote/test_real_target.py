@@ -90,3 +90,44 @@ async def test_driver_breaks_and_continues_a_real_target_through_delve(
         await session.close()
     assert gofixtures.wait_untraced(basic.pid)
     assert gofixtures.making_progress(basic.pid)
+
+
+async def test_a_viewer_keeps_the_objects_of_goroutines_that_only_waited_longer() -> None:
+    """The host does not resend a goroutine whose wait only grew; the joiner keeps its
+    object, and its wait grows with the deltas (backends/waitclock.py): no copy of every
+    waiting goroutine per snapshot."""
+    exe = gofixtures.build("live_stall", optimize=True)
+    with gofixtures.run(exe, "-sleep", "30000", "-gc") as target:  # (fewer: not stamped)
+        live = LiveReader(target.pid)
+        session = Session(live.info, live=live)
+        await session.start()
+        server = ShareServer(session, host_drives=True, snapshot_interval=0.2)
+        await server.start()
+        viewer = await join(server.info()["url"], server.viewer_token)
+        try:
+            await viewer.snapshot()
+
+            def stamped() -> int:  # the sleepers' waits, once the GC has stamped them
+                snap = viewer.last_snapshot
+                return sum(g.wait_ns > 0 for g in snap.goroutines) if snap else 0
+
+            await wait_for(lambda: stamped() >= 300, "the sleepers' waits")
+            first = viewer.last_snapshot
+            assert first is not None
+            waits = {g.id: g.wait_ns for g in first.goroutines if g.wait_ns > 0}
+            seq = viewer.snapshot_seq
+            await wait_for(lambda: viewer.snapshot_seq >= seq + 3, "three more snapshots")
+            second = viewer.last_snapshot
+            assert second is not None
+            later = {g.id: g for g in second.goroutines}
+            kept = [gid for gid, g in ((g.id, g) for g in first.goroutines)
+                    if gid in waits and later.get(gid) is g]
+            assert len(kept) >= 300
+            host = {g.id: g.wait_ns for g in live.snapshot().goroutines}
+            for gid in kept:
+                assert waits[gid] < later[gid].wait_ns <= host[gid]
+                assert host[gid] - later[gid].wait_ns < 2_000_000_000
+        finally:
+            await viewer.close()
+            await server.close()
+            await session.close()

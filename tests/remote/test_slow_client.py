@@ -60,7 +60,7 @@ async def test_slow_viewer_does_not_block_anyone_and_gets_the_latest_snapshot() 
         await wait_for(lambda: fast.snapshot_seq >= settled, "two pulls without changes")
         final = WireSnapshot.from_json(0, to_json(h.live.snapshot()))
         slow.ws.transport.resume_reading()
-        mirror = await read_mirror(slow, snapshots, until=lambda w: w.goroutines ==
+        mirror = await read_mirror(slow, snapshots, until=lambda w: w.predicted() ==
                                    final.goroutines)
         assert mirror.seq >= blocked_at + 6
         seqs = [m["seq"] for m in snapshots]

@@ -1,5 +1,6 @@
-"""Waits that keep their object: a goroutine the live reader hands out counts its wait
-from its g.waitsince on the reader's clock, instead of holding a number that moves.
+"""Waits that keep their object: a goroutine the live reader (or a joiner's session)
+hands out counts its wait from when it began, on its producer's clock, instead of
+holding a number that moves.
 
 A waiting goroutine's wait grows between any two reads, so with wait_ns stored in the
 object the reader made a copy of every waiting goroutine on every snapshot: at 100k
@@ -8,10 +9,11 @@ GC over them (50-110 ms that no thread can step aside from), plus a comparison o
 copy downstream. A LiveGoroutine whose g record did not change is the same object in
 the next snapshot; its wait_ns reads the clock.
 
-The clock is the reader's: it moves when the reader reads again, so an older snapshot's
-goroutines say how long they have waited as of the newest read. Consumers read a
-snapshot before the next one is taken (the TUI's diff compares objects by identity;
-the share server stores each wait as it encodes).
+The clock is the producer's: it moves when the reader reads again (or a joiner applies
+the host's next snapshot), so an older snapshot's goroutines say how long they have
+waited as of the newest one. Consumers read a snapshot before the next one is taken
+(the TUI's diff compares objects by identity; the share server stores each wait as it
+encodes).
 """
 
 from __future__ import annotations
@@ -25,13 +27,17 @@ _FIELDS = attrgetter(*(f.name for f in dataclasses.fields(Goroutine)))
 
 
 class WaitClock:
-    """The target's clock (CLOCK_MONOTONIC ns, the runtime's nanotime) at the reader's
-    latest read."""
+    """A producer's clock at its latest snapshot: the target's (CLOCK_MONOTONIC ns, the
+    runtime's nanotime) for the live reader; for a joiner, the host's wait growth since
+    the first snapshot, from BASE (a wait start is never 0)."""
 
     __slots__ = ("now",)
 
     def __init__(self) -> None:
         self.now = 0
+
+
+BASE = 1 << 62  # a joiner's clock starts here: the start of a long wait stays above 0
 
 
 class LiveGoroutine(Goroutine):
@@ -68,4 +74,14 @@ def on_clock(fields: dict[str, object], clock: WaitClock, since: int) -> None:
     fields["_clock"] = clock
     fields["_since"] = since
     fields.pop("_wait", None)
-    fields["wait_basis"] = "gc" if since else ""
+
+
+def on_clock_from_now(g: Goroutine, clock: WaitClock) -> LiveGoroutine:
+    """`g` (fields shared, not copied) as a LiveGoroutine whose wait, g.wait_ns now,
+    counts on `clock` from here on."""
+    live: LiveGoroutine = object.__new__(LiveGoroutine)
+    fields = live.__dict__
+    fields.update(g.__dict__)
+    wait = fields.get("wait_ns", 0)
+    on_clock(fields, clock, clock.now - wait if isinstance(wait, int) and wait > 0 else 0)
+    return live

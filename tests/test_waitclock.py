@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from gotui.backends.live.waitclock import LiveGoroutine, WaitClock, on_clock
 from gotui.backends.model import Goroutine, JsonConverter, goroutine_from_json, to_json
+from gotui.backends.waitclock import BASE, LiveGoroutine, WaitClock, on_clock, on_clock_from_now
 
 
 def live(goid: int, clock: WaitClock, since: int) -> LiveGoroutine:
-    g = LiveGoroutine(goid, status="waiting", wait_reason="chan receive")
+    g = LiveGoroutine(goid, status="waiting", wait_reason="chan receive",
+                      wait_basis="gc" if since else "")
     on_clock(g.__dict__, clock, since)
     return g
 
@@ -47,3 +48,14 @@ def test_it_is_a_goroutine_to_json_and_to_equality() -> None:
     clock.now = 11_000
     assert g != plain and plain != g  # it waited longer
     assert g != Goroutine(8)
+
+
+def test_a_goroutine_read_back_counts_on_from_its_wait_then() -> None:
+    clock = WaitClock()
+    clock.now = BASE + 3_000
+    g = on_clock_from_now(Goroutine(4, status="waiting", wait_ns=10_000, wait_basis="park"),
+                          clock)
+    idle = on_clock_from_now(Goroutine(5, status="runnable"), clock)
+    assert (g.wait_ns, g.wait_basis, idle.wait_ns) == (10_000, "park", 0)
+    clock.now += 500
+    assert (g.wait_ns, idle.wait_ns) == (10_500, 0)
