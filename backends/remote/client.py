@@ -288,7 +288,9 @@ class RemoteSession(Publisher):
             for gid in msg["removed"]:
                 self._goroutines.pop(int(gid), None)
             changed = [int(g["id"]) for g in msg["upsert"]]
-        return wire, self._build_snapshot(wire, changed)
+        snap = self._build_snapshot(wire, changed)
+        wire.forget_bodies()  # the objects are made: the JSON is not needed again
+        return wire, snap
 
     def _build_snapshot(self, wire: WireSnapshot, changed: list[int]) -> Snapshot:
         """The goroutines sent are new objects; the others keep theirs, and their waits

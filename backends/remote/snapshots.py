@@ -173,6 +173,9 @@ def _part_texts(seq: int, items: list[str], chunk: int) -> list[str]:
 
 # ----------------------------------------------------------------- client side
 
+_FORGOTTEN: dict[str, Any] = {}  # what forget_bodies leaves (shared: never changed)
+
+
 @dataclass
 class WireSnapshot:
     """A snapshot as a client holds it: goroutine JSON objects by id, in host order, each
@@ -187,6 +190,14 @@ class WireSnapshot:
     channels: list[Any]
     clock_ns: int = 0
     received: dict[int, int] = field(default_factory=dict)
+    bodies: bool = True  # False: the JSON of goroutines not sent last was let go
+
+    def forget_bodies(self) -> None:
+        """Let the JSON go and keep the ids in order: a client that has made its objects
+        from it needs no more (the next delta applies to ids). At 100k goroutines the
+        JSON is about as big as the objects."""
+        self.goroutines = dict.fromkeys(self.goroutines, _FORGOTTEN)
+        self.bodies = False
 
     @classmethod
     def from_json(cls, seq: int, snap: dict[str, Any]) -> WireSnapshot:
@@ -196,6 +207,8 @@ class WireSnapshot:
 
     def wait_ns(self, gid: int) -> int:
         """Goroutine `gid`'s wait now: as sent, plus the growth since it was."""
+        if not self.bodies:
+            raise ValueError("the goroutines' JSON was let go (forget_bodies)")
         wait = self.goroutines[gid].get("wait_ns", 0)
         if not isinstance(wait, int) or wait <= 0:
             return 0
@@ -279,7 +292,7 @@ def apply_delta(base: WireSnapshot, msg: dict[str, Any]) -> WireSnapshot:
     try:
         clock = base.clock_ns + int(msg.get("wait_dt_ns", 0))  # the waits not resent grew
         new = WireSnapshot(int(msg["seq"]), dict(msg["meta"]), {}, list(msg["channels"]),
-                           clock)
+                           clock, bodies=base.bodies)
         goroutines = dict(base.goroutines)
         received = dict(base.received)
         for gid in msg["removed"]:

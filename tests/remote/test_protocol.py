@@ -270,6 +270,15 @@ def test_cached_texts_show_every_change_in_the_next_snapshot_and_delta() -> None
     assert sorted(g["id"] for g in msg["upsert"]) == [2, 4, 5, 6, 7]
     got = apply_delta(WireSnapshot.from_json(1, to_json(a)), msg)
     assert got.predicted() == WireSnapshot.from_json(2, to_json(b)).goroutines
+    # a client that let the JSON go (its objects are made) applies deltas to ids alone
+    lean = WireSnapshot.from_json(1, to_json(a))
+    lean.forget_bodies()
+    slim = apply_delta(lean, msg)
+    assert list(slim.goroutines) == list(got.goroutines) and not slim.bodies
+    assert {gid: slim.goroutines[gid] for gid in (2, 4, 5, 6, 7)} == {
+        gid: got.goroutines[gid] for gid in (2, 4, 5, 6, 7)}  # what was sent is there
+    with pytest.raises(ValueError):
+        slim.predicted()
     # equal content in new objects (Delve builds every snapshot anew): nothing re-sent
     c = Snapshot(pid=b.pid, goroutines=[dataclasses.replace(g) for g in b.goroutines])
     tc = TextSnapshot.build(3, c, cache)
