@@ -6,9 +6,10 @@ and paints (its caches, regions, segments). A young collection costs ~1 us per o
 in it, so at the 50k threshold (tui/cli.py: GC_THRESHOLDS, high for the big snapshots)
 one lands on a key now and then and costs it 40-85 ms (measured at 100k goroutines).
 Collecting the young generation every PACE once input has been quiet for QUIET keeps
-each collection a few ms and out of the way of keys; the middle and old generations follow at the same ratios as
-CPython's own (a full collection looks only at what came after the first paint's
-freeze). The thresholds stay as a safety net, for input that never pauses."""
+each collection a few ms and out of the way of keys; the middle and old generations
+follow at the same ratios as CPython's own (a full collection looks only at what came
+after the first paint's freeze). The thresholds stay as a safety net, for input that
+never pauses."""
 
 from __future__ import annotations
 

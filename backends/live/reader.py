@@ -496,7 +496,7 @@ class LiveReader:
         self._rev += len(build)
         goids = rows["goid"].tolist()
         protos = [k.proto for k in kinds]
-        new, clock = _new, self.clock
+        new = _new
         grs: list[Goroutine] = []
         for j, goid, w, parent, locked, scanned, k, cur, usr, own in zip(
                 build.tolist(), goids, since[build].tolist(), rows["parent_goid"].tolist(),
@@ -508,7 +508,7 @@ class LiveReader:
             gr.__dict__ = f = protos[k].copy()
             f["id"] = goid
             f["parent_id"] = parent
-            f["_clock"], f["_since"] = clock, w
+            f["_since"] = w  # (its kind's proto has the reader's clock)
             if w:
                 f["wait_basis"] = "gc"
             if locked:

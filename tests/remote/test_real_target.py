@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from gotui.backends.delve.backend import DelveBackend
 from gotui.backends.live.reader import LiveReader
 from gotui.backends.model import Breakpoint, GotuiError, TargetInfo, snapshot_from_json, to_json
-from gotui.backends.remote.client import join
+from gotui.backends.remote.client import RemoteSession, join
 from gotui.backends.remote.server import ShareServer
 from gotui.backends.session import Session
 
@@ -27,15 +28,26 @@ def basic() -> Iterator[gofixtures.Target]:
         yield target
 
 
-async def test_viewer_sees_the_live_goroutines_of_a_real_target(
-        basic: gofixtures.Target) -> None:
-    live = LiveReader(basic.pid)
+@contextlib.asynccontextmanager
+async def live_share(pid: int) -> AsyncIterator[tuple[LiveReader, RemoteSession]]:
+    """The live reader on `pid`, shared (snapshots every 0.2 s), and a viewer of it."""
+    live = LiveReader(pid)
     session = Session(live.info, live=live)
     await session.start()
     server = ShareServer(session, host_drives=True, snapshot_interval=0.2)
     await server.start()
     viewer = await join(server.info()["url"], server.viewer_token)
     try:
+        yield live, viewer
+    finally:
+        await viewer.close()
+        await server.close()
+        await session.close()
+
+
+async def test_viewer_sees_the_live_goroutines_of_a_real_target(
+        basic: gofixtures.Target) -> None:
+    async with live_share(basic.pid) as (live, viewer):
         snap = await viewer.snapshot()
         assert snap.pid == basic.pid
         host_snap = live.snapshot()
@@ -46,10 +58,6 @@ async def test_viewer_sees_the_live_goroutines_of_a_real_target(
         assert all(g.blocked_on is not None and g.blocked_on.op == "recv" for g in receivers)
         stack = await viewer.stack(receivers[0].id)
         assert any(f.function == "main.receiver" for f in stack)
-    finally:
-        await viewer.close()
-        await server.close()
-        await session.close()
     assert gofixtures.tracer_pid(basic.pid) == 0
     assert gofixtures.making_progress(basic.pid)
 
@@ -98,13 +106,7 @@ async def test_a_viewer_keeps_the_objects_of_goroutines_that_only_waited_longer(
     waiting goroutine per snapshot."""
     exe = gofixtures.build("live_stall", optimize=True)
     with gofixtures.run(exe, "-sleep", "30000", "-gc") as target:  # (fewer: not stamped)
-        live = LiveReader(target.pid)
-        session = Session(live.info, live=live)
-        await session.start()
-        server = ShareServer(session, host_drives=True, snapshot_interval=0.2)
-        await server.start()
-        viewer = await join(server.info()["url"], server.viewer_token)
-        try:
+        async with live_share(target.pid) as (live, viewer):
             await viewer.snapshot()
 
             def stamped() -> int:  # the sleepers' waits, once the GC has stamped them
@@ -120,14 +122,9 @@ async def test_a_viewer_keeps_the_objects_of_goroutines_that_only_waited_longer(
             second = viewer.last_snapshot
             assert second is not None
             later = {g.id: g for g in second.goroutines}
-            kept = [gid for gid, g in ((g.id, g) for g in first.goroutines)
-                    if gid in waits and later.get(gid) is g]
+            kept = [g.id for g in first.goroutines if g.id in waits and later.get(g.id) is g]
             assert len(kept) >= 300
             host = {g.id: g.wait_ns for g in live.snapshot().goroutines}
             for gid in kept:
                 assert waits[gid] < later[gid].wait_ns <= host[gid]
                 assert host[gid] - later[gid].wait_ns < 2_000_000_000
-        finally:
-            await viewer.close()
-            await server.close()
-            await session.close()
