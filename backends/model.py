@@ -410,27 +410,80 @@ def _loc(d: dict[str, Any] | None) -> Location:
                     int(d.get("pc", 0)), int(d.get("entry", 0)))
 
 
-def goroutine_from_json(d: dict[str, Any]) -> Goroutine:
+class Shared:
+    """One object for equal strings, Locations, frames and stacks while decoding many
+    goroutines' JSON. json.loads makes a new str for every string value, and a decoder a
+    new Location per field: 100k goroutines parked at a few sites became 100k copies of
+    the same few hundred (a joiner's TUI held 531 MB at 100k). Model objects are never
+    mutated once made, so sharing them is safe. The memo is dropped past `limit` entries
+    (the objects made stay valid; only later ones stop sharing with them)."""
+
+    def __init__(self, limit: int = 1 << 18) -> None:
+        self.memo: dict[Any, Any] = {}
+        self.limit = limit
+
+    def _keep(self, key: Any, value: Any) -> Any:
+        if len(self.memo) >= self.limit:
+            self.memo.clear()
+        self.memo[key] = value
+        return value
+
+    def text(self, s: str) -> str:
+        got = self.memo.get(s)
+        return got if got is not None else self._keep(s, s)  # type: ignore[no-any-return]
+
+    def loc(self, d: dict[str, Any] | None) -> Location:
+        if not d:
+            d = {}
+        key = ("L", d.get("function", ""), d.get("file", ""), d.get("line", 0),
+               d.get("pc", 0), d.get("entry", 0))
+        got = self.memo.get(key)
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+        text = self.text
+        return self._keep(key, Location(text(key[1]), text(key[2]), int(key[3]),  # type: ignore[no-any-return]
+                                        int(key[4]), int(key[5])))
+
+    def frame(self, d: dict[str, Any]) -> Frame:
+        key = ("F", *d.items())
+        got = self.memo.get(key)
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+        f = frame_from_json(d)
+        f.function, f.file, f.note = self.text(f.function), self.text(f.file), self.text(f.note)
+        return self._keep(key, f)  # type: ignore[no-any-return]
+
+    def stack(self, frames: list[dict[str, Any]]) -> list[Frame]:
+        made = [self.frame(f) for f in frames]
+        key = ("S", *map(id, made))  # the frames live as long as this entry (its value)
+        got = self.memo.get(key)
+        return got if got is not None else self._keep(key, made)  # type: ignore[no-any-return]
+
+
+def goroutine_from_json(d: dict[str, Any], shared: Shared | None = None) -> Goroutine:
+    """A goroutine from its JSON; pass one `shared` for many goroutines."""
     bo = d.get("blocked_on")
+    s = shared or Shared()
+    loc, text = s.loc, s.text
     return Goroutine(
         id=int(d["id"]),
-        status=d.get("status", ""),
-        wait_reason=d.get("wait_reason", ""),
+        status=text(d.get("status", "")),
+        wait_reason=text(d.get("wait_reason", "")),
         wait_ns=int(d.get("wait_ns", 0)),
         labels=dict(d.get("labels") or {}),
-        current=_loc(d.get("current")),
-        user_current=_loc(d.get("user_current")),
-        go_statement=_loc(d.get("go_statement")),
-        start=_loc(d.get("start")),
+        current=loc(d.get("current")),
+        user_current=loc(d.get("user_current")),
+        go_statement=loc(d.get("go_statement")),
+        start=loc(d.get("start")),
         parent_id=int(d.get("parent_id", 0)),
-        blocked_on=BlockedOn(bo["chan"], bo["op"]) if bo else None,
-        stack=[frame_from_json(f) for f in d.get("stack") or []],
+        blocked_on=BlockedOn(text(bo["chan"]), bo["op"]) if bo else None,
+        stack=s.stack(d.get("stack") or []),
         thread_id=int(d.get("thread_id", 0)),
         waiting_on=[BlockedOn(w["chan"], w["op"]) for w in d.get("waiting_on") or []],
         blocked_on_lock=d.get("blocked_on_lock", ""),
         stack_refs=list(d.get("stack_refs") or []),
-        own_current=_loc(d.get("own_current")),
-        wait_basis=d.get("wait_basis", ""),
+        own_current=loc(d.get("own_current")),
+        wait_basis=text(d.get("wait_basis", "")),
         locked_to_thread=bool(d.get("locked_to_thread", False)),
         synctest_bubble=int(d.get("synctest_bubble", 0)),
         synctest_durable=bool(d.get("synctest_durable", False)),
@@ -447,6 +500,7 @@ def channel_from_json(d: dict[str, Any]) -> Channel:
 
 
 def snapshot_from_json(d: dict[str, Any]) -> Snapshot:
+    shared = Shared()
     return Snapshot(
         pid=int(d["pid"]),
         exe=d.get("exe", ""),
@@ -454,7 +508,7 @@ def snapshot_from_json(d: dict[str, Any]) -> Snapshot:
         source=d.get("source", ""),
         taken_at=float(d.get("taken_at", 0.0)),
         target_paused_ns=int(d.get("target_paused_ns", 0)),
-        goroutines=[goroutine_from_json(g) for g in d.get("goroutines") or []],
+        goroutines=[goroutine_from_json(g, shared) for g in d.get("goroutines") or []],
         channels=[channel_from_json(c) for c in d.get("channels") or []],
         locks=[lock_from_json(x) for x in d.get("locks") or []],
         traceback_labels=bool(d.get("traceback_labels", False)),

@@ -19,7 +19,9 @@ from gotui.backends.model import (
     Goroutine,
     Location,
     Lock,
+    Shared,
     Snapshot,
+    goroutine_from_json,
     snapshot_from_json,
     to_json,
 )
@@ -56,6 +58,25 @@ def test_json_round_trip_keeps_contract_fields() -> None:
     assert g["blocked_on"] == {"chan": "0xc000012345", "op": "recv"}
     assert g["stack"][1]["kind"] == "go"
     assert to_json(snapshot_from_json(data)) == data
+
+
+def test_decoding_many_goroutines_shares_equal_parts_and_nothing_else() -> None:
+    recv = to_json(sample().goroutines[0])
+    other = {**recv, "id": 19, "user_current": {**recv["user_current"], "line": 43},
+             "stack": [recv["stack"][0], {**recv["stack"][1], "line": 43}]}
+    shared = Shared()
+    a, b = (goroutine_from_json(json.loads(json.dumps(d)), shared) for d in (recv, other))
+    assert to_json(a) == recv and to_json(b) == other
+    assert a.current is b.current and a.start is b.start and a.status is b.status
+    assert a.user_current is not b.user_current and a.user_current.file is b.user_current.file
+    assert a.stack[0] is b.stack[0] and a.stack[1] is not b.stack[1]
+    assert a.stack is not b.stack
+    c = goroutine_from_json({**recv, "id": 20}, shared)
+    assert c.stack is a.stack  # the same frames: one list
+    assert not a.labels and a.labels is not c.labels  # a mutable dict is never shared
+    small = Shared(limit=3)  # past its limit the memo starts again; objects stay right
+    made = [goroutine_from_json(d, small) for d in (recv, other, recv)]
+    assert [to_json(g) for g in made] == [recv, other, recv] and len(small.memo) <= 3
 
 
 def test_goroutine_dump_matches_runtime_format() -> None:

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-from gotui.backends.model import Goroutine, JsonConverter, Snapshot
+from gotui.backends.model import (
+    Goroutine,
+    JsonConverter,
+    Shared,
+    Snapshot,
+    goroutine_from_json,
+)
 from gotui.backends.remote.fields import ProtocolError
 from gotui.backends.remote.protocol import (
     MAX_SNAPSHOT_BYTES,
@@ -176,6 +182,32 @@ def _part_texts(seq: int, items: list[str], chunk: int) -> list[str]:
 _FORGOTTEN: dict[str, Any] = {}  # what forget_bodies leaves (shared: never changed)
 
 
+class Made(dict[str, Any]):
+    """A goroutine's JSON once a client has made its object: only its id is left (what
+    the parts, deltas and order need), and the object."""
+
+    __slots__ = ("goroutine",)
+
+    def __init__(self, gid: int, goroutine: Goroutine) -> None:
+        super().__init__(id=gid)
+        self.goroutine = goroutine
+
+
+def make_objects(msg: dict[str, Any], shared: Shared) -> None:
+    """Make the goroutines of a snapshot message or part into objects, in place (each
+    JSON becomes a Made). Raises ProtocolError if they are malformed."""
+    try:
+        items = msg["items"] if msg["type"] == "snapshot_part" else snapshot_items(msg)
+        items[:] = [Made(int(d["id"]), goroutine_from_json(d, shared)) for d in items]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"malformed snapshot: {exc}") from None
+
+
+def made_goroutine(body: dict[str, Any]) -> Goroutine:
+    """The object of a goroutine's JSON (made now if it was not yet)."""
+    return body.goroutine if isinstance(body, Made) else goroutine_from_json(body)
+
+
 @dataclass
 class WireSnapshot:
     """A snapshot as a client holds it: goroutine JSON objects by id, in host order, each
@@ -227,7 +259,7 @@ class WireSnapshot:
                 "channels": self.channels}
 
 
-def _chunk_list(msg: dict[str, Any]) -> list[Any]:
+def snapshot_items(msg: dict[str, Any]) -> list[Any]:
     items = msg["snapshot"]["goroutines"] if msg["full"] else msg["upsert"]
     if not isinstance(items, list):
         raise TypeError("goroutines are not a list")
@@ -257,7 +289,7 @@ class PartsAssembler:
             if parts > MAX_SNAPSHOT_PARTS:
                 raise ProtocolError(f"snapshot in {parts} parts (at most {MAX_SNAPSHOT_PARTS})")
             try:
-                first = _chunk_list(msg)
+                first = snapshot_items(msg)
             except (KeyError, TypeError) as exc:
                 raise ProtocolError(f"malformed snapshot: {exc}") from None
             self._msg, self._next = msg, 1
@@ -269,7 +301,7 @@ class PartsAssembler:
             self._msg = None
             raise ProtocolError(f"snapshot part {msg['index']} of seq {msg['seq']} out of order")
         self._count(len(msg["items"]), size)
-        _chunk_list(head).extend(msg["items"])
+        snapshot_items(head).extend(msg["items"])
         self._next += 1
         if self._next < head["parts"]:
             return None

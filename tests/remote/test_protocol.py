@@ -7,7 +7,15 @@ import json
 from typing import Any
 
 import pytest
-from gotui.backends.model import BlockedOn, Frame, Location, Snapshot, snapshot_from_json, to_json
+from gotui.backends.model import (
+    BlockedOn,
+    Frame,
+    Location,
+    Shared,
+    Snapshot,
+    snapshot_from_json,
+    to_json,
+)
 from gotui.backends.remote.commands import COMMANDS
 from gotui.backends.remote.protocol import (
     MAX_INBOUND,
@@ -25,6 +33,8 @@ from gotui.backends.remote.snapshots import (
     apply_delta,
     delta_texts,
     full_texts,
+    make_objects,
+    made_goroutine,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -237,6 +247,34 @@ def test_big_snapshots_travel_in_parts_and_join_back(full: bool) -> None:
         joiner.feed(parse_server_message(texts[2]))
     one = full_texts(new, 1000)
     assert len(one) == 1 and joiner.feed(parse_server_message(one[0])) is not None
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_each_part_is_made_into_objects_as_it_comes(full: bool) -> None:
+    """A client makes each part's goroutines at once and keeps no JSON of them: the
+    whole message joins back to the same goroutines, in order."""
+    base_snap, new_snap = snap_of(list(range(1, 30)), {}), snap_of(list(range(5, 40)), {7: 1})
+    base, new = TextSnapshot.build(1, base_snap), TextSnapshot.build(2, new_snap)
+    texts = full_texts(new, 4) if full else delta_texts(base, new, 4)
+    joiner, shared = PartsAssembler(), Shared()
+    for t in texts:
+        msg = parse_server_message(t)
+        make_objects(msg, shared)
+        items = msg["items"] if msg["type"] == "snapshot_part" else (
+            msg["snapshot"]["goroutines"] if full else msg["upsert"])
+        assert all(list(d) == ["id"] for d in items)  # the JSON is let go at once
+        whole = joiner.feed(msg)
+    assert whole is not None
+    have = WireSnapshot.from_json(1, to_json(base_snap))
+    got = WireSnapshot.from_json(2, whole["snapshot"]) if full else apply_delta(have, whole)
+    want = {g.id: g for g in new_snap.goroutines}
+    sent = [d for d in got.goroutines.values() if list(d) == ["id"]]  # (a delta: 7, 30-39)
+    assert list(got.goroutines) == list(want) and len(sent) == (35 if full else 11)
+    assert all(made_goroutine(d) == want[d["id"]] for d in sent)
+    bad = parse_server_message(texts[-1])
+    (bad["items"] if bad["type"] == "snapshot_part" else bad["upsert"])[0].pop("id")
+    with pytest.raises(ProtocolError):
+        make_objects(bad, shared)
 
 
 # ------------------------------------------------------------ the server's text cache
