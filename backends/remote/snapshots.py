@@ -49,7 +49,7 @@ class TextSnapshot:
 
     seq: int
     meta_text: str  # the meta fields as JSON object members, without braces
-    bodies: dict[int, str]  # goroutine JSON members without wait_ns and without braces
+    bodies: dict[int, str]  # goroutine JSON members but id and wait_ns, without braces
     waits: dict[int, int]
     channels_text: str  # JSON array
     files: set[str]  # source files named by any location in it or in an earlier build
@@ -62,6 +62,7 @@ class TextSnapshot:
             cache = BodyCache()
         conv = JsonConverter()
         old_keys, old_bodies = cache.keys, cache.bodies
+        same = cache.same_text
         keys: dict[int, tuple[Any, ...]] = {}
         bodies: dict[int, str] = {}
         waits: dict[int, int] = {}
@@ -77,16 +78,18 @@ class TextSnapshot:
                 bodies[gid] = old_bodies[gid]
             else:
                 keys[gid] = key
-                bodies[gid] = _encode_body(conv, g, key, cache.files)
+                text = _encode_body(conv, g, key, cache.files)
+                bodies[gid] = same(text, text)
             wait = g.wait_ns
             waits[gid] = wait if wait.__class__ is int else 0
         cache.keys, cache.bodies = keys, bodies
+        cache.forget_old_texts()
         meta = {k: conv.value(getattr(snap, k)) for k in SNAPSHOT_META}
         return cls(seq, encode(meta)[1:-1], bodies, waits,
                    encode(conv.value(snap.channels) or []), set(cache.files))
 
     def goroutine_text(self, gid: int) -> str:
-        return f'{{"wait_ns":{self.waits[gid]},{self.bodies[gid]}}}'
+        return f'{{"wait_ns":{self.waits[gid]},"id":{gid},{self.bodies[gid]}}}'
 
 
 # Every Goroutine field but id and wait_ns, in one C call: two goroutines with equal keys
@@ -107,18 +110,27 @@ class BodyCache:
         self.keys: dict[int, tuple[Any, ...]] = {}
         self.bodies: dict[int, str] = {}
         self.files: set[str] = set()  # every source file named so far
+        # one str per distinct body: goroutines parked alike (100k sleepers) differ only
+        # in id and wait, so their bodies are one text, not 100k copies of ~900 bytes
+        self.texts: dict[str, str] = {}
+        self.same_text = self.texts.setdefault
+
+    def forget_old_texts(self) -> None:
+        """Bound `texts` to about the bodies in use."""
+        if len(self.texts) > 2 * len(self.bodies) + 1000:
+            self.texts.clear()
+            self.texts.update((t, t) for t in self.bodies.values())
 
 
 def _encode_body(conv: JsonConverter, g: Goroutine, key: tuple[Any, ...],
                  files: set[str]) -> str:
-    """encode(to_json(g)) without wait_ns and braces, from the texts of its fields (a
-    Location shared by many goroutines is encoded once); adds its source files."""
+    """encode(to_json(g)) without id, wait_ns and braces, from the texts of its fields
+    (a Location shared by many goroutines is encoded once); adds its source files."""
     for loc in (g.current, g.user_current, g.go_statement, g.start):
         if loc.file:
             files.add(loc.file)
     files.update(f.file for f in g.stack if f.file)
-    return f'"id":{encode(g.id)},' + ",".join(
-        [name + conv.text(v) for name, v in zip(_NAMES, key, strict=True)])
+    return ",".join([name + conv.text(v) for name, v in zip(_NAMES, key, strict=True)])
 
 
 def wait_growth(old: dict[int, int], new: dict[int, int]) -> int:

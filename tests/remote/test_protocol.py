@@ -33,8 +33,8 @@ from gotui.backends.remote.snapshots import (
     apply_delta,
     delta_texts,
     full_texts,
-    make_objects,
     made_goroutine,
+    make_objects,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -226,8 +226,24 @@ def test_the_one_serialiser_is_the_plain_conversion() -> None:
     texts = TextSnapshot.build(1, snap)  # goroutine texts put together from field texts
     for g in snap.goroutines:
         want = to_json(g)
-        want.pop("wait_ns")
+        want.pop("wait_ns"), want.pop("id")
         assert texts.bodies[g.id] == encode(want)[1:-1]
+        assert json.loads(texts.goroutine_text(g.id)) == to_json(g)
+
+
+def test_goroutines_parked_alike_share_one_body_text() -> None:
+    """The host keeps one text for goroutines that differ only in id and wait (100k
+    sleepers), and each goroutine's message text still has its own id and wait."""
+    alike = [dataclasses.replace(make_goroutine(1), id=i, wait_ns=i) for i in (1, 2, 3)]
+    other = make_goroutine(4)
+    cache = BodyCache()
+    first = TextSnapshot.build(1, Snapshot(pid=1, goroutines=[*alike, other]), cache)
+    a, b, c, d = (first.bodies[i] for i in (1, 2, 3, 4))
+    assert a is b is c and d != a
+    assert [json.loads(first.goroutine_text(g.id)) for g in alike] == [to_json(g) for g in alike]
+    alike[1] = dataclasses.replace(alike[1], wait_reason="select")
+    second = TextSnapshot.build(2, Snapshot(pid=1, goroutines=[*alike, other]), cache)
+    assert second.bodies[1] is a and second.bodies[2] != a and second.bodies[3] is a
 
 
 @pytest.mark.parametrize("full", [True, False])
