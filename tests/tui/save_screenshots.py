@@ -26,6 +26,7 @@ SHOTS = [
     ("tui-fake-halted-80x24.svg", (80, 24), ["h", "4"], False),
     ("tui-fake-160x48.svg", (160, 48), ["G", "h", "g", "5", "enter", "e", *"id", "enter", "escape"], False),
     ("tui-fake-ansi-80x24.svg", (80, 24), ["slash", *"status:waiting chan", "enter"], True),
+    ("tui-fake-filter-80x24.svg", (80, 24), ["slash", *"main.wor"], False),  # prompt open
 ]
 
 
