@@ -143,13 +143,12 @@ def wait_growth(old: dict[int, int], new: dict[int, int]) -> int:
 
 def full_texts(snap: TextSnapshot, chunk: int) -> list[str]:
     """A full snapshot message, in parts of at most `chunk` goroutines."""
-    items = [snap.goroutine_text(gid) for gid in snap.bodies]
-    first, rest = items[:chunk], items[chunk:]
-    parts = _parts_field(len(items), chunk)
+    ids = list(snap.bodies)
+    parts = _parts_field(len(ids), chunk)
     head = (f'{{"type":"snapshot","full":true,"seq":{snap.seq}{parts},"snapshot":'
-            f'{{{snap.meta_text},"goroutines":[{",".join(first)}],'
+            f'{{{snap.meta_text},"goroutines":[{_texts(snap, ids[:chunk])}],'
             f'"channels":{snap.channels_text}}}}}')
-    return [head, *_part_texts(snap.seq, rest, chunk)]
+    return [head, *_part_texts(snap, ids[chunk:], chunk)]
 
 
 def delta_texts(base: TextSnapshot, new: TextSnapshot, chunk: int) -> list[str]:
@@ -169,14 +168,12 @@ def delta_texts(base: TextSnapshot, new: TextSnapshot, chunk: int) -> list[str]:
     expected = [gid for gid in base.bodies if gid not in gone]
     expected += [gid for gid in upsert if gid not in base.bodies]
     order = "" if expected == list(new.bodies) else f',"order":{encode(list(new.bodies))}'
-    items = [new.goroutine_text(gid) for gid in upsert]
-    first, rest = items[:chunk], items[chunk:]
-    parts = _parts_field(len(items), chunk)
+    parts = _parts_field(len(upsert), chunk)
     head = (f'{{"type":"snapshot","full":false,"seq":{new.seq},"base":{base.seq}{parts},'
             f'"meta":{{{new.meta_text}}},"removed":{encode(removed)},'
             f'"channels":{new.channels_text},"wait_dt_ns":{dt}{order},'
-            f'"upsert":[{",".join(first)}]}}')
-    return [head, *_part_texts(new.seq, rest, chunk)]
+            f'"upsert":[{_texts(new, upsert[:chunk])}]}}')
+    return [head, *_part_texts(new, upsert[chunk:], chunk)]
 
 
 def _parts_field(count: int, chunk: int) -> str:
@@ -184,9 +181,15 @@ def _parts_field(count: int, chunk: int) -> str:
     return f',"parts":{parts}' if parts > 1 else ""
 
 
-def _part_texts(seq: int, items: list[str], chunk: int) -> list[str]:
-    return [f'{{"type":"snapshot_part","seq":{seq},"index":{i // chunk + 1},'
-            f'"items":[{",".join(items[i:i + chunk])}]}}' for i in range(0, len(items), chunk)]
+def _texts(snap: TextSnapshot, ids: list[int]) -> str:
+    """The goroutines' texts, comma separated (one part's: the texts of all of 100k
+    goroutines at once were ~100 MB that the allocator kept)."""
+    return ",".join([snap.goroutine_text(gid) for gid in ids])
+
+
+def _part_texts(snap: TextSnapshot, ids: list[int], chunk: int) -> list[str]:
+    return [f'{{"type":"snapshot_part","seq":{snap.seq},"index":{i // chunk + 1},'
+            f'"items":[{_texts(snap, ids[i:i + chunk])}]}}' for i in range(0, len(ids), chunk)]
 
 
 # ----------------------------------------------------------------- client side
