@@ -103,6 +103,24 @@ def by_id(snap: Snapshot) -> list[Goroutine]:
     return sorted(snap.goroutines, key=lambda g: g.id)
 
 
+def test_a_new_object_sharing_only_its_kinds_empty_lists_is_compared() -> None:
+    """The live reader gives goroutines of a kind one empty stack, waiting_on and
+    stack_refs: a goroutine that moved, same kind, is a new object with them. Only a
+    shared labels dict marks a copy, so the move is seen."""
+    empty: list[object] = []
+    here, there = Location("main.a", "/m.go", 1, 0x10), Location("main.b", "/m.go", 2, 0x20)
+
+    def made(where: Location) -> Goroutine:
+        return Goroutine(id=7, current=where, user_current=where, labels={}, stack=empty,  # type: ignore[arg-type]
+                         waiting_on=empty, stack_refs=empty)  # type: ignore[arg-type]
+
+    old, new = made(here), made(there)
+    ch = snapshot_changes({7: old}, [new])
+    assert ch.changed == [(old, new)]
+    copy_of_old = copy.copy(old)  # what the reader makes when only the wait began anew
+    assert snapshot_changes({7: old}, [copy_of_old]).changed == []
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10**6), st.integers(1, 60), st.integers(2, 6))
 def test_changes_are_what_a_field_by_field_comparison_finds(seed: int, n: int,
