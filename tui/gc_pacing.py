@@ -8,12 +8,15 @@ one lands on a key now and then and costs it 40-85 ms (measured at 100k goroutin
 Collecting the young generation every PACE once input has been quiet for QUIET keeps
 each collection a few ms and out of the way of keys; the middle and old generations
 follow at the same ratios as CPython's own (a full collection looks only at what came
-after the first paint's freeze). The thresholds stay as a safety net, for input that
+after the first paint's freeze). A full collection walks every object (a joiner at
+100k goroutines: a few hundred ms); the next one waits until the last one's time is at
+most FULL_SHARE of the time since. The thresholds stay as a safety net, for input that
 never pauses."""
 
 from __future__ import annotations
 
 import gc
+import time
 
 from gotui.backends import yielding
 
@@ -22,6 +25,8 @@ QUIET = 0.5  # s without input before a collection (a burst of keys is not cut i
 YOUNG = 2_000  # tracked objects in the young generation worth a collection
 MIDDLE_AFTER = 10  # young collections per collection of the middle generation
 OLD_AFTER = 10  # middle-generation collections per full collection
+FULL_SHARE = 0.01  # of the time, at most, in full collections
+_full_due_at = 0.0  # monotonic time before which no full collection runs
 
 
 def collect_between_keys() -> int:
@@ -29,10 +34,15 @@ def collect_between_keys() -> int:
     for its own work); the generation collected, -1 if none."""
     if yielding.since_input() < QUIET or not gc.isenabled():
         return -1
+    global _full_due_at
     young, middle, old = gc.get_count()
-    if old >= OLD_AFTER:
-        generation = 2
-    elif middle >= MIDDLE_AFTER:
+    if old >= OLD_AFTER and time.monotonic() >= _full_due_at:
+        started = time.monotonic()
+        gc.collect(2)
+        took = time.monotonic() - started
+        _full_due_at = started + took + took / FULL_SHARE
+        return 2
+    if middle >= MIDDLE_AFTER:
         generation = 1
     elif young >= YOUNG:
         generation = 0

@@ -17,6 +17,7 @@ def clean_gc() -> object:
     gc.set_threshold(*GC_THRESHOLDS)  # gotui's: young collections come from the pacing
     gc.collect()
     yielding._last_input = float("-inf")  # no input yet
+    gc_pacing._full_due_at = 0.0
     yield
     yielding.input_done()
     gc.enable()
@@ -61,3 +62,20 @@ def test_older_generations_follow_at_their_ratios() -> None:
         gc.collect(1)
     assert gc_pacing.collect_between_keys() == 2
     assert gc.get_count()[1:] == (0, 0)
+
+
+def test_full_collections_take_a_small_share_of_the_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = [young_garbage(100) for _ in range(2000)]  # a full collection takes a while
+    for _ in range(gc_pacing.OLD_AFTER):
+        gc.collect(1)
+    started = time.monotonic()
+    assert gc_pacing.collect_between_keys() == 2
+    took = time.monotonic() - started
+    for _ in range(gc_pacing.OLD_AFTER):
+        gc.collect(1)
+    assert gc_pacing.collect_between_keys() != 2  # too soon: its time would be a big share
+    assert gc_pacing._full_due_at >= started + took / gc_pacing.FULL_SHARE
+    monkeypatch.setattr(gc_pacing, "_full_due_at", time.monotonic())
+    assert gc_pacing.collect_between_keys() == 2
+    del kept
