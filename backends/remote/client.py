@@ -307,20 +307,25 @@ class RemoteSession(Publisher):
             for gid in msg["removed"]:
                 self._goroutines.pop(int(gid), None)
             changed = [int(g["id"]) for g in msg["upsert"]]
-        snap = self._build_snapshot(wire, changed)
-        wire.forget_bodies()  # the objects are made: the JSON is not needed again
+        snap = self._build_snapshot(wire, changed, reordered=msg.get("order") is not None)
+        wire.forget_bodies(changed)  # the objects are made: the JSON is not needed again
         return wire, snap
 
-    def _build_snapshot(self, wire: WireSnapshot, changed: list[int]) -> Snapshot:
+    def _build_snapshot(self, wire: WireSnapshot, changed: list[int],
+                        reordered: bool = False) -> Snapshot:
         """The goroutines sent are new objects; the others keep theirs, and their waits
-        (counted on the clock: backends/waitclock.py) grow by the delta's wait_dt_ns."""
+        (counted on the clock: backends/waitclock.py) grow by the delta's wait_dt_ns.
+        The objects are kept in the host's order: a delta without an `order` removes and
+        appends as a dict does."""
         objs = self._goroutines
         clock = self._clock
         clock.now = BASE + wire.clock_ns
         for gid in changed:
             objs[gid] = on_clock_from_now(made_goroutine(wire.goroutines[gid]), clock)
+        if reordered:
+            objs = self._goroutines = {gid: objs[gid] for gid in wire.goroutines}
         snap = snapshot_from_json({**wire.meta, "goroutines": [], "channels": []})
-        snap.goroutines = [self._goroutines[gid] for gid in wire.goroutines]
+        snap.goroutines = list(objs.values())
         snap.channels = [channel_from_json(c) for c in wire.channels]
         return snap
 

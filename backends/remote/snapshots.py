@@ -239,11 +239,17 @@ class WireSnapshot:
     received: dict[int, int] = field(default_factory=dict)
     bodies: bool = True  # False: the JSON of goroutines not sent last was let go
 
-    def forget_bodies(self) -> None:
+    def forget_bodies(self, sent: list[int] | None = None) -> None:
         """Let the JSON go and keep the ids in order: a client that has made its objects
         from it needs no more (the next delta applies to ids). At 100k goroutines the
-        JSON is about as big as the objects."""
-        self.goroutines = dict.fromkeys(self.goroutines, _FORGOTTEN)
+        JSON is about as big as the objects. `sent`: the goroutines whose JSON came last,
+        if the rest was let go already (work per goroutine sent, not per goroutine)."""
+        if sent is None or self.bodies:
+            self.goroutines = dict.fromkeys(self.goroutines, _FORGOTTEN)
+        else:
+            goroutines = self.goroutines
+            for gid in sent:
+                goroutines[gid] = _FORGOTTEN
         self.bodies = False
 
     @classmethod
