@@ -56,6 +56,13 @@ LOST_POLL_SECONDS = 1.0
 # The most of one core that periodic live reads (a TUI's refresh, a share server's
 # pulls for its viewers) may take: a debugger must be the lightest thing on the host.
 LIVE_READ_SHARE = 0.10
+# The intervals a live refresh or pull stretches to when it would take more (seconds)
+LIVE_STEPS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0)
+
+
+def live_step(seconds: float) -> float:
+    """The shortest of LIVE_STEPS that is at least `seconds` (the longest if none)."""
+    return next((s for s in LIVE_STEPS if s >= seconds), LIVE_STEPS[-1])
 
 
 class Session(Publisher):

@@ -59,3 +59,4 @@ async def test_the_joiners_snapshots_are_the_hosts_in_order() -> None:
             assert [g["id"] for g in got] == [g["id"] for g in want]
             for g, w in zip(got, want, strict=True):  # waits: as predicted, within 100 ms
                 assert abs(g.pop("wait_ns") - w.pop("wait_ns")) <= 100_000_000 and g == w
+

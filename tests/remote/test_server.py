@@ -23,6 +23,7 @@ from gotui.backends.notices import (
 from gotui.backends.remote import commands
 from gotui.backends.remote.client import HOST_GONE, READ_ONLY, RemoteSession, join
 from gotui.backends.remote.protocol import MAX_INBOUND
+from gotui.backends.remote.publisher import pull_pause
 from gotui.backends.remote.server import HOST, ShareServer, serve_session
 from gotui.backends.session import Session
 from websockets.exceptions import InvalidStatus
@@ -583,3 +584,10 @@ async def test_a_garbled_host_message_does_not_end_the_joiners_session() -> None
         assert sum(isinstance(n, ErrorRaised) and "bad message from the host" in n.message
                    for n in seen) >= 3
         await viewer.close()
+
+
+def test_pulls_of_a_huge_target_keep_to_their_share_of_a_core() -> None:
+    assert pull_pause(1.0, 0.02) == 1.0  # cheap: the interval asked for
+    assert pull_pause(1.0, 0.14) == 2.0  # 100k goroutines: 1.4 s needed, the next step
+    assert pull_pause(0.05, 0.02) == 0.25
+    assert pull_pause(1.0, 10.0) == 30.0  # never longer than the longest step

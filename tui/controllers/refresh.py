@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from gotui.backends import yielding
 from gotui.backends.model import Snapshot
-from gotui.backends.session import LIVE_READ_SHARE
+from gotui.backends.session import LIVE_READ_SHARE, live_step
 from gotui.tui.controllers import widgets_may_be_gone
 from gotui.tui.refresh_model import RefreshModel
 
@@ -36,15 +36,10 @@ if TYPE_CHECKING:
 
 MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
 ADAPTIVE_SHARE = LIVE_READ_SHARE  # the most of one core the live refresh may take
-STEPS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0)
 SHRINK_HEADROOM = 0.75  # back to a shorter step once the cost fits it with room
 WARMUP = 2  # the first refreshes read and build everything: not a measure of cost
 INPUT_POLL = 0.005  # s between looks at whether input is still being handled
 INPUT_QUIET = 1.0  # s without input before a due refresh starts (at most one interval late)
-
-
-def step_for(seconds: float) -> float:
-    return next((s for s in STEPS if s >= seconds), MAX_INTERVAL)
 
 
 def put_off(since_input: float, late: float, interval: float) -> float:
@@ -161,9 +156,9 @@ class RefreshController:
         if not self.adaptive:
             return
         need = self.cost / ADAPTIVE_SHARE
-        step = step_for(max(self.chosen, need))
+        step = live_step(max(self.chosen, need))
         if step > self.interval or (step < self.interval
-                                    and need <= SHRINK_HEADROOM * step_for(need)):
+                                    and need <= SHRINK_HEADROOM * live_step(need)):
             if step != self.interval:
                 self.interval = step
                 self._schedule()
