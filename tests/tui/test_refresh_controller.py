@@ -170,3 +170,37 @@ async def test_a_timer_refresh_waits_while_keys_arrive_and_runs_once_they_stop(
         refresher._tick()
         assert refresher.in_flight
         yielding.input_done()
+
+
+async def test_the_same_snapshot_again_is_not_worked_on_again(
+        session: RecordingSession) -> None:
+    """A joiner's session hands out the host's last snapshot until the next one comes:
+    a refresh that gets the one shown does no work."""
+    app = make_app(session, refresh_interval=30)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
+        await pilot.pause(0.5)
+        await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
+        shown = app.refresher.shown
+        assert shown is not None
+        builds = []
+        build = app.refresher.model.build
+
+        def counted(*args: object) -> object:
+            builds.append(args[0])
+            return build(*args)  # type: ignore[arg-type]
+
+        async def same(stacks: bool = False) -> Snapshot:
+            return shown
+
+        app.refresher.model.build = counted  # type: ignore[method-assign]
+        session.snapshot = same  # type: ignore[method-assign]
+        app.refresher.refresh()
+        await until(pilot, lambda: not app.refresher.in_flight, "the refresh")
+        assert builds == [] and app.refresher.shown is shown
+        fake_live(session).ids = [*fake_live(session).ids, 41]
+        del session.snapshot  # the fake's own again: a new snapshot
+        app.refresher.refresh()
+        await until(pilot, lambda: 41 in app.index.data.live, "the new snapshot")
+        assert len(builds) == 1

@@ -188,6 +188,8 @@ class RefreshController:
             snap, self.first = self.first, None
             if snap is None or halted:
                 snap = self._newer_snapshot(halted) or await app.session.snapshot()
+            if snap is self.shown and not halted:
+                return True  # a joiner's: the host sent nothing new since
             self.shown = snap
             first = not self.model.data.live
             touched = app.selection.goid
