@@ -77,9 +77,9 @@ def test_empty_batches(mem: ProcessMemory) -> None:
 
 
 def test_maps_ranges_and_bias() -> None:
+    buf = ctypes.create_string_buffer(64)  # first: it may need a mapping of its own
     maps = read_maps(os.getpid())
     rw = AddressRanges(maps, "rw")
-    buf = ctypes.create_string_buffer(64)
     assert rw.contains(ctypes.addressof(buf), 64)
     assert not rw.contains(0) and not rw.contains(8, 8)
     exe = os.path.realpath(sys.executable)
