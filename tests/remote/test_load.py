@@ -3,7 +3,7 @@
 For GOTUI_LOAD_SECONDS (default 30) the viewers read everything the host sends (one
 more joins once everyone has a snapshot: a joiner's wait when one is published). Then:
 no viewer was dropped (each still answers a ping and got updates after its first
-snapshot; the host pulls a 100k snapshot at most 1/4 of the time, so a few), the
+snapshot; the host keeps its pulls to a tenth of a core: at 100k every 2-5 s), the
 host's RSS stayed bounded and did not keep growing after the warm-up, and the target
 was never stalled by the live path: the fixture's ticker (1 ms period) records its own
 longest gap (main.maxGapNs, reset by SIGUSR1 after warm-up), and a stop-the-world read
