@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from gotui.backends import yielding
 from gotui.backends.model import Snapshot
-from gotui.tui.controllers.refresh import ADAPTIVE_SHARE, INPUT_QUIET, put_off
+from gotui.tui.controllers.refresh import ADAPTIVE_SHARE, INPUT_QUIET, put_off, with_the_rest
 
 from tests.tui.conftest import make_app
 from tests.tui.fakes import RecordingSession, make_session
@@ -204,3 +204,12 @@ async def test_the_same_snapshot_again_is_not_worked_on_again(
         app.refresher.refresh()
         await until(pilot, lambda: 41 in app.index.data.live, "the new snapshot")
         assert len(builds) == 1
+
+
+def test_what_the_app_spends_between_refreshes_shrinks_their_share() -> None:
+    share = ADAPTIVE_SHARE
+    assert with_the_rest(0.08, 0.08, 1.0) == 0.08  # nothing else: the refresh's own
+    # 3 % of a core meanwhile: the refresh gets 7 %, so it needs 0.08 / 0.07 s
+    assert abs(with_the_rest(0.08, 0.11, 1.0) / share - 0.08 / (share - 0.03)) < 1e-9
+    assert with_the_rest(0.08, 5.0, 1.0) == 0.08 * 2  # never less than half the share
+    assert with_the_rest(0.08, 0.0, 0.0) == 0.08
