@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from gotui.backends import yielding
 from gotui.backends.model import Snapshot
+from gotui.tui.app import GotuiApp
 from gotui.tui.controllers.refresh import ADAPTIVE_SHARE, INPUT_QUIET, put_off, with_the_rest
+from textual.pilot import Pilot
 
 from tests.tui.conftest import make_app
 from tests.tui.fakes import RecordingSession, make_session
@@ -76,15 +78,20 @@ async def test_a_costly_refresh_stretches_the_interval_and_says_so(
         assert refresher.interval == chosen
 
 
+async def started(pilot: Pilot[None], app: GotuiApp) -> None:
+    """Loaded, and the refreshes of the start are done (the next timer one is 30 s
+    away with refresh_interval=30)."""
+    await loaded(pilot, app)
+    await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
+    await pilot.pause(0.5)
+    await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
+
+
 async def test_a_refresh_asked_for_during_another_one_follows_it(
         session: RecordingSession) -> None:
     app = make_app(session, refresh_interval=30)
     async with app.run_test(size=WIDE) as pilot:
-        await loaded(pilot, app)
-        # the refreshes of the start are done (the next timer one is 30 s away)
-        await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
-        await pilot.pause(0.5)
-        await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
+        await started(pilot, app)
         live = fake_live(session)
         gate = asyncio.Event()
         session_snapshot = session.snapshot
@@ -178,10 +185,7 @@ async def test_the_same_snapshot_again_is_not_worked_on_again(
     a refresh that gets the one shown does no work."""
     app = make_app(session, refresh_interval=30)
     async with app.run_test(size=WIDE) as pilot:
-        await loaded(pilot, app)
-        await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
-        await pilot.pause(0.5)
-        await until(pilot, lambda: not app.refresher.in_flight, "the first refreshes")
+        await started(pilot, app)
         shown = app.refresher.shown
         assert shown is not None
         builds = []
