@@ -433,16 +433,15 @@ class Shared:
         return got if got is not None else self._keep(s, s)  # type: ignore[no-any-return]
 
     def loc(self, d: dict[str, Any] | None) -> Location:
-        if not d:
-            d = {}
+        d = d or {}
         key = ("L", d.get("function", ""), d.get("file", ""), d.get("line", 0),
                d.get("pc", 0), d.get("entry", 0))
         got = self.memo.get(key)
         if got is not None:
             return got  # type: ignore[no-any-return]
-        text = self.text
-        return self._keep(key, Location(text(key[1]), text(key[2]), int(key[3]),  # type: ignore[no-any-return]
-                                        int(key[4]), int(key[5])))
+        made = _loc(d)
+        made.function, made.file = self.text(made.function), self.text(made.file)
+        return self._keep(key, made)  # type: ignore[no-any-return]
 
     def frame(self, d: dict[str, Any]) -> Frame:
         key = ("F", *d.items())
