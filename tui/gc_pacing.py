@@ -36,11 +36,11 @@ def collect_between_keys() -> int:
         return -1
     global _full_due_at
     young, middle, old = gc.get_count()
-    if old >= OLD_AFTER and time.monotonic() >= _full_due_at:
-        started = time.monotonic()
+    now = time.monotonic()
+    if old >= OLD_AFTER and now >= _full_due_at:
         gc.collect(2)
-        took = time.monotonic() - started
-        _full_due_at = started + took + took / FULL_SHARE
+        took = time.monotonic() - now
+        _full_due_at = now + took + took / FULL_SHARE
         return 2
     if middle >= MIDDLE_AFTER:
         generation = 1
