@@ -20,7 +20,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from gotui.backends import cgostack
 from gotui.backends.base import LiveSource, StopBackend
@@ -58,6 +58,21 @@ LOST_POLL_SECONDS = 1.0
 LIVE_READ_SHARE = 0.10
 # The intervals a live refresh or pull stretches to when it would take more (seconds)
 LIVE_STEPS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0)
+# The first live reads parse the binary's tables and build everything: their cost says
+# nothing about the next ones (at 100k goroutines the first pull cost 1.5 s of CPU, the
+# next ones 0.15 s), so this many are not used to stretch the interval.
+LIVE_WARMUP = 2
+
+
+T = TypeVar("T")
+
+
+def thread_cpu(fn: Callable[[], T]) -> tuple[T, float]:
+    """fn's result and the CPU its own thread spent on it: run in a worker, it leaves
+    out what the other threads did meanwhile (a share host compressing for its viewers)."""
+    started = time.thread_time()
+    out = fn()
+    return out, time.thread_time() - started
 
 
 def live_step(seconds: float) -> float:
@@ -95,6 +110,7 @@ class Session(Publisher):
         self._closed = False
         self._started = False
         self.last_snapshot: Snapshot | None = None
+        self.read_cpu = 0.0  # CPU seconds of the last live read (0: none, or halted)
         # the halted view of the current stop: (state it was read in, with stacks, it)
         self._halted_view: tuple[TargetState, bool, Snapshot] | None = None
         self._source_cache: dict[str, list[str]] = {}
@@ -262,10 +278,11 @@ class Session(Publisher):
         reader, exact while nothing moves, plus the stop backend for what only it
         knows), else the live reader's."""
         if self.stop is not None and not self.state.running and not self.state.exited:
+            self.read_cpu = 0.0
             snap = await self._halted_snapshot(self.stop, stacks)
         elif self.live is not None:
             async with self._live_lock:
-                snap = await asyncio.to_thread(self.live.snapshot)
+                snap, self.read_cpu = await asyncio.to_thread(thread_cpu, self.live.snapshot)
         elif self.last_snapshot is not None:
             return self.last_snapshot
         else:

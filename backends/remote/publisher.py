@@ -16,16 +16,18 @@ from collections.abc import Callable
 
 from gotui.backends.model import GotuiError, Snapshot, TargetState
 from gotui.backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
-from gotui.backends.session import LIVE_READ_SHARE, Session, live_step
+from gotui.backends.session import LIVE_READ_SHARE, LIVE_WARMUP, Session, live_step, thread_cpu
 
 CHUNK = 1000  # goroutines per snapshot message part
 
 
 def pull_pause(interval: float, cpu: float) -> float:
-    """The pause after a pull that took `cpu` seconds of CPU (all threads: the read and
-    the build run in workers): a huge target makes pulls expensive, so they are kept to
+    """The pause after a pull that took `cpu` seconds of CPU (the read's and the build's,
+    each in its worker thread): a huge target makes pulls expensive, so they are kept to
     LIVE_READ_SHARE of a core, in the TUI's steps (at 100k goroutines every 2 s; a host
-    pulling every 1 s took 12 % of a core)."""
+    pulling every 1 s took 12 % of a core). Only the pull's own threads count: sending
+    a first 90 MB snapshot to 20 viewers at once is not the pull's cost, and counting it
+    stretched the pause to 30 s, so no viewer got an update."""
     need = cpu / LIVE_READ_SHARE
     return interval if need <= interval else live_step(need)
 
@@ -38,9 +40,11 @@ class SnapshotPublisher:
         self.interval = interval
         self.chunk = CHUNK
         self.published = 0  # snapshots published so far (the latest has seq == published)
+        self.pulls = 0  # pulls made so far (the first LIVE_WARMUP do not set the pause)
         self.latest: TextSnapshot | None = None
         self.published_from: Snapshot | None = None  # the Snapshot `latest` was built from
         self.stops_seen = 0  # how many times the target was seen stopping
+        self.pause = interval  # seconds until the next pull (unless woken)
         self._on_published = published
         self._on_failed = failed  # one line, once per different failure
         self._bodies = BodyCache()  # goroutine texts of the last build (this loop only)
@@ -62,42 +66,49 @@ class SnapshotPublisher:
     async def run(self) -> None:
         while True:
             halted = not self.session.state.running
-            cpu_started = time.process_time()
+            cpu = 0.0
             self._pull_now.clear()
             if not (halted and self._pulled_at_stop == self.stops_seen):
                 stops = self.stops_seen
-                await self._pull_once()
+                cpu = await self._pull_once()
+                self.pulls += 1
                 if halted:
                     self._pulled_at_stop = stops
-            pause = pull_pause(self.interval, time.process_time() - cpu_started)
+            warm = self.pulls > LIVE_WARMUP
+            self.pause = pause = pull_pause(self.interval, cpu) if warm else self.interval
             # not wait_for: on Python 3.11 it swallows a cancel that lands as the event
             # is set, and close() then waits for this loop forever
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(pause):
                     await self._pull_now.wait()
 
-    async def _pull_once(self) -> None:
+    async def _pull_once(self) -> float:
+        """Pull and publish a snapshot; the CPU seconds it took (its worker threads')."""
         last = self.session.last_snapshot
+        read_cpu = 0.0
         try:
             if (last is not None and last is not self.published_from
                     and time.time() - last.taken_at < self.interval):
                 snap = last  # the host's TUI just took one: do not read the target twice
             else:
                 snap = await self.session.snapshot()
+                read_cpu = self.session.read_cpu
         except Exception as exc:  # noqa: BLE001 - reported once, the loop goes on
             text = str(exc) if isinstance(exc, GotuiError) else f"{type(exc).__name__}: {exc}"
             if text != self._last_error:
                 self._last_error = text
                 self._on_failed(f"snapshot: {text}")
-            return
+            return 0.0
         self._last_error = ""
         self.published_from = snap
         seq = self.published + 1
-        wire = await asyncio.to_thread(TextSnapshot.build, seq, snap, self._bodies)
+        wire, build_cpu = await asyncio.to_thread(
+            thread_cpu, lambda: TextSnapshot.build(seq, snap, self._bodies))
         self._texts.clear()
         self.published = seq
         self.latest = wire
         self._on_published(wire)
+        return read_cpu + build_cpu
 
     async def texts(self, base: TextSnapshot | None, latest: TextSnapshot) -> list[str]:
         """The snapshot message (in parts) taking a client from `base` (None: nothing)

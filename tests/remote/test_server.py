@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import shutil
 import subprocess
+import threading
+import time
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gotui.backends.model import Breakpoint, Event, GotuiError, TargetInfo
+from gotui.backends.model import Breakpoint, Event, GotuiError, Snapshot, TargetInfo
 from gotui.backends.notices import (
     DriverSelected,
     ErrorRaised,
@@ -23,9 +28,9 @@ from gotui.backends.notices import (
 from gotui.backends.remote import commands
 from gotui.backends.remote.client import HOST_GONE, READ_ONLY, RemoteSession, join
 from gotui.backends.remote.protocol import MAX_INBOUND
-from gotui.backends.remote.publisher import pull_pause
+from gotui.backends.remote.publisher import SnapshotPublisher, pull_pause
 from gotui.backends.remote.server import HOST, ShareServer, serve_session
-from gotui.backends.session import Session
+from gotui.backends.session import LIVE_WARMUP, Session
 from websockets.exceptions import InvalidStatus
 
 from tests.remote.conftest import Host, make_host, raw_connect, wait_for
@@ -591,3 +596,67 @@ def test_pulls_of_a_huge_target_keep_to_their_share_of_a_core() -> None:
     assert pull_pause(1.0, 0.14) == 2.0  # 100k goroutines: 1.4 s needed, the next step
     assert pull_pause(0.05, 0.02) == 0.25
     assert pull_pause(1.0, 10.0) == 30.0  # never longer than the longest step
+
+
+async def pulls_of(work: Callable[[], None], until: Callable[[list[float]], bool]) -> list[float]:
+    """The pause after each pull of a publisher whose reads each do `work` first."""
+    info = TargetInfo(pid=4242, exe="/src/app/app", go_version="go1.26.0")
+    live = FakeLive(info, count=5)
+    plain_snapshot = live.snapshot
+
+    def snapshot() -> Snapshot:
+        work()
+        return plain_snapshot()
+
+    live.snapshot = snapshot  # type: ignore[method-assign]
+    session = Session(info, live=live)
+    await session.start()
+    pauses: list[float] = []
+    publisher: SnapshotPublisher
+
+    def published(_: object) -> None:  # called before the pull's pause is set
+        asyncio.get_running_loop().call_soon(lambda: pauses.append(publisher.pause))
+
+    publisher = SnapshotPublisher(session, 0.25, published=published, failed=lambda text: None)
+    task = asyncio.create_task(publisher.run())
+    try:
+        await wait_for(lambda: until(pauses), "enough pulls")
+    finally:
+        task.cancel()
+        await session.close()
+    return pauses
+
+
+async def test_a_pulls_pause_counts_its_own_cpu_not_the_other_threads() -> None:
+    """A share host compresses a first snapshot for every viewer while it pulls the next:
+    counting that CPU as the pull's stretched the pause to 30 s and starved the viewers.
+    Here a thread burns a core (zlib releases the GIL) while each read waits 0.2 s."""
+    burning = threading.Event()
+    burning.set()
+
+    def burn() -> None:
+        data = os.urandom(1 << 20)
+        while burning.is_set():
+            zlib.compress(data, 9)
+
+    burner = threading.Thread(target=burn)
+    burner.start()
+    try:
+        pauses = await pulls_of(lambda: time.sleep(0.2), lambda p: len(p) >= 4)
+    finally:
+        burning.clear()
+        burner.join()
+    assert pauses[:4] == [0.25] * 4, "the other thread's CPU was counted as the pull's"
+
+
+async def test_costly_pulls_stretch_the_pause_after_the_warm_up() -> None:
+    """Each read spends 0.06 s of CPU: 0.6 s of pauses keeps them to a tenth of a core,
+    the next step is 1 s. The first pulls (one-time costs) keep the interval asked for."""
+    def spin() -> None:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.06:
+            pass
+
+    pauses = await pulls_of(spin, lambda p: len(p) >= LIVE_WARMUP + 2)
+    assert pauses[:LIVE_WARMUP] == [0.25] * LIVE_WARMUP
+    assert pauses[LIVE_WARMUP:] == [1.0, 1.0]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from gotui.backends import yielding
 from gotui.backends.model import Snapshot
-from gotui.backends.session import LIVE_READ_SHARE, live_step
+from gotui.backends.session import LIVE_READ_SHARE, LIVE_WARMUP, live_step
 from gotui.tui.controllers import widgets_may_be_gone
 from gotui.tui.refresh_model import RefreshModel
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
 ADAPTIVE_SHARE = LIVE_READ_SHARE  # the most of one core the live refresh may take
 SHRINK_HEADROOM = 0.75  # back to a shorter step once the cost fits it with room
-WARMUP = 2  # the first refreshes read and build everything: not a measure of cost
 INPUT_POLL = 0.005  # s between looks at whether input is still being handled
 INPUT_QUIET = 1.0  # s without input before a due refresh starts (at most one interval late)
 
@@ -160,7 +159,7 @@ class RefreshController:
 
     def _adapt(self, cost: float) -> None:
         self.refreshes += 1
-        if self.refreshes <= WARMUP:
+        if self.refreshes <= LIVE_WARMUP:
             return
         self.cost = cost if not self.cost else (self.cost + cost) / 2
         if not self.adaptive:
