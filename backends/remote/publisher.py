@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
+from gotui.backends.heap import return_freed_memory
 from gotui.backends.model import GotuiError, Snapshot, TargetState
 from gotui.backends.remote.snapshots import BodyCache, TextSnapshot, delta_texts, full_texts
 from gotui.backends.session import LIVE_READ_SHARE, LIVE_WARMUP, Session, live_step, thread_cpu
@@ -108,6 +109,7 @@ class SnapshotPublisher:
         self.published = seq
         self.latest = wire
         self._on_published(wire)
+        return_freed_memory()  # the build's texts of the parts that changed
         return read_cpu + build_cpu
 
     async def texts(self, base: TextSnapshot | None, latest: TextSnapshot) -> list[str]:

@@ -26,6 +26,7 @@ import time
 from typing import TYPE_CHECKING
 
 from gotui.backends import yielding
+from gotui.backends.heap import return_freed_memory
 from gotui.backends.model import Snapshot
 from gotui.backends.session import LIVE_READ_SHARE, LIVE_WARMUP, live_step
 from gotui.tui.controllers import widgets_may_be_gone
@@ -182,6 +183,8 @@ class RefreshController:
         finally:
             self.in_flight = False
         if done:
+            if not yielding.input_pending():
+                return_freed_memory()  # a few ms at 1M goroutines; never ahead of a key
             cost = time.process_time() - started
             if since is not None and yielding.since_input() > wall - since[1]:
                 cost = with_the_rest(cost, started - since[0], wall - since[1])
