@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 from gotui.backends import yielding
 from gotui.backends.heap import return_freed_memory
 from gotui.backends.model import Snapshot
-from gotui.backends.session import LIVE_READ_SHARE, LIVE_WARMUP, live_step
+from gotui.backends.session import LIVE_READ_SHARE, LIVE_STEPS, LIVE_WARMUP, live_step
 from gotui.tui.controllers import widgets_may_be_gone
 from gotui.tui.refresh_model import RefreshModel
 
 if TYPE_CHECKING:
     from gotui.tui.app import GotuiApp
 
-MIN_INTERVAL, MAX_INTERVAL = 0.25, 30.0
+MIN_INTERVAL, MAX_INTERVAL = LIVE_STEPS[0], LIVE_STEPS[-1]  # what `+`/`-` may choose
 ADAPTIVE_SHARE = LIVE_READ_SHARE  # the most of one core the live refresh may take
 SHRINK_HEADROOM = 0.75  # back to a shorter step once the cost fits it with room
 INPUT_POLL = 0.005  # s between looks at whether input is still being handled
