@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from gotui.backends.model import TargetInfo
 from gotui.backends.remote.server import ShareServer
 from gotui.backends.session import Session
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.remote.fakes import FakeLive, FakeStop
+from tests.remote.fakes import FakeLive, FakeStop, fake_info
 
 WAIT_S = 20.0  # generous upper bound for things that must happen; never asserted as a time
 
@@ -33,7 +32,7 @@ class Host:
 
 async def make_host(*, host_drives: bool = False, count: int = 5, pad: int = 0,
                     interval: float = 0.05) -> Host:
-    info = TargetInfo(pid=4242, exe="/src/app/app", go_version="go1.26.0")
+    info = fake_info()
     live = FakeLive(info, count=count, pad=pad)
     stop = FakeStop(info, live)
     session = Session(info, live=live, stop=stop)

@@ -20,6 +20,11 @@ from gotui.backends.model import (
 SOURCE_FILE = "/src/app/main.go"
 
 
+def fake_info() -> TargetInfo:
+    """The fake target the remote tests' sessions are on."""
+    return TargetInfo(pid=4242, exe="/src/app/app", go_version="go1.26.0")
+
+
 def make_goroutine(gid: int, pad: int = 0) -> Goroutine:
     loc = Location("main.worker", SOURCE_FILE, 10 + gid % 50, 0x401000 + gid)
     return Goroutine(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gotui.backends.model import Breakpoint, Event, GotuiError, Snapshot, TargetInfo
+from gotui.backends.model import Breakpoint, Event, GotuiError, Snapshot
 from gotui.backends.notices import (
     DriverSelected,
     ErrorRaised,
@@ -34,7 +34,7 @@ from gotui.backends.session import LIVE_WARMUP, Session
 from websockets.exceptions import InvalidStatus
 
 from tests.remote.conftest import Host, make_host, raw_connect, wait_for
-from tests.remote.fakes import SOURCE_FILE, FakeLive, FakeStop
+from tests.remote.fakes import SOURCE_FILE, FakeLive, FakeStop, fake_info
 
 
 def record(publisher: Publisher) -> list[Notice]:
@@ -502,7 +502,7 @@ async def test_joiner_leaving_never_touches_the_target(host: Host) -> None:
 
 
 async def test_attaching_the_stop_backend_on_demand_reaches_joiners() -> None:
-    info = TargetInfo(pid=4242, exe="/src/app/app", go_version="go1.26.0")
+    info = fake_info()
     live = FakeLive(info)
     stops: list[FakeStop] = []
 
@@ -600,7 +600,7 @@ def test_pulls_of_a_huge_target_keep_to_their_share_of_a_core() -> None:
 
 async def pulls_of(work: Callable[[], None], until: Callable[[list[float]], bool]) -> list[float]:
     """The pause after each pull of a publisher whose reads each do `work` first."""
-    info = TargetInfo(pid=4242, exe="/src/app/app", go_version="go1.26.0")
+    info = fake_info()
     live = FakeLive(info, count=5)
     plain_snapshot = live.snapshot
 
