@@ -17,6 +17,7 @@ from gotui.tui.screens.help import HelpScreen
 from gotui.tui.screens.quit import QuitScreen
 from gotui.tui.widgets.footer import GotuiFooter
 from gotui.tui.widgets.goroutine_list import GoroutineList
+from textual.color import Color
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Static
 
@@ -444,6 +445,35 @@ async def test_narrow_layout_shows_one_pane_at_a_time(session: RecordingSession)
         await pilot.pause(0.1)
         assert not app.screen.has_class("-narrow")
         assert app.goroutine_pane.display and app.source_view.display
+
+
+def accented_panes(app: GotuiApp) -> list[str]:
+    accent = Color.parse(app.current_theme.accent)
+
+    def is_accent(c: Color) -> bool:  # (the theme's colours come back rounded)
+        return c.a == accent.a and all(abs(x - y) <= 2 for x, y in zip(c.rgb, accent.rgb,
+                                                                      strict=True))
+
+    return [str(w.id) for w in app.screen.query(".pane")
+            if w.display and is_accent(w.styles.border_top[1])]
+
+
+async def test_the_focused_pane_alone_has_the_accent_border(session: RecordingSession) -> None:
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        assert accented_panes(app) == ["pane-goroutines"]
+        await pilot.press("slash")  # focus moves inside the pane: it keeps the border
+        assert isinstance(app.focused, Input)
+        assert accented_panes(app) == ["pane-goroutines"]
+        assert not app.query_one("#g-summary").display
+        await pilot.press("escape", "4")
+        await pilot.pause()
+        assert accented_panes(app) == ["pane-source"]
+        assert app.query_one("#g-summary").display and not app.goroutine_pane.prompt_open
+        await pilot.press("1")
+        await pilot.pause()
+        assert accented_panes(app) == ["pane-goroutines"]
 
 
 async def test_stack_hides_runtime_frames_and_selects_frames(session: RecordingSession) -> None:
