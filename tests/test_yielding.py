@@ -4,6 +4,7 @@ and never longer than MAX_STEP."""
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 
 import pytest
@@ -75,3 +76,17 @@ def test_input_never_said_done_gives_the_gc_back_once_it_is_no_longer_pending() 
     yielding.input_arrived(hold=0.0)
     yielding.settle()
     assert gc.isenabled()
+
+
+def test_the_event_loop_gets_the_gil_back_within_the_switch_interval() -> None:
+    old = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # CPython's default
+        yielding.favour_the_event_loop()
+        assert sys.getswitchinterval() == pytest.approx(yielding.SWITCH_INTERVAL, abs=1e-5)
+        assert yielding.SWITCH_INTERVAL < 0.005
+        sys.setswitchinterval(0.0002)  # shorter already: kept
+        yielding.favour_the_event_loop()
+        assert sys.getswitchinterval() == pytest.approx(0.0002, abs=1e-5)
+    finally:
+        sys.setswitchinterval(old)

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from gotui.backends import factory
+from gotui.backends import factory, yielding
 from gotui.backends.formats import to_goroutine_dump, to_json_text, to_text
 from gotui.backends.logs import log_to_file
 from gotui.backends.model import GotuiError, Snapshot, UsageError, to_json
@@ -466,6 +466,7 @@ async def _run_tui(source: SessionSource, args: argparse.Namespace, delve_upfron
                    share: str | None, ebpf: FeedFactory | None = None,
                    after_paint: Sequence[Callable[[Session], object]] = ()) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
+    yielding.favour_the_event_loop()
     from gotui.tui.app import GotuiApp  # Textual is only imported when a TUI is wanted
 
     loop = asyncio.get_running_loop()
