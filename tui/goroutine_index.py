@@ -5,8 +5,9 @@ Pure Python, no Textual. Built for 100k-1M goroutines, on two ideas:
 - Shapes. Goroutines that look alike (status, wait reason, labels, the four locations)
   share one Shape: its searchable text, its group key per grouping, its status rank.
   100k goroutines have a few hundred shapes. Filtering tests a term against each
-  shape once, then keeps the goroutines whose shape matched in C-level passes (map /
-  compress over the id list); grouping counts shapes, not goroutines.
+  shape once, counts the matches from the shapes' counts and lists the goroutines
+  whose shape matched only as far as the rows asked for (C-level map / compress over
+  the id list); grouping counts shapes, not goroutines.
 - Work in proportion to change. `next_data()` (run in a worker thread) makes the next
   IndexData from the previous one and a SnapshotChanges: only added, changed and gone
   goroutines are looked at; the three sort orders are patched (bisect) when few
@@ -24,7 +25,7 @@ import copy
 import dataclasses
 from bisect import bisect_left, insort
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import compress, filterfalse, islice, repeat
@@ -486,7 +487,7 @@ def _flags_by_shape(shapes: ShapeTable, test: Callable[[Shape], bool]) -> bytes:
     return bytes(map(test, shapes.shapes))
 
 
-def of_shapes(goids: list[int], shape_of: dict[int, int], ok: bytes) -> Iterator[int]:
+def of_shapes(goids: Iterable[int], shape_of: dict[int, int], ok: bytes) -> Iterator[int]:
     """The goroutines of `goids` (in order) whose shape `ok` flags."""
     return compress(goids, map(ok.__getitem__, map(shape_of.__getitem__, goids)))
 
@@ -540,6 +541,49 @@ def _own_term(term: str, goid: int, data: IndexData, shapes: ShapeTable) -> bool
     return gone and term in " " + GONE
 
 
+class Members:
+    """Goroutines in the view's order (a group's, or those a filter matched), listed
+    only as far as asked: the rows on screen need the first few of a million, the row
+    of a goroutine those up to it. `count`: how many there are, if known."""
+
+    STEP = 256  # listed ahead of the row asked for
+
+    def __init__(self, goids: Iterator[int], count: int | None = None) -> None:
+        self._rest = goids  # the goroutines in order, not listed yet
+        self.listed: list[int] = []
+        self.whole = False
+        self._count = count
+
+    def _list_to(self, count: int) -> None:
+        listed = self.listed
+        if not self.whole and count > len(listed):
+            listed.extend(islice(self._rest, count - len(listed)))
+            self.whole = len(listed) < count
+
+    def _list_all(self) -> list[int]:
+        if not self.whole:
+            self.listed.extend(self._rest)
+            self.whole = True
+        return self.listed
+
+    def __len__(self) -> int:
+        return len(self._list_all()) if self._count is None else self._count
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._list_all())
+
+    def __getitem__(self, i: int) -> int:
+        self._list_to(i + 1 + self.STEP)
+        return self.listed[i]
+
+    def position(self, goid: int, key: Callable[[int], int]) -> int | None:
+        """Where `goid` is (members are sorted by `key`), or None."""
+        want, listed = key(goid), self.listed
+        while not self.whole and (not listed or key(listed[-1]) < want):
+            self._list_to(max(len(listed) * 2, self.STEP))
+        return _position(listed, goid, key)
+
+
 class FilterCache:
     """The last filter's result, reused while the shapes that match and the few
     goroutines with text of their own match the same: typing one more character of a
@@ -548,10 +592,10 @@ class FilterCache:
     def __init__(self) -> None:
         self.over: tuple[list[int], dict[int, int]] | None = None  # (goids, shape_of)
         self.key: tuple[object, ...] = ()
-        self.result: list[int] = []
+        self.result: Sequence[int] = []
 
     def get(self, goids: list[int], shape_of: dict[int, int], key: tuple[object, ...]
-            ) -> list[int] | None:
+            ) -> Sequence[int] | None:
         over = self.over
         if over is not None and over[0] is goids and over[1] is shape_of and self.key == key:
             return self.result
@@ -559,7 +603,7 @@ class FilterCache:
 
 
 def filter_goids(goids: list[int], text: str, data: IndexData, shapes: ShapeTable,
-                 cache: FilterCache | None = None) -> list[int]:
+                 cache: FilterCache | None = None) -> Sequence[int]:
     terms = text.lower().split()
     if any(t.isdigit() or t in ("is:new", "is:gone") for t in terms):
         for term in terms:  # ids and marks: term by term over the goroutines
@@ -574,39 +618,14 @@ def filter_goids(goids: list[int], text: str, data: IndexData, shapes: ShapeTabl
     flags = map(ok.__getitem__, map(data.shape_of.__getitem__, goids))
     if own:  # (a goroutine with text of its own is judged on all of it)
         flags = map(own.get, goids, flags)
-    result = list(compress(goids, flags))
+    # how many: from the shapes' counts, not a pass over the goroutines (the rows on
+    # screen list the first few; a pass over 100k took ~10 ms of a typed filter)
+    count = sum(n for sid, n in data.shape_counts.items() if ok[sid])
+    count += sum(mine - ok[data.shape_of[goid]] for goid, mine in own.items())
+    result: Sequence[int] = Members(compress(goids, flags), count)
     if cache is not None:
         cache.over, cache.key, cache.result = (goids, data.shape_of), key, result
     return result
-
-
-class Members:
-    """A group's goroutines in the view's order, listed only as far as asked: the rows
-    on screen need the first few of a million, the row of a goroutine those up to it."""
-
-    STEP = 256  # listed ahead of the row asked for
-
-    def __init__(self, goids: Iterator[int]) -> None:
-        self._rest = goids  # the group's goroutines in order, not listed yet
-        self.listed: list[int] = []
-        self.whole = False
-
-    def _list_to(self, count: int) -> None:
-        listed = self.listed
-        if not self.whole and count > len(listed):
-            listed.extend(islice(self._rest, count - len(listed)))
-            self.whole = len(listed) < count
-
-    def __getitem__(self, i: int) -> int:
-        self._list_to(i + 1 + self.STEP)
-        return self.listed[i]
-
-    def position(self, goid: int, key: Callable[[int], int]) -> int | None:
-        """Where `goid` is (members are sorted by `key`), or None."""
-        want, listed = key(goid), self.listed
-        while not self.whole and (not listed or key(listed[-1]) < want):
-            self._list_to(max(len(listed) * 2, self.STEP))
-        return _position(listed, goid, key)
 
 
 class IndexView:
@@ -614,7 +633,7 @@ class IndexView:
     (in order) the first time one of its rows is asked for."""
 
     def __init__(self, data: IndexData, shapes: ShapeTable, settings: ViewSettings,
-                 matched: list[int]) -> None:
+                 matched: Sequence[int]) -> None:
         self.data = data
         self.shapes = shapes
         self.settings = settings
@@ -697,7 +716,7 @@ def build_view(data: IndexData, shapes: ShapeTable, settings: ViewSettings,
                cache: FilterCache | None = None) -> IndexView:
     """The view of `data` under `settings`."""
     order = data.orders[settings.sort_key]
-    matched = order
+    matched: Sequence[int] = order
     if settings.filter_text:
         matched = filter_goids(order, settings.filter_text, data, shapes, cache)
     return IndexView(data, shapes, settings, matched)
@@ -846,6 +865,8 @@ class GoroutineIndex:
             return None
         view = self.view
         if not view.groups:
+            if isinstance(view.matched, Members):
+                return view.matched.position(goid, self._order_key())
             return _position(view.matched, goid, self._order_key())
         key = view.group_of(goid)
         if key in self.collapsed:

@@ -177,3 +177,33 @@ def test_a_groups_members_are_listed_only_as_far_as_asked() -> None:
     assert members.position(100_000, lambda g: g) == len(every) - 1 and members.whole
     assert members.position(99_998, lambda g: g) is None  # not a member
     assert [members[i] for i in range(len(every))] == every
+
+
+def test_a_filter_counts_its_matches_and_lists_only_the_rows_asked_for() -> None:
+    index, fresh = GoroutineIndex(), GoroutineIndex()
+    for idx in (index, fresh):
+        idx.update(goroutines(list(range(1, 20_001))))
+        idx.update(goroutines(list(range(1, 19_001))))  # 1,000 gone, struck out
+        idx.set_sort("status")
+    texts = ["main.worker", "status:wait", "0xc000020060", "chan", "gone", "worker=1",
+             "main.poller gone", "status:waiting chan", "no such text"]
+    for text in texts:
+        index.set_filter(text)
+        matched = index.view.matched
+        assert isinstance(matched, Members) and len(matched.listed) < 1_000, text
+        shown = visible_ids(index)  # (lists them all)
+        assert index.matched == len(shown), text
+        assert shown == [g for g in fresh.view.matched
+                         if all(_matches(fresh, g, t) for t in text.lower().split())], text
+    index.set_filter("main.worker")
+    assert index.row_of(15_000) == visible_ids(index).index(15_000)
+    assert index.row_of(15_001) is None  # not a worker
+
+
+def _matches(index: GoroutineIndex, goid: int, term: str) -> bool:
+    data = index.data
+    if term.startswith("status:"):
+        return index.status_of(goid).startswith(term[len("status:"):])
+    shape = index.shapes[data.shape_of[goid]]
+    gone = goid in data.gone and term in " gone"
+    return term in shape.hay or term in data.extra.get(goid, "") or gone
