@@ -26,6 +26,7 @@ import numpy as np
 from gotui.backends.live.goroutines import DEAD_ROWS, GDecoder, GRows, in_statuses, statuses
 from gotui.backends.live.memory import USER_MAX, ProcessMemory, Scatter, scatter
 from gotui.backends.model import SCAN_BIT
+from gotui.backends.yielding import step_aside
 
 MAX_GAP = 1024  # bytes between two g's that are read through rather than skipped
 RUN = 256  # g's per range at most (2 * RUN pieces: within IOV_MAX)
@@ -160,6 +161,9 @@ class GRecordReader:
             self._buf = np.empty(need // _ALIGN, dtype=np.uint64)
         buf = self._buf.view(np.uint8)
         for c in plan.chunks:
+            # a key that lands on the read of 1M records waits for one chunk of CHUNK,
+            # not for the whole read
+            step_aside()
             range_ok = self.mem.read_scattered(buf, c.reads)
             n = c.rows.stop - c.rows.start
             self.decoder.rows(buf[:n * self._stride].reshape(n, self._stride), rows, c.rows)

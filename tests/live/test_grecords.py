@@ -14,6 +14,7 @@ import struct
 import numpy as np
 import pytest
 from gotui.backends.gobinary.binary import StructLayout
+from gotui.backends.live import grecords
 from gotui.backends.live.goroutines import DEAD, GDecoder, GRows, in_statuses, statuses
 from gotui.backends.live.grecords import GRecordReader
 from gotui.backends.live.memory import ProcessMemory
@@ -208,3 +209,16 @@ def test_records_failing_the_checks_are_read_again(dec: GDecoder) -> None:
     assert len(calls) == 2 and len(calls[1].addrs) == 1  # record 2 read again, alone
     assert read.live.all() and read.dropped == 0
     assert read.rows["goid"].tolist() == [40, 41, 42, 43, 44]
+
+
+def test_a_read_steps_aside_between_chunks(dec: GDecoder,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key that lands on a big read waits for one chunk, not the whole read."""
+    steps: list[int] = []
+    monkeypatch.setattr(grecords, "step_aside", lambda: steps.append(1) or 0.0)
+    monkeypatch.setattr(grecords, "CHUNK", 16)
+    heap = Heap(8)
+    addrs = [heap.put(i * STRIDE, record(**{**GOOD, "goid": 10 + i})) for i in range(64)]
+    rows, ok = reader(dec).read_rows(np.array(addrs, dtype=np.uint64))
+    assert ok.all() and rows["goid"].tolist() == list(range(10, 74))
+    assert len(steps) >= 64 // 16
