@@ -33,6 +33,7 @@ from operator import contains, or_
 
 from gotui.backends.formats import human_duration
 from gotui.backends.model import Goroutine, Location
+from gotui.backends.yielding import step_aside
 from gotui.tui.snapshot_changes import SnapshotChanges, snapshot_changes
 
 SORT_KEYS = ("id", "wait", "status")
@@ -358,17 +359,21 @@ def next_data(prev: IndexData, changes: SnapshotChanges, shapes: ShapeTable,
                      extra, wait_keys, {},
                      _status_counts(shape_counts, gone, shape_of, shapes),
                      prev.generation + 1, shape_counts, _small_after(prev, left, came))
-    # the three orders, patched
+    # the three orders, patched: each a pass over every goroutine (tens of ms at 1M), so
+    # a thread that builds them steps aside between them while the UI handles a key
+    step_aside()
     added = [g.id for g in changes.added]
     old_status, new_status = prev.status_key(shapes), data.status_key(shapes)
     restatus = [g.id for g in moved if old_status(g.id) != new_status(g.id)]
     data.orders["id"] = _patched(prev.orders["id"], ((i, i) for i in dropped), added,
                                  _identity, _identity)
+    step_aside()
     data.orders["status"] = _patched(
         prev.orders["status"],
         ((i, old_status(i)) for i in (*dropped, *restatus, *gone)),
         (*added, *restatus, *gone), old_status, new_status,
         partial(data.status_order, shapes))
+    step_aside()
     rewait = [g.id for g in moved if prev.wait_keys[g.id] != wait_keys[g.id]]
     data.orders["wait"] = _patched(
         prev.orders["wait"], ((i, prev.wait_keys[i]) for i in (*dropped, *rewait)),

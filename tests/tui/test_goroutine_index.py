@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from gotui.backends.formats import human_duration as format_ns
 from gotui.backends.model import Goroutine, Location
+from gotui.tui import goroutine_index
 from gotui.tui.goroutine_index import GoroutineIndex, Members, of_shapes, sparkline
 
 from tests.tui.fakes import make_goroutine
@@ -207,3 +208,14 @@ def _matches(index: GoroutineIndex, goid: int, term: str) -> bool:
     shape = index.shapes[data.shape_of[goid]]
     gone = goid in data.gone and term in " gone"
     return term in shape.hay or term in data.extra.get(goid, "") or gone
+
+
+def test_a_refresh_steps_aside_between_the_orders_it_patches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    index = GoroutineIndex()
+    index.update(goroutines(list(range(1, 50))))
+    steps: list[int] = []
+    monkeypatch.setattr(goroutine_index, "step_aside", lambda: steps.append(1) or 0.0)
+    index.update(goroutines(list(range(2, 52))))  # one gone, two new
+    assert len(steps) >= 3  # one before each of the three orders
+    assert visible_ids(index) == list(range(1, 52))  # (1 struck out, for one refresh)
