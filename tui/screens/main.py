@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gotui.tui.frame_timer import screen_update_timer
 from gotui.tui.goroutine_index import GoroutineIndex
 from gotui.tui.widgets.footer import GotuiFooter
 from gotui.tui.widgets.goroutine_list import GoroutineList
@@ -25,6 +26,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 
 if TYPE_CHECKING:
@@ -83,6 +85,10 @@ class MainScreen(Screen[None]):
         self.panes_ready = asyncio.Event()  # every pane is mounted
         self.on_panes_ready: list[Callable[[], Any]] = []
         self._mounting: asyncio.Task[None] | None = None
+
+    @property
+    def _update_timer(self) -> Timer:
+        return screen_update_timer(self)  # paints without Textual's late frame
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(clock=self.clock, id="header")
