@@ -21,6 +21,9 @@ For each size, on one running target:
       prompt, through the same tmux harness (what any Textual app takes);
     - RSS of gotui's process at 1, 5 and 10 minutes (--minutes shortens the run: the
       marks past it are left out).
+    - with --screen-keys, a second table: the keys that change the layout or the
+      screen (`7`, `8`, `1`, `?` to open and to close help), `u` and `g <id>` Enter,
+      each round after the main one.
 With --join, the TUI is a joiner's (`gotui join`) of a `gotui share --headless` host
 on the target, and the host's CPU share and RSS over the same window are printed too.
 Prints a markdown table. Asserts nothing. The machine may be shared: say so with the
@@ -263,6 +266,37 @@ def key_round(tui: TmuxSession) -> dict[str, float]:
     return out
 
 
+def screen_round(tui: TmuxSession, n: int) -> dict[str, float]:
+    """Keys that change the layout or the screen (--screen-keys), and two list keys the
+    main round leaves out; each until the screen shows its effect."""
+    out: dict[str, float] = {}
+    out["7 (Blocking pane)"] = timed_key(tui, lambda: tui.send_keys("7"),
+                                         lambda s: "7 Blocking" in s)
+    out["8 (Findings pane)"] = timed_key(tui, lambda: tui.send_keys("8"),
+                                         lambda s: "8 Findings" in s and "7 Blocking" in s)
+    out["1 (list and lower panes)"] = timed_key(tui, lambda: tui.send_keys("1"),
+                                                lambda s: "2 Stack" in s)
+    out["? (help)"] = timed_key(tui, lambda: tui.send_keys("?"), lambda s: "gotui keys" in s)
+    # closed with `?`: a bare Escape reaches the app only after the terminal parser's
+    # ESCDELAY (100 ms), to tell it from the start of an escape sequence
+    out["? (help closed)"] = timed_key(tui, lambda: tui.send_keys("?"),
+                                       lambda s: "gotui keys" not in s)
+    out["u (runtime location)"] = timed_key(tui, lambda: tui.send_keys("u"),
+                                            lambda s: "runtime location" in s)
+    tui.send_keys("u")
+    until(tui, lambda s: "runtime location" not in s)
+    goid = str(n * 7 // 9)  # (the fixture's sleepers: every id up to n is one)
+    tui.send_keys("g")
+    tui.send_text(goid[:-1])
+    until(tui, lambda s: f"{goid[:-1]}" in s)
+    out["g <id> Enter (jump)"] = timed_key(
+        tui, lambda: (tui.send_text(goid[-1]), tui.send_keys("Enter")),
+        lambda s: j20_state(s) == goid, escapes=True)
+    tui.send_keys("Home")
+    until(tui, lambda s: cursor_row(s) == 0, escapes=True)
+    return out
+
+
 # ----------------------------------------------------------------- the floor
 
 def floor_keys(rounds: int) -> dict[str, list[float]]:
@@ -359,12 +393,18 @@ def tui_keys_rss(res: dict[str, object], tui: TmuxSession, host: psutil.Process 
         res["refresh"] = refresh_label(tui.capture())
         sample_rss()
         keys: dict[str, list[float]] = {}
+        screen_keys: dict[str, list[float]] = {}
         for _ in range(args.rounds):
             for name, seconds in key_round(tui).items():
                 keys.setdefault(name, []).append(seconds)
             sample_rss()
             time.sleep(1.5)  # let a refresh land between rounds
+            if args.screen_keys:
+                for name, seconds in screen_round(tui, res["n"]).items():  # type: ignore[arg-type]
+                    screen_keys.setdefault(name, []).append(seconds)
+                time.sleep(1.5)
         res["keys"] = keys
+        res["screen_keys"] = screen_keys
         end = t_start + args.minutes * 60
         while time.monotonic() < end:
             sample_rss()
@@ -401,6 +441,9 @@ def main() -> None:
                     help="leave out the floor row (the same keys on a two-widget Textual app)")
     ap.add_argument("--join", action="store_true",
                     help="the TUI of a joiner of a headless share host on the target")
+    ap.add_argument("--screen-keys", action="store_true",
+                    help="also time the keys that change the layout or the screen (panes, "
+                         "help) and two more list keys (u, jump by id): a second table")
     ap.add_argument("--paint-only", action="store_true",
                     help="only command start -> painted list (and Delve), at --paint-size")
     args = ap.parse_args()
@@ -453,6 +496,16 @@ def main() -> None:
     if floor is not None:
         print("| floor: bench/floor_app.py (a line and a prompt), same harness | — | "
               + " | ".join(ms(floor.get(k, [])) for k in names) + " | — |")
+    if args.screen_keys:
+        screen_names = list(rows[0]["screen_keys"])  # type: ignore[call-overload]
+        print()
+        print("| goroutines | " + " | ".join(f"`{k}` → painted" for k in screen_names) + " |")
+        print("|---:|" + "---|" * len(screen_names))
+        for r in rows:
+            got = r["screen_keys"]
+            assert isinstance(got, dict)
+            print(f"| {r['count']} | " + " | ".join(ms(got.get(k, [])) for k in screen_names)
+                  + " |")
 
 
 if __name__ == "__main__":
