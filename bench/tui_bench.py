@@ -288,7 +288,7 @@ def screen_round(tui: TmuxSession, n: int) -> dict[str, float]:
     goid = str(n * 7 // 9)  # (the fixture's sleepers: every id up to n is one)
     tui.send_keys("g")
     tui.send_text(goid[:-1])
-    until(tui, lambda s: f"{goid[:-1]}" in s)
+    until(tui, lambda s: goid[:-1] in s)
     out["g <id> Enter (jump)"] = timed_key(
         tui, lambda: (tui.send_text(goid[-1]), tui.send_keys("Enter")),
         lambda s: j20_state(s) == goid, escapes=True)

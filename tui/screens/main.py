@@ -251,9 +251,10 @@ class MainScreen(Screen[None]):
             return
         # a class, not `:focus-within`: with that, Textual restyles the focused pane's
         # whole subtree on every focus move inside it (~2 ms of the `/` key at 100k)
-        for other in self.query(".pane.-focused"):
-            other.set_class(other.id == f"pane-{pane}", "-focused")
-        self.query_one(f"#pane-{pane}").add_class("-focused")
+        focused = self.query_one(f"#pane-{pane}")
+        if not focused.has_class("-focused"):  # (a move inside the pane changes nothing)
+            self.query(".pane.-focused").remove_class("-focused")
+            focused.add_class("-focused")
         if pane != self.active_pane:
             self.active_pane = pane
             self.apply_layout()
