@@ -23,6 +23,7 @@ from gotui.tui.widgets.presence import PresenceBar
 from gotui.tui.widgets.probe_status import ProbeStatus
 from textual import events
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -53,7 +54,6 @@ LAYOUT_CSS = """
 #lower-left { width: 2fr; }
 #lower-right { width: 3fr; }
 .pane { border: round $primary 50%; }
-.pane.-focused { border: round $accent; }
 #pane-stack, #pane-variables, #pane-source { height: 1fr; }
 #pane-breakpoints { height: 8; }
 #analysis { height: 1fr; }
@@ -85,6 +85,7 @@ class MainScreen(Screen[None]):
         self.panes_ready = asyncio.Event()  # every pane is mounted
         self.on_panes_ready: list[Callable[[], Any]] = []
         self._mounting: asyncio.Task[None] | None = None
+        self._accented: Widget | None = None  # the pane with the accent border
 
     @property
     def _update_timer(self) -> Timer:
@@ -106,6 +107,7 @@ class MainScreen(Screen[None]):
         yield GotuiFooter()
 
     def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self.goroutine_pane.refresh_view()
         self.apply_layout()
         self.query_one(GoroutineList).focus()
@@ -240,6 +242,7 @@ class MainScreen(Screen[None]):
     def show_pane(self, name: str) -> None:
         self.active_pane = name
         self.apply_layout()
+        self.accent_pane(self.pane(name))  # in the same paint as the layout
         self.set_focus(self.pane_focus_target(name))  # now: see tui/keymap.py
 
     def on_resize(self, event: events.Resize) -> None:
@@ -249,15 +252,26 @@ class MainScreen(Screen[None]):
         pane = self.pane_of(event.widget)
         if pane is None:
             return
-        # a class, not `:focus-within`: with that, Textual restyles the focused pane's
-        # whole subtree on every focus move inside it (~2 ms of the `/` key at 100k)
-        focused = self.query_one(f"#pane-{pane}")
-        if not focused.has_class("-focused"):  # (a move inside the pane changes nothing)
-            self.query(".pane.-focused").remove_class("-focused")
-            focused.add_class("-focused")
+        self.accent_pane(self.pane(pane))
         if pane != self.active_pane:
             self.active_pane = pane
             self.apply_layout()
+
+    def accent_pane(self, pane: Widget, recolour: bool = False) -> None:
+        """The accent border on the focused pane, as an inline style. Not a class, nor
+        `:focus-within`: Textual restyles the whole subtree of a node whose classes
+        change (5-8 ms for a DataTable pane), and of a `:focus-within` node on every
+        focus move inside it; an inline border re-matches nothing."""
+        if pane is self._accented and not recolour:
+            return
+        if self._accented is not None and self._accented is not pane:
+            self._accented.styles.border = None  # back to the stylesheet's border
+        pane.styles.border = ("round", Color.parse(self.app.theme_variables["accent"]))
+        self._accented = pane
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        if self._accented is not None:
+            self.accent_pane(self._accented, recolour=True)
 
     # ------------------------------------------------------------ a refresh, in one step
     def watch_refresh_view(self, view: RefreshView | None) -> None:
