@@ -617,10 +617,17 @@ class GotuiApp(App[None]):
         self.breakpoints.toggle_here()
 
     # ------------------------------------------------------------ help, palette, quit
-    def action_help(self) -> None:
+    async def action_help(self) -> None:
         from gotui.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.user_keymap, self.share.join_text()))
+        share_text = self.share.join_text()
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(self.user_keymap, share_text), "help")
+        else:
+            help_screen = self.get_screen("help")
+            assert isinstance(help_screen, HelpScreen)
+            await help_screen.show_share(share_text)
+        await self.push_screen("help")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

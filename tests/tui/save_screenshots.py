@@ -27,6 +27,7 @@ SHOTS = [
     ("tui-fake-160x48.svg", (160, 48), ["G", "h", "g", "5", "enter", "e", *"id", "enter", "escape"], False),
     ("tui-fake-ansi-80x24.svg", (80, 24), ["slash", *"status:waiting chan", "enter"], True),
     ("tui-fake-filter-80x24.svg", (80, 24), ["slash", *"main.wor"], False),  # prompt open
+    ("tui-fake-help-80x24.svg", (80, 24), ["question_mark"], False),
 ]
 
 

