@@ -14,7 +14,7 @@ from gotui.tui.widgets.channels import (
     fold_cells,
     fold_rows,
 )
-from gotui.tui.widgets.findings import FindingsTable
+from gotui.tui.widgets.findings import FindingsTable, finding_cells
 from gotui.tui.widgets.pane_tabs import PaneTabs
 from textual.widgets import DataTable
 
@@ -127,6 +127,38 @@ async def test_findings_pane_ranks_and_enter_jumps_to_the_first_goroutine(
         current = app.goroutine_pane.list.current_goroutine
         assert current is not None and current.id == 100
         assert app.query_one("#lower").display and not app.query_one("#analysis").display
+
+
+async def test_findings_table_is_rebuilt_only_when_its_rows_change(
+        session: RecordingSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild throws away the table's rendered lines: a refresh that finds the same
+    leaves the table alone; one that finds more rebuilds it, cursor kept."""
+    live = fake_live(session)
+    park(live, 100, "chan receive (nil chan)")
+    park(live, 101, "chan receive", "0x101")
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("8")
+        table = app.query_one(FindingsTable)
+        await until(pilot, lambda: len(table.items) == 2, "two findings")
+        await pilot.press("down")
+        rebuilds: list[int] = []
+        clear = table.clear
+        monkeypatch.setattr(table, "clear", lambda *a, **k: (rebuilds.append(1), clear(*a, **k))[1])
+        for _ in range(2):  # two refreshes that find the same
+            view = app.main.refresh_view
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda v=view: app.main.refresh_view is not v
+                        and app.main.refresh_view.analysed, "a refresh")
+        assert rebuilds == [] and table.cursor_row == 1
+        park(live, 102, "chan receive (nil chan)")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: any(102 in f.goroutines for f in table.items),
+                    "the finding with the new goroutine")
+        assert rebuilds == [1] and table.cursor_row == 1
+        assert [table.get_row_at(i) for i in range(table.row_count)] == [
+            list(finding_cells(f)) for f in table.items]
 
 
 @pytest.mark.integration

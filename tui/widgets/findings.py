@@ -27,19 +27,25 @@ class FindingsTable(DataTable[str]):
     def __init__(self, **kwargs: str) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.items: list[Finding] = []
+        self._cells: list[tuple[str, ...]] = []
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
         self.border_title = "8 Findings"
 
     def show(self, found: list[Finding]) -> None:
-        row = self.cursor_row
+        """New findings; the table is rebuilt only when its cells change: a rebuild
+        throws away its rendered lines, and most refreshes find the same."""
         self.items = list(found)
-        self.clear()
-        for n, f in enumerate(self.items):
-            self.add_row(*finding_cells(f), key=str(n))
-        if self.items:
-            self.move_cursor(row=min(row, len(self.items) - 1))
+        shown = [finding_cells(f) for f in self.items]
+        if shown != self._cells:
+            row = self.cursor_row
+            self._cells = shown
+            self.clear()
+            for n, cells in enumerate(shown):
+                self.add_row(*cells, key=str(n))
+            if self.items:
+                self.move_cursor(row=min(row, len(self.items) - 1))
         self.border_title = f"8 Findings ({len(self.items)})"
         self._show_message()
 
