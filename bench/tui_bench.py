@@ -177,6 +177,31 @@ def cursor_row(screen_esc: str) -> int | None:
     return singles[0] if len(singles) == 1 else None
 
 
+def border_colour(screen_esc: str, title: str) -> str | None:
+    """The foreground colour (its SGR parameters) of the corner of the pane titled
+    `title`: the focused pane's border has the accent colour, every other the same dim
+    one. None while no pane has that title."""
+    at = screen_esc.find(f"╭─ {title}")
+    if at < 0:
+        return None
+    colour = ""
+    for m in SGR.finditer(screen_esc, 0, at):
+        parts = m.group(1).split(";") if m.group(1) else ["0"]
+        i = 0
+        while i < len(parts):
+            p = parts[i]
+            if p in ("38", "48") and i + 1 < len(parts):  # 38;5;N, 38;2;R;G;B
+                n = 3 if parts[i + 1] == "5" else 5
+                if p == "38":
+                    colour = ";".join(parts[i:i + n])
+                i += n
+                continue
+            if p in ("0", "", "39") or (p.isdigit() and (30 <= int(p) <= 37 or 90 <= int(p) <= 97)):
+                colour = "" if p in ("0", "", "39") else p
+            i += 1
+    return colour
+
+
 def subtitle(screen: str) -> str:
     return next((ln for ln in screen.splitlines() if ln.startswith("╰")), "")
 
@@ -268,14 +293,22 @@ def key_round(tui: TmuxSession) -> dict[str, float]:
 
 def screen_round(tui: TmuxSession, n: int) -> dict[str, float]:
     """Keys that change the layout or the screen (--screen-keys), and two list keys the
-    main round leaves out; each until the screen shows its effect."""
+    main round leaves out; each until the screen shows its whole effect: for a pane
+    key, the pane shown and its border in the accent colour (the focus moved there)."""
     out: dict[str, float] = {}
-    out["7 (Blocking pane)"] = timed_key(tui, lambda: tui.send_keys("7"),
-                                         lambda s: "7 Blocking" in s)
-    out["8 (Findings pane)"] = timed_key(tui, lambda: tui.send_keys("8"),
-                                         lambda s: "8 Findings" in s and "7 Blocking" in s)
-    out["1 (list and lower panes)"] = timed_key(tui, lambda: tui.send_keys("1"),
-                                                lambda s: "2 Stack" in s)
+    accent = border_colour(until(tui, lambda s: border_colour(s, "1 ") is not None,
+                                 escapes=True), "1 ")
+
+    def focused(title: str) -> Callable[[str], bool]:
+        return lambda s: border_colour(s, title) == accent
+
+    out["7 (Blocking pane)"] = timed_key(tui, lambda: tui.send_keys("7"), focused("7 "),
+                                         escapes=True)
+    out["8 (Findings pane)"] = timed_key(tui, lambda: tui.send_keys("8"), focused("8 "),
+                                         escapes=True)
+    out["1 (list and lower panes)"] = timed_key(
+        tui, lambda: tui.send_keys("1"), lambda s: "2 Stack" in s and focused("1 ")(s),
+        escapes=True)
     out["? (help)"] = timed_key(tui, lambda: tui.send_keys("?"), lambda s: "gotui keys" in s)
     # closed with `?`: a bare Escape reaches the app only after the terminal parser's
     # ESCDELAY (100 ms), to tell it from the start of an escape sequence
