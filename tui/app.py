@@ -55,6 +55,7 @@ from gotui.tui.messages import (
 from gotui.tui.refresh_model import RefreshModel, RefreshView
 from gotui.tui.screens.main import LAYOUT_CSS, MainScreen
 from gotui.tui.sharing import FROM_WIRE, ShareControls
+from gotui.tui.terminal_driver import GotuiDriver
 from gotui.tui.theme import ANSI_THEME, DEFAULT_THEME, terminal_prefers_ansi
 from gotui.tui.widgets.goroutine_pane import GoroutinePane
 from gotui.tui.widgets.header import HeaderBar
@@ -103,7 +104,7 @@ class GotuiApp(App[None]):
         `start_session` awaits `session.start()` on mount, for callers that have not;
         `first_snapshot`: the first live snapshot, if the caller has read it already."""
         self.use_ansi = ansi or terminal_prefers_ansi()
-        super().__init__(ansi_color=True if self.use_ansi else None)
+        super().__init__(driver_class=GotuiDriver, ansi_color=True if self.use_ansi else None)
         self.session = session
         self.clock = clock
         self.start_session = start_session

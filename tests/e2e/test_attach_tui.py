@@ -28,6 +28,25 @@ def test_live_view_does_not_trace(gotui: Path, basic_target: Target) -> None:
     assert making_progress(basic_target.pid)
 
 
+def test_escape_and_arrows_in_a_real_terminal(gotui: Path, basic_target: Target) -> None:
+    """gotui's own terminal driver (tui/terminal_driver.py): a bare Escape closes help,
+    arrows still move the cursor (their sequences are not cut into Escape and letters),
+    and $TEXTUAL_DRIVER, a module Textual would import by name, is never looked at."""
+    env = {"TEXTUAL_DRIVER": "gotui_no_such_module:Driver"}
+    with attach(gotui, basic_target.pid, env=env) as tui:
+        tui.wait_for("main.receiver")
+        for _ in range(3):
+            tui.send_keys("?")
+            tui.wait_for("gotui keys")
+            tui.send_keys("Escape")
+            tui.wait_gone("gotui keys")
+        tui.send_keys("Home", "Down", "Down", "2")  # the stack pane names the cursor's
+        screen = tui.wait_for("Stack of goroutine 3")
+        assert "gotui keys" not in screen and "Traceback" not in screen
+        tui.send_keys("C-c")
+        assert tui.wait_exit(timeout=15) == 0
+
+
 @pytest.mark.usefixtures("need_dlv")
 def test_running_target_released_on_quit(gotui: Path, basic_target: Target) -> None:
     """Without halting: q + Enter detaches and exits 0."""
