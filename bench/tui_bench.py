@@ -310,10 +310,14 @@ def screen_round(tui: TmuxSession, n: int) -> dict[str, float]:
         tui, lambda: tui.send_keys("1"), lambda s: "2 Stack" in s and focused("1 ")(s),
         escapes=True)
     out["? (help)"] = timed_key(tui, lambda: tui.send_keys("?"), lambda s: "gotui keys" in s)
-    # closed with `?`: a bare Escape reaches the app only after the terminal parser's
-    # ESCDELAY (100 ms), to tell it from the start of an escape sequence
     out["? (help closed)"] = timed_key(tui, lambda: tui.send_keys("?"),
                                        lambda s: "gotui keys" not in s)
+    # a bare Escape reaches the app once the terminal parser has waited its delay for
+    # the rest of a sequence (tui/terminal_driver.py: 25 ms)
+    tui.send_keys("?")
+    until(tui, lambda s: "gotui keys" in s)
+    out["Esc (help closed)"] = timed_key(tui, lambda: tui.send_keys("Escape"),
+                                         lambda s: "gotui keys" not in s)
     out["u (runtime location)"] = timed_key(tui, lambda: tui.send_keys("u"),
                                             lambda s: "runtime location" in s)
     tui.send_keys("u")
