@@ -507,15 +507,19 @@ class GotuiApp(App[None]):
     @widgets_may_be_gone
     async def action_why_stuck(self) -> None:
         """The wait-for chain of the selected goroutine (backends/waitfor.py)."""
-        from gotui.backends.waitfor import chain_of
+        from gotui.backends.waitfor import chain_among, chain_of
         from gotui.tui.screens.why import WhyScreen
 
         goid = self.selection.goid
-        snap = self.session.last_snapshot
-        if not goid or snap is None:
+        view = self.main.refresh_view
+        if not goid or view is None:
             self.notify("select a goroutine first", severity="warning")
             return
-        steps = await asyncio.to_thread(chain_of, snap, goid)
+        if view.analysed:  # the chain's goroutines are known: no pass over all of them
+            steps = await asyncio.to_thread(chain_among, view.snapshot, goid, view.waiting,
+                                            view.data.live.get)
+        else:
+            steps = await asyncio.to_thread(chain_of, view.snapshot, goid)
 
         def chosen(target: int | None) -> None:
             if target:

@@ -66,6 +66,9 @@ class RefreshView:
     blocking: BlockingRows | None = None
     findings: list[Finding] | None = None
     lifecycle: SnapshotDigest | None = None
+    # (analysed) the user goroutines that wait on something or hold addresses others
+    # wait on: all a wait-for chain (`w`) is made of, besides its last step
+    waiting: frozenset[int] = frozenset()
 
 
 class RefreshModel:
@@ -136,7 +139,8 @@ class RefreshModel:
             # big tables: hand the freed heap back (~30 MB at 100k goroutines)
             return_freed_memory()
         return RefreshView(snap, done.data, done.view, done.changed, True,
-                           {c.addr: c for c in snap.channels}, rows, found, digest)
+                           {c.addr: c for c in snap.channels}, rows, found, digest,
+                           frozenset(self.findings_input.relevant))
 
     def _findings(self, snap: Snapshot, lookup: Callable[[int], Goroutine | None]
                   ) -> list[Finding] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from gotui.backends.model import Holding, Location, Lock, Snapshot
+from gotui.backends.waitfor import WaitGraph
 from gotui.tui.screens.why import WhyScreen
 from gotui.tui.widgets.channels import ChannelsTable, HolderRow, holding_text
 from textual.widgets import OptionList
@@ -78,6 +79,9 @@ async def test_w_shows_why_a_goroutine_is_stuck_and_goes_along_the_chain(
         screen = app.screen
         assert isinstance(screen, WhyScreen)
         assert [s.goroutine for s in screen.steps][:2] == [WAITERS[0], HOLDER]
+        view = app.main.refresh_view  # the chain from the view's waiting goroutines
+        assert view is not None and view.analysed and HOLDER not in view.waiting
+        assert screen.steps == WaitGraph(view.snapshot).chain(WAITERS[0])
         text = str(screen.query_one("#why-text").render())
         assert text.startswith("g3 waits for mutex 0xc000123450 held by g7 (main.transfer "
                                "main.go:88, holding ≥ 3s, inferred), which")
