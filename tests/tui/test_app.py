@@ -247,6 +247,45 @@ async def submit_form(pilot: Pilot[None], screen: BreakpointEditScreen) -> None:
     await pilot.press("enter")
 
 
+async def test_breakpoint_form_is_one_screen_loaded_afresh_each_time(
+        session: RecordingSession) -> None:
+    """The form is built once and reopened: what the last use left (typed text, an
+    error, the Move offer, the focus) never shows in the next."""
+    app = make_app(session)
+    async with app.run_test(size=WIDE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("b")
+        form = await fill_breakpoint_form(pilot, "nosuch.func", "x > 1", "> 2")
+        form.query_one("#bp-perg", Checkbox).value = True
+        await submit_form(pilot, form)
+        await until(pilot, lambda: "could not find function" in str(
+            form.query_one("#bp-error", Static).render()), "error in the form")
+        form.offer_move("/src/main.go:23")
+        form.query_one("#bp-move").focus()
+        await pilot.press("escape")
+        assert app.screen is not form and not fake_stop(session).bps
+        await pilot.press("b")
+        assert app.screen is form
+
+        def shown() -> tuple[object, ...]:
+            return (str(form.query_one("#bp-title", Static).render()),
+                    *(form.query_one(i, Input).value
+                      for i in ("#bp-location", "#bp-cond", "#bp-hitcond")),
+                    form.query_one("#bp-perg", Checkbox).value,
+                    str(form.query_one("#bp-error", Static).render()),
+                    form.query_one("#bp-move").display, app.focused and app.focused.id)
+
+        assert shown() == ("New breakpoint", "", "", "", False, "", False, "bp-location")
+        await fill_breakpoint_form(pilot, "main.go:22", "j > 1")
+        await submit_form(pilot, form)
+        await until(pilot, lambda: app.screen is not form, "form closed")
+        await until(pilot, lambda: app.breakpoints_table.row_count == 1, "table row")
+        await pilot.press("5", "E")
+        assert app.screen is form
+        assert shown() == ("Edit breakpoint 1", "main.go:22", "j > 1", "", False, "", False,
+                           "bp-location")
+
+
 async def test_breakpoint_add_edit_toggle_delete(session: RecordingSession) -> None:
     app = make_app(session)
     async with app.run_test(size=WIDE) as pilot:
@@ -350,12 +389,25 @@ async def test_help_is_one_screen_that_reopens_as_it_was(session: RecordingSessi
         assert app.focused is scroll
         await pilot.press("pagedown")
         await until(pilot, lambda: scroll.scroll_y > 0, "help scrolls")
+        restyles: list[int] = []
+        restyle = first.update_node_styles
+        first.update_node_styles = lambda *a, **k: (restyles.append(1), restyle(*a, **k))[1]
         for close in ("question_mark", "q", "escape"):
             await pilot.press(close)
             assert not isinstance(app.screen, HelpScreen), close
             await pilot.press("question_mark")
             assert app.screen is first and app.focused is scroll
         assert {line.split()[-1] for line in help_lines(app)[1:]} == all_ids()
+        assert restyles == []  # reopened as it was: its rendered lines kept
+        await pilot.press("escape")  # a theme change while it is closed: restyled
+        app.theme = "ansi-dark" if app.theme != "ansi-dark" else "textual-dark"
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert restyles and app.screen is first
+        box = first.query_one("#help-scroll").parent
+        assert box is not None
+        assert box.styles.border_top[1] == Color.parse(app.theme_variables["primary"])
 
 
 async def test_keymap_file_rebinds_by_id(session: RecordingSession, tmp_path: Path) -> None:

@@ -14,6 +14,10 @@ from gotui.tui.messages import BreakpointAction
 
 if TYPE_CHECKING:
     from gotui.tui.app import GotuiApp
+    from gotui.tui.screens.breakpoint_edit import Submit
+
+
+FORM = "breakpoint-form"  # the installed screen's name
 
 
 class BreakpointController:
@@ -95,20 +99,29 @@ class BreakpointController:
     # ------------------------------------------------------------ what the user asks
     # (the form's module is imported when first needed: not before the first paint)
     def add(self) -> None:
-        from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
-
         if not self.app.session.capabilities.can_stop:
             self.app.notify("breakpoints need a stop-the-world backend (Delve/gdb)",
                             severity="warning")
             return
-        self.app.push_screen(BreakpointEditScreen(self.create))
+        self._form(self.create)
 
-    def on_action(self, message: BreakpointAction) -> None:
+    def _form(self, submit: Submit, bp: Breakpoint | None = None) -> None:
+        """The one breakpoint form, built on first use, loaded for this breakpoint."""
         from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
 
+        app = self.app
+        if not app.is_screen_installed(FORM):
+            app.install_screen(BreakpointEditScreen(submit, bp), FORM)
+        else:
+            form = app.get_screen(FORM)
+            assert isinstance(form, BreakpointEditScreen)
+            form.load(submit, bp)
+        app.push_screen(FORM)
+
+    def on_action(self, message: BreakpointAction) -> None:
         bp = message.breakpoint
         if message.action == "edit":
-            self.app.push_screen(BreakpointEditScreen(self.amend, bp))
+            self._form(self.amend, bp)
         elif message.action == "toggle":
             flipped = dataclasses.replace(bp, enabled=not bp.enabled)
             self.app.run_session_call("toggle breakpoint", partial(self.amend, flipped))

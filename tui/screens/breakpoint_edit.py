@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from gotui.backends.model import Breakpoint, GotuiError
 from gotui.tui.screens.form import FormScreen
+from gotui.tui.screens.reopened import Reopened
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -45,29 +46,34 @@ def build_breakpoint(base: Breakpoint, location: str, cond: str, hit_cond: str,
                                hit_cond=hit_cond.strip(), hit_cond_per_g=per_g)
 
 
-class BreakpointEditScreen(FormScreen[Breakpoint | None]):
-    """Dismisses with the breakpoint the session returned, or None on cancel."""
+class BreakpointEditScreen(Reopened, FormScreen[Breakpoint | None]):
+    """Dismisses with the breakpoint the session returned, or None on cancel. One form
+    for the session (Reopened): `load` sets it up for the next breakpoint."""
 
     AUTO_FOCUS = "#bp-location"
 
     def __init__(self, submit: Submit, breakpoint: Breakpoint | None = None) -> None:
         super().__init__()
+        self.load(submit, breakpoint)
+
+    def load(self, submit: Submit, breakpoint: Breakpoint | None = None) -> None:
         self.submit = submit
         self.original = breakpoint or Breakpoint()
         self.editing = breakpoint is not None
+        self.move_to = ""
+        if self.is_mounted:
+            self._fill()
 
     def compose(self) -> ComposeResult:
-        bp = self.original
-        title = f"Edit breakpoint {bp.id}" if self.editing else "New breakpoint"
         with Vertical():
-            yield Static(f"[b]{title}[/b]")
+            yield Static(id="bp-title")
             yield Label("location (file:line or function)")
-            yield Input(location_text(bp), id="bp-location", placeholder="main.go:42 or main.hot")
+            yield Input(id="bp-location", placeholder="main.go:42 or main.hot")
             yield Label("condition (Go expression)")
-            yield Input(bp.cond, id="bp-cond", placeholder="i > 10 && r.Path == \"/\"")
+            yield Input(id="bp-cond", placeholder="i > 10 && r.Path == \"/\"")
             yield Label("hit condition")
-            yield Input(bp.hit_cond, id="bp-hitcond", placeholder="> 5, % 3, == 1")
-            yield Checkbox("count hits per goroutine", bp.hit_cond_per_g, id="bp-perg")
+            yield Input(id="bp-hitcond", placeholder="> 5, % 3, == 1")
+            yield Checkbox("count hits per goroutine", id="bp-perg")
             yield Static("", id="bp-error", classes="form-error", markup=False)
             with Horizontal():
                 yield Button("Save", id="bp-save", variant="primary")
@@ -76,8 +82,19 @@ class BreakpointEditScreen(FormScreen[Breakpoint | None]):
                 yield Button("Cancel", id="bp-cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#bp-move", Button).display = False
-        self.move_to = ""
+        self._fill()
+
+    def _fill(self) -> None:
+        bp = self.original
+        title = f"Edit breakpoint {bp.id}" if self.editing else "New breakpoint"
+        self.query_one("#bp-title", Static).update(f"[b]{title}[/b]")
+        for widget_id, text in (("#bp-location", location_text(bp)), ("#bp-cond", bp.cond),
+                                ("#bp-hitcond", bp.hit_cond)):
+            self.query_one(widget_id, Input).value = text
+        self.query_one("#bp-perg", Checkbox).value = bp.hit_cond_per_g
+        self.query_one("#bp-error", Static).update("")
+        self.offer_move("")
+        self.set_focus(self.query_one("#bp-location", Input))
 
     def value(self, widget_id: str) -> str:
         return self.query_one(widget_id, Input).value

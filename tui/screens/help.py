@@ -1,18 +1,17 @@
 """`?`: every binding with its id, its keys (after the user keymap) and what it does.
 
-One screen for the whole session, installed on first use: reopened, it only lays out
-and paints what it already holds. It is opaque, not a modal: a modal paints the dimmed
-main screen behind it, which doubled the cost of opening help."""
+One screen for the whole session (Reopened), installed on first use. It is opaque, not
+a modal: a modal paints the dimmed main screen behind it, which doubled the cost of
+opening help."""
 
 from __future__ import annotations
 
 from gotui.tui import keymap
-from textual import events
+from gotui.tui.screens.reopened import Reopened
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import ScrollableContainer, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Static
 
 SCOPE_TITLES = {
@@ -59,7 +58,7 @@ def help_table(rows: list[tuple[str, str, str, str]]) -> Content:
                                *(Content(line(r)) for r in rows)])
 
 
-class HelpScreen(Screen[None]):
+class HelpScreen(Reopened):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
     DEFAULT_CSS = """
     HelpScreen > Vertical { border: thick $primary; background: $surface; }
@@ -73,7 +72,6 @@ class HelpScreen(Screen[None]):
         super().__init__()
         self.user_keymap = user_keymap
         self.share_text = share_text
-        self._styled_with = -1  # the app's CSS generation this screen was styled for
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -95,15 +93,6 @@ class HelpScreen(Screen[None]):
             await self.query_one(Vertical).mount(
                 Static(f"sharing: {share_text}", id="help-share", markup=False),
                 after="#help-panes")
-
-    def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Textual restyles a screen on every push, which throws away every widget's
-        # rendered lines; reopened, nothing has changed unless the app's CSS (a theme)
-        # did, so the second and later opens paint from cache.
-        styled, self._styled_with = self._styled_with, self.app._css_update_count
-        if styled == self._styled_with:
-            event.refresh_styles = False
-        super()._on_screen_resume(event)
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()

@@ -1,0 +1,24 @@
+"""Screens built once for the session and reopened (help, the breakpoint form).
+
+Building a screen costs its compose and a restyle of every widget in it; Textual also
+restyles a screen on every push, which throws away each widget's rendered lines. A
+reopened screen only needs that when the app's CSS (a theme) changed since it was last
+styled: then it paints from cache (help: 29 ms in-process to open before, 4 after)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import events
+from textual.screen import Screen
+
+
+class Reopened(Screen[Any]):
+    _styled_with = -1  # the app's CSS generation the screen was last styled for
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual calls every class's own handler, subclass first: Screen's, which does
+        # the restyle, runs after this one and reads the event as changed here
+        styled, self._styled_with = self._styled_with, self.app._css_update_count
+        if styled == self._styled_with:
+            event.refresh_styles = False
