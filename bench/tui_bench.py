@@ -291,6 +291,18 @@ def key_round(tui: TmuxSession) -> dict[str, float]:
     return out
 
 
+REACTION = 0.1  # s: a person presses a key at least this long after seeing the last one's effect
+
+
+def reacted_key(tui: TmuxSession, send: Callable[[], None], ok: Callable[[str], bool],
+                escapes: bool = False) -> float:
+    """timed_key, REACTION after the last key's effect showed. Sent sooner, a key can
+    wait up to a frame (17 ms) for the repaint timer, which paints at most once a
+    frame: a wait no person pressing keys would meet."""
+    time.sleep(REACTION)
+    return timed_key(tui, send, ok, escapes)
+
+
 def screen_round(tui: TmuxSession, n: int) -> dict[str, float]:
     """Keys that change the layout or the screen (--screen-keys), and two list keys the
     main round leaves out; each until the screen shows its whole effect: for a pane
@@ -302,23 +314,37 @@ def screen_round(tui: TmuxSession, n: int) -> dict[str, float]:
     def focused(title: str) -> Callable[[str], bool]:
         return lambda s: border_colour(s, title) == accent
 
-    out["7 (Blocking pane)"] = timed_key(tui, lambda: tui.send_keys("7"), focused("7 "),
+    out["7 (Blocking pane)"] = reacted_key(tui, lambda: tui.send_keys("7"), focused("7 "),
                                          escapes=True)
-    out["8 (Findings pane)"] = timed_key(tui, lambda: tui.send_keys("8"), focused("8 "),
+    out["8 (Findings pane)"] = reacted_key(tui, lambda: tui.send_keys("8"), focused("8 "),
                                          escapes=True)
-    out["1 (list and lower panes)"] = timed_key(
+    out["1 (list and lower panes)"] = reacted_key(
         tui, lambda: tui.send_keys("1"), lambda s: "2 Stack" in s and focused("1 ")(s),
         escapes=True)
-    out["? (help)"] = timed_key(tui, lambda: tui.send_keys("?"), lambda s: "gotui keys" in s)
-    out["? (help closed)"] = timed_key(tui, lambda: tui.send_keys("?"),
+    out["? (help)"] = reacted_key(tui, lambda: tui.send_keys("?"), lambda s: "gotui keys" in s)
+    out["? (help closed)"] = reacted_key(tui, lambda: tui.send_keys("?"),
                                        lambda s: "gotui keys" not in s)
     # a bare Escape reaches the app once the terminal parser has waited its delay for
     # the rest of a sequence (tui/terminal_driver.py: 20 ms)
     tui.send_keys("?")
     until(tui, lambda s: "gotui keys" in s)
-    out["Esc (help closed)"] = timed_key(tui, lambda: tui.send_keys("Escape"),
+    out["Esc (help closed)"] = reacted_key(tui, lambda: tui.send_keys("Escape"),
                                          lambda s: "gotui keys" not in s)
-    out["u (runtime location)"] = timed_key(tui, lambda: tui.send_keys("u"),
+    for key in "245906":  # 6 last: digits typed in the eval prompt are text
+        out[f"{key} (pane)"] = reacted_key(tui, lambda k=key: tui.send_keys(k),
+                                         focused(f"{key} "), escapes=True)
+    out["Esc (eval left)"] = reacted_key(tui, lambda: tui.send_keys("Escape"),
+                                       lambda s: not focused("6 ")(s), escapes=True)
+    tui.send_keys("1")
+    until(tui, focused("1 "), escapes=True)
+    # dialogs: the quit dialog, the breakpoint form, why is this goroutine stuck; each
+    # closed with Escape
+    for key, shown in (("q", "Leave gotui?"), ("b", "New breakpoint"), ("w", "stuck?")):
+        out[f"{key} (dialog)"] = reacted_key(tui, lambda k=key: tui.send_keys(k),
+                                           lambda s, m=shown: m in s)
+        out[f"Esc ({key} dialog closed)"] = reacted_key(
+            tui, lambda: tui.send_keys("Escape"), lambda s, m=shown: m not in s)
+    out["u (runtime location)"] = reacted_key(tui, lambda: tui.send_keys("u"),
                                             lambda s: "runtime location" in s)
     tui.send_keys("u")
     until(tui, lambda s: "runtime location" not in s)
@@ -326,7 +352,7 @@ def screen_round(tui: TmuxSession, n: int) -> dict[str, float]:
     tui.send_keys("g")
     tui.send_text(goid[:-1])
     until(tui, lambda s: goid[:-1] in s)
-    out["g <id> Enter (jump)"] = timed_key(
+    out["g <id> Enter (jump)"] = reacted_key(
         tui, lambda: (tui.send_text(goid[-1]), tui.send_keys("Enter")),
         lambda s: j20_state(s) == goid, escapes=True)
     tui.send_keys("Home")
@@ -535,14 +561,12 @@ def main() -> None:
               + " | ".join(ms(floor.get(k, [])) for k in names) + " | — |")
     if args.screen_keys:
         screen_names = list(rows[0]["screen_keys"])  # type: ignore[call-overload]
-        print()
-        print("| goroutines | " + " | ".join(f"`{k}` → painted" for k in screen_names) + " |")
-        print("|---:|" + "---|" * len(screen_names))
-        for r in rows:
-            got = r["screen_keys"]
-            assert isinstance(got, dict)
-            print(f"| {r['count']} | " + " | ".join(ms(got.get(k, [])) for k in screen_names)
-                  + " |")
+        print()  # a row per key: there are more keys than sizes
+        print("| key → painted | " + " | ".join(f"{r['count']} goroutines" for r in rows) + " |")
+        print("|---|" + "---|" * len(rows))
+        for name in screen_names:
+            print(f"| `{name}` | " + " | ".join(
+                ms(r["screen_keys"].get(name, [])) for r in rows) + " |")  # type: ignore[union-attr]
 
 
 if __name__ == "__main__":
