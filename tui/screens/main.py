@@ -107,7 +107,7 @@ class MainScreen(Screen[None]):
         yield GotuiFooter()
 
     def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self.app.theme_changed_signal.subscribe(self, self.recolour_accent)
         self.goroutine_pane.refresh_view()
         self.apply_layout()
         self.query_one(GoroutineList).focus()
@@ -269,7 +269,7 @@ class MainScreen(Screen[None]):
         pane.styles.border = ("round", Color.parse(self.app.theme_variables["accent"]))
         self._accented = pane
 
-    def _on_theme_changed(self, _theme: object) -> None:
+    def recolour_accent(self, _theme: object) -> None:
         if self._accented is not None:
             self.accent_pane(self._accented, recolour=True)
 
