@@ -325,7 +325,7 @@ def screen_round(tui: TmuxSession, n: int) -> dict[str, float]:
     out["? (help closed)"] = reacted_key(tui, lambda: tui.send_keys("?"),
                                        lambda s: "gotui keys" not in s)
     # a bare Escape reaches the app once the terminal parser has waited its delay for
-    # the rest of a sequence (tui/terminal_driver.py: 20 ms)
+    # the rest of a sequence (tui/terminal_driver.py: 10 ms)
     tui.send_keys("?")
     until(tui, lambda s: "gotui keys" in s)
     out["Esc (help closed)"] = reacted_key(tui, lambda: tui.send_keys("Escape"),

@@ -23,7 +23,7 @@ from tests.tui.fakes import RecordingSession
     ({}, ESCAPE_DELAY_MS / 1000), ({"ESCDELAY": "100"}, 0.1), ({"ESCDELAY": "5"}, 0.005),
     ({"ESCDELAY": "0"}, ESCAPE_DELAY_MS / 1000), ({"ESCDELAY": "-3"}, ESCAPE_DELAY_MS / 1000),
     ({"ESCDELAY": "soon"}, ESCAPE_DELAY_MS / 1000)])
-def test_escape_delay_is_20_ms_unless_escdelay_says(env: dict[str, str], seconds: float) -> None:
+def test_escape_delay_is_10_ms_unless_escdelay_says(env: dict[str, str], seconds: float) -> None:
     assert escape_delay(env) == seconds
 
 
