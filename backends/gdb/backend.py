@@ -488,7 +488,11 @@ class GdbBackend:
             await asyncio.sleep(0.01)
         if self.mi.running:
             self.mi.interrupt()
-            await self._await_stop(timeout=10)
+            # with a cont() in flight the stop is cont()'s to record: waiting for it here
+            # too could take it before cont() waits (between its -exec-continue and its
+            # wait), and cont() would then wait for good
+            if self._resumed.is_set():
+                await self._await_stop(timeout=10)
         if not self._resumed.is_set():  # let cont() record the stop first
             await asyncio.wait_for(self._resumed.wait(), timeout=10)
         return await self.state()
