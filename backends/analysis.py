@@ -407,6 +407,13 @@ def waits_on_something(g: Goroutine) -> bool:
         g.status == "waiting" and g.wait_reason in STUCK_REASONS)
 
 
+def takes_part(g: Goroutine) -> bool:
+    """Waits on something, or holds addresses others wait on (stack_refs): the
+    goroutines the findings look at one by one, and every goroutine of a wait-for chain
+    but its last step (backends/waitfor.py)."""
+    return waits_on_something(g) or bool(g.stack_refs)
+
+
 def _listed(ids: Iterable[int], lookup: Lookup) -> list[Goroutine]:
     return [g for g in map(lookup, sorted(set(ids))) if g is not None]
 
@@ -549,7 +556,7 @@ class FindingsInput:
     def _add(self, g: Goroutine) -> None:
         if not _is_user(g):
             return
-        if waits_on_something(g) or g.stack_refs:
+        if takes_part(g):
             self.relevant.add(g.id)
             return
         self.rest[_site(g)].add(g.id)

@@ -624,14 +624,10 @@ class GotuiApp(App[None]):
     # ------------------------------------------------------------ help, palette, quit
     async def action_help(self) -> None:
         from gotui.tui.screens.help import HelpScreen
+        from gotui.tui.screens.reopened import installed
 
-        share_text = self.share.join_text()
-        if not self.is_screen_installed("help"):
-            self.install_screen(HelpScreen(self.user_keymap, share_text), "help")
-        else:
-            help_screen = self.get_screen("help")
-            assert isinstance(help_screen, HelpScreen)
-            await help_screen.show_share(share_text)
+        help_screen = installed(self, "help", lambda: HelpScreen(self.user_keymap))
+        await help_screen.show_share(self.share.join_text())
         await self.push_screen("help")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -108,15 +108,11 @@ class BreakpointController:
     def _form(self, submit: Submit, bp: Breakpoint | None = None) -> None:
         """The one breakpoint form, built on first use, loaded for this breakpoint."""
         from gotui.tui.screens.breakpoint_edit import BreakpointEditScreen
+        from gotui.tui.screens.reopened import installed
 
-        app = self.app
-        if not app.is_screen_installed(FORM):
-            app.install_screen(BreakpointEditScreen(submit, bp), FORM)
-        else:
-            form = app.get_screen(FORM)
-            assert isinstance(form, BreakpointEditScreen)
-            form.load(submit, bp)
-        app.push_screen(FORM)
+        form = installed(self.app, FORM, lambda: BreakpointEditScreen(submit, bp))
+        form.load(submit, bp)  # (built just now, it was loaded already: no harm)
+        self.app.push_screen(FORM)
 
     def on_action(self, message: BreakpointAction) -> None:
         bp = message.breakpoint

@@ -58,6 +58,10 @@ def help_table(rows: list[tuple[str, str, str, str]]) -> Content:
                                *(Content(line(r)) for r in rows)])
 
 
+def _share_line(share_text: str) -> Static:
+    return Static(f"sharing: {share_text}", id="help-share", markup=False)
+
+
 class HelpScreen(Reopened):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
     DEFAULT_CSS = """
@@ -67,11 +71,10 @@ class HelpScreen(Reopened):
     HelpScreen #help-table { width: auto; }
     """
 
-    def __init__(self, user_keymap: dict[str, str], share_text: str = "") -> None:
-        """`share_text`: at a sharing host, how others join (URL and tokens)."""
+    def __init__(self, user_keymap: dict[str, str]) -> None:
         super().__init__()
         self.user_keymap = user_keymap
-        self.share_text = share_text
+        self.share_text = ""  # at a sharing host, how others join (URL and tokens)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -79,7 +82,7 @@ class HelpScreen(Reopened):
                          "(e.g. [i]continue = \"f8,c\"[/i]); Esc closes")
             yield Static(f"panes: {PANE_KEYS}", id="help-panes", markup=False)
             if self.share_text:
-                yield Static(f"sharing: {self.share_text}", id="help-share", markup=False)
+                yield _share_line(self.share_text)
             with ScrollableContainer(id="help-scroll"):
                 yield Static(help_table(help_rows(self.user_keymap)), id="help-table")
 
@@ -88,11 +91,11 @@ class HelpScreen(Reopened):
         if share_text == self.share_text:
             return
         self.share_text = share_text
+        if not self.is_mounted:
+            return  # (compose shows it)
         await self.query("#help-share").remove()
         if share_text:
-            await self.query_one(Vertical).mount(
-                Static(f"sharing: {share_text}", id="help-share", markup=False),
-                after="#help-panes")
+            await self.query_one(Vertical).mount(_share_line(share_text), after="#help-panes")
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()
